@@ -1,0 +1,51 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "cchost",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "cchost", targets: ["cchost"]),
+        .executable(name: "cchost-worker", targets: ["cchost-worker"]),
+        .library(name: "PluginKit", targets: ["PluginKit"]),
+        // Plugins: each a shared library speaking the C ABI in Sources/PluginABI.
+        .library(name: "cchost-generic", type: .dynamic, targets: ["GenericSuite"]),
+        .library(name: "cchost-example-swift", type: .dynamic, targets: ["ExampleSwift"]),
+        .library(name: "cchost-example-c", type: .dynamic, targets: ["ExampleC"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    ],
+    targets: [
+        // The whole plugin ABI: one header.
+        .target(name: "PluginABI", path: "Sources/PluginABI"),
+        // System libraries through pkg-config (scripts/setup installs their -dev packages).
+        .systemLibrary(name: "CLibFFI", path: "Sources/CLibFFI", pkgConfig: "libffi",
+                       providers: [.apt(["libffi-dev"])]),
+        .systemLibrary(name: "CLibGit2", path: "Sources/CLibGit2", pkgConfig: "libgit2",
+                       providers: [.apt(["libgit2-dev"])]),
+        // Frames and messages spoken between the host and cchost-worker.
+        .target(name: "PluginChannel"),
+        .target(
+            name: "Host",
+            dependencies: [
+                "PluginChannel",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+            ]),
+        .executableTarget(
+            name: "cchost",
+            dependencies: ["Host", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "cchost-worker", dependencies: ["PluginChannel", "PluginABI", "CLibFFI"]),
+        // Authoring kit for Swift plugins: conform to `Plugin`, export one function.
+        .target(name: "PluginKit", dependencies: ["PluginABI"]),
+        .target(name: "GenericSuite", dependencies: ["PluginKit"], path: "Plugins/generic"),
+        .target(name: "ExampleSwift", dependencies: ["PluginKit"], path: "Plugins/example-swift"),
+        .target(name: "ExampleC", dependencies: ["PluginABI"], path: "Plugins/example-c", publicHeadersPath: "."),
+        .testTarget(name: "HostTests", dependencies: ["Host"]),
+    ]
+)

@@ -1,0 +1,66 @@
+// The generic suite: checks every recipe gets by default, alongside its overlays. It is a plugin like
+// any other and reaches the app only through the host table. It grows with the run engine.
+import PluginKit
+
+struct GenericSuite: Plugin {
+    static let name = "generic"
+    static let version = "0.1.0"
+    static let metadata = Metadata(recipes: ["*"])
+
+    static let checks = [
+        Check("deploy-labels", tiers: [.install, .upgrade],
+              description: "the stack carries the coop-cloud version and recipe labels, and after an upgrade its chaos-version is the head") { host, call in
+            let app = try host.appInfo()
+            let prefix = "coop-cloud.\(app.stack)."
+            var problems: [String] = []
+            if app.labels[prefix + "version"] == nil { problems.append("\(prefix)version is missing") }
+            if let recipe = app.labels[prefix + "recipe"], recipe != app.recipe {
+                problems.append("\(prefix)recipe is \(recipe), expected \(app.recipe)")
+            } else if app.labels[prefix + "recipe"] == nil {
+                problems.append("\(prefix)recipe is missing")
+            }
+            if call.tier == "upgrade", let head = app.headRef {
+                let chaos = app.labels[prefix + "chaos-version"]
+                if chaos != head { problems.append("\(prefix)chaos-version is \(chaos ?? "missing"), expected the head \(head)") }
+            }
+            return problems.isEmpty ? .pass("labels present") : .fail(problems.joined(separator: "; "))
+        },
+        Check("readiness", tiers: [.install, .upgrade, .restore],
+              description: "the app answers HTTP on its readiness path with anything but 404") { host, _ in
+            let path = try host.config("readiness_path") ?? "/"
+            let response = try host.http("GET", path)
+            return response.status == 404 ? .fail("GET \(path) answered 404") : .pass("GET \(path) answered \(response.status)")
+        },
+        Check(typed: "http-expect", tiers: [.install, .upgrade, .restore],
+              description: "a configured path answers with the configured status and contains the configured text",
+              signature: "int http_expect(const char *path, int status, const char *needle)",
+              function: unsafeBitCast(httpExpect as @convention(c) (UnsafePointer<CChar>?, Int32, UnsafePointer<CChar>?) -> Int32,
+                                      to: (@convention(c) () -> Void).self)),
+    ]
+}
+
+/// The typed form of http-expect: one compiled check, parameters from each recipe's configuration.
+@_cdecl("cchost_generic_http_expect")
+func httpExpect(_ path: UnsafePointer<CChar>?, _ status: Int32, _ needle: UnsafePointer<CChar>?) -> Int32 {
+    guard let path, let needle else { return -1 }
+    let host = GenericSuite.host
+    do {
+        let response = try host.http("GET", String(cString: path))
+        let wanted = String(cString: needle)
+        if response.status != status {
+            host.log("GET \(String(cString: path)) answered \(response.status), expected \(status)", level: .warning)
+            return 1
+        }
+        if !wanted.isEmpty && !response.body.contains(wanted) {
+            host.log("GET \(String(cString: path)) does not contain \"\(wanted)\"", level: .warning)
+            return 1
+        }
+        return 0
+    } catch {
+        host.log("\(error)", level: .error)
+        return -1
+    }
+}
+
+@_cdecl("cchost_plugin_v1")
+public func cchostPluginV1() -> UnsafeRawPointer { export(GenericSuite.self) }
