@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import Host
+import Logging
+
+@main
+struct CCHost: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cchost",
+        abstract: "Continuous integration for Co-op Cloud recipes, with per-recipe knowledge in plugins.",
+        discussion: """
+            Configuration: /etc/cchost/config.yml, or the file named by CCHOST_CONFIG. \
+            CCHOST_STATE_DIR, CCHOST_PLUGIN_PATH and CCHOST_ALLOWLIST override it.
+            """,
+        subcommands: [Plugins.self, AllowlistCommand.self])
+
+    static func main() {
+        // Library logs go to stderr at warning and above unless CCHOST_LOG_LEVEL says otherwise.
+        let level = ProcessInfo.processInfo.environment["CCHOST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+/// A failure the user must act on: one line on stderr, then the given exit status.
+struct Failure: Error, CustomStringConvertible {
+    var message: String
+    var status: Int32 = 2
+    var description: String { message }
+}
+
+extension ParsableCommand {
+    /// Runs `body`, turning any thrown error into one stderr line and exit status 2 (or its own).
+    func failingClearly<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let failure as Failure {
+            FileHandle.standardError.write(Data("cchost: \(failure.message)\n".utf8))
+            throw ExitCode(failure.status)
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            FileHandle.standardError.write(Data("cchost: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+    }
+}
+
+func printJSON<T: Encodable>(_ value: T) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    encoder.dateEncodingStrategy = .iso8601
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
