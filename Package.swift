@@ -46,6 +46,6 @@ let package = Package(
         .target(name: "GenericSuite", dependencies: ["PluginKit"], path: "Plugins/generic"),
         .target(name: "ExampleSwift", dependencies: ["PluginKit"], path: "Plugins/example-swift"),
         .target(name: "ExampleC", dependencies: ["PluginABI"], path: "Plugins/example-c", publicHeadersPath: "."),
-        .testTarget(name: "HostTests", dependencies: ["Host"]),
+        .testTarget(name: "HostTests", dependencies: ["Host"], exclude: ["Fixtures"]),
     ]
 )

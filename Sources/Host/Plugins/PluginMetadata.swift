@@ -6,6 +6,7 @@ public struct PluginMetadata: Sendable, Equatable, Codable {
     public struct Readiness: Sendable, Equatable, Codable {
         public var path: String
         public var status: Int
+        public init(path: String, status: Int) { (self.path, self.status) = (path, status) }
     }
 
     public struct Timeouts: Sendable, Equatable, Codable {

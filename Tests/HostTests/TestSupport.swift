@@ -1,0 +1,96 @@
+import Foundation
+import Host
+
+/// Paths of the package and of what `swift build` produced (the test binary sits beside them).
+enum TestPaths {
+    static let packageRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let products = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+    static let fixtures = packageRoot.appendingPathComponent("Tests/HostTests/Fixtures")
+    static let abiHeaders = packageRoot.appendingPathComponent("Sources/PluginABI/include")
+
+    static func product(_ name: String) -> String { products.appendingPathComponent(name).path }
+    static var worker: String { product("cchost-worker") }
+    static var cli: String { product("cchost") }
+}
+
+struct CommandResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// Runs a real command and collects its output.
+@discardableResult
+func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> CommandResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    if let environment { process.environment = environment }
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    // Read both before waiting, so a chatty child cannot fill a pipe and stall.
+    let stdoutBox = ResultBox<Data>()
+    let finished = DispatchSemaphore(value: 0)
+    let reader = out.fileHandleForReading
+    DispatchQueue.global().async {
+        stdoutBox.result = .success(reader.readDataToEndOfFile())
+        finished.signal()
+    }
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    finished.wait()
+    process.waitUntilExit()
+    let stdout = (try? stdoutBox.result?.get()) ?? Data()
+    return CommandResult(status: process.terminationStatus,
+                         stdout: String(decoding: stdout, as: UTF8.self),
+                         stderr: String(decoding: stderr, as: UTF8.self))
+}
+
+final class ResultBox<T>: @unchecked Sendable { var result: Result<T, Error>? }
+
+/// A fresh folder under the system temp folder, removed when the test is done with it.
+final class TemporaryDirectory {
+    let url: URL
+    var path: String { url.path }
+
+    init(_ label: String = "cchost-test") throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("\(label)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    func file(_ name: String) -> String { url.appendingPathComponent(name).path }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+}
+
+/// Builds C fixture plugins with the system compiler, as a plugin author would.
+enum Fixture {
+    static let output = TestPaths.packageRoot.appendingPathComponent(".build/test-fixtures")
+
+    struct CompileError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Compiles `Tests/HostTests/Fixtures/<source>.c` with `-D` defines into a shared library and
+    /// returns its path. Each distinct set of defines gets its own library.
+    static func compile(_ source: String, defines: [String] = []) throws -> String {
+        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        let tag = ([source] + defines).joined(separator: "_")
+            .map { $0.isLetter || $0.isNumber || $0 == "_" ? $0 : "-" }
+        let library = output.appendingPathComponent("lib\(String(tag)).so").path
+        let staging = library + ".\(UUID().uuidString).tmp"
+        let result = try run("/usr/bin/cc", ["-shared", "-fPIC", "-O0", "-Wall", "-I", TestPaths.abiHeaders.path,
+                                             TestPaths.fixtures.appendingPathComponent("\(source).c").path,
+                                             "-o", staging] + defines.map { "-D\($0)" })
+        guard result.status == 0 else { throw CompileError(description: "cc failed for \(source) \(defines): \(result.stderr)") }
+        // Rename over any earlier build: tests running in parallel never see a half-written library.
+        guard rename(staging, library) == 0 else { throw CompileError(description: "cannot move \(staging) into place") }
+        return library
+    }
+}
+
+extension WorkerLauncher {
+    static func forTests() -> WorkerLauncher { WorkerLauncher(workerPath: TestPaths.worker) }
+}
