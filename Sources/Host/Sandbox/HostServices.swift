@@ -44,6 +44,7 @@ public protocol AppGateway: Sendable {
 public struct PluginLogLine: Sendable, Equatable, Codable {
     public var level: Int32
     public var message: String
+    public init(level: Int32, message: String) { (self.level, self.message) = (level, message) }
 }
 
 /// Answers the host-table calls of one plugin session and enforces the policy on each: only the app
