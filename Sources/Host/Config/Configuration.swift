@@ -1,0 +1,234 @@
+import Foundation
+import Yams
+
+/// The operator's configuration: a YAML file, then environment overrides, then defaults.
+///
+/// The file is `$CCHOST_CONFIG` (which must exist when set), else `/etc/cchost/config.yml` when it
+/// exists; without either, only defaults and the environment apply. Keys:
+///
+///     state_dir: /var/lib/cchost          # CCHOST_STATE_DIR replaces it
+///     plugin_paths: [/usr/lib/cchost]     # CCHOST_PLUGIN_PATH (colon-separated) is searched first
+///     allowlist: /etc/cchost/allowlist    # CCHOST_ALLOWLIST replaces it
+///     worker_path: /usr/libexec/cchost-worker
+///
+/// An environment variable set to the empty string counts as unset.
+public struct Configuration: Sendable, Equatable {
+    public var stateDirectory: String
+    /// Directories searched for plugins, in order.
+    public var pluginPaths: [String]
+    public var allowlistPath: String
+    /// The `cchost-worker` executable; `nil` lets the host find it.
+    public var workerPath: String?
+    /// The file the configuration came from; `nil` when only defaults and the environment apply.
+    public var source: String?
+
+    public static let defaultFilePath = "/etc/cchost/config.yml"
+    public static let defaultAllowlistPath = "/etc/cchost/allowlist"
+
+    public init(
+        stateDirectory: String, pluginPaths: [String], allowlistPath: String,
+        workerPath: String? = nil, source: String? = nil
+    ) {
+        self.stateDirectory = stateDirectory
+        self.pluginPaths = pluginPaths
+        self.allowlistPath = allowlistPath
+        self.workerPath = workerPath
+        self.source = source
+    }
+
+    /// Reads the configuration file the environment points to (or the default one, if it exists)
+    /// and applies the environment's overrides.
+    public static func load(
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(ConfigurationError) -> Configuration {
+        try load(environment: environment, defaultFilePath: defaultFilePath)
+    }
+
+    /// `load(environment:)` with the default file's path injectable, for tests.
+    static func load(environment: [String: String], defaultFilePath: String) throws(ConfigurationError) -> Configuration {
+        if let explicit = environment.nonEmpty("CCHOST_CONFIG") {
+            guard let text = try readText(at: explicit) else { throw .missingFile(path: explicit) }
+            return try Configuration(parsing: text, source: explicit, environment: environment)
+        }
+        if let text = try readText(at: defaultFilePath) {
+            return try Configuration(parsing: text, source: defaultFilePath, environment: environment)
+        }
+        var configuration = Configuration(defaultsFor: environment)
+        configuration.applyOverrides(from: environment)
+        return configuration
+    }
+
+    /// Parses configuration YAML (`source` names it in messages) and applies the environment's overrides.
+    public init(parsing yaml: String, source: String, environment: [String: String]) throws(ConfigurationError) {
+        self.init(defaultsFor: environment)
+        self.source = source
+        try apply(yaml: yaml, from: source)
+        applyOverrides(from: environment)
+    }
+
+    /// Defaults: state in `/var/lib/cchost` for root, else `$HOME/.local/state/cchost`.
+    private init(defaultsFor environment: [String: String]) {
+        self.init(
+            stateDirectory: Self.defaultStateDirectory(environment: environment, isRoot: geteuid() == 0),
+            pluginPaths: [], allowlistPath: Self.defaultAllowlistPath)
+    }
+
+    static func defaultStateDirectory(environment: [String: String], isRoot: Bool) -> String {
+        if isRoot { return "/var/lib/cchost" }
+        let home = environment.nonEmpty("HOME") ?? NSHomeDirectory()
+        return URL(fileURLWithPath: home).appendingPathComponent(".local/state/cchost").path
+    }
+
+    private mutating func applyOverrides(from environment: [String: String]) {
+        if let stateDirectory = environment.nonEmpty("CCHOST_STATE_DIR") {
+            self.stateDirectory = stateDirectory
+        }
+        if let pluginPath = environment.nonEmpty("CCHOST_PLUGIN_PATH") {
+            pluginPaths = pluginPath.split(separator: ":").map(String.init) + pluginPaths
+        }
+        if let allowlist = environment.nonEmpty("CCHOST_ALLOWLIST") {
+            allowlistPath = allowlist
+        }
+    }
+
+    // MARK: The file
+
+    private enum Key: String, CaseIterable {
+        case stateDir = "state_dir"
+        case pluginPaths = "plugin_paths"
+        case allowlist
+        case workerPath = "worker_path"
+    }
+
+    private mutating func apply(yaml: String, from file: String) throws(ConfigurationError) {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch let error as YamlError {
+            throw Self.malformed(file: file, error: error)
+        } catch {
+            throw .malformedYAML(file: file, line: nil, problem: "\(error)")
+        }
+        guard let root else { return }  // empty or comments only: defaults
+        guard let mapping = root.mapping else {
+            throw .notAMapping(file: file, line: root.mark?.line)
+        }
+        var seen: [Key: Int?] = [:]
+        for (keyNode, value) in mapping {
+            let line = keyNode.mark?.line
+            guard let name = keyNode.scalar?.string, let key = Key(rawValue: name) else {
+                throw .unknownKey(file: file, line: line, key: keyNode.scalar?.string ?? "\(keyNode)")
+            }
+            if let firstLine = seen[key] {
+                throw .duplicateKey(file: file, line: line, key: name, firstLine: firstLine)
+            }
+            seen[key] = line
+            switch key {
+            case .stateDir:
+                stateDirectory = try Self.path(value, key: name, keyLine: line, file: file)
+            case .allowlist:
+                allowlistPath = try Self.path(value, key: name, keyLine: line, file: file)
+            case .workerPath:
+                workerPath = try Self.path(value, key: name, keyLine: line, file: file)
+            case .pluginPaths:
+                guard let sequence = value.sequence else {
+                    throw .wrongType(file: file, line: line, key: name, expected: "a list of paths")
+                }
+                pluginPaths = try sequence.map { (item: Node) throws(ConfigurationError) -> String in
+                    try Self.path(item, key: "each entry of \(name)", keyLine: item.mark?.line, file: file)
+                }
+            }
+        }
+    }
+
+    /// A non-empty, non-null scalar.
+    private static func path(_ node: Node, key: String, keyLine: Int?, file: String) throws(ConfigurationError) -> String {
+        guard let scalar = node.scalar, node.tag != Tag(.null), !scalar.string.isEmpty else {
+            throw .wrongType(file: file, line: keyLine, key: key, expected: "a path")
+        }
+        return scalar.string
+    }
+
+    private static func malformed(file: String, error: YamlError) -> ConfigurationError {
+        func located(_ context: YamlError.Context?, _ problem: String, _ mark: Mark) -> ConfigurationError {
+            let detail = context.map { " (\($0.text) at line \($0.mark.line))" } ?? ""
+            return .malformedYAML(file: file, line: mark.line, problem: problem + detail)
+        }
+        switch error {
+        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _),
+             let .composer(context, problem, mark, _):
+            return located(context, problem, mark)
+        case let .reader(problem, offset, _, yaml):
+            let line = offset.map { offset in yaml.utf8.prefix(offset).count { $0 == UInt8(ascii: "\n") } + 1 }
+            return .malformedYAML(file: file, line: line, problem: problem)
+        default:
+            return .malformedYAML(file: file, line: nil, problem: "\(error)")
+        }
+    }
+
+    /// The file's text, or `nil` when nothing exists at `path`.
+    private static func readText(at path: String) throws(ConfigurationError) -> String? {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return nil }
+        if isDirectory.boolValue {
+            throw .unreadable(file: path, reason: "it is a directory, not a file")
+        }
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw .unreadable(file: path, reason: (error as NSError).localizedDescription)
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw .unreadable(file: path, reason: "it is not UTF-8 text")
+        }
+        return text
+    }
+}
+
+/// Why the configuration could not be loaded.
+public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// `CCHOST_CONFIG` names a file that does not exist.
+    case missingFile(path: String)
+    /// The file exists but cannot be read.
+    case unreadable(file: String, reason: String)
+    /// The file is not valid YAML.
+    case malformedYAML(file: String, line: Int?, problem: String)
+    /// The document is not a mapping of settings.
+    case notAMapping(file: String, line: Int?)
+    case unknownKey(file: String, line: Int?, key: String)
+    case duplicateKey(file: String, line: Int?, key: String, firstLine: Int?)
+    /// `expected` is a phrase such as "a path" or "a list of paths".
+    case wrongType(file: String, line: Int?, key: String, expected: String)
+
+    public var description: String {
+        switch self {
+        case let .missingFile(path):
+            "CCHOST_CONFIG names \(path), which does not exist; create it or unset CCHOST_CONFIG"
+        case let .unreadable(file, reason):
+            "cannot read configuration \(file): \(reason)"
+        case let .malformedYAML(file, line, problem):
+            "\(Self.location(file, line)) malformed YAML: \(problem)"
+        case let .notAMapping(file, line):
+            "\(Self.location(file, line)) the configuration must be a mapping of settings such as 'state_dir: /var/lib/cchost'"
+        case let .unknownKey(file, line, key):
+            "\(Self.location(file, line)) unknown key '\(key)' (known keys: "
+                + "state_dir, plugin_paths, allowlist, worker_path)"
+        case let .duplicateKey(file, line, key, firstLine):
+            "\(Self.location(file, line)) \(key) is set twice" + (firstLine.map { " (first on line \($0))" } ?? "")
+        case let .wrongType(file, line, key, expected):
+            "\(Self.location(file, line)) \(key) must be \(expected)"
+        }
+    }
+
+    private static func location(_ file: String, _ line: Int?) -> String {
+        line.map { "\(file):\($0):" } ?? "\(file):"
+    }
+}
+
+extension [String: String] {
+    fileprivate func nonEmpty(_ name: String) -> String? {
+        guard let value = self[name], !value.isEmpty else { return nil }
+        return value
+    }
+}
