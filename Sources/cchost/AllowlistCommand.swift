@@ -19,6 +19,12 @@ struct AllowlistCommand: ParsableCommand {
         @Argument(help: "The recipe the overlay ships in.") var recipe: String
         @Argument(help: "The overlay library (.so).") var path: String
 
+        func validate() throws {
+            guard RecipeName.isValid(recipe) else {
+                throw ValidationError("'\(recipe)' is not a recipe name (lowercase letters, digits, _ . -)")
+            }
+        }
+
         func run() throws {
             let (digest, decision) = try failingClearly {
                 let setup = try PluginSetup()

@@ -22,8 +22,17 @@ struct CCHost: ParsableCommand {
             handler.logLevel = level
             return handler
         }
+        var command: ParsableCommand
         do {
-            var command = try parseAsRoot()
+            command = try parseAsRoot()
+        } catch {
+            // Help and version requests exit 0 as ArgumentParser prints them; usage errors are one line
+            // on stderr and exit 2, like every other error.
+            guard exitCode(for: error) != .success else { exit(withError: error) }
+            FileHandle.standardError.write(Data("cchost: \(message(for: error)) (see --help)\n".utf8))
+            Foundation.exit(2)
+        }
+        do {
             try command.run()
         } catch {
             exit(withError: error)

@@ -86,6 +86,9 @@ struct Plugins: ParsableCommand {
 
         func validate() throws {
             if (checkout == nil) != (recipe == nil) { throw ValidationError("--checkout and --recipe go together") }
+            if let recipe, !RecipeName.isValid(recipe) {
+                throw ValidationError("'\(recipe)' is not a recipe name (lowercase letters, digits, _ . -)")
+            }
         }
 
         func run() throws {
@@ -157,7 +160,9 @@ struct Plugins: ParsableCommand {
                 guard FileManager.default.fileExists(atPath: path) else { throw Failure(message: "\(path) does not exist") }
                 let digest = try Digest.sha256(ofFileAt: path)
                 let state = setup.prober.probe(path)
-                return (Row(path: path, origin: .operatorFolder(path), sha256: digest.hex, state: state), state.isLoadable)
+                var row = Row(path: path, origin: .operatorFolder(path), sha256: digest.hex, state: state)
+                row.origin = "file"
+                return (row, state.isLoadable)
             }
             if json {
                 try printJSON(row)

@@ -86,7 +86,7 @@ struct AllowlistTests {
         #expect(reason.hasSuffix("add: nextcloud sha256:\(hexA)"))
     }
 
-    @Test("A different binary for an approved recipe is denied as changed since approval")
+    @Test("A different binary for an approved recipe is denied, naming the approved digests")
     func changedBinaryDenied() throws {
         let text = "# gitea\ngitea sha256:\(hexA)\ngitea sha256:\(hexB)\n"
         let allowlist = try Allowlist(parsing: text, source: source)
@@ -95,7 +95,7 @@ struct AllowlistTests {
             Issue.record("expected a denial, got \(decision)")
             return
         }
-        #expect(reason.contains("changed since it was approved"))
+        #expect(reason.contains("is a different or changed binary"))
         #expect(reason.contains("sha256:\(hexA.prefix(12))… (line 2)"))
         #expect(reason.contains("sha256:\(hexB.prefix(12))… (line 3)"))
         #expect(reason.hasSuffix("add: gitea sha256:\(hexC)"))
@@ -119,7 +119,7 @@ struct AllowlistTests {
         }
         #expect(line == 3)
         let text = try #require(warning)
-        #expect(text.contains("\(source):3 approves any overlay binary for recipe 'gitea'"))
+        #expect(text.contains("\(source):3: approves any overlay binary for recipe 'gitea'"))
         #expect(text.contains("pinning a sha256 is safer: gitea sha256:\(hexC)"))
         #expect(!allowlist.decide(recipe: "nextcloud", digest: try digest(hexC)).isApproved)
     }

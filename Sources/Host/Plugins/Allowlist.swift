@@ -79,16 +79,16 @@ public struct Allowlist: Sendable {
             return .approved(line: pinned.line, warning: nil)
         }
         if let any = forRecipe.first(where: { $0.digest == nil }) {
-            return .approved(line: any.line, warning: "\(source):\(any.line) approves any overlay binary for "
+            return .approved(line: any.line, warning: "\(source):\(any.line): approves any overlay binary for "
                 + "recipe '\(recipe)' (this one is \(digest.short)); pinning a sha256 is safer: \(suggestion)")
         }
         if !forRecipe.isEmpty {
             let approved = forRecipe.compactMap { entry in
                 entry.digest.map { "\($0.short) (line \(entry.line))" }
             }
-            return .denied(reason: "the overlay binary for recipe '\(recipe)' changed since it was approved: "
-                + "it is \(digest.short) but \(source) approves only \(approved.joined(separator: ", ")); "
-                + "if the new binary is trusted, add: \(suggestion)")
+            return .denied(reason: "this overlay binary (\(digest.short)) is not approved for recipe '\(recipe)': "
+                + "\(source) approves only \(approved.joined(separator: ", ")), so it is a different or changed binary; "
+                + "if it is trusted, add: \(suggestion)")
         }
         return .denied(reason: "no line in \(source) approves recipe '\(recipe)' with \(digest.short); "
             + "add: \(suggestion)")

@@ -125,6 +125,10 @@ public final class PluginCatalog {
     /// Repo-local overlays of a recipe checkout: `.cchost/plugins/*.so`. Listing them loads nothing;
     /// running one goes through `OverlayGate`.
     public static func overlays(inCheckout checkout: String) throws(CatalogError) -> [String] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: checkout, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw .missingPath(checkout, origin: "the recipe checkout given")
+        }
         let folder = (checkout as NSString).appendingPathComponent(".cchost/plugins")
         guard FileManager.default.fileExists(atPath: folder) else { return [] }
         return try libraries(in: folder)
