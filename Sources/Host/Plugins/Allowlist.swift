@@ -167,24 +167,7 @@ public struct Allowlist: Sendable {
 
     /// The file's text, or `nil` when nothing exists at `path`.
     private static func readText(at path: String) throws(AllowlistError) -> String? {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            // A dangling symlink or an unsearchable directory also lands here; both deny everything.
-            return nil
-        }
-        if isDirectory.boolValue {
-            throw .unreadable(file: path, reason: "it is a directory, not a file")
-        }
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw .unreadable(file: path, reason: (error as NSError).localizedDescription)
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw .unreadable(file: path, reason: "it is not UTF-8 text")
-        }
-        return text
+        do { return try TextFile.read(path) } catch { throw .unreadable(file: path, reason: error.reason) }
     }
 }
 
