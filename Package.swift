@@ -27,6 +27,8 @@ let package = Package(
                        providers: [.apt(["libffi-dev"])]),
         .systemLibrary(name: "CLibGit2", path: "Sources/CLibGit2", pkgConfig: "libgit2",
                        providers: [.apt(["libgit2-dev"])]),
+        .systemLibrary(name: "CSeccomp", path: "Sources/CSeccomp", pkgConfig: "libseccomp",
+                       providers: [.apt(["libseccomp-dev"])]),
         // Frames and messages spoken between the host and cchost-worker.
         .target(name: "PluginChannel"),
         .target(
@@ -40,7 +42,7 @@ let package = Package(
         .executableTarget(
             name: "cchost",
             dependencies: ["Host", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .executableTarget(name: "cchost-worker", dependencies: ["PluginChannel", "PluginABI", "CLibFFI"]),
+        .executableTarget(name: "cchost-worker", dependencies: ["PluginChannel", "PluginABI", "CLibFFI", "CSeccomp"]),
         // Authoring kit for Swift plugins: conform to `Plugin`, export one function.
         .target(name: "PluginKit", dependencies: ["PluginABI"]),
         .target(name: "GenericSuite", dependencies: ["PluginKit"], path: "Plugins/generic"),

@@ -218,4 +218,5 @@ public enum WorkerExit {
     public static let rejected: Int32 = 3
     public static let initFailed: Int32 = 5
     public static let protocolError: Int32 = 6
+    public static let confinementFailed: Int32 = 7
 }

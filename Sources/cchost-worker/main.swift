@@ -1,6 +1,9 @@
 // cchost-worker: loads ONE plugin and serves host <-> plugin calls over a framed channel.
 //
-//   cchost-worker PLUGIN.so
+//   cchost-worker [--confine as=BYTES,cpu=SECONDS,nofile=N,nproc=N,fsize=BYTES] PLUGIN.so
+//
+// With --confine, the worker limits itself (see Confinement) before any plugin code is loaded.
+// cchost starts it inside bubblewrap; see Sources/Host/Sandbox/Sandbox.swift.
 //
 // The channel is the worker's stdin (host -> worker) and stdout (worker -> host) as launched. Both
 // are moved to private descriptors before the plugin is loaded, and stdout is pointed at stderr, so
@@ -17,12 +20,26 @@ dup2(devNull, 0)
 dup2(2, 1)
 channel = WorkerChannel(input: channelIn, output: channelOut)
 
-let arguments = CommandLine.arguments
-guard arguments.count == 2, !arguments[1].hasPrefix("-") else {
-    diagnose("usage: cchost-worker PLUGIN.so (started by cchost, speaks the framed channel on stdin/stdout)")
+var arguments = Array(CommandLine.arguments.dropFirst())
+var confinement: Confinement? = nil
+if arguments.first == "--confine", arguments.count >= 2 {
+    do { confinement = try Confinement(parsing: arguments[1]) } catch {
+        diagnose("cchost-worker: \(error)")
+        exit(WorkerExit.usage)
+    }
+    arguments.removeFirst(2)
+}
+guard arguments.count == 1, !arguments[0].hasPrefix("-") else {
+    diagnose("usage: cchost-worker [--confine LIMITS] PLUGIN.so (started by cchost, speaks the framed channel on stdin/stdout)")
     exit(WorkerExit.usage)
 }
-let path = arguments[1]
+let path = arguments[0]
+if let confinement {
+    do { try confinement.apply() } catch {
+        diagnose("cchost-worker: cannot confine itself: \(error)")
+        exit(WorkerExit.confinementFailed)
+    }
+}
 
 func reject(_ rejection: Rejection, status: Int32) -> Never {
     try? channel.send(.rejected(rejection))

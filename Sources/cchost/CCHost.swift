@@ -68,3 +68,18 @@ func printJSON<T: Encodable>(_ value: T) throws {
     encoder.dateEncodingStrategy = .iso8601
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }
+
+/// `--no-sandbox`, on every command that runs plugin code.
+struct SandboxOptions: ParsableArguments {
+    @Flag(name: .customLong("no-sandbox"),
+          help: "DEVELOPMENT ONLY: run plugin workers without bubblewrap (they still limit themselves).")
+    var noSandbox = false
+
+    func setup() throws -> PluginSetup {
+        if noSandbox {
+            FileHandle.standardError.write(Data(
+                "cchost: WARNING: --no-sandbox: plugin code runs WITHOUT the bubblewrap sandbox; never use this for untrusted plugins or in production\n".utf8))
+        }
+        return try PluginSetup(sandboxed: !noSandbox)
+    }
+}

@@ -81,6 +81,7 @@ struct Plugins: ParsableCommand {
                 """)
 
         @Flag(help: "Print JSON instead of a table.") var json = false
+        @OptionGroup var sandbox: SandboxOptions
         @Option(help: "A recipe checkout whose .cchost/plugins overlays to include (needs --recipe).") var checkout: String?
         @Option(help: "The recipe the checkout belongs to.") var recipe: String?
 
@@ -93,13 +94,13 @@ struct Plugins: ParsableCommand {
 
         func run() throws {
             try failingClearly {
-                let setup = try PluginSetup()
+                let setup = try sandbox.setup()
                 let catalog = setup.catalog()
                 var rows: [Row] = []
                 let operatorPaths = try PluginCatalog.operatorPlugins(in: setup.operatorFolders)
                 for path in setup.builtinPlugins + operatorPaths.filter({ !setup.builtinPlugins.contains($0) }) {
-                    let entry = try catalog.entry(for: path)
                     let origin: PluginOrigin = setup.builtinPlugins.contains(path) ? .builtin : .operatorFolder(path)
+                    let entry = try catalog.entry(for: path, profile: setup.profile(for: origin))
                     rows.append(Row(path: path, origin: origin, sha256: entry.sha256, state: entry.state))
                 }
                 if let checkout, let recipe {
@@ -109,7 +110,7 @@ struct Plugins: ParsableCommand {
                         case .denied(let path, let digest, let reason):
                             rows.append(Row(deniedOverlay: path, sha256: digest.hex, reason: reason))
                         case .approved(let approved):
-                            let entry = try catalog.entry(for: approved.stagedPath)
+                            let entry = try catalog.entry(for: approved.stagedPath, profile: setup.profile(for: .overlay(recipe: recipe)))
                             var row = Row(path: overlay, origin: .overlay(recipe: recipe), sha256: entry.sha256, state: entry.state)
                             row.warning = approved.warning
                             if let warning = approved.warning { FileHandle.standardError.write(Data("cchost: warning: \(warning)\n".utf8)) }
@@ -153,13 +154,15 @@ struct Plugins: ParsableCommand {
 
         @Argument(help: "The plugin library (.so).") var path: String
         @Flag(help: "Print JSON instead of text.") var json = false
+        @OptionGroup var sandbox: SandboxOptions
 
         func run() throws {
             let (row, loadable) = try failingClearly { () throws -> (Row, Bool) in
-                let setup = try PluginSetup()
+                let setup = try sandbox.setup()
                 guard FileManager.default.fileExists(atPath: path) else { throw Failure(message: "\(path) does not exist") }
                 let digest = try Digest.sha256(ofFileAt: path)
-                let state = setup.prober.probe(path)
+                // An arbitrary file gets the strictest profile: it may be anyone's.
+                let state = try setup.prober.probe(path, profile: .strict)
                 var row = Row(path: path, origin: .operatorFolder(path), sha256: digest.hex, state: state)
                 row.origin = "file"
                 return (row, state.isLoadable)

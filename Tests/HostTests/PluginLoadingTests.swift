@@ -11,7 +11,7 @@ struct PluginLoadingTests {
 
     @Test("the Swift example plugin loads and reports its metadata")
     func swiftExampleLoads() throws {
-        guard case .loadable(let info) = prober.probe(TestPaths.product("libcchost-example-swift.so")) else {
+        guard case .loadable(let info) = try prober.probe(TestPaths.product("libcchost-example-swift.so")) else {
             Issue.record("the Swift example did not load"); return
         }
         #expect(info.description.name == "example-swift")
@@ -28,7 +28,7 @@ struct PluginLoadingTests {
 
     @Test("the C example plugin loads and declares its typed check's signature")
     func cExampleLoads() throws {
-        guard case .loadable(let info) = prober.probe(TestPaths.product("libcchost-example-c.so")) else {
+        guard case .loadable(let info) = try prober.probe(TestPaths.product("libcchost-example-c.so")) else {
             Issue.record("the C example did not load"); return
         }
         #expect(info.description.name == "example-c")
@@ -40,7 +40,7 @@ struct PluginLoadingTests {
 
     @Test("the generic suite is a plugin that serves every recipe")
     func genericSuiteLoads() throws {
-        guard case .loadable(let info) = prober.probe(TestPaths.product("libcchost-generic.so")) else {
+        guard case .loadable(let info) = try prober.probe(TestPaths.product("libcchost-generic.so")) else {
             Issue.record("the generic suite did not load"); return
         }
         #expect(info.metadata.serves(recipe: "anything"))
@@ -79,7 +79,7 @@ struct PluginLoadingTests {
     ])
     func mismatchIsRejected(_ mismatch: Mismatch) throws {
         let library = try Fixture.compile("abi_variant", defines: mismatch.defines)
-        guard case .rejected(let rejection) = prober.probe(library) else {
+        guard case .rejected(let rejection) = try prober.probe(library) else {
             Issue.record("\(mismatch.defines) was not rejected"); return
         }
         #expect(rejection.stage == mismatch.stage)
@@ -89,13 +89,13 @@ struct PluginLoadingTests {
 
     @Test("the unmodified fixture loads, so the mismatch table tests one thing at a time")
     func controlFixtureLoads() throws {
-        #expect(prober.probe(try Fixture.compile("abi_variant")).isLoadable)
+        #expect(try prober.probe(try Fixture.compile("abi_variant")).isLoadable)
     }
 
     @Test("a constructor that segfaults makes the plugin broken and leaves the host running")
     func constructorSegfaultIsBroken() throws {
         let library = try Fixture.compile("misbehaving", defines: ["CRASH_IN_CONSTRUCTOR"])
-        guard case .broken(let reason, _) = prober.probe(library) else {
+        guard case .broken(let reason, _) = try prober.probe(library) else {
             Issue.record("a crashing constructor was not reported broken"); return
         }
         #expect(reason.contains("SIGSEGV"))
@@ -107,7 +107,7 @@ struct PluginLoadingTests {
         let folder = try TemporaryDirectory()
         let fake = folder.file("fake.so")
         try Data("not an ELF file".utf8).write(to: URL(fileURLWithPath: fake))
-        guard case .rejected(let rejection) = prober.probe(fake) else {
+        guard case .rejected(let rejection) = try prober.probe(fake) else {
             Issue.record("a text file was accepted as a plugin"); return
         }
         #expect(rejection.stage == .load)

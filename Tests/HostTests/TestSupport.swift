@@ -92,5 +92,15 @@ enum Fixture {
 }
 
 extension WorkerLauncher {
-    static func forTests() -> WorkerLauncher { WorkerLauncher(workerPath: TestPaths.worker) }
+    /// The real sandbox: tests fail, not skip, when bubblewrap is missing (scripts/setup installs it).
+    static func forTests() -> WorkerLauncher {
+        do {
+            return WorkerLauncher(workerPath: TestPaths.worker, sandbox: try Sandbox.locate(worker: TestPaths.worker))
+        } catch {
+            fatalError("the test suite needs the bubblewrap sandbox: \(error)")
+        }
+    }
+
+    /// Without bubblewrap (the development-only --no-sandbox), for comparisons.
+    static func unsandboxedForTests() -> WorkerLauncher { WorkerLauncher(workerPath: TestPaths.worker, sandbox: nil) }
 }

@@ -21,6 +21,8 @@ public struct Configuration: Sendable, Equatable {
     public var workerPath: String?
     /// The file the configuration came from; `nil` when only defaults and the environment apply.
     public var source: String?
+    /// Limits for operator-installed plugins (`operator_plugins`); overlays always get `.strict`.
+    public var operatorProfile: SandboxProfile = .operatorDefault
 
     public static let defaultFilePath = "/etc/cchost/config.yml"
     public static let defaultAllowlistPath = "/etc/cchost/allowlist"
@@ -98,6 +100,7 @@ public struct Configuration: Sendable, Equatable {
         case pluginPaths = "plugin_paths"
         case allowlist
         case workerPath = "worker_path"
+        case operatorPlugins = "operator_plugins"
     }
 
     private mutating func apply(yaml: String, from file: String) throws(ConfigurationError) {
@@ -130,6 +133,8 @@ public struct Configuration: Sendable, Equatable {
                 allowlistPath = try Self.path(value, key: name, keyLine: line, file: file)
             case .workerPath:
                 workerPath = try Self.path(value, key: name, keyLine: line, file: file)
+            case .operatorPlugins:
+                try applyOperatorLimits(value, key: name, keyLine: line, file: file)
             case .pluginPaths:
                 guard let sequence = value.sequence else {
                     throw .wrongType(file: file, line: line, key: name, expected: "a list of paths")
@@ -137,6 +142,29 @@ public struct Configuration: Sendable, Equatable {
                 pluginPaths = try sequence.map { (item: Node) throws(ConfigurationError) -> String in
                     try Self.path(item, key: "each entry of \(name)", keyLine: item.mark?.line, file: file)
                 }
+            }
+        }
+    }
+
+    /// `operator_plugins: {memory_mb, cpu_seconds, call_timeout}`: more memory or time for operator
+    /// plugins. Network and files are not configurable: every plugin gets none.
+    private mutating func applyOperatorLimits(_ node: Node, key: String, keyLine: Int?, file: String) throws(ConfigurationError) {
+        guard let mapping = node.mapping else {
+            throw .wrongType(file: file, line: keyLine, key: key, expected: "a mapping of memory_mb, cpu_seconds, call_timeout")
+        }
+        for (limitNode, value) in mapping {
+            let name = limitNode.scalar?.string ?? "\(limitNode)"
+            let line = limitNode.mark?.line
+            guard ["memory_mb", "cpu_seconds", "call_timeout"].contains(name) else {
+                throw .unknownKey(file: file, line: line, key: "\(key).\(name)")
+            }
+            guard let number = value.scalar.flatMap({ UInt64($0.string) }), number > 0, number <= 1 << 20 else {
+                throw .wrongType(file: file, line: line, key: "\(key).\(name)", expected: "a whole number from 1 to 1048576")
+            }
+            switch name {
+            case "memory_mb": operatorProfile.addressSpaceBytes = number << 20
+            case "cpu_seconds": operatorProfile.cpuSeconds = number
+            default: operatorProfile.callTimeout = Double(number)
             }
         }
     }

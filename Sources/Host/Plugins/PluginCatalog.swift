@@ -33,12 +33,14 @@ public enum CatalogError: Error, Sendable, CustomStringConvertible {
     case missingPath(String, origin: String)
     case unreadable(String, reason: String)
     case cacheUnwritable(String, reason: String)
+    case workerUnavailable(String)
 
     public var description: String {
         switch self {
         case .missingPath(let path, let origin): return "plugin path \(path) does not exist (from \(origin))"
         case .unreadable(let path, let reason): return "cannot read \(path): \(reason)"
         case .cacheUnwritable(let path, let reason): return "cannot write the plugin cache \(path): \(reason)"
+        case .workerUnavailable(let why): return why
         }
     }
 }
@@ -67,7 +69,7 @@ public final class PluginCatalog {
     }
 
     /// What `path` is: from the cache when its key matches, otherwise probed (once) and cached.
-    public func entry(for path: String) throws(CatalogError) -> CatalogEntry {
+    public func entry(for path: String, profile: SandboxProfile = .strict) throws(CatalogError) -> CatalogEntry {
         let stat = try Self.fileKey(path)
         if let cached = entries[path], cached.size == stat.size, cached.modifiedNanoseconds == stat.mtime {
             return cached
@@ -82,8 +84,10 @@ public final class PluginCatalog {
             return cached
         }
         logger.info("probing plugin", metadata: ["path": "\(path)"])
+        let state: PluginState
+        do { state = try prober.probe(path, profile: profile) } catch { throw .workerUnavailable(error.description) }
         let entry = CatalogEntry(path: path, size: stat.size, modifiedNanoseconds: stat.mtime, sha256: digest.hex,
-                                 probedAt: Date(), state: prober.probe(path))
+                                 probedAt: Date(), state: state)
         entries[path] = entry
         dirty = true
         return entry

@@ -31,6 +31,7 @@ public struct PluginInfo: Sendable, Equatable, Codable {
 /// loads plugin code itself.
 public struct PluginProber: Sendable {
     public let launcher: WorkerLauncher
+    /// Deadline of a probe: loading, checking and describing a plugin is quick or broken.
     public var timeout: Double
 
     public init(launcher: WorkerLauncher, timeout: Double = 10) {
@@ -38,13 +39,19 @@ public struct PluginProber: Sendable {
         self.timeout = timeout
     }
 
-    public func probe(_ path: String) -> PluginState {
+    /// Probes in the sandbox under `profile`. A worker that cannot start at all (no sandbox on this
+    /// machine) is thrown, not recorded against the plugin.
+    public func probe(_ path: String, profile: SandboxProfile = .strict) throws(WorkerFailure) -> PluginState {
         let session: WorkerSession
         do {
-            session = try WorkerSession(plugin: path, launcher: launcher, services: HostServices(), timeout: timeout)
+            session = try WorkerSession(plugin: path, launcher: launcher, services: HostServices(), profile: profile,
+                                        timeout: timeout)
         } catch {
-            if case .rejected(let rejection) = error { return .rejected(rejection) }
-            return .broken(reason: error.description, diagnostics: error.diagnostics)
+            switch error {
+            case .rejected(let rejection): return .rejected(rejection)
+            case .launch: throw error
+            default: return .broken(reason: error.description, diagnostics: error.diagnostics)
+            }
         }
         defer { session.close() }
         // A session that loaded has a description (WorkerSession.init throws otherwise).

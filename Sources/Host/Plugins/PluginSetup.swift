@@ -7,11 +7,20 @@ public struct PluginSetup: Sendable {
     public let prober: PluginProber
     public let environment: [String: String]
 
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    /// `sandboxed: false` is the development-only `--no-sandbox`: workers still confine themselves
+    /// (rlimits, syscall filter) but run without bubblewrap's namespaces and empty root.
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment, sandboxed: Bool = true) throws {
         self.environment = environment
         configuration = try Configuration.load(environment: environment)
-        launcher = WorkerLauncher(workerPath: try WorkerLauncher.locateWorker(configured: configuration.workerPath))
+        let worker = try WorkerLauncher.locateWorker(configured: configuration.workerPath)
+        launcher = WorkerLauncher(workerPath: worker, sandbox: sandboxed ? try Sandbox.locate(worker: worker) : nil)
         prober = PluginProber(launcher: launcher)
+    }
+
+    /// Overlays always get the strict profile; operator and builtin plugins the configured one.
+    public func profile(for origin: PluginOrigin) -> SandboxProfile {
+        if case .overlay = origin { return .strict }
+        return configuration.operatorProfile
     }
 
     public func catalog() -> PluginCatalog {

@@ -1,25 +1,37 @@
 import Foundation
+import Logging
 import Synchronization
 
-/// Starts `cchost-worker` processes. The one place that builds a worker's command line, so that the
-/// sandbox (bubblewrap, rlimits) can wrap every launch by changing `wrapper` alone.
+/// Starts `cchost-worker` processes: the one place that builds a worker's command line. Every worker
+/// runs inside the bubblewrap sandbox and confines itself (`--confine`) before loading plugin code;
+/// only the development-only `--no-sandbox` (`sandbox == nil`) drops the bubblewrap part, loudly.
 public final class WorkerLauncher: Sendable {
     /// The cchost-worker executable.
     public let workerPath: String
-    /// Prefix placed before the worker command (e.g. a bubblewrap invocation); empty runs it directly.
-    public let wrapper: [String]
+    public let sandbox: Sandbox?
     private let launches = Atomic<Int>(0)
+    private let logger = Logger(label: "cchost.sandbox")
 
-    public init(workerPath: String, wrapper: [String] = []) {
+    public init(workerPath: String, sandbox: Sandbox?) {
         self.workerPath = workerPath
-        self.wrapper = wrapper
+        self.sandbox = sandbox
+    }
+
+    /// The command that runs the worker on `plugin` under `profile`.
+    public func command(plugin path: String, profile: SandboxProfile) -> [String] {
+        guard let sandbox else { return [workerPath, "--confine", profile.confineArgument, path] }
+        return sandbox.command(worker: workerPath, plugin: path, profile: profile)
     }
 
     /// How many workers this launcher has started: listings answered from the cache start none.
     public var launchCount: Int { launches.load(ordering: .relaxed) }
 
-    public func launch(plugin path: String) throws(SpawnError) -> ChildProcess {
-        let command = wrapper + [workerPath, path]
+    public func launch(plugin path: String, profile: SandboxProfile) throws(SpawnError) -> ChildProcess {
+        let command = command(plugin: path, profile: profile)
+        if sandbox == nil {
+            logger.warning("running plugin code WITHOUT the bubblewrap sandbox (--no-sandbox, development only)",
+                           metadata: ["plugin": "\(path)"])
+        }
         launches.add(1, ordering: .relaxed)
         // Workers get an empty environment: nothing of the operator's (tokens, paths) leaks into them.
         return try ChildProcess(executable: command[0], arguments: Array(command.dropFirst()), environment: [:])

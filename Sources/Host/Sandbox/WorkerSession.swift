@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 import PluginChannel
 
 /// Why a worker could not do what it was asked. Every case carries what the worker printed, capped.
@@ -79,6 +80,7 @@ struct CappedOutput {
 public final class WorkerSession {
     public let pluginPath: String
     public let services: HostServices
+    public let profile: SandboxProfile
     public private(set) var plugin: PluginDescription?
     private let process: ChildProcess
     private var decoder = FrameDecoder()
@@ -86,15 +88,31 @@ public final class WorkerSession {
     private var failure: WorkerFailure?
 
     /// Starts a worker on `path` and waits until it has loaded, checked and initialised the plugin.
+    /// `timeout` defaults to the profile's call deadline.
     public init(plugin path: String, launcher: WorkerLauncher, services: HostServices,
-                timeout seconds: Double = 10) throws(WorkerFailure) {
+                profile: SandboxProfile = .strict, timeout: Double? = nil) throws(WorkerFailure) {
         pluginPath = path
         self.services = services
-        do { process = try launcher.launch(plugin: path) } catch { throw .launch(error.description) }
-        switch try converse(seconds: seconds, during: "loading") {
+        self.profile = profile
+        do { process = try launcher.launch(plugin: path, profile: profile) } catch { throw .launch(error.description) }
+        let loaded: WorkerMessage
+        do { loaded = try converse(seconds: timeout ?? profile.callTimeout, during: "loading") } catch {
+            // bubblewrap exits 1 when it cannot build the sandbox (the worker itself never exits 1):
+            // that is the machine's problem, not the plugin's.
+            if case .crashed(.exited(1), _, let output) = error, output.hasPrefix("bwrap:") {
+                throw .launch("the sandbox could not start: \(output.trimmingCharacters(in: .whitespacesAndNewlines))")
+            }
+            throw error
+        }
+        switch loaded {
         case .ready(let description): plugin = description
-        case .rejected(let rejection):
+        case .rejected(var rejection):
             close()
+            // The worker saw the plugin at its path inside the sandbox; the operator knows the real one.
+            for index in rejection.problems.indices {
+                rejection.problems[index].message = rejection.problems[index].message
+                    .replacingOccurrences(of: Sandbox.pluginInside, with: path)
+            }
             throw .rejected(rejection)
         case let other:
             throw fail(.protocolViolation("expected ready or rejected, got \(Self.kind(other))", during: "loading", diagnostics: ""))
@@ -103,8 +121,9 @@ public final class WorkerSession {
 
     /// Calls one check, step or hook. A worker that crashes, hangs or misbehaves gives a failure and
     /// cannot be used again; the host carries on.
-    public func invoke(_ invocation: Invocation, timeout seconds: Double) -> Result<EntryResult, WorkerFailure> {
+    public func invoke(_ invocation: Invocation, timeout: Double? = nil) -> Result<EntryResult, WorkerFailure> {
         if let failure { return .failure(failure) }
+        let seconds = timeout ?? profile.callTimeout
         let during = "\(invocation.kind.rawValue) \(invocation.name)"
         do {
             try send(.invoke(invocation), during: during)
@@ -193,10 +212,15 @@ public final class WorkerSession {
 
     /// The worker closed the channel: wait for it (briefly) and say how it ended.
     private func ended(during: String) -> WorkerFailure {
-        let termination = process.wait(milliseconds: 2000) ?? {
+        var termination = process.wait(milliseconds: 2000) ?? {
             process.kill()
             return process.wait()
         }()
+        // bubblewrap's init reports a child killed by signal N as exit status 128 + N; the worker's own
+        // statuses are all below 10, so this reads back unambiguously.
+        if case .exited(let status) = termination, status > 128, status < 128 + 65 {
+            termination = .signalled(status - 128)
+        }
         var chunk = [UInt8](repeating: 0, count: 65536)
         drainErrors(&chunk)
         if termination == .exited(WorkerExit.protocolError) {
