@@ -35,7 +35,7 @@ struct CLITests {
 
     @Test("inspect of an unloadable plugin exits 3 with one stderr line saying why", arguments: [
         Unloadable(library: .fixture("abi_variant", defines: ["ABI_MAJOR=2"]), reports: "  abi_major:", mentions: "major 2"),
-        Unloadable(library: .fixture("misbehaving", defines: ["CRASH_IN_CONSTRUCTOR"]), reports: "state:       broken",
+        Unloadable(library: .fixture("hostile", defines: ["CRASH_IN_CONSTRUCTOR"]), reports: "state:       broken",
                    mentions: "SIGSEGV"),
     ])
     func inspectUnloadable(_ unloadable: Unloadable) throws {
@@ -65,7 +65,7 @@ struct CLITests {
                     checks: ["has-service", "stack-named"]),
         InspectJSON(library: .fixture("abi_variant", defines: ["ABI_MAJOR=2"]), status: 3, state: "rejected",
                     fields: ["abi_major"], problemMentions: "major 2"),
-        InspectJSON(library: .fixture("misbehaving", defines: ["CRASH_IN_CONSTRUCTOR"]), status: 3, state: "broken",
+        InspectJSON(library: .fixture("hostile", defines: ["CRASH_IN_CONSTRUCTOR"]), status: 3, state: "broken",
                     problemMentions: "SIGSEGV"),
     ])
     func inspectJSON(_ expected: InspectJSON) throws {
@@ -150,7 +150,7 @@ struct CLITests {
     @Test("list records rejected and crashing plugins and does not probe them again on the next run")
     func listCachesUnloadablePlugins() throws {
         let sandbox = try CLISandbox()
-        try sandbox.install(try Library.fixture("misbehaving", defines: ["CRASH_IN_CONSTRUCTOR"]).path(), as: "libcrash.so")
+        try sandbox.install(try Library.fixture("hostile", defines: ["CRASH_IN_CONSTRUCTOR"]).path(), as: "libcrash.so")
         try sandbox.install(try Library.fixture("abi_variant", defines: ["ABI_MAJOR=2"]).path(), as: "libmajor2.so")
         for (run, workers) in [("first", 3), ("second", 0)] {
             let result = try sandbox.cchost("plugins", "list", "--json")

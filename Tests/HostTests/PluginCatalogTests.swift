@@ -67,7 +67,7 @@ struct PluginCatalogTests {
     func brokenIsNotRetried() throws {
         let setup = try Setup()
         let crashing = setup.folder.file("libcrash.so")
-        try FileManager.default.copyItem(atPath: try Fixture.compile("misbehaving", defines: ["CRASH_IN_CONSTRUCTOR"]), toPath: crashing)
+        try FileManager.default.copyItem(atPath: try Fixture.compile("hostile", defines: ["CRASH_IN_CONSTRUCTOR"]), toPath: crashing)
         let first = setup.catalog()
         guard case .broken(let reason, _) = try first.entry(for: crashing).state else {
             Issue.record("a crashing library was not recorded broken"); return

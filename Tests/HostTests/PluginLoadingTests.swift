@@ -94,7 +94,7 @@ struct PluginLoadingTests {
 
     @Test("a constructor that segfaults makes the plugin broken and leaves the host running")
     func constructorSegfaultIsBroken() throws {
-        let library = try Fixture.compile("misbehaving", defines: ["CRASH_IN_CONSTRUCTOR"])
+        let library = try Fixture.compile("hostile", defines: ["CRASH_IN_CONSTRUCTOR"])
         guard case .broken(let reason, _) = try prober.probe(library) else {
             Issue.record("a crashing constructor was not reported broken"); return
         }

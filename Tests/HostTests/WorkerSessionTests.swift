@@ -136,7 +136,7 @@ struct WorkerSessionTests {
 
     @Test("a check that segfaults ends its worker with a crash naming the signal and the check")
     func segfaultInCheck() throws {
-        let worker = try session(try Fixture.compile("misbehaving"))
+        let worker = try session(try Fixture.compile("hostile"))
         defer { worker.close() }
         guard case .failure(let failure) = worker.invoke(check("segfault"), timeout: 5),
               case .crashed(let how, let during, _) = failure else {
@@ -152,7 +152,7 @@ struct WorkerSessionTests {
 
     @Test("a check that hangs is killed at its deadline")
     func hangingCheck() throws {
-        let worker = try session(try Fixture.compile("misbehaving"))
+        let worker = try session(try Fixture.compile("hostile"))
         defer { worker.close() }
         let started = Date()
         guard case .failure(.timedOut(let seconds, let during, _)) = worker.invoke(check("hang"), timeout: 0.5) else {
@@ -166,7 +166,7 @@ struct WorkerSessionTests {
 
     @Test("a check that floods stdout passes, and the host keeps only a capped tail of the output")
     func floodedOutputIsCapped() throws {
-        let worker = try session(try Fixture.compile("misbehaving"))
+        let worker = try session(try Fixture.compile("hostile"))
         defer { worker.close() }
         #expect(try worker.invoke(check("noisy"), timeout: 30).get().code == 0)
         #expect(worker.diagnostics.utf8.count < 70 << 10)
@@ -176,7 +176,7 @@ struct WorkerSessionTests {
 
     @Test("a return value that is not a verdict is passed on raw for the host to judge")
     func oddVerdict() throws {
-        let worker = try session(try Fixture.compile("misbehaving"))
+        let worker = try session(try Fixture.compile("hostile"))
         defer { worker.close() }
         #expect(try worker.invoke(check("odd-verdict"), timeout: 5).get().code == 42)
     }

@@ -88,7 +88,7 @@ public struct Sandbox: Sendable, Equatable {
                       "--ro-bind", plugin, Self.pluginInside,
                       "--proc", "/proc", "--dev", "/dev",
                       "--size", String(profile.tmpBytes), "--tmpfs", "/tmp",
-                      "--remount-ro", "/", "--chdir", "/tmp",
+                      "--remount-ro", "/dev", "--remount-ro", "/", "--chdir", "/tmp",
                       Self.workerInside, "--confine", profile.confineArgument, Self.pluginInside]
         return arguments
     }
