@@ -141,6 +141,29 @@ struct ConfigurationTests {
         #expect(configuration.pluginPaths == ["/file/a"])
     }
 
+    @Test("operator_plugins raises the operator profile's memory, CPU and call deadline")
+    func operatorLimits() throws {
+        let configuration = try parse("operator_plugins:\n  memory_mb: 4096\n  cpu_seconds: 600\n  call_timeout: 900\n")
+        #expect(configuration.operatorProfile.addressSpaceBytes == 4096 << 20)
+        #expect(configuration.operatorProfile.cpuSeconds == 600)
+        #expect(configuration.operatorProfile.callTimeout == 900)
+        // Nothing else of the profile moves, and the strict profile is not configurable at all.
+        #expect(configuration.operatorProfile.openFiles == SandboxProfile.operatorDefault.openFiles)
+        #expect(try parse("").operatorProfile == .operatorDefault)
+    }
+
+    @Test("operator_plugins accepts only its limits, as whole numbers", arguments: [
+        ("operator_plugins:\n  network: true\n", 2, "operator_plugins.network"),
+        ("operator_plugins:\n  memory_mb: lots\n", 2, "operator_plugins.memory_mb"),
+        ("operator_plugins:\n  cpu_seconds: 0\n", 2, "operator_plugins.cpu_seconds"),
+        ("operator_plugins: 5\n", 1, "operator_plugins"),
+    ])
+    func operatorLimitErrors(yaml: String, line: Int, key: String) throws {
+        let error = try #require(throws: ConfigurationError.self) { try parse(yaml) }
+        #expect(error.description.hasPrefix("\(source):\(line): "), "\(error)")
+        #expect(error.description.contains(key), "\(error)")
+    }
+
     @Test("An unknown key is an error naming the file, its line and the key")
     func unknownKey() throws {
         let error = try #require(throws: ConfigurationError.self) {
