@@ -27,7 +27,7 @@ let package = Package(
                        providers: [.apt(["libffi-dev"])]),
         .systemLibrary(name: "CLibGit2", path: "Sources/CLibGit2", pkgConfig: "libgit2",
                        providers: [.apt(["libgit2-dev"])]),
-        .systemLibrary(name: "CSeccomp", path: "Sources/CSeccomp", pkgConfig: "libseccomp",
+        .systemLibrary(name: "CWorkerSystem", path: "Sources/CWorkerSystem", pkgConfig: "libseccomp",
                        providers: [.apt(["libseccomp-dev"])]),
         // Frames and messages spoken between the host and cchost-worker.
         .target(name: "PluginChannel"),
@@ -42,7 +42,9 @@ let package = Package(
         .executableTarget(
             name: "cchost",
             dependencies: ["Host", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .executableTarget(name: "cchost-worker", dependencies: ["PluginChannel", "PluginABI", "CLibFFI", "CSeccomp"]),
+        // Measurements for scripts/bench that need the library (worker handshakes, host-call round trips).
+        .executableTarget(name: "cchost-bench", dependencies: ["Host", "PluginChannel", .product(name: "Logging", package: "swift-log")]),
+        .executableTarget(name: "cchost-worker", dependencies: ["PluginChannel", "PluginABI", "CLibFFI", "CWorkerSystem"]),
         // Authoring kit for Swift plugins: conform to `Plugin`, export one function.
         .target(name: "PluginKit", dependencies: ["PluginABI"]),
         .target(name: "GenericSuite", dependencies: ["PluginKit"], path: "Plugins/generic"),

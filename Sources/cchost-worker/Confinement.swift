@@ -1,4 +1,4 @@
-import CSeccomp
+import CWorkerSystem
 import Glibc
 import PluginChannel
 

@@ -224,3 +224,19 @@ extension String {
 extension Substring {
     func trimmingCharacters(in set: String) -> String { String(self).trimmingCharacters(in: set) }
 }
+
+/// Paths of the shared objects mapped into this process (the program interpreter included), from
+/// /proc/self/maps.
+func loadedLibraries() -> [String] {
+    guard let file = fopen("/proc/self/maps", "r") else { return [] }
+    defer { fclose(file) }
+    var paths: [String] = []
+    var line = [CChar](repeating: 0, count: 4096)
+    while fgets(&line, Int32(line.count), file) != nil {
+        let text = String(cString: line).trimmingCharacters(in: " \n")
+        guard let slash = text.firstIndex(of: "/") else { continue }
+        let path = String(text[slash...])
+        if (path.hasSuffix(".so") || path.contains(".so.")) && !paths.contains(path) { paths.append(path) }
+    }
+    return paths
+}

@@ -21,6 +21,11 @@ dup2(2, 1)
 channel = WorkerChannel(input: channelIn, output: channelOut)
 
 var arguments = Array(CommandLine.arguments.dropFirst())
+if arguments == ["--runtime-libraries"] {
+    // The shared libraries this process has loaded: exactly what the sandbox must bind for it.
+    for library in loadedLibraries() { _ = try? writeAll(channelOut, Array((library + "\n").utf8)) }
+    exit(WorkerExit.ok)
+}
 var confinement: Confinement? = nil
 if arguments.first == "--confine", arguments.count >= 2 {
     do { confinement = try Confinement(parsing: arguments[1]) } catch {

@@ -30,9 +30,9 @@ struct SandboxPolicyTests {
     }
 
     @Test("without bubblewrap the worker still confines itself, and nothing else wraps it")
-    func unsandboxedCommand() {
+    func unsandboxedCommand() throws {
         let launcher = WorkerLauncher(workerPath: "/w", sandbox: nil)
-        #expect(launcher.command(plugin: "/p.so", profile: .strict) == ["/w", "--confine", SandboxProfile.strict.confineArgument, "/p.so"])
+        #expect(try launcher.command(plugin: "/p.so", profile: .strict) == ["/w", "--confine", SandboxProfile.strict.confineArgument, "/p.so"])
     }
 
     @Test("the confine argument carries every limit")
@@ -40,17 +40,32 @@ struct SandboxPolicyTests {
         #expect(SandboxProfile.strict.confineArgument == "as=1073741824,cpu=30,nofile=64,nproc=64,fsize=16777216")
     }
 
-    @Test("ldd output gives the resolved libraries and the interpreter, nothing else")
-    func lddParsing() {
-        let text = """
-            \tlinux-vdso.so.1 (0x00007ffd)
-            \tlibffi.so.8 => /lib/x86_64-linux-gnu/libffi.so.8 (0x00007fa1)
-            \tlibswiftCore.so => /opt/swift/usr/lib/swift/linux/libswiftCore.so (0x00007fa2)
-            \tlibmissing.so => not found
-            \t/lib64/ld-linux-x86-64.so.2 (0x00007fa3)
-            """
-        #expect(Sandbox.parseLDD(text) == ["/lib/x86_64-linux-gnu/libffi.so.8", "/opt/swift/usr/lib/swift/linux/libswiftCore.so",
-                                         "/lib64/ld-linux-x86-64.so.2"])
+    @Test("the worker reports its own runtime libraries: the Swift runtime, libffi, libc and the loader")
+    func workerReportsRuntimeLibraries() throws {
+        let libraries = try Sandbox.runtimeLibraries(of: TestPaths.worker)
+        for name in ["libswiftCore.so", "libffi.so", "libc.so.6", "libseccomp.so", "ld-linux-x86-64.so.2"] {
+            #expect(libraries.contains { ($0 as NSString).lastPathComponent.hasPrefix(name) }, "\(name) missing from \(libraries)")
+        }
+        #expect(libraries.allSatisfy { $0.hasPrefix("/") })
+        #expect(libraries.first == "/lib64/ld-linux-x86-64.so.2")
+    }
+
+    @Test("the worker's runtime report is remembered in the state folder, keyed by the worker's size and mtime")
+    func runtimeReportCache() throws {
+        let state = try TemporaryDirectory("state")
+        let first = try Sandbox(bubblewrap: "/usr/bin/bwrap", worker: TestPaths.worker, cacheDirectory: state.path)
+        #expect(first == (try Sandbox(bubblewrap: "/usr/bin/bwrap", worker: TestPaths.worker)))
+        // A planted report with the same key is believed: proof the cache, not the worker, answered.
+        let cache = URL(fileURLWithPath: state.file("worker-runtime.json"))
+        var report = try JSONDecoder().decode(Sandbox.RuntimeReport.self, from: Data(contentsOf: cache))
+        report.libraries = ["/opt/planted/libplanted.so"]
+        try JSONEncoder().encode(report).write(to: cache)
+        let planted = try Sandbox(bubblewrap: "/usr/bin/bwrap", worker: TestPaths.worker, cacheDirectory: state.path)
+        #expect(planted.runtimeDirectories == ["/opt/planted"])
+        // A different key (the worker changed) is ignored.
+        report.size += 1
+        try JSONEncoder().encode(report).write(to: cache)
+        #expect(try Sandbox(bubblewrap: "/usr/bin/bwrap", worker: TestPaths.worker, cacheDirectory: state.path) == first)
     }
 
     @Test("locating the sandbox for the real worker finds bubblewrap and the Swift runtime folder")

@@ -13,7 +13,9 @@ public struct PluginSetup: Sendable {
         self.environment = environment
         configuration = try Configuration.load(environment: environment)
         let worker = try WorkerLauncher.locateWorker(configured: configuration.workerPath)
-        launcher = WorkerLauncher(workerPath: worker, sandbox: sandboxed ? try Sandbox.locate(worker: worker) : nil)
+        launcher = sandboxed ? WorkerLauncher(workerPath: worker, bubblewrap: try Sandbox.bubblewrap(),
+                                              cacheDirectory: configuration.stateDirectory)
+                             : WorkerLauncher(workerPath: worker, sandbox: nil)
         prober = PluginProber(launcher: launcher)
     }
 

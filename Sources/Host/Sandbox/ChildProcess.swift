@@ -32,8 +32,8 @@ public struct SpawnError: Error, CustomStringConvertible {
 /// Spawned with posix_spawn: no shell, no inherited descriptors beyond the three pipes.
 public final class ChildProcess {
     public let pid: pid_t
-    /// Write end of the child's stdin.
-    public let input: Int32
+    /// Write end of the child's stdin (-1 once closed with `closeInput`).
+    public private(set) var input: Int32
     /// Read ends of the child's stdout and stderr.
     public let output: Int32
     public let errors: Int32
@@ -88,6 +88,12 @@ public final class ChildProcess {
         signal(SIGPIPE, SIG_IGN)
     }
 
+    /// Closes the child's stdin: it reads end-of-file.
+    public func closeInput() {
+        if input >= 0 { close(input) }
+        input = -1
+    }
+
     /// Signals the whole process group.
     public func kill(_ signal: Int32 = SIGKILL) {
         guard termination == nil else { return }
@@ -134,6 +140,7 @@ public final class ChildProcess {
             kill()
             wait()
         }
-        close(input); close(output); close(errors)
+        if input >= 0 { close(input) }
+        close(output); close(errors)
     }
 }

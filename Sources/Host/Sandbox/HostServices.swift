@@ -69,6 +69,7 @@ public final class HostServices: @unchecked Sendable {
     public let logger: Logger
     private let lock = NSLock()
     private var calls = 0
+    private var refusalsLogged = 0
     private var artifactBytes = 0
     private var captured: [PluginLogLine] = []
 
@@ -102,8 +103,14 @@ public final class HostServices: @unchecked Sendable {
     public func answer(_ call: HostCall) -> HostReply {
         let reply = decide(call)
         if reply.status == HostReply.refused {
-            logger.warning("refused host call", metadata: ["call": "\(Self.summary(call))",
-                                                           "reason": "\(String(decoding: reply.data, as: UTF8.self))"])
+            // A plugin that keeps asking must not flood the run's log: the first refusals say enough.
+            let logged = lock.withLock { refusalsLogged += 1; return refusalsLogged }
+            if logged <= 20 {
+                logger.warning("refused host call", metadata: ["call": "\(Self.summary(call))",
+                                                               "reason": "\(String(decoding: reply.data, as: UTF8.self))"])
+            } else if logged == 21 {
+                logger.warning("further refused host calls of this session are not logged")
+            }
         }
         return reply
     }

@@ -93,58 +93,109 @@ public struct Sandbox: Sendable, Equatable {
         return arguments
     }
 
-    /// Finds bubblewrap and the worker's runtime library folders (from `ldd` on the worker, which is
-    /// cchost's own binary, never on plugin code).
-    public static func locate(worker: String, searchPath: String = "/usr/local/bin:/usr/bin:/bin") throws(SandboxError) -> Sandbox {
-        guard let bubblewrap = searchPath.split(separator: ":").map({ "\($0)/bwrap" })
+    /// bubblewrap on the search path, or the error that refuses plugin execution.
+    public static func bubblewrap(searchPath: String = "/usr/local/bin:/usr/bin:/bin") throws(SandboxError) -> String {
+        guard let path = searchPath.split(separator: ":").map({ "\($0)/bwrap" })
             .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             throw .bubblewrapMissing
         }
-        let libraries = try sharedLibraries(of: worker)
+        return path
+    }
+
+    /// Finds bubblewrap and the worker's runtime library folders.
+    public static func locate(worker: String, searchPath: String = "/usr/local/bin:/usr/bin:/bin") throws(SandboxError) -> Sandbox {
+        try Sandbox(bubblewrap: try bubblewrap(searchPath: searchPath), worker: worker)
+    }
+
+    /// The sandbox for `worker`, whose runtime library folders it reports itself
+    /// (`cchost-worker --runtime-libraries`: cchost's own binary, never plugin code). With a cache
+    /// folder, the report is kept there, keyed by the worker's path, size and mtime.
+    public init(bubblewrap: String, worker: String, cacheDirectory: String? = nil) throws(SandboxError) {
         var directories: [String] = []
         var symlinks: [(link: String, target: String)] = []
-        for library in libraries {
-            let folder = (library as NSString).deletingLastPathComponent
-            let real = URL(fileURLWithPath: folder).resolvingSymlinksInPath().path
-            if !directories.contains(real) { directories.append(real) }
-            // Recreate each symbolic link on the way to the folder (e.g. /lib -> usr/lib, /lib64 -> usr/lib64).
+        // Each library's folder is bound at its real path; symbolic links on the way (a parent such as
+        // /lib64 -> usr/lib64, or the file itself, like the loader) are recreated and followed.
+        func visit(_ path: String, depth: Int) {
+            guard depth < 8 else { return }
+            let folder = (path as NSString).deletingLastPathComponent
             var prefix = ""
             for component in folder.split(separator: "/") {
                 prefix += "/\(component)"
-                if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: prefix),
-                   !symlinks.contains(where: { $0.link == prefix }) {
-                    symlinks.append((prefix, target))
+                if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: prefix) {
+                    if !symlinks.contains(where: { $0.link == prefix }) { symlinks.append((prefix, target)) }
                     break
                 }
             }
-        }
-        return Sandbox(bubblewrap: bubblewrap, runtimeDirectories: directories.sorted(), symlinks: symlinks)
-    }
-
-    /// The resolved shared libraries of an executable, and its program interpreter.
-    static func sharedLibraries(of executable: String) throws(SandboxError) -> [String] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/ldd")
-        process.arguments = [executable]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = Pipe()
-        do { try process.run() } catch { throw .runtimeUnknown("cannot run ldd: \(error.localizedDescription)") }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw .runtimeUnknown("ldd \(executable) exited \(process.terminationStatus)") }
-        return Self.parseLDD(String(decoding: data, as: UTF8.self))
-    }
-
-    /// `libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)` and `/lib64/ld-linux-x86-64.so.2 (0x...)`.
-    static func parseLDD(_ text: String) -> [String] {
-        text.split(separator: "\n").compactMap { line in
-            let fields = line.split(separator: " ").map(String.init).filter { !$0.isEmpty }
-            if let arrow = fields.firstIndex(of: "=>"), arrow + 1 < fields.count, fields[arrow + 1].hasPrefix("/") {
-                return fields[arrow + 1]
+            let real = URL(fileURLWithPath: folder).resolvingSymlinksInPath().path
+            if !directories.contains(real) { directories.append(real) }
+            if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: path) {
+                visit(target.hasPrefix("/") ? target : (folder as NSString).appendingPathComponent(target), depth: depth + 1)
             }
-            if let first = fields.first?.trimmingCharacters(in: .whitespaces), first.hasPrefix("/") { return first }
-            return nil
         }
+        for library in try Self.runtimeLibraries(of: worker, cacheDirectory: cacheDirectory) { visit(library, depth: 0) }
+        self.init(bubblewrap: bubblewrap, runtimeDirectories: directories.sorted(), symlinks: symlinks)
+    }
+
+    struct RuntimeReport: Codable {
+        var worker: String
+        var size: UInt64
+        var modified: Double
+        var libraries: [String]
+    }
+
+    static func runtimeLibraries(of worker: String, cacheDirectory: String?) throws(SandboxError) -> [String] {
+        guard let cacheDirectory else { return try runtimeLibraries(of: worker) }
+        let cache = URL(fileURLWithPath: cacheDirectory).appendingPathComponent("worker-runtime.json")
+        let attributes = try? FileManager.default.attributesOfItem(atPath: worker)
+        let size = (attributes?[.size] as? NSNumber)?.uint64Value ?? 0
+        let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+        if let data = try? Data(contentsOf: cache), let report = try? JSONDecoder().decode(RuntimeReport.self, from: data),
+           report.worker == worker, report.size == size, report.modified == modified {
+            return report.libraries
+        }
+        let libraries = try runtimeLibraries(of: worker)
+        // Only a speed-up: a cache that cannot be written costs the next run one worker start.
+        if let data = try? JSONEncoder().encode(RuntimeReport(worker: worker, size: size, modified: modified, libraries: libraries)) {
+            try? FileManager.default.createDirectory(atPath: cacheDirectory, withIntermediateDirectories: true)
+            try? data.write(to: cache, options: .atomic)
+        }
+        return libraries
+    }
+
+    static func runtimeLibraries(of worker: String) throws(SandboxError) -> [String] {
+        let child: ChildProcess
+        do { child = try ChildProcess(executable: worker, arguments: ["--runtime-libraries"], environment: [:]) } catch {
+            throw .runtimeUnknown(error.description)
+        }
+        child.closeInput()
+        let output = FileHandle(fileDescriptor: child.output, closeOnDealloc: false).readDataToEndOfFile()
+        guard child.wait() == .exited(0) else { throw .runtimeUnknown("\(worker) --runtime-libraries failed") }
+        let libraries = String(decoding: output, as: UTF8.self).split(separator: "\n").map(String.init).filter { $0.hasPrefix("/") }
+        guard !libraries.isEmpty else { throw .runtimeUnknown("\(worker) reported no runtime libraries") }
+        // The kernel starts the worker through the interpreter path written in its ELF header
+        // (e.g. /lib64/ld-linux-x86-64.so.2), which the mapped path alone does not give.
+        return [try interpreter(of: worker)] + libraries
+    }
+
+    /// The PT_INTERP path of a 64-bit little-endian ELF executable.
+    static func interpreter(of executable: String) throws(SandboxError) -> String {
+        guard let data = FileManager.default.contents(atPath: executable), data.count > 64,
+              data.prefix(4) == Data([0x7f, 0x45, 0x4c, 0x46]), data[4] == 2, data[5] == 1 else {
+            throw .runtimeUnknown("\(executable) is not a 64-bit little-endian ELF file")
+        }
+        func integer(_ offset: Int, _ size: Int) -> Int {
+            (0..<size).reduce(0) { $0 | Int(data[data.startIndex + offset + $1]) << (8 * $1) }
+        }
+        let (headers, size, count) = (integer(0x20, 8), integer(0x36, 2), integer(0x38, 2))
+        for index in 0..<count {
+            let header = headers + index * size
+            guard header + 40 <= data.count else { break }
+            if integer(header, 4) == 3 {  // PT_INTERP
+                let (offset, length) = (integer(header + 8, 8), integer(header + 32, 8))
+                guard offset + length <= data.count, length > 1 else { break }
+                return String(decoding: data[(data.startIndex + offset)..<(data.startIndex + offset + length - 1)], as: UTF8.self)
+            }
+        }
+        throw .runtimeUnknown("\(executable) names no program interpreter")
     }
 }

@@ -95,7 +95,22 @@ static int32_t log_lines(void *u, const cchost_call *c, cchost_buffer *detail) {
     return CCHOST_PASS;
 }
 
+/* `calls` config lookups in a row: one host-table round trip each (used by scripts/bench). */
+static int32_t config_loop(void *u, const cchost_call *c, cchost_buffer *detail) {
+    (void)u; (void)c; (void)detail;
+    char *count = config("calls");
+    int calls = atoi(count);
+    free(count);
+    for (int i = 0; i < calls; i++) {
+        cchost_buffer value = {0};
+        host->config("calls", &value);
+        host->buffer_free(&value);
+    }
+    return CCHOST_PASS;
+}
+
 static const cchost_check checks[] = {
+    {.name = "config-loop", .tiers = "install", .run = config_loop},
     {.name = "app-info", .tiers = "install", .run = app_info},
     {.name = "exec", .tiers = "install", .run = exec_in},
     {.name = "http", .tiers = "install", .run = http_get},

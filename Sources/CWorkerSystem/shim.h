@@ -1,3 +1,5 @@
+/* The system calls the worker makes about itself that Swift's Glibc module does not cover:
+ * libseccomp, prctl and resource constants. */
 #include <errno.h>
 #include <linux/sched.h>
 #include <seccomp.h>
