@@ -32,7 +32,7 @@ struct AllowlistCommand: ParsableCommand {
             }
             switch decision {
             case .approved(let line, let warning):
-                if let warning { FileHandle.standardError.write(Data("cchost: warning: \(warning)\n".utf8)) }
+                if let warning { printError("cchost: warning: \(warning)") }
                 print("approved: \(recipe) \(digest) (allowlist line \(line))")
             case .denied(let reason):
                 print("denied: \(reason)")

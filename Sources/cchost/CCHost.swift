@@ -29,7 +29,7 @@ struct CCHost: ParsableCommand {
             // Help and version requests exit 0 as ArgumentParser prints them; usage errors are one line
             // on stderr and exit 2, like every other error.
             guard exitCode(for: error) != .success else { exit(withError: error) }
-            FileHandle.standardError.write(Data("cchost: \(message(for: error)) (see --help)\n".utf8))
+            printError("cchost: \(message(for: error)) (see --help)")
             Foundation.exit(2)
         }
         do {
@@ -51,12 +51,12 @@ extension ParsableCommand {
     /// Runs `body`, turning any thrown error into one stderr line and exit status 2 (or its own).
     func failingClearly<T>(_ body: () throws -> T) throws -> T {
         do { return try body() } catch let failure as Failure {
-            FileHandle.standardError.write(Data("cchost: \(failure.message)\n".utf8))
+            printError("cchost: \(failure.message)")
             throw ExitCode(failure.status)
         } catch let exit as ExitCode {
             throw exit
         } catch {
-            FileHandle.standardError.write(Data("cchost: \(error)\n".utf8))
+            printError("cchost: \(error)")
             throw ExitCode(2)
         }
     }
@@ -77,9 +77,14 @@ struct SandboxOptions: ParsableArguments {
 
     func setup() throws -> PluginSetup {
         if noSandbox {
-            FileHandle.standardError.write(Data(
-                "cchost: WARNING: --no-sandbox: plugin code runs WITHOUT the bubblewrap sandbox; never use this for untrusted plugins or in production\n".utf8))
+            printError("cchost: WARNING: --no-sandbox: plugin code runs WITHOUT the bubblewrap sandbox; never use this for untrusted plugins or in production")
         }
         return try PluginSetup(sandboxed: !noSandbox)
     }
+}
+
+/// One line on stderr, after whatever stdout holds so far (so piped output keeps its order).
+func printError(_ line: String) {
+    fflush(nil)
+    FileHandle.standardError.write(Data((line + "\n").utf8))
 }

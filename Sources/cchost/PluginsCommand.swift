@@ -113,7 +113,7 @@ struct Plugins: ParsableCommand {
                             let entry = try catalog.entry(for: approved.stagedPath, profile: setup.profile(for: .overlay(recipe: recipe)))
                             var row = Row(path: overlay, origin: .overlay(recipe: recipe), sha256: entry.sha256, state: entry.state)
                             row.warning = approved.warning
-                            if let warning = approved.warning { FileHandle.standardError.write(Data("cchost: warning: \(warning)\n".utf8)) }
+                            if let warning = approved.warning { printError("cchost: warning: \(warning)") }
                             rows.append(row)
                         }
                     }
@@ -173,7 +173,7 @@ struct Plugins: ParsableCommand {
                 printText(row)
             }
             if !loadable {
-                if !json { FileHandle.standardError.write(Data("cchost: \(path): \(row.problem ?? "not loadable")\n".utf8)) }
+                if !json { printError("cchost: \(path): \(row.problem ?? "not loadable")") }
                 throw ExitCode(3)
             }
         }
