@@ -35,6 +35,7 @@ let package = Package(
             name: "Host",
             dependencies: [
                 "PluginChannel",
+                "CLibGit2",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
