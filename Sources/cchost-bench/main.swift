@@ -1,10 +1,13 @@
 // cchost-bench: the measurements scripts/bench cannot take from the command line. Prints one line a
 // measurement, "NAME MEDIAN_US P90_US", for scripts/bench to tabulate.
 //
-//   cchost-bench WORKER PLUGIN HOST_CALLS_PLUGIN ITERATIONS
+//   cchost-bench sandbox WORKER PLUGIN HOST_CALLS_PLUGIN ITERATIONS
+//   cchost-bench mirrors FOLDER ITERATIONS
 //
-// PLUGIN is any loadable plugin (the handshake); HOST_CALLS_PLUGIN is the test fixture with the
-// config-loop check (one host-table round trip a config lookup).
+// sandbox: PLUGIN is any loadable plugin (the handshake); HOST_CALLS_PLUGIN is the test fixture with
+// the config-loop check (one host-table round trip a config lookup).
+// mirrors: every *.git in FOLDER is a bare mirror with an `origin`; one sample fetches all of them,
+// lists their tags and picks each one's latest release, in-process through libgit2.
 import Foundation
 import Host
 import Logging
@@ -16,12 +19,12 @@ LoggingSystem.bootstrap { label in
     return handler
 }
 
-let arguments = CommandLine.arguments
-guard arguments.count == 5, let iterations = Int(arguments[4]), iterations > 0 else {
-    FileHandle.standardError.write(Data("usage: cchost-bench WORKER PLUGIN HOST_CALLS_PLUGIN ITERATIONS\n".utf8))
+let arguments = Array(CommandLine.arguments.dropFirst())
+func usage() -> Never {
+    FileHandle.standardError.write(Data("usage: cchost-bench sandbox WORKER PLUGIN HOST_CALLS_PLUGIN ITERATIONS | mirrors FOLDER ITERATIONS\n".utf8))
     exit(2)
 }
-let (worker, plugin, hostCalls) = (arguments[1], arguments[2], arguments[3])
+guard let mode = arguments.first, let iterations = arguments.last.flatMap(Int.init), iterations > 0 else { usage() }
 
 func measure(_ name: String, divisor: Double = 1, _ body: () throws -> Void) rethrows {
     var samples: [Double] = []
@@ -35,6 +38,40 @@ func measure(_ name: String, divisor: Double = 1, _ body: () throws -> Void) ret
     let p90 = samples[min(samples.count - 1, (samples.count * 9 + 9) / 10 - 1)]
     print(name, String(format: "%.2f", median), String(format: "%.2f", p90))
 }
+
+if mode == "mirrors" {
+    guard arguments.count == 3 else { usage() }
+    let folder = arguments[1]
+    let mirrors = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
+        .filter { $0.hasSuffix(".git") }.sorted().map { "\(folder)/\($0)" }
+    let width = ProcessInfo.processInfo.activeProcessorCount * 2
+    var found = 0
+    do {
+        try measure("mirrors-\(mirrors.count)") {
+            found = try awaitResult { try await Mirrors.refresh(mirrors, width: width).values.filter { $0 != nil }.count }
+        }
+    } catch {
+        FileHandle.standardError.write(Data("cchost-bench: \(error)\n".utf8))
+        exit(1)
+    }
+    print("mirrors-with-latest", found, found)
+    exit(0)
+}
+
+/// Runs async work to completion from this synchronous program.
+func awaitResult<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+    nonisolated(unsafe) var result: Result<T, Error>?
+    let done = DispatchSemaphore(value: 0)
+    Task {
+        do { result = .success(try await body()) } catch { result = .failure(error) }
+        done.signal()
+    }
+    done.wait()
+    return try result!.get()
+}
+
+guard mode == "sandbox", arguments.count == 5 else { usage() }
+let (worker, plugin, hostCalls) = (arguments[1], arguments[2], arguments[3])
 
 do {
     let sandboxed = WorkerLauncher(workerPath: worker, sandbox: try Sandbox.locate(worker: worker))
