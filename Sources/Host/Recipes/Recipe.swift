@@ -1,0 +1,93 @@
+import Foundation
+
+/// A recipe checked out in a folder, read the way abra reads it: its `.env.sample`, the exports of
+/// `abra.sh`, release notes, README metadata and the compose project an app of it would deploy.
+public struct Recipe: Sendable, Equatable {
+    /// `RECIPE` (or the older `TYPE`) from `.env.sample`, without a `:version` pin; else the folder's name.
+    public let name: String
+    public let directory: String
+    public let envSample: EnvFile
+    public let abraScript: AbraScript
+    /// `release/<version>` file name → its text.
+    public let releaseNotes: [String: String]
+    /// `nil` when the README is missing or has no metadata block.
+    public let metadata: ReadmeMetadata?
+    /// `.env.sample` values, then abra.sh exports, then the overrides, then `STACK_NAME` from `DOMAIN`
+    /// (unless set already): what the compose files were interpolated with.
+    public let environment: [String: String]
+    public let compose: ComposeProject
+
+    /// Reads the recipe in `directory`; `environmentOverrides` stand for an app's own settings
+    /// (`DOMAIN`, `COMPOSE_FILE`, …) over the sample's.
+    public static func load(directory: String, environmentOverrides: [String: String] = [:]) throws(RecipeError) -> Recipe {
+        let envPath = RecipeFile.path(".env.sample", in: directory)
+        guard let envText = try RecipeFile.text(at: envPath) else { throw .missingEnvSample(path: envPath) }
+        let envSample = try EnvFile(parsing: envText, source: envPath)
+        let abraScript = try AbraScript.load(path: RecipeFile.path("abra.sh", in: directory))
+
+        var environment = envSample.values
+        environment.merge(abraScript.values) { $1 }
+        environment.merge(environmentOverrides) { $1 }
+        if environment["STACK_NAME"] == nil, let domain = environment["DOMAIN"], !domain.isEmpty {
+            environment["STACK_NAME"] = AppNaming.stackName(forDomain: domain)
+        }
+
+        return Recipe(
+            name: Self.name(envSample: envSample, directory: directory),
+            directory: directory,
+            envSample: envSample,
+            abraScript: abraScript,
+            releaseNotes: try releaseNotes(in: RecipeFile.path("release", in: directory)),
+            metadata: try ReadmeMetadata.load(path: RecipeFile.path("README.md", in: directory)),
+            environment: environment,
+            compose: try ComposeProject.load(directory: directory, environment: environment))
+    }
+
+    private static func name(envSample: EnvFile, directory: String) -> String {
+        for key in ["RECIPE", "TYPE"] {
+            if let value = envSample[key], let name = value.split(separator: ":").first, !name.isEmpty {
+                return String(name)
+            }
+        }
+        return URL(fileURLWithPath: directory).standardizedFileURL.lastPathComponent
+    }
+
+    /// Regular files directly in `release/`, hidden ones left out; no folder means no notes.
+    private static func releaseNotes(in folder: String) throws(RecipeError) -> [String: String] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else { return [:] }
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: folder)
+        } catch {
+            throw .unreadable(file: folder, reason: "the folder cannot be listed")
+        }
+        var notes: [String: String] = [:]
+        for name in names where !name.hasPrefix(".") {
+            let path = RecipeFile.path(name, in: folder)
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
+            notes[name] = try RecipeFile.text(at: path)
+        }
+        return notes
+    }
+}
+
+/// Reading a recipe's files: through `TextFile`, with its reasons as `RecipeError`s.
+enum RecipeFile {
+    /// The file's text, or `nil` when nothing exists at `path`.
+    static func text(at path: String) throws(RecipeError) -> String? {
+        do { return try TextFile.read(path) } catch { throw .unreadable(file: path, reason: error.reason) }
+    }
+
+    /// `name` inside `directory`, unless `name` is absolute.
+    static func path(_ name: String, in directory: String) -> String {
+        if name.hasPrefix("/") { return name }
+        return directory.hasSuffix("/") ? directory + name : directory + "/" + name
+    }
+
+    /// The lines of a text, numbered the way editors and YAML parsers number them: `\n`, `\r\n`
+    /// and `\r` each end one line.
+    static func lines(of text: String) -> [Substring] {
+        text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }
+    }
+}
