@@ -178,20 +178,8 @@ public struct Configuration: Sendable, Equatable {
     }
 
     private static func malformed(file: String, error: YamlError) -> ConfigurationError {
-        func located(_ context: YamlError.Context?, _ problem: String, _ mark: Mark) -> ConfigurationError {
-            let detail = context.map { " (\($0.text) at line \($0.mark.line))" } ?? ""
-            return .malformedYAML(file: file, line: mark.line, problem: problem + detail)
-        }
-        switch error {
-        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _),
-             let .composer(context, problem, mark, _):
-            return located(context, problem, mark)
-        case let .reader(problem, offset, _, yaml):
-            let line = offset.map { offset in yaml.utf8.prefix(offset).count { $0 == UInt8(ascii: "\n") } + 1 }
-            return .malformedYAML(file: file, line: line, problem: problem)
-        default:
-            return .malformedYAML(file: file, line: nil, problem: "\(error)")
-        }
+        let (line, problem) = error.lineAndProblem
+        return .malformedYAML(file: file, line: line, problem: problem)
     }
 
     /// The file's text, or `nil` when nothing exists at `path`.
