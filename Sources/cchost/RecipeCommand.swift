@@ -5,7 +5,7 @@ import Host
 struct RecipeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "recipe", abstract: "Read a recipe's releases and lint it.",
-        subcommands: [Versions.self])
+        subcommands: [Versions.self, Lint.self])
 
     struct Versions: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -44,6 +44,60 @@ struct RecipeCommand: ParsableCommand {
                 print("latest: none (no release tag)")
             }
             for tag in listing.unparseable { print("not a release: \(tag.tag): \(tag.reason)") }
+        }
+    }
+
+    struct Lint: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Lint a recipe checkout (the lint tier): every rule, with its code, severity and location.",
+            discussion: """
+                Rules R001-R014 (see the README). Lint reports every finding instead of stopping at the \
+                first. Exit status: 0 when no rule of severity error fails (warnings allowed), 1 when one \
+                does, 2 when the path does not exist or is not a git repository.
+                """)
+
+        @Argument(help: "A recipe checkout (a git working tree).") var path: String
+        @Flag(help: "Print JSON instead of text.") var json = false
+
+        func run() throws {
+            let report = try failingClearly { () throws -> LintReport in
+                var isDirectory: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+                    throw Failure(message: "\(path) is not a folder")
+                }
+                let tags = try GitRepository.open(path).tags()
+                return RecipeLint.lint(directory: path, tags: tags)
+            }
+            if json {
+                struct Output: Encodable {
+                    var report: LintReport
+                    func encode(to encoder: Encoder) throws {
+                        var c = encoder.container(keyedBy: Key.self)
+                        try c.encode(report.recipe, forKey: .recipe)
+                        try c.encode(report.findings, forKey: .findings)
+                        try c.encode(report.errors, forKey: .errors)
+                        try c.encode(report.warnings, forKey: .warnings)
+                        try c.encode(report.rules.map { rule in
+                            RuleStatus(code: rule.code, severity: rule.severity, title: rule.title,
+                                       satisfied: report.satisfied.contains(rule))
+                        }, forKey: .rules)
+                    }
+                    enum Key: String, CodingKey { case recipe, findings, errors, warnings, rules }
+                }
+                struct RuleStatus: Encodable {
+                    var code: String
+                    var severity: LintFinding.Severity
+                    var title: String
+                    var satisfied: Bool
+                }
+                try printJSON(Output(report: report))
+            } else {
+                for finding in report.findings {
+                    print("\(finding.severity.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) \(finding.code)  \(finding.location.map { "\($0): " } ?? "")\(finding.message)")
+                }
+                print("\(report.recipe): \(report.errors) error(s), \(report.warnings) warning(s); \(report.satisfied.count) of \(report.rules.count) rules satisfied")
+            }
+            if report.hasErrors { throw ExitCode(1) }
         }
     }
 }

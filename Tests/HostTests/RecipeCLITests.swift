@@ -59,4 +59,45 @@ struct RecipeCLITests {
         let lines = result.stderr.split(separator: "\n")
         #expect(lines.count == 1 && lines[0].hasPrefix("cchost: ") && lines[0].contains(source.replacingOccurrences(of: "file://", with: "")), "\(result.stderr)")
     }
+
+    @Test("lint exits 0 on a clean recipe, 1 when an error rule fails, and prints code, location and message")
+    func lintExitStatus() throws {
+        let clean = try LintFixture()
+        let passing = try run(TestPaths.cli, ["recipe", "lint", clean.path])
+        #expect(passing.status == 0, "\(passing.stdout)\(passing.stderr)")
+        #expect(passing.stdout.contains("0 error(s), 0 warning(s); 14 of 14 rules satisfied"))
+
+        let broken = try LintFixture(edits: ["compose.yml": [("postgres:16.1", "postgres")]])
+        let failing = try run(TestPaths.cli, ["recipe", "lint", broken.path])
+        #expect(failing.status == 1)
+        #expect(failing.stdout.contains("error   R004  compose.yml:24: service db uses image postgres: no tag"), "\(failing.stdout)")
+    }
+
+    @Test("lint with only warnings exits 0; --json carries findings and every rule's status")
+    func lintJSON() throws {
+        let fixture = try LintFixture(edits: ["README.md": [("<!-- metadata -->", "")]])
+        let result = try run(TestPaths.cli, ["recipe", "lint", fixture.path, "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        struct Output: Decodable {
+            struct Finding: Decodable { var code: String; var severity: String; var file: String? }
+            struct Rule: Decodable { var code: String; var satisfied: Bool }
+            var findings: [Finding]
+            var errors: Int
+            var warnings: Int
+            var rules: [Rule]
+        }
+        let output = try JSONDecoder().decode(Output.self, from: Data(result.stdout.utf8))
+        #expect(output.findings.map(\.code) == ["R011"])
+        #expect(output.errors == 0 && output.warnings == 1)
+        #expect(output.rules.count == 14)
+        #expect(output.rules.filter { !$0.satisfied }.map(\.code) == ["R011"])
+    }
+
+    @Test("lint of a folder that is not a git repository, or of no folder, exits 2 with one line",
+          arguments: ["/nonexistent/recipe", "/"])
+    func lintErrors(path: String) throws {
+        let result = try run(TestPaths.cli, ["recipe", "lint", path])
+        #expect(result.status == 2)
+        #expect(result.stderr.split(separator: "\n").count == 1 && result.stderr.hasPrefix("cchost: "), "\(result.stderr)")
+    }
 }

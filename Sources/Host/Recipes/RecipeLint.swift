@@ -1,0 +1,270 @@
+import Foundation
+
+/// One lint finding: which rule, how bad, what, and where.
+public struct LintFinding: Sendable, Codable, Equatable {
+    public enum Severity: String, Sendable, Codable, Comparable {
+        case error, warning
+        public static func < (a: Severity, b: Severity) -> Bool { a == .error && b == .warning }
+    }
+
+    public var code: String
+    public var severity: Severity
+    public var message: String
+    public var file: String?
+    public var line: Int?
+
+    /// `compose.yml:12` (relative to the recipe), or the file alone, or nil.
+    public var location: String? {
+        guard let file else { return nil }
+        return line.map { "\(file):\($0)" } ?? file
+    }
+}
+
+/// A lint rule of the catalogue.
+public struct LintRule: Sendable, Codable, Equatable {
+    public var code: String
+    public var severity: LintFinding.Severity
+    public var title: String
+}
+
+/// The result of linting a recipe: every finding, and which rules held.
+public struct LintReport: Sendable, Codable, Equatable {
+    public var recipe: String
+    public var findings: [LintFinding]
+    public var rules: [LintRule]
+
+    public var errors: Int { findings.filter { $0.severity == .error }.count }
+    public var warnings: Int { findings.filter { $0.severity == .warning }.count }
+    public var hasErrors: Bool { errors > 0 }
+
+    /// Rules with no finding.
+    public var satisfied: [LintRule] { rules.filter { rule in !findings.contains { $0.code == rule.code } } }
+}
+
+/// The `lint` tier: rules in the spirit of abra's recipe lint, each with a code and a severity.
+/// Lint never stops at the first problem: a recipe whose compose files do not load still gets its
+/// `.env.sample`, README and tags checked.
+public enum RecipeLint {
+    public static let rules: [LintRule] = [
+        LintRule(code: "R001", severity: .error, title: "the compose files of the COMPOSE_FILE chain exist and parse"),
+        LintRule(code: "R002", severity: .error, title: "there is an `app` service"),
+        LintRule(code: "R003", severity: .error, title: "every service has an image"),
+        LintRule(code: "R004", severity: .error, title: "every image is pinned to a tag other than `latest` (or a digest)"),
+        LintRule(code: "R005", severity: .warning, title: "every service has a healthcheck"),
+        LintRule(code: "R006", severity: .error, title: "`.env.sample` exists and every line parses"),
+        LintRule(code: "R007", severity: .error, title: "release tags are annotated"),
+        LintRule(code: "R008", severity: .error, title: "secret and config names fit Docker's 64 characters on a test domain"),
+        LintRule(code: "R009", severity: .warning, title: "secret and config names fit on every domain abra accepts"),
+        LintRule(code: "R010", severity: .error, title: "backupbot labels are well-formed"),
+        LintRule(code: "R011", severity: .warning, title: "the README has a metadata block"),
+        LintRule(code: "R012", severity: .warning, title: "the recipe has a release"),
+        LintRule(code: "R013", severity: .warning, title: "the app service is on the `proxy` network with Traefik enabled"),
+        LintRule(code: "R014", severity: .warning, title: "every variable the compose files use is set or has a default"),
+    ]
+
+    /// The domain lint pretends an app has, so that names built from `STACK_NAME` can be checked.
+    static let lintDomain = "lint.example"
+    /// The base domain test apps get when nothing else is configured (the runs issue makes it configurable).
+    public static let testBaseDomain = "ci.example"
+
+    /// Lints the recipe in `directory`. `tags` are the repository's tags (nil when the directory is
+    /// not a git repository: the tag rules are then reported as unverifiable errors).
+    public static func lint(directory: String, tags: [GitTag]?) -> LintReport {
+        var findings: [LintFinding] = []
+        func add(_ code: String, _ message: String, file: String? = nil, line: Int? = nil) {
+            let severity = rules.first { $0.code == code }?.severity ?? .error
+            findings.append(LintFinding(code: code, severity: severity, message: message,
+                                        file: file.map { relative($0, to: directory) }, line: line))
+        }
+        func add(_ code: String, _ error: RecipeError) {
+            let (file, line) = error.place
+            add(code, error.description, file: file, line: line)
+        }
+
+        // .env.sample and abra.sh: the environment every later rule interpolates with.
+        var environment: [String: String] = [:]
+        var envSample: EnvFile?
+        do throws(RecipeError) {
+            let path = RecipeFile.path(".env.sample", in: directory)
+            guard let text = try RecipeFile.text(at: path) else { throw RecipeError.missingEnvSample(path: path) }
+            envSample = try EnvFile(parsing: text, source: path)
+            environment = envSample?.values ?? [:]
+        } catch {
+            add("R006", error)
+        }
+        do throws(RecipeError) {
+            environment.merge(try AbraScript.load(path: RecipeFile.path("abra.sh", in: directory)).values) { $1 }
+        } catch {
+            add("R006", error)
+        }
+        environment["DOMAIN"] = lintDomain
+        environment["STACK_NAME"] = AppNaming.stackName(forDomain: lintDomain)
+
+        // The compose project.
+        do throws(RecipeError) {
+            let project = try ComposeProject.load(directory: directory, environment: environment)
+            let report = { (code: String, message: String, file: String?, line: Int?) in add(code, message, file: file, line: line) }
+            lintServices(project, add: report)
+            lintNames(project, recipe: URL(fileURLWithPath: directory).lastPathComponent, add: report)
+            for unset in project.unsetVariables {
+                add("R014", "\(unset.name) is used but set neither in .env.sample nor in abra.sh, and has no default",
+                    file: unset.location.file, line: unset.location.line)
+            }
+        } catch {
+            add("R001", error)
+        }
+
+        // README metadata.
+        do throws(RecipeError) {
+            if try ReadmeMetadata.load(path: RecipeFile.path("README.md", in: directory)) == nil {
+                add("R011", "README.md has no <!-- metadata --> … <!-- endmetadata --> block", file: RecipeFile.path("README.md", in: directory))
+            }
+        } catch {
+            add("R011", error)
+            findings[findings.count - 1].severity = .error  // an unterminated block is broken, not missing
+        }
+
+        // Release tags.
+        if let tags {
+            let releases = ReleaseSet(tags: tags.map(\.name))
+            let annotated = Dictionary(tags.map { ($0.name, $0.annotated) }, uniquingKeysWith: { first, _ in first })
+            for release in releases.releases where annotated[release.tag] == false {
+                add("R007", "release tag \(release.tag) is a lightweight tag; releases must be annotated (git tag -a)")
+            }
+            if releases.releases.isEmpty { add("R012", "the recipe has no release tag yet") }
+        } else {
+            add("R007", "\(directory) is not a git repository: its release tags cannot be checked")
+        }
+
+        findings.sort { ($0.severity, $0.code, $0.file ?? "", $0.line ?? 0) < ($1.severity, $1.code, $1.file ?? "", $1.line ?? 0) }
+        return LintReport(recipe: URL(fileURLWithPath: directory).lastPathComponent, findings: findings, rules: rules)
+    }
+
+    static func lintServices(_ project: ComposeProject, add: (String, String, String?, Int?) -> Void) {
+        if project.services["app"] == nil {
+            add("R002", "no service is called `app` (services: \(project.services.keys.sorted().joined(separator: ", ")))",
+                project.files.first, nil)
+        }
+        for service in project.services.values.sorted(by: { $0.name < $1.name }) {
+            let at = service.location
+            if let image = service.image, !image.isEmpty {
+                if let problem = imageProblem(image) {
+                    add("R004", "service \(service.name) uses image \(image): \(problem)", at.file, at.line)
+                }
+            } else {
+                add("R003", "service \(service.name) has no image", at.file, at.line)
+            }
+            if !service.hasHealthcheck {
+                add("R005", "service \(service.name) has no healthcheck" + (service.healthcheck?.isDisabled == true ? " (it is disabled)" : ""),
+                    at.file, at.line)
+            }
+            lintBackupLabels(service, volumes: Set(project.volumes.keys), add: add)
+        }
+        if let app = project.services["app"] {
+            let traefik = app.deployLabels["traefik.enable"]?.lowercased() == "true"
+            if !app.networks.contains("proxy") || !traefik {
+                let missing = [app.networks.contains("proxy") ? nil : "is not on the `proxy` network",
+                               traefik ? nil : "has no deploy label traefik.enable=true"].compactMap { $0 }
+                add("R013", "service app \(missing.joined(separator: " and ")), so Traefik cannot route to it",
+                    app.location.file, app.location.line)
+            }
+        }
+    }
+
+    /// Why an image reference is not pinned, or nil when it is.
+    static func imageProblem(_ image: String) -> String? {
+        if image.contains("@sha256:") { return nil }
+        // The tag follows the last ':' after the last '/' (a registry host may carry a port).
+        let lastComponent = image.split(separator: "/").last.map(String.init) ?? image
+        guard let colon = lastComponent.lastIndex(of: ":") else { return "no tag (it would mean latest)" }
+        let tag = lastComponent[lastComponent.index(after: colon)...]
+        if tag.isEmpty { return "an empty tag" }
+        if tag == "latest" { return "the tag latest moves; pin a version" }
+        return nil
+    }
+
+    static let knownBackupLabels: Set = ["backupbot.backup", "backupbot.backup.pre-hook", "backupbot.backup.post-hook",
+                                         "backupbot.restore.pre-hook", "backupbot.restore.post-hook", "backupbot.backup.path"]
+
+    static func lintBackupLabels(_ service: ComposeProject.Service, volumes: Set<String>,
+                                 add: (String, String, String?, Int?) -> Void) {
+        for (key, value) in service.deployLabels.sorted(by: { $0.key < $1.key }) where key.hasPrefix("backupbot.") {
+            let at = service.deployLabelLocations[key] ?? service.location
+            func problem(_ text: String) { add("R010", "service \(service.name): label \(key) \(text)", at.file, at.line) }
+            let volumePrefix = "backupbot.backup.volumes."
+            if key.hasPrefix(volumePrefix) {
+                var volume = String(key.dropFirst(volumePrefix.count))
+                let isPath = volume.hasSuffix(".path")
+                if isPath { volume.removeLast(".path".count) }
+                if volume.isEmpty || volume.contains(".") {
+                    problem("does not name a volume (backupbot.backup.volumes.<volume>[.path])")
+                } else if !volumes.contains(volume) && !service.volumes.contains(volume) {
+                    problem("names volume \(volume), which the compose files do not declare")
+                } else if isPath {
+                    let paths = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                    if paths.isEmpty || paths.contains(where: { $0.isEmpty || $0.hasPrefix("/") || $0.split(separator: "/").contains("..") }) {
+                        problem("must list paths inside the volume (relative, no ..), comma-separated; it is \"\(value)\"")
+                    }
+                } else if !["true", "false"].contains(value.lowercased()) {
+                    problem("must be true or false; it is \"\(value)\"")
+                }
+            } else if !knownBackupLabels.contains(key) {
+                problem("is not a backupbot label (known: \(knownBackupLabels.sorted().joined(separator: ", ")), backupbot.backup.volumes.<volume>[.path])")
+            } else if key == "backupbot.backup", !["true", "false"].contains(value.lowercased()) {
+                problem("must be true or false; it is \"\(value)\"")
+            } else if value.trimmingCharacters(in: .whitespaces).isEmpty {
+                problem("is empty")
+            }
+        }
+    }
+
+    static func lintNames(_ project: ComposeProject, recipe: String, add: (String, String, String?, Int?) -> Void) {
+        let objects = AppNaming.objects(in: project)
+        guard let longest = AppNaming.longestObjectName(in: objects) else { return }
+        do {
+            let domain = try TestDomain.make(recipe: recipe, runID: "lint", baseDomain: testBaseDomain, longestObjectName: longest)
+            let stack = AppNaming.stackName(forDomain: domain)
+            for object in objects where !object.fitsLimit(inStack: stack) {
+                add("R008", "\(object.kind.rawValue) \(object.key) would be named \(object.name(inStack: stack)), longer than \(AppNaming.maximumObjectNameLength) characters",
+                    object.location.file, object.location.line)
+            }
+        } catch {
+            let location = objects.first { $0.nameAfterStack == longest }?.location
+            add("R008", "\(error)", location?.file, location?.line)
+        }
+        let room = AppNaming.maximumObjectNameLength - 1 - AppNaming.maximumStackNameLength
+        for object in objects {
+            if let name = object.nameAfterStack, name.count > room {
+                add("R009", "\(object.kind.rawValue) name \(name) is \(name.count) characters: on a domain longer than \(AppNaming.maximumObjectNameLength - 1 - name.count) characters it exceeds Docker's limit",
+                    object.location.file, object.location.line)
+            }
+        }
+    }
+
+    static func relative(_ path: String, to directory: String) -> String {
+        let base = URL(fileURLWithPath: directory).standardizedFileURL.path + "/"
+        let full = URL(fileURLWithPath: path).standardizedFileURL.path
+        return full.hasPrefix(base) ? String(full.dropFirst(base.count)) : path
+    }
+}
+
+extension RecipeError {
+    /// The file and line the error is about, where it has them.
+    var place: (file: String?, line: Int?) {
+        switch self {
+        case .missingFile(let path), .missingEnvSample(let path): return (path, nil)
+        case .unreadable(let file, _): return (file, nil)
+        case .malformedEnvLine(let file, let line, _), .unterminatedQuote(let file, let line, _),
+             .textAfterQuote(let file, let line, _), .invalidModifier(let file, let line, _, _, _, _),
+             .unterminatedMetadata(let file, let line):
+            return (file, line)
+        case .missingComposeFile(let directory, let file, _): return ((directory as NSString).appendingPathComponent(file), nil)
+        case .malformedYAML(let file, let line, _), .composeNotAMapping(let file, let line),
+             .wrongType(let file, let line, _, _), .duplicateKey(let file, let line, _, _),
+             .invalidInterpolation(let file, let line, _), .requiredVariableUnset(let file, let line, _, _):
+            return (file, line)
+        case .composeWithoutServices(let file): return (file, nil)
+        case .invalidBaseDomain, .testDomainImpossible: return (nil, nil)
+        }
+    }
+}
