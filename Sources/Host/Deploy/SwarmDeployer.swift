@@ -1,0 +1,289 @@
+import Foundation
+import Logging
+
+/// The default backend: what abra does for a deploy, done with the docker CLI — env from
+/// `.env.sample` + the app's overrides + `abra.sh` exports, the COMPOSE_FILE chain, generated secrets
+/// (honouring `length=` and `generate=false`), the coop-cloud labels, `docker stack deploy` — and
+/// backup/restore following the backupbot labels.
+public struct SwarmDeployer: Deployer {
+    public let name = "swarm"
+    public let docker: DockerCLI
+    /// Seconds a deploy may take to converge, unless the recipe's metadata says otherwise.
+    public var defaultTimeout: Int
+    private let logger = Logger(label: "cchost.deploy")
+
+    public init(docker: DockerCLI = DockerCLI(), defaultTimeout: Int = 300) {
+        self.docker = docker
+        self.defaultTimeout = defaultTimeout
+    }
+
+    /// The recipe as this app deploys it: `DOMAIN` and `STACK_NAME` always the app's own.
+    public func recipe(of app: AppDeployment) throws(DeployError) -> Recipe {
+        do {
+            return try Recipe.load(directory: app.checkout.directory,
+                                   environmentOverrides: app.overrides.merging(["DOMAIN": app.domain, "STACK_NAME": app.stack]) { $1 })
+        } catch {
+            throw DeployError(operation: "read recipe", stack: app.stack, reason: error.description)
+        }
+    }
+
+    public func deploy(_ app: AppDeployment, as kind: DeployKind) throws(DeployError) {
+        let recipe = try recipe(of: app)
+        try FileManager.default.createDirectoryIfMissing(app.workDirectory, stack: app.stack)
+        try ensureExternalNetworks(recipe.compose, stack: app.stack)
+        try ensureSecrets(recipe, app: app)
+        let labels = try writeLabels(recipe, app: app, kind: kind)
+        try writeEnvironment(recipe, app: app)
+        var arguments = ["stack", "deploy", "--resolve-image", "never", "--prune"]
+        for file in recipe.compose.files { arguments += ["-c", file] }
+        arguments += ["-c", labels.path, app.stack]
+        logger.info("deploying", metadata: ["stack": "\(app.stack)", "ref": "\(app.checkout.reference)"])
+        do {
+            try docker.run(arguments, environment: recipe.environment, timeout: 300)
+        } catch {
+            throw DeployError(operation: "deploy", stack: app.stack, reason: error.reason)
+        }
+    }
+
+    /// The labels abra puts on an app, in an extra compose file of this run (never in the checkout).
+    func writeLabels(_ recipe: Recipe, app: AppDeployment, kind: DeployKind) throws(DeployError) -> URL {
+        let prefix = "coop-cloud.\(app.stack)."
+        let recipeVersion = recipe.compose.services["app"]?.deployLabels[prefix + "version"]
+        let (version, chaos, chaosVersion): (String, String, String)
+        switch kind {
+        case .install(let tag): (version, chaos, chaosVersion) = (tag, "false", "false")
+        case .chaosUpgrade: (version, chaos, chaosVersion) = (recipeVersion ?? app.checkout.shortCommit, "true", app.checkout.shortCommit)
+        }
+        let timeout = recipe.compose.services["app"]?.deployLabels[prefix + "timeout"] ?? String(defaultTimeout)
+        let labels = [("version", version), ("chaos", chaos), ("chaos-version", chaosVersion), ("recipe", recipe.name),
+                      ("timeout", timeout)].map { "        \(prefix)\($0.0): \"\($0.1)\"" }
+        let text = """
+            version: "3.8"
+            services:
+              app:
+                deploy:
+                  labels:
+            \(labels.joined(separator: "\n"))
+                    cchost.run: "\(app.runID)"
+
+            """
+        let file = app.workDirectory.appendingPathComponent("cchost-labels.yml")
+        do { try Data(text.utf8).write(to: file) } catch {
+            throw DeployError(operation: "write labels", stack: app.stack, reason: error.localizedDescription)
+        }
+        return file
+    }
+
+    /// The app's env file, as abra keeps one per app (kept in the run folder, removed at teardown).
+    func writeEnvironment(_ recipe: Recipe, app: AppDeployment) throws(DeployError) {
+        let text = recipe.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\n") + "\n"
+        do { try Data(text.utf8).write(to: app.workDirectory.appendingPathComponent("\(app.domain).env")) } catch {
+            throw DeployError(operation: "write env", stack: app.stack, reason: error.localizedDescription)
+        }
+    }
+
+    /// External networks the recipe expects (the `proxy` network a Co-op Cloud server has), created
+    /// the way a server's setup creates them when missing. They belong to the server, not the stack.
+    func ensureExternalNetworks(_ compose: ComposeProject, stack: String) throws(DeployError) {
+        for (key, network) in compose.networks where network.external {
+            let name = network.name ?? key
+            if try docker.output(["network", "inspect", name]).succeeded { continue }
+            let created = try docker.output(["network", "create", "--driver", "overlay", "--attachable", name])
+            // Another run may have created it meanwhile.
+            let appeared = try docker.output(["network", "inspect", name]).succeeded
+            if !created.succeeded && !appeared {
+                throw DeployError(operation: "create network \(name)", stack: stack, reason: DockerCLI.message(created))
+            }
+        }
+    }
+
+    /// Generates every secret the compose files declare that does not exist yet, at the length the
+    /// `.env.sample` modifier asks for. `generate=false` secrets get a value too (an operator would
+    /// insert one; a test app needs one), and the log says so. Values never leave this function.
+    func ensureSecrets(_ recipe: Recipe, app: AppDeployment) throws(DeployError) {
+        let specs = Dictionary(recipe.envSample.secrets.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
+        for (key, secret) in recipe.compose.secrets.sorted(by: { $0.key < $1.key }) {
+            guard let name = secret.name ?? (secret.external ? key : nil) else { continue }
+            if try docker.output(["secret", "inspect", name]).succeeded { continue }
+            let spec = specs[key]
+            if spec?.generate == false {
+                logger.notice("secret marked generate=false: inserting a generated test value", metadata: ["secret": "\(name)"])
+            }
+            let value = Self.randomSecret(length: spec?.length ?? 32)
+            let created = try docker.output(["secret", "create", "--label", "cchost.run=\(app.runID)", name, "-"],
+                                            input: Data(value.utf8))
+            guard created.succeeded else {
+                throw DeployError(operation: "create secret \(name)", stack: app.stack, reason: DockerCLI.message(created))
+            }
+        }
+    }
+
+    static func randomSecret(length: Int) -> String {
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<max(1, length)).map { _ in alphabet.randomElement(using: &generator)! })
+    }
+
+    // MARK: Backup and restore (backupbot labels)
+
+    public func backup(_ app: AppDeployment) throws(DeployError) -> BackupRecord {
+        let recipe = try recipe(of: app)
+        var archives: [BackupArchive] = []
+        let folder = app.workDirectory.appendingPathComponent("backup")
+        try FileManager.default.createDirectoryIfMissing(folder, stack: app.stack)
+        for service in Self.backedUpServices(recipe.compose) {
+            let container = try runningContainer(app, service: service.name)
+            if let hook = service.deployLabels["backupbot.backup.pre-hook"] {
+                try hookIn(container, hook, label: "backup pre-hook of \(service.name)", stack: app.stack)
+            }
+            for (volume, path) in Self.volumePaths(service) {
+                let mount = try mountPoint(container, volume: "\(app.stack)_\(volume)", stack: app.stack)
+                let file = folder.appendingPathComponent("\(service.name)-\(volume).tar")
+                let output = try docker.output(["exec", container, "tar", "-C", "\(mount)/\(path)", "-cf", "-", "."], timeout: 600)
+                guard output.succeeded else {
+                    throw DeployError(operation: "back up \(volume)", stack: app.stack, reason: DockerCLI.message(output))
+                }
+                do { try output.stdout.write(to: file) } catch {
+                    throw DeployError(operation: "store backup of \(volume)", stack: app.stack, reason: error.localizedDescription)
+                }
+                archives.append(BackupArchive(service: service.name, volume: volume, mountPoint: mount, path: path,
+                                              file: file.path, bytes: output.stdout.count))
+            }
+            if let hook = service.deployLabels["backupbot.backup.post-hook"] {
+                try hookIn(container, hook, label: "backup post-hook of \(service.name)", stack: app.stack)
+            }
+        }
+        guard !archives.isEmpty else {
+            throw DeployError(operation: "backup", stack: app.stack, reason: "no service has backupbot.backup=true")
+        }
+        return BackupRecord(archives: archives)
+    }
+
+    public func restore(_ app: AppDeployment, from record: BackupRecord) throws(DeployError) {
+        let recipe = try recipe(of: app)
+        for service in Self.backedUpServices(recipe.compose) {
+            let container = try runningContainer(app, service: service.name)
+            if let hook = service.deployLabels["backupbot.restore.pre-hook"] {
+                try hookIn(container, hook, label: "restore pre-hook of \(service.name)", stack: app.stack)
+            }
+            for archive in record.archives where archive.service == service.name {
+                let data: Data
+                do { data = try Data(contentsOf: URL(fileURLWithPath: archive.file)) } catch {
+                    throw DeployError(operation: "read backup \(archive.file)", stack: app.stack, reason: error.localizedDescription)
+                }
+                let target = "\(archive.mountPoint)/\(archive.path)"
+                let output = try docker.output(["exec", "-i", container, "tar", "-C", target, "-xf", "-"], input: data, timeout: 600)
+                guard output.succeeded else {
+                    throw DeployError(operation: "restore \(archive.volume)", stack: app.stack, reason: DockerCLI.message(output))
+                }
+            }
+            if let hook = service.deployLabels["backupbot.restore.post-hook"] {
+                try hookIn(container, hook, label: "restore post-hook of \(service.name)", stack: app.stack)
+            }
+        }
+    }
+
+    /// Services with `backupbot.backup=true`.
+    public static func backedUpServices(_ compose: ComposeProject) -> [ComposeProject.Service] {
+        compose.services.values.filter { $0.deployLabels["backupbot.backup"]?.lowercased() == "true" }.sorted { $0.name < $1.name }
+    }
+
+    /// Volume → path inside it to save, from `backupbot.backup.volumes.<volume>[.path]`; a service
+    /// without volume labels saves every named volume it mounts, whole.
+    static func volumePaths(_ service: ComposeProject.Service) -> [(String, String)] {
+        let prefix = "backupbot.backup.volumes."
+        var paths: [String: String] = [:]
+        var excluded = Set<String>()
+        for (key, value) in service.deployLabels where key.hasPrefix(prefix) {
+            let rest = String(key.dropFirst(prefix.count))
+            if rest.hasSuffix(".path") { paths[String(rest.dropLast(5))] = value.split(separator: ",").first.map(String.init) ?? "." }
+            else if value.lowercased() == "false" { excluded.insert(rest) }
+            else if paths[rest] == nil { paths[rest] = "." }
+        }
+        if paths.isEmpty { for volume in service.volumes { paths[volume] = "." } }
+        return paths.filter { !excluded.contains($0.key) }.sorted { $0.key < $1.key }
+    }
+
+    func hookIn(_ container: String, _ hook: String, label: String, stack: String) throws(DeployError) {
+        let output = try docker.output(["exec", container, "sh", "-c", hook], timeout: 300)
+        guard output.succeeded else { throw DeployError(operation: label, stack: stack, reason: DockerCLI.message(output)) }
+    }
+
+    /// The running container of `service` right now (re-resolved on every call).
+    public func runningContainer(_ app: AppDeployment, service: String) throws(DeployError) -> String {
+        let ids = try docker.lines(["ps", "-q", "--filter", "label=com.docker.swarm.service.name=\(app.stack)_\(service)",
+                                    "--filter", "status=running"])
+        guard let id = ids.first else {
+            throw DeployError(operation: "find a running container of \(service)", stack: app.stack, reason: "none is running")
+        }
+        return id
+    }
+
+    func mountPoint(_ container: String, volume: String, stack: String) throws(DeployError) -> String {
+        let format = "{{range .Mounts}}{{if eq .Name \"\(volume)\"}}{{.Destination}}{{end}}{{end}}"
+        let mount = try docker.run(["inspect", "--format", format, container]).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !mount.isEmpty else {
+            throw DeployError(operation: "find volume \(volume)", stack: stack, reason: "container \(container.prefix(12)) does not mount it")
+        }
+        return mount
+    }
+
+    // MARK: Teardown
+
+    /// Removes the stack, its containers (killed at once: their data is being discarded), volumes,
+    /// secrets, configs, networks and the run's env and compose files; then checks what is left.
+    public func teardown(_ app: AppDeployment) -> TeardownResult {
+        let started = Date()
+        var removed: [String] = []
+        let stackFilter = "label=com.docker.stack.namespace=\(app.stack)"
+        func attempt(_ arguments: [String]) { _ = try? docker.output(arguments, timeout: 60) }
+        func list(_ arguments: [String]) -> [String] { (try? docker.lines(arguments)) ?? [] }
+
+        attempt(["stack", "rm", app.stack])
+        removed.append("stack \(app.stack)")
+        // Kill instead of waiting out stop grace periods; retry while swarm still schedules tasks away.
+        let deadline = Date().addingTimeInterval(60)
+        repeat {
+            let containers = list(["ps", "-aq", "--filter", stackFilter])
+            if !containers.isEmpty { attempt(["rm", "-f"] + containers) }
+            let volumes = list(["volume", "ls", "-q", "--filter", stackFilter])
+            if !volumes.isEmpty { attempt(["volume", "rm", "-f"] + volumes) }
+            let networks = list(["network", "ls", "-q", "--filter", stackFilter])
+            if !networks.isEmpty { attempt(["network", "rm"] + networks) }
+            if containers.isEmpty && volumes.isEmpty && networks.isEmpty { break }
+            Thread.sleep(forTimeInterval: 0.25)
+        } while Date() < deadline
+        for kind in ["secret", "config"] {
+            let names = list([kind, "ls", "--format", "{{.Name}}", "--filter", "name=\(app.stack)_"]).filter { $0.hasPrefix(app.stack + "_") }
+            if !names.isEmpty { attempt([kind, "rm"] + names) }
+        }
+        for file in ["cchost-labels.yml", "\(app.domain).env"] {
+            try? FileManager.default.removeItem(at: app.workDirectory.appendingPathComponent(file))
+        }
+        return TeardownResult(removed: removed, leftovers: leftovers(app), seconds: Date().timeIntervalSince(started))
+    }
+
+    /// Anything of the app's stack still on the engine.
+    public func leftovers(_ app: AppDeployment) -> [String] {
+        let stackFilter = "label=com.docker.stack.namespace=\(app.stack)"
+        var left: [String] = []
+        func list(_ arguments: [String]) -> [String] { (try? docker.lines(arguments)) ?? ["(docker did not answer)"] }
+        left += list(["service", "ls", "-q", "--filter", stackFilter]).map { "service \($0)" }
+        left += list(["ps", "-aq", "--filter", stackFilter]).map { "container \($0)" }
+        left += list(["volume", "ls", "-q", "--filter", stackFilter]).map { "volume \($0)" }
+        left += list(["network", "ls", "-q", "--filter", stackFilter]).map { "network \($0)" }
+        for kind in ["secret", "config"] {
+            left += list([kind, "ls", "--format", "{{.Name}}", "--filter", "name=\(app.stack)_"])
+                .filter { $0.hasPrefix(app.stack + "_") }.map { "\(kind) \($0)" }
+        }
+        return left
+    }
+}
+
+extension FileManager {
+    func createDirectoryIfMissing(_ url: URL, stack: String) throws(DeployError) {
+        do { try createDirectory(at: url, withIntermediateDirectories: true) } catch {
+            throw DeployError(operation: "create \(url.path)", stack: stack, reason: error.localizedDescription)
+        }
+    }
+}
