@@ -49,3 +49,50 @@ public struct PluginSetup: Sendable {
                     stateDirectory: configuration.stateDirectory)
     }
 }
+
+/// A plugin chosen for a run: where it is, what it is, and how it is confined.
+public struct ResolvedPlugin: Sendable {
+    public var path: String
+    public var origin: PluginOrigin
+    public var info: PluginInfo
+    public var profile: SandboxProfile
+}
+
+extension PluginSetup {
+    /// The plugins that serve `recipe`: the builtin generic suite, operator plugins whose metadata
+    /// names the recipe, and the checkout's repo-local overlays the allowlist approves (others are
+    /// reported in `denied`, never loaded). Broken or rejected plugins are returned in `problems`.
+    public func plugins(forRecipe recipe: String, checkout: String?) throws
+        -> (plugins: [ResolvedPlugin], denied: [String], problems: [String]) {
+        let catalog = catalog()
+        defer { try? catalog.save() }
+        var plugins: [ResolvedPlugin] = []
+        var denied: [String] = []
+        var problems: [String] = []
+        func consider(_ path: String, origin: PluginOrigin, probePath: String? = nil) throws {
+            let profile = profile(for: origin)
+            let entry = try catalog.entry(for: probePath ?? path, profile: profile)
+            switch entry.state {
+            case .loadable(let info) where info.metadata.serves(recipe: recipe):
+                plugins.append(ResolvedPlugin(path: probePath ?? path, origin: origin, info: info, profile: profile))
+            case .loadable: break
+            default: problems.append("\(path): \(entry.state.problem ?? "not loadable")")
+            }
+        }
+        for path in builtinPlugins { try consider(path, origin: .builtin) }
+        for path in try PluginCatalog.operatorPlugins(in: operatorFolders) where !builtinPlugins.contains(path) {
+            try consider(path, origin: .operatorFolder(path))
+        }
+        if let checkout {
+            let gate = try overlayGate()
+            for overlay in try PluginCatalog.overlays(inCheckout: checkout) {
+                switch try gate.admit(recipe: recipe, overlay: overlay) {
+                case .denied(let path, _, let reason): denied.append("\(path): \(reason)")
+                case .approved(let approved):
+                    try consider(overlay, origin: .overlay(recipe: recipe), probePath: approved.stagedPath)
+                }
+            }
+        }
+        return (plugins, denied, problems)
+    }
+}

@@ -11,8 +11,25 @@ public struct AppContext: Sendable, Equatable, Codable {
     public var labels: [String: String]
     public var baseVersion: String?
     public var headVersion: String?
+    /// The code under test: the head's short commit (what `chaos-version` must say after an upgrade).
     public var headRef: String?
     public var tier: String?
+    /// Set from the backup tier on: the marker the host seeded and where it put it.
+    public var backup: BackupMarker?
+
+    public struct BackupMarker: Sendable, Equatable, Codable {
+        public var marker: String
+        /// Where the marker file lives: service and absolute path of the marker file in its container.
+        public var files: [MarkerFile]
+
+        public struct MarkerFile: Sendable, Equatable, Codable {
+            public var service: String
+            public var path: String
+            public init(service: String, path: String) { (self.service, self.path) = (service, path) }
+        }
+
+        public init(marker: String, files: [MarkerFile]) { (self.marker, self.files) = (marker, files) }
+    }
 
     public init(recipe: String, domain: String, services: [String], labels: [String: String] = [:],
                 baseVersion: String? = nil, headVersion: String? = nil, headRef: String? = nil, tier: String? = nil) {
@@ -28,7 +45,7 @@ public struct AppContext: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case recipe, domain, stack, services, labels, tier
+        case recipe, domain, stack, services, labels, tier, backup
         case baseVersion = "base_version", headVersion = "head_version", headRef = "head_ref"
     }
 }

@@ -1,0 +1,484 @@
+import Foundation
+import Logging
+import PluginChannel
+
+/// What to run: a recipe's repository, the head under test, an optional base, the tiers.
+public struct RunRequest: Sendable {
+    public var recipe: String
+    public var repository: String
+    /// The code under test: a tag, branch or commit; default: the latest release.
+    public var headRef: String?
+    /// The version install deploys; default: the release before the head (the canonical, later).
+    public var base: String?
+    public var stages: [Tier]
+    public var trigger: RunRecord.Trigger
+    public var baseDomain: String
+
+    public init(recipe: String, repository: String, headRef: String? = nil, base: String? = nil,
+                stages: [Tier] = Tier.allCases, trigger: RunRecord.Trigger = .manual, baseDomain: String = "ci.example") {
+        self.recipe = recipe
+        self.repository = repository
+        self.headRef = headRef
+        self.base = base
+        self.stages = stages.sorted()
+        self.trigger = trigger
+        self.baseDomain = baseDomain
+    }
+}
+
+/// How the engine waits for a stack to converge (the Engine API watcher in production).
+public typealias ConvergenceWaiter = @Sendable (_ stack: String, _ deadline: Date) -> (converged: Bool, reasons: [String])
+
+/// The tier engine: one app, deployed once, pushed through the selected tiers in order; each tier's
+/// op runs once (owned by the host), then the generic suite and the overlays judge the same state;
+/// diagnostics are captured and everything is torn down, whatever happened.
+public final class RunEngine {
+    public let deployer: SwarmDeployer
+    public let plugins: [ResolvedPlugin]
+    public let launcher: WorkerLauncher
+    public let runsDirectory: URL
+    public let waitForConvergence: ConvergenceWaiter
+    public let progress: @Sendable (String) -> Void
+    /// Test hook: deploy the base this many times (the deploy-count guard must trip above 1).
+    public var installDeploys = 1
+    private let logger = Logger(label: "cchost.run")
+
+    public init(deployer: SwarmDeployer, plugins: [ResolvedPlugin], launcher: WorkerLauncher, runsDirectory: URL,
+                waitForConvergence: @escaping ConvergenceWaiter, progress: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.deployer = deployer
+        self.plugins = plugins
+        self.launcher = launcher
+        self.runsDirectory = runsDirectory
+        self.waitForConvergence = waitForConvergence
+        self.progress = progress
+    }
+
+    /// A run that could not even start (no such repository, ref or release).
+    public struct PlanError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public func run(_ request: RunRequest) throws(PlanError) -> RunRecord {
+        let runID = String(UUID().uuidString.lowercased().prefix(8))
+        let work = runsDirectory.appendingPathComponent(runID)
+        let artifacts = work.appendingPathComponent("artifacts")
+        try? FileManager.default.createDirectory(at: artifacts, withIntermediateDirectories: true)
+        defer {
+            // The checkouts and mirror go with the run; the record and artifacts stay.
+            for folder in ["base", "head", "source"] { try? FileManager.default.removeItem(at: work.appendingPathComponent(folder)) }
+        }
+
+        // Plan: which commits, which domain.
+        let source: GitRepository
+        let releases: ReleaseListing
+        do {
+            source = try RecipeSource.open(request.repository, scratch: work.appendingPathComponent("source").path)
+            releases = try ReleaseListing(source: request.repository, repository: source)
+        } catch { throw PlanError(description: "\(error)") }
+        guard let headRef = request.headRef ?? releases.latest else {
+            throw PlanError(description: "\(request.repository) has no release tag; give --ref to test a branch or commit")
+        }
+        let baseRef = request.base ?? Self.previousRelease(before: headRef, in: releases, repository: source)
+        let head: Checkout
+        var base: Checkout?
+        do {
+            head = try source.checkout(headRef, into: work.appendingPathComponent("head").path)
+            if let baseRef { base = try source.checkout(baseRef, into: work.appendingPathComponent("base").path) }
+        } catch { throw PlanError(description: "\(error)") }
+        let headVersion = releases.releases.first { $0.tag == headRef }?.tag
+        let domain: String
+        do {
+            let headRecipe = try Recipe.load(directory: head.directory)
+            let objects = AppNaming.objects(in: headRecipe.compose)
+            domain = try TestDomain.make(recipe: request.recipe, runID: runID, baseDomain: request.baseDomain,
+                                         longestObjectName: AppNaming.longestObjectName(in: objects) ?? "x")
+        } catch { throw PlanError(description: "\(error)") }
+
+        var record = RunRecord(
+            id: runID, trigger: request.trigger, recipe: request.recipe, repository: request.repository, backend: deployer.name,
+            domain: domain, base: base.map { RunRecord.Ref(ref: $0.reference, commit: $0.commit, version: $0.reference) },
+            head: RunRecord.Ref(ref: headRef, commit: head.commit, version: headVersion), stages: request.stages,
+            startedAt: Date(), finishedAt: nil, tiers: [], deployCount: 0, generic: "", teardown: nil, artifacts: [],
+            verdict: .unverified, aborted: nil)
+        let app = AppDeployment(runID: runID, recipe: request.recipe, domain: domain, checkout: base ?? head, workDirectory: work)
+        let registry = ActiveRuns(directory: runsDirectory.appendingPathComponent("active"))
+        registry.register(runID: runID, stack: app.stack)
+        defer { registry.unregister(runID: runID) }
+
+        var state = RunState(app: app, head: head, base: base, headVersion: headVersion, record: record, artifacts: artifacts)
+        tiers(request, &state)
+        record = state.record
+
+        // Diagnostics before teardown, then teardown, whatever happened.
+        progress("capturing diagnostics of \(state.app.stack)")
+        record.artifacts = captureDiagnostics(state.app, into: artifacts)
+        progress("tearing down \(state.app.stack)")
+        state.sessions.values.forEach { $0.close() }
+        record.teardown = deployer.teardown(state.app)
+        record.finishedAt = Date()
+        record.judge()
+        if let data = try? RunReportJSON.encode(record) {
+            try? data.write(to: work.appendingPathComponent("run.json"))
+        }
+        return record
+    }
+
+    /// Everything the tiers share.
+    struct RunState {
+        var app: AppDeployment
+        let head: Checkout
+        let base: Checkout?
+        let headVersion: String?
+        var record: RunRecord
+        let artifacts: URL
+        var sessions: [String: WorkerSession] = [:]
+        var deployed = false
+        var backup: BackupRecord?
+        var marker: AppContext.BackupMarker?
+        var abortReason: String?
+    }
+
+    func tiers(_ request: RunRequest, _ state: inout RunState) {
+        let skipGeneric = plugins.contains { $0.origin != .builtin && $0.info.metadata.skipGeneric }
+        state.record.generic = skipGeneric ? "skipped: a recipe plugin sets skip_generic" : "ran"
+        let expectedNA = Set(plugins.flatMap(\.info.metadata.expectedNA))
+        for tier in request.stages {
+            let started = Date()
+            progress("[\(tier.rawValue)] starting")
+            var tierRecord: RunRecord.TierRecord
+            if let abort = state.abortReason, tier != .lint {
+                tierRecord = RunRecord.TierRecord(tier: tier, verdict: .unverified, op: "none", opVerdict: .unverified,
+                                                  opDetail: "not run: an earlier stage aborted (\(abort))", checks: [], seconds: 0)
+                state.record.tiers.append(tierRecord)
+                continue
+            }
+            tierRecord = runTier(tier, request: request, state: &state, skipGeneric: skipGeneric, expectedNA: expectedNA)
+            tierRecord.seconds = Date().timeIntervalSince(started)
+            if let reason = tierRecord.notApplicable { progress("[\(tier.rawValue)] n/a: \(reason)") }
+            else { progress("[\(tier.rawValue)] \(tierRecord.verdict.rawValue) in \(Int(tierRecord.seconds)) s") }
+            state.record.tiers.append(tierRecord)
+            // The deploy-count guard: one fresh deploy per run.
+            if state.record.deployCount > 1 {
+                state.abortReason = "deploy-count guard: \(state.record.deployCount) deploys in one run, expected 1"
+                state.record.aborted = state.abortReason
+            }
+        }
+    }
+
+    func runTier(_ tier: Tier, request: RunRequest, state: inout RunState, skipGeneric: Bool,
+                 expectedNA: Set<Tier>) -> RunRecord.TierRecord {
+        var op = "none", opVerdict = Verdict.pass, opDetail = ""
+        func notApplicable(_ reason: String) -> RunRecord.TierRecord {
+            RunRecord.TierRecord(tier: tier, verdict: .skip, op: "none", opVerdict: .skip, opDetail: reason, checks: [], seconds: 0,
+                                 notApplicable: reason, notApplicableExpected: expectedNA.contains(tier))
+        }
+        switch tier {
+        case .lint:
+            let report = RecipeLint.lint(directory: state.head.directory, tags: try? GitRepository.open(state.head.directory).tags())
+            let checks = RecipeLint.rules.map { rule -> RunRecord.CheckRecord in
+                let findings = report.findings.filter { $0.code == rule.code }
+                let verdict: Verdict = findings.contains { $0.severity == .error } ? .fail : .pass
+                let detail = findings.map { ($0.location.map { "\($0): " } ?? "") + $0.message }.joined(separator: "; ")
+                return RunRecord.CheckRecord(plugin: "lint", name: rule.code, verdict: verdict,
+                                             detail: detail.isEmpty ? rule.title : "\(findings.first?.severity.rawValue ?? ""): \(detail)",
+                                             cause: nil, seconds: 0)
+            }
+            return RunRecord.TierRecord(tier: tier, verdict: RunRecord.tierVerdict(op: .pass, checks: checks.map(\.verdict)),
+                                        op: "lint", opVerdict: .pass, opDetail: "\(report.errors) error(s), \(report.warnings) warning(s)",
+                                        checks: checks, seconds: 0)
+
+        case .install:
+            op = "deploy \(state.app.checkout.reference)"
+            (opVerdict, opDetail) = ensureDeployed(&state, hooksFor: tier)
+            if opVerdict == .pass { runInstallSteps(&state) }
+
+        case .upgrade:
+            if !state.deployed { let (v, d) = ensureDeployed(&state, hooksFor: nil); if v != .pass { state.abortReason = d } }
+            guard state.abortReason == nil else { break }
+            guard let base = state.base, base.commit != state.head.commit else {
+                return notApplicable("there is no earlier release to upgrade from")
+            }
+            op = "chaos redeploy to \(state.head.reference)"
+            runHooks(tier, &state)
+            state.app.checkout = state.head
+            do {
+                try deployer.deploy(state.app, as: .chaosUpgrade(headRef: state.head.reference))
+                let (converged, reasons) = waitForConvergence(state.app.stack, Date().addingTimeInterval(Double(deployer.defaultTimeout)))
+                let labels = deployedLabels(state.app)
+                let chaosVersion = labels["coop-cloud.\(state.app.stack).chaos-version"]
+                if !converged {
+                    (opVerdict, opDetail) = (.fail, "did not converge: \(reasons.joined(separator: "; "))")
+                } else if chaosVersion != state.head.shortCommit {
+                    (opVerdict, opDetail) = (.fail, "deployed chaos-version is \(chaosVersion ?? "missing"), expected the head \(state.head.shortCommit)")
+                } else {
+                    opDetail = "converged at \(state.head.shortCommit) (chaos-version matches the head)"
+                }
+            } catch {
+                (opVerdict, opDetail) = (.fail, error.description)
+            }
+
+        case .backup:
+            guard backedUpServices(state).count > 0 else { return notApplicable("no service has backupbot.backup=true") }
+            if !state.deployed { let (v, d) = ensureDeployed(&state, hooksFor: nil); if v != .pass { state.abortReason = d } }
+            guard state.abortReason == nil else { break }
+            op = "backup"
+            do {
+                state.marker = try seedMarker(state)
+                runHooks(tier, &state)
+                state.backup = try deployer.backup(state.app)
+                opDetail = "\(state.backup!.archives.count) archive(s), \(state.backup!.archives.map(\.bytes).reduce(0, +)) bytes"
+            } catch {
+                (opVerdict, opDetail) = (.fail, "\(error)")
+            }
+
+        case .restore:
+            guard backedUpServices(state).count > 0 else { return notApplicable("no service has backupbot.backup=true") }
+            guard let backup = state.backup else {
+                return RunRecord.TierRecord(tier: tier, verdict: .unverified, op: "restore", opVerdict: .unverified,
+                                            opDetail: "no backup of this run to restore (select the backup tier)", checks: [], seconds: 0)
+            }
+            op = "restore"
+            do {
+                try mutate(state)
+                runHooks(tier, &state)
+                try deployer.restore(state.app, from: backup)
+                let (converged, reasons) = waitForConvergence(state.app.stack, Date().addingTimeInterval(Double(deployer.defaultTimeout)))
+                if converged { opDetail = "restored \(backup.archives.count) archive(s)" }
+                else { (opVerdict, opDetail) = (.fail, "did not converge after restore: \(reasons.joined(separator: "; "))") }
+            } catch {
+                (opVerdict, opDetail) = (.fail, "\(error)")
+            }
+
+        case .custom:
+            if !state.deployed { let (v, d) = ensureDeployed(&state, hooksFor: nil); if v != .pass { state.abortReason = d } }
+            op = "none (custom checks only)"
+        }
+        if state.abortReason != nil && opVerdict == .pass && tier != .install {
+            (opVerdict, opDetail) = (.unverified, "not run: \(state.abortReason!)")
+        }
+        let checks = opVerdict == .pass ? runChecks(tier, &state, skipGeneric: skipGeneric) : []
+        if opVerdict != .pass && state.abortReason == nil && (tier == .install || tier == .upgrade) {
+            state.abortReason = "\(tier.rawValue) failed"
+        }
+        return RunRecord.TierRecord(tier: tier, verdict: RunRecord.tierVerdict(op: opVerdict, checks: checks.map(\.verdict)),
+                                    op: op, opVerdict: opVerdict, opDetail: opDetail, checks: checks, seconds: 0)
+    }
+
+    /// Deploys the base (once per run: the deploy-count guard watches), then waits for convergence.
+    func ensureDeployed(_ state: inout RunState, hooksFor tier: Tier?) -> (Verdict, String) {
+        if state.deployed { return (.pass, "already deployed") }
+        if let tier { runHooks(tier, &state) }
+        let version = state.app.checkout.reference
+        do {
+            for _ in 0..<installDeploys {
+                try deployer.deploy(state.app, as: .install(version: version))
+                state.record.deployCount += 1
+            }
+        } catch {
+            state.abortReason = "install failed"
+            return (.fail, error.description)
+        }
+        state.deployed = true
+        progress("waiting for \(state.app.stack) to converge")
+        let (converged, reasons) = waitForConvergence(state.app.stack, Date().addingTimeInterval(Double(deployer.defaultTimeout)))
+        guard converged else {
+            state.abortReason = "install did not converge"
+            return (.fail, "did not converge: \(reasons.joined(separator: "; "))")
+        }
+        return (.pass, "\(version) converged")
+    }
+
+    func backedUpServices(_ state: RunState) -> [ComposeProject.Service] {
+        guard let recipe = try? deployer.recipe(of: state.app) else { return [] }
+        return SwarmDeployer.backedUpServices(recipe.compose)
+    }
+
+    /// Writes a fresh marker into every backed-up volume path: data continuity is proven when the
+    /// marker comes back after restore.
+    func seedMarker(_ state: RunState) throws -> AppContext.BackupMarker {
+        let marker = "cchost-\(state.app.runID)-\(UUID().uuidString.prefix(8))"
+        var files: [AppContext.BackupMarker.MarkerFile] = []
+        for service in backedUpServices(state) {
+            let container = try deployer.runningContainer(state.app, service: service.name)
+            for (volume, path) in SwarmDeployer.volumePaths(service) {
+                let mount = try deployer.mountPoint(container, volume: "\(state.app.stack)_\(volume)", stack: state.app.stack)
+                let file = "\(mount)/\(path)/.cchost-marker".replacingOccurrences(of: "/./", with: "/")
+                try deployer.docker.run(["exec", container, "sh", "-c", "printf %s \"$1\" > \"$2\"", "sh", marker, file])
+                files.append(.init(service: service.name, path: file))
+            }
+        }
+        return AppContext.BackupMarker(marker: marker, files: files)
+    }
+
+    /// Changes the data after the backup, so that a restore that does nothing is caught.
+    func mutate(_ state: RunState) throws {
+        for file in state.marker?.files ?? [] {
+            let container = try deployer.runningContainer(state.app, service: file.service)
+            try deployer.docker.run(["exec", container, "sh", "-c", "printf mutated > \"$1\"", "sh", file.path])
+        }
+    }
+
+    func runHooks(_ tier: Tier, _ state: inout RunState) {
+        for plugin in plugins {
+            for hook in plugin.info.description.hooks where hook.tiers.contains(tier.rawValue) {
+                guard let session = session(for: plugin, &state, tier: tier) else { continue }
+                let outcome = CheckOutcome.judging(session.invoke(Invocation(kind: .hook, name: hook.name, tier: tier.rawValue)))
+                progress("[\(tier.rawValue)] hook \(plugin.info.description.name)/\(hook.name): \(outcome.verdict.rawValue)")
+            }
+        }
+    }
+
+    func runInstallSteps(_ state: inout RunState) {
+        for plugin in plugins {
+            for step in plugin.info.description.installSteps {
+                guard let session = session(for: plugin, &state, tier: .install) else { continue }
+                let outcome = CheckOutcome.judging(session.invoke(Invocation(kind: .installStep, name: step.name, tier: "install")))
+                progress("[install] step \(plugin.info.description.name)/\(step.name): \(outcome.verdict.rawValue)")
+            }
+        }
+    }
+
+    /// The generic suite and the overlays, each check once, on the same post-op state.
+    func runChecks(_ tier: Tier, _ state: inout RunState, skipGeneric: Bool) -> [RunRecord.CheckRecord] {
+        var records: [RunRecord.CheckRecord] = []
+        for plugin in plugins where !(skipGeneric && plugin.origin == .builtin) {
+            let name = plugin.info.description.name
+            for check in plugin.info.description.checks where check.tiers.contains(tier.rawValue) {
+                let started = Date()
+                guard let session = session(for: plugin, &state, tier: tier) else {
+                    records.append(.init(plugin: name, name: check.name, verdict: .unverified, detail: "",
+                                         cause: "the plugin's worker could not start", seconds: 0))
+                    continue
+                }
+                var arguments: [String: ArgumentValue] = plugin.info.metadata.config[check.name] ?? [:]
+                if let parameters = check.parameters, !parameters.isEmpty, arguments.isEmpty {
+                    records.append(.init(plugin: name, name: check.name, verdict: .skip,
+                                         detail: "not configured for \(state.record.recipe) (parameters: \(parameters.map(\.name).joined(separator: ", ")))",
+                                         cause: nil, seconds: 0))
+                    continue
+                }
+                arguments = arguments.filter { key, _ in check.parameters?.contains { $0.name == key } ?? false }
+                let outcome = CheckOutcome.judging(session.invoke(Invocation(kind: .check, name: check.name, tier: tier.rawValue,
+                                                                            arguments: arguments)))
+                let logs = session.services.takeLogs().map(\.message).joined(separator: "; ")
+                records.append(.init(plugin: name, name: check.name, verdict: outcome.verdict,
+                                     detail: outcome.detail.isEmpty ? logs : outcome.detail, cause: outcome.cause,
+                                     seconds: Date().timeIntervalSince(started)))
+            }
+        }
+        return records
+    }
+
+    /// One worker per plugin per run, kept across tiers; the app context follows the run.
+    func session(for plugin: ResolvedPlugin, _ state: inout RunState, tier: Tier) -> WorkerSession? {
+        let context = appContext(state, tier: tier)
+        if let session = state.sessions[plugin.path] {
+            session.services.app = context
+            return session
+        }
+        let port = Int(context.labels.first { $0.key.hasSuffix(".loadbalancer.server.port") }?.value ?? "") ?? 80
+        let configuration = (plugin.info.metadata.readiness.map { ["readiness_path": $0.path] } ?? [:])
+        let services = HostServices(app: context, configuration: configuration,
+                                    artifactsDirectory: state.artifacts.appendingPathComponent(plugin.info.description.name),
+                                    gateway: SwarmGateway(deployer: deployer, app: state.app, port: port),
+                                    logger: Logger(label: "cchost.plugin.\(plugin.info.description.name)"))
+        do {
+            let session = try WorkerSession(plugin: plugin.path, launcher: launcher, services: services, profile: plugin.profile)
+            state.sessions[plugin.path] = session
+            return session
+        } catch {
+            logger.error("plugin worker did not start", metadata: ["plugin": "\(plugin.path)", "error": "\(error)"])
+            return nil
+        }
+    }
+
+    func appContext(_ state: RunState, tier: Tier) -> AppContext {
+        let recipe = try? deployer.recipe(of: state.app)
+        var context = AppContext(recipe: state.record.recipe, domain: state.app.domain,
+                                 services: recipe.map { Array($0.compose.services.keys).sorted() } ?? [],
+                                 labels: state.deployed ? deployedLabels(state.app) : [:],
+                                 baseVersion: state.base?.reference, headVersion: state.headVersion,
+                                 headRef: state.head.shortCommit, tier: tier.rawValue)
+        context.backup = state.marker
+        return context
+    }
+
+    /// The app service's deploy labels as the swarm has them.
+    func deployedLabels(_ app: AppDeployment) -> [String: String] {
+        guard let text = try? deployer.docker.run(["service", "inspect", "\(app.stack)_app", "--format", "{{json .Spec.Labels}}"]),
+              let labels = try? JSONDecoder().decode([String: String].self, from: Data(text.utf8)) else { return [:] }
+        return labels
+    }
+
+    /// Service logs, task errors and the services' state, saved as artifacts before teardown.
+    func captureDiagnostics(_ app: AppDeployment, into folder: URL) -> [String] {
+        var saved: [String] = []
+        func save(_ name: String, _ text: String) {
+            let file = folder.appendingPathComponent(name)
+            if (try? Data(text.utf8).write(to: file)) != nil { saved.append(file.path) }
+        }
+        let services = (try? deployer.docker.lines(["service", "ls", "-q", "--filter", "label=com.docker.stack.namespace=\(app.stack)"])) ?? []
+        for service in services {
+            let name = (try? deployer.docker.run(["service", "inspect", "--format", "{{.Spec.Name}}", service]))?
+                .trimmingCharacters(in: .whitespacesAndNewlines) ?? service
+            if let logs = try? deployer.docker.output(["service", "logs", "--no-task-ids", "--tail", "500", service], timeout: 30) {
+                save("logs-\(name).txt", logs.stdoutText + logs.stderrText)
+            }
+            if let tasks = try? deployer.docker.run(["service", "ps", "--no-trunc", "--format", "{{.Name}} {{.CurrentState}} {{.Error}}", service]) {
+                save("tasks-\(name).txt", tasks)
+            }
+        }
+        return saved
+    }
+
+    /// The release just before `head` (or the latest release when the head is not a release).
+    static func previousRelease(before head: String, in releases: ReleaseListing, repository: GitRepository) -> String? {
+        let tags = releases.releases.filter { !$0.prerelease }.map(\.tag)
+        if let index = tags.firstIndex(of: head) { return index > 0 ? tags[index - 1] : nil }
+        return tags.last
+    }
+}
+
+/// JSON of a run record as the run folder keeps it.
+enum RunReportJSON {
+    static func encode(_ record: RunRecord) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        return try encoder.encode(record)
+    }
+}
+
+/// The registry of runs in progress, so that `cchost janitor` can tell a killed run's leftovers
+/// from a live run's stack.
+public struct ActiveRuns: Sendable {
+    public let directory: URL
+
+    public struct Entry: Codable, Sendable {
+        public var runID: String
+        public var stack: String
+        public var pid: Int32
+        public var startedAt: Date
+    }
+
+    public init(directory: URL) { self.directory = directory }
+
+    public func register(runID: String, stack: String) {
+        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let entry = Entry(runID: runID, stack: stack, pid: getpid(), startedAt: Date())
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        try? encoder.encode(entry).write(to: directory.appendingPathComponent("\(runID).json"), options: .atomic)
+    }
+
+    public func unregister(runID: String) {
+        try? FileManager.default.removeItem(at: directory.appendingPathComponent("\(runID).json"))
+    }
+
+    public func entries() -> [Entry] {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        let files = (try? FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)) ?? []
+        return files.compactMap { try? decoder.decode(Entry.self, from: Data(contentsOf: $0)) }
+    }
+}
