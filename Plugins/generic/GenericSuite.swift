@@ -31,6 +31,31 @@ struct GenericSuite: Plugin {
             let response = try host.http("GET", path)
             return response.status == 404 ? .fail("GET \(path) answered 404") : .pass("GET \(path) answered \(response.status)")
         },
+        Check("data-continuity", tiers: [.restore],
+              description: "the marker the host wrote before the backup is back after the restore") { host, _ in
+            let app = try host.appInfo()
+            guard let backup = app.backup, !backup.files.isEmpty else {
+                return .skip("no marker was seeded (the backup tier did not run)")
+            }
+            var missing: [String] = []
+            for file in backup.files {
+                let result = try host.exec(in: file.service, ["cat", file.path])
+                if result.exitCode != 0 || result.output != backup.marker {
+                    missing.append("\(file.service):\(file.path) holds \(result.exitCode == 0 ? "\"\(result.output.prefix(40))\"" : "nothing (exit \(result.exitCode))")")
+                }
+            }
+            return missing.isEmpty ? .pass("marker back in \(backup.files.count) file(s)") : .fail(missing.joined(separator: "; "))
+        },
+        Check("services-answer", tiers: [.install, .upgrade, .restore],
+              description: "a command runs in every service's container") { host, _ in
+            let app = try host.appInfo()
+            var silent: [String] = []
+            for service in app.services {
+                let result = try host.exec(in: service, ["true"])
+                if result.exitCode != 0 { silent.append("\(service) (exit \(result.exitCode))") }
+            }
+            return silent.isEmpty ? .pass("\(app.services.count) service(s) answer") : .fail("no answer from " + silent.joined(separator: ", "))
+        },
         Check(typed: "http-expect", tiers: [.install, .upgrade, .restore],
               description: "a configured path answers with the configured status and contains the configured text",
               signature: "int http_expect(const char *path, int status, const char *needle)",

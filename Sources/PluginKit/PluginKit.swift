@@ -124,9 +124,20 @@ public struct AppInfo: Decodable, Sendable {
     public var headVersion: String?
     public var headRef: String?
     public var tier: String?
+    /// From the backup tier on: the marker the host seeded, and the files it is in.
+    public var backup: BackupMarker?
+
+    public struct BackupMarker: Decodable, Sendable {
+        public var marker: String
+        public var files: [MarkerFile]
+        public struct MarkerFile: Decodable, Sendable {
+            public var service: String
+            public var path: String
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
-        case recipe, domain, stack, services, labels, tier
+        case recipe, domain, stack, services, labels, tier, backup
         case baseVersion = "base_version", headVersion = "head_version", headRef = "head_ref"
     }
 }
