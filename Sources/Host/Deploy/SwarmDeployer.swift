@@ -233,14 +233,24 @@ public struct SwarmDeployer: Deployer {
     /// Removes the stack, its containers (killed at once: their data is being discarded), volumes,
     /// secrets, configs, networks and the run's env and compose files; then checks what is left.
     public func teardown(_ app: AppDeployment) -> TeardownResult {
+        var result = teardown(stack: app.stack)
+        for file in ["cchost-labels.yml", "\(app.domain).env"] {
+            try? FileManager.default.removeItem(at: app.workDirectory.appendingPathComponent(file))
+        }
+        result.leftovers = leftovers(stack: app.stack)
+        return result
+    }
+
+    /// Teardown by stack name alone: what the janitor and a signal handler have of a run.
+    public func teardown(stack: String) -> TeardownResult {
         let started = Date()
         var removed: [String] = []
-        let stackFilter = "label=com.docker.stack.namespace=\(app.stack)"
+        let stackFilter = "label=com.docker.stack.namespace=\(stack)"
         func attempt(_ arguments: [String]) { _ = try? docker.output(arguments, timeout: 60) }
         func list(_ arguments: [String]) -> [String] { (try? docker.lines(arguments)) ?? [] }
 
-        attempt(["stack", "rm", app.stack])
-        removed.append("stack \(app.stack)")
+        attempt(["stack", "rm", stack])
+        removed.append("stack \(stack)")
         // Kill instead of waiting out stop grace periods; retry while swarm still schedules tasks away.
         let deadline = Date().addingTimeInterval(60)
         repeat {
@@ -254,18 +264,18 @@ public struct SwarmDeployer: Deployer {
             Thread.sleep(forTimeInterval: 0.25)
         } while Date() < deadline
         for kind in ["secret", "config"] {
-            let names = list([kind, "ls", "--format", "{{.Name}}", "--filter", "name=\(app.stack)_"]).filter { $0.hasPrefix(app.stack + "_") }
-            if !names.isEmpty { attempt([kind, "rm"] + names) }
+            let names = list([kind, "ls", "--format", "{{.Name}}", "--filter", "name=\(stack)_"]).filter { $0.hasPrefix(stack + "_") }
+            if !names.isEmpty {
+                attempt([kind, "rm"] + names)
+                removed += names.map { "\(kind) \($0)" }
+            }
         }
-        for file in ["cchost-labels.yml", "\(app.domain).env"] {
-            try? FileManager.default.removeItem(at: app.workDirectory.appendingPathComponent(file))
-        }
-        return TeardownResult(removed: removed, leftovers: leftovers(app), seconds: Date().timeIntervalSince(started))
+        return TeardownResult(removed: removed, leftovers: leftovers(stack: stack), seconds: Date().timeIntervalSince(started))
     }
 
-    /// Anything of the app's stack still on the engine.
-    public func leftovers(_ app: AppDeployment) -> [String] {
-        let stackFilter = "label=com.docker.stack.namespace=\(app.stack)"
+    /// Anything of the stack still on the engine.
+    public func leftovers(stack: String) -> [String] {
+        let stackFilter = "label=com.docker.stack.namespace=\(stack)"
         var left: [String] = []
         func list(_ arguments: [String]) -> [String] { (try? docker.lines(arguments)) ?? ["(docker did not answer)"] }
         left += list(["service", "ls", "-q", "--filter", stackFilter]).map { "service \($0)" }
@@ -273,8 +283,8 @@ public struct SwarmDeployer: Deployer {
         left += list(["volume", "ls", "-q", "--filter", stackFilter]).map { "volume \($0)" }
         left += list(["network", "ls", "-q", "--filter", stackFilter]).map { "network \($0)" }
         for kind in ["secret", "config"] {
-            left += list([kind, "ls", "--format", "{{.Name}}", "--filter", "name=\(app.stack)_"])
-                .filter { $0.hasPrefix(app.stack + "_") }.map { "\(kind) \($0)" }
+            left += list([kind, "ls", "--format", "{{.Name}}", "--filter", "name=\(stack)_"])
+                .filter { $0.hasPrefix(stack + "_") }.map { "\(kind) \($0)" }
         }
         return left
     }

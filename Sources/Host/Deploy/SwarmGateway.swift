@@ -46,7 +46,9 @@ public struct SwarmGateway: AppGateway {
     }
 
     public func http(method: String, path: String, body: String?) throws -> (status: Int32, body: Data) {
-        var argv = ["wget", "-S", "-q", "-O", "-", "-T", "10"]
+        // Neither -q nor -T: the static busybox 1.35 wget crashes with either next to -S; the exec
+        // deadline bounds the request instead.
+        var argv = ["wget", "-S", "-O", "-"]
         if method == "POST", let body { argv += ["--post-data", body] } else if method != "GET" {
             throw DeployError(operation: "http \(method)", stack: app.stack, reason: "only GET and POST reach the app through its container")
         }

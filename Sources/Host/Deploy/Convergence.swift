@@ -1,0 +1,177 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// Where a deployed stack stands.
+public enum ConvergenceState: Sendable, Equatable, CustomStringConvertible {
+    /// Every service runs its desired replicas, no update or rollback is under way, and every
+    /// container with a healthcheck is healthy.
+    case converged
+    /// Not there yet; each reason says what is still awaited.
+    case waiting(reasons: [String])
+    /// It will not get there by waiting; each reason says what went wrong.
+    case failed(reasons: [String])
+
+    public var description: String {
+        switch self {
+        case .converged: "converged"
+        case .waiting(let reasons): "still waiting: " + reasons.joined(separator: "; ")
+        case .failed(let reasons): "failed: " + reasons.joined(separator: "; ")
+        }
+    }
+}
+
+/// Is a stack converged? A pure decision over what the engine reports (`evaluate`), and a loop that
+/// polls the Engine API for it (`wait`).
+public enum Convergence {
+    /// Failed or rejected tasks of one service, since the deploy, after which waiting stops.
+    public static let defaultFailedTaskLimit = 3
+
+    /// Decides whether the stack described by `services`, their `tasks` and the `containers` of
+    /// their tasks (keyed by container ID) is converged:
+    /// - every service runs as many tasks as it wants replicas (a task counts when both its desired
+    ///   and its actual state are `running`; a global service, every task it wants running);
+    /// - no service is `updating`; a `paused` update or any rollback is a failure;
+    /// - every container of a running task is running and, when it has a healthcheck, healthy; an
+    ///   `unhealthy` container (the engine says so only after the healthcheck's retries) is a failure;
+    /// - `failedTaskLimit` tasks of one service failed or rejected (counting those whose timestamp
+    ///   is not before `failuresSince`, when given) while it is not converged is a failure.
+    ///
+    /// No services at all is waiting: the stack is not deployed (yet).
+    public static func evaluate(services: [SwarmService], tasks: [SwarmTask], containers: [String: ContainerState],
+                                failuresSince: Date? = nil, failedTaskLimit: Int = defaultFailedTaskLimit) -> ConvergenceState {
+        guard !services.isEmpty else { return .waiting(reasons: ["the stack has no services yet"]) }
+        var waiting: [String] = [], failures: [String] = []
+        for service in services.sorted(by: { $0.name < $1.name }) {
+            let own = tasks.filter { $0.serviceID == service.id }
+            let verdict = evaluate(service, tasks: own, containers: containers, failuresSince: failuresSince,
+                                   failedTaskLimit: failedTaskLimit)
+            waiting += verdict.waiting
+            failures += verdict.failures
+        }
+        if !failures.isEmpty { return .failed(reasons: failures) }
+        if !waiting.isEmpty { return .waiting(reasons: waiting) }
+        return .converged
+    }
+
+    private static func evaluate(_ service: SwarmService, tasks: [SwarmTask], containers: [String: ContainerState],
+                                 failuresSince: Date?, failedTaskLimit: Int) -> (waiting: [String], failures: [String]) {
+        let name = service.name
+        var waiting: [String] = [], failures: [String] = []
+        let update = service.updateMessage.map { ": \($0)" } ?? ""
+        switch service.updateState {
+        case nil, .completed?:
+            break
+        case .updating?:
+            waiting.append("service \(name) is still updating")
+        case .paused?:
+            failures.append("service \(name)'s update is paused after a failure\(update)")
+        case let state? where [.rollbackStarted, .rollbackPaused, .rollbackCompleted].contains(state):
+            failures.append("service \(name)'s update failed and was rolled back (\(state.rawValue))\(update)")
+        case let other?:
+            waiting.append("service \(name) is in update state \(other.rawValue)")
+        }
+
+        let active = tasks.filter { $0.desiredState == .running }.sorted { ($0.slot ?? 0, $0.id) < ($1.slot ?? 0, $1.id) }
+        let running = active.filter { $0.state == .running }
+        for task in active {
+            guard let id = task.containerID, let container = containers[id] else {
+                if task.state == .running { waiting.append("service \(name): the container of running task \(label(task)) is not inspected yet") }
+                continue
+            }
+            switch container.health {
+            case .unhealthy:
+                let output = container.lastHealthOutput.map { "; its last healthcheck said: \($0)" } ?? ""
+                failures.append("service \(name): container \(short(id)) of task \(label(task)) is unhealthy\(output)")
+                continue
+            case .starting where task.state == .running:
+                waiting.append("service \(name): container \(short(id)) of task \(label(task)) is not healthy yet")
+            case .none, .healthy, .starting:
+                break
+            }
+            if task.state == .running && container.status != "running" {
+                waiting.append("service \(name): container \(short(id)) of task \(label(task)) is \(container.status)")
+            }
+        }
+
+        let desired = service.replicas ?? active.count
+        if running.count != desired || (service.replicas == nil && active.isEmpty) {
+            let others = active.filter { $0.state != .running }
+                .map { "\(label($0)) \($0.state.rawValue)" + ($0.error.map { " (\($0))" } ?? "") }
+            let detail = others.isEmpty ? "" : "; " + others.joined(separator: ", ")
+            waiting.append("service \(name): \(running.count)/\(service.replicas.map(String.init) ?? "global") replicas running\(detail)")
+        }
+
+        let failed = tasks.filter { task in
+            (task.state == .failed || task.state == .rejected)
+                && (failuresSince.map { since in task.timestamp.map { $0 >= since } ?? true } ?? true)
+        }
+        if !waiting.isEmpty, failed.count >= failedTaskLimit {
+            let last = failed.max { ($0.timestamp ?? .distantPast) < ($1.timestamp ?? .distantPast) }
+            let why = last?.error.map { ", the last with: \($0)" } ?? ""
+            failures.append("service \(name): \(failed.count) tasks failed or were rejected\(why)")
+        }
+        return (waiting, failures)
+    }
+
+    /// Polls the Engine API (services, tasks, then the containers of the tasks meant to run) every
+    /// `interval` until the stack `stack` is converged or failed, or `deadline` passes; then it
+    /// answers `.waiting` with what it was still waiting for. Each poll is a few requests on the
+    /// engine's socket: no process is spawned per poll.
+    ///
+    /// Tasks failed before this call do not count towards `failedTaskLimit`, so a stack redeployed
+    /// after earlier trouble is judged on what happens now. Objects vanishing between two requests
+    /// of one poll (a task replaced, a container removed) make that poll wait, not fail.
+    public static func wait(engine: DockerEngine, stack: String, deadline: Date, interval: TimeInterval = 0.25,
+                            failedTaskLimit: Int = defaultFailedTaskLimit) throws(DockerEngineError) -> ConvergenceState {
+        // A second of slack: the engine's task timestamps and this clock may round differently.
+        let since = Date().addingTimeInterval(-1)
+        while true {
+            let state = try observe(engine: engine, stack: stack, since: since, failedTaskLimit: failedTaskLimit)
+            if case .waiting = state {
+                let left = deadline.timeIntervalSinceNow
+                guard left > 0 else { return state }
+                sleep(seconds: min(max(interval, 0.01), left))
+                continue
+            }
+            return state
+        }
+    }
+
+    /// One poll: what the engine says now, evaluated.
+    public static func observe(engine: DockerEngine, stack: String, since: Date? = nil,
+                               failedTaskLimit: Int = defaultFailedTaskLimit) throws(DockerEngineError) -> ConvergenceState {
+        let services = try engine.services(stack: stack)
+        let tasks: [SwarmTask]
+        do {
+            tasks = try engine.tasks(services: services.map(\.id))
+        } catch where error.status == 404 {
+            return .waiting(reasons: ["a service of the stack disappeared while it was being read: \(error.engineMessage ?? "")"])
+        }
+        var containers: [String: ContainerState] = [:]
+        for task in tasks where task.desiredState == .running {
+            guard let id = task.containerID else { continue }
+            do {
+                containers[id] = try engine.container(id: id)
+            } catch where error.status == 404 {
+                continue
+            }
+        }
+        return evaluate(services: services, tasks: tasks, containers: containers, failuresSince: since,
+                        failedTaskLimit: failedTaskLimit)
+    }
+
+    private static func sleep(seconds: TimeInterval) {
+        let whole = seconds.rounded(.down)
+        var request = timespec(tv_sec: Int(whole), tv_nsec: Int((seconds - whole) * 1e9))
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+    }
+
+    private static func label(_ task: SwarmTask) -> String {
+        task.slot.map { "#\($0)" } ?? short(task.id)
+    }
+
+    private static func short(_ id: String) -> String { String(id.prefix(12)) }
+}

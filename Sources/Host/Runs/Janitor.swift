@@ -1,0 +1,69 @@
+import Foundation
+
+/// Reaps what killed runs left: stacks of registered runs whose process is gone, and test stacks
+/// (under the test base domain) that no live run owns and that are older than a threshold.
+public struct Janitor: Sendable {
+    public let deployer: SwarmDeployer
+    public let registry: ActiveRuns
+    /// Stacks of test apps end with this (the base domain with `.` → `_`).
+    public let testStackSuffix: String
+
+    public init(deployer: SwarmDeployer, registry: ActiveRuns, baseDomain: String) {
+        self.deployer = deployer
+        self.registry = registry
+        testStackSuffix = "_" + AppNaming.stackName(forDomain: baseDomain)
+    }
+
+    public struct Reaped: Sendable, Codable, Equatable {
+        public var stack: String
+        public var reason: String
+        public var leftovers: [String]
+    }
+
+    /// What to reap, without touching anything: `(stack, reason)`.
+    public func candidates(olderThan age: TimeInterval) -> [(stack: String, reason: String)] {
+        var found: [(String, String)] = []
+        let entries = registry.entries()
+        let live = Set(entries.filter { Self.isAlive($0.pid) }.map(\.stack))
+        for entry in entries where !Self.isAlive(entry.pid) {
+            found.append((entry.stack, "run \(entry.runID) (pid \(entry.pid)) is gone"))
+        }
+        let stacks = (try? deployer.docker.lines(["stack", "ls", "--format", "{{.Name}}"])) ?? []
+        for stack in stacks where stack.hasSuffix(testStackSuffix) && !live.contains(stack) && !found.contains(where: { $0.0 == stack }) {
+            guard let created = createdAt(stack), Date().timeIntervalSince(created) >= age else { continue }
+            found.append((stack, "test stack with no live run, created \(Int(Date().timeIntervalSince(created) / 60)) min ago"))
+        }
+        // Secrets and configs of a test stack whose services are already gone.
+        for kind in ["secret", "config"] {
+            let names = (try? deployer.docker.lines([kind, "ls", "--format", "{{.Name}}"])) ?? []
+            for name in names {
+                guard let range = name.range(of: testStackSuffix + "_") else { continue }
+                let stack = String(name[..<range.lowerBound]) + testStackSuffix
+                if !live.contains(stack) && !stacks.contains(stack) && !found.contains(where: { $0.0 == stack }) {
+                    found.append((stack, "\(kind)s left by a test stack that no longer runs"))
+                }
+            }
+        }
+        return found
+    }
+
+    public func reap(olderThan age: TimeInterval) -> [Reaped] {
+        candidates(olderThan: age).map { stack, reason in
+            let result = deployer.teardown(stack: stack)
+            for entry in registry.entries() where entry.stack == stack { registry.unregister(runID: entry.runID) }
+            return Reaped(stack: stack, reason: reason, leftovers: result.leftovers)
+        }
+    }
+
+    func createdAt(_ stack: String) -> Date? {
+        let text = try? deployer.docker.run(["service", "ls", "-q", "--filter", "label=com.docker.stack.namespace=\(stack)"])
+        guard let service = text?.split(separator: "\n").first,
+              let created = try? deployer.docker.run(["service", "inspect", "--format", "{{.CreatedAt.Unix}}", String(service)]),
+              let seconds = Double(created.trimmingCharacters(in: .whitespacesAndNewlines)) else { return nil }
+        return Date(timeIntervalSince1970: seconds)
+    }
+
+    static func isAlive(_ pid: Int32) -> Bool {
+        kill(pid, 0) == 0 || errno == EPERM
+    }
+}

@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+import Host
+
+struct JanitorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "janitor",
+        abstract: "Reap what killed runs left behind: stacks, containers, volumes, secrets, configs, networks.",
+        discussion: """
+            A stack is reaped when the run that registered it is gone, or when it is a test stack (under the \
+            test base domain) that no live run owns and is older than --older-than. Exit status: 0 when \
+            nothing is left, 1 when something could not be removed, 2 on error.
+            """)
+
+    @Option(help: "Minutes a test stack without a registered run must have existed before it is reaped.")
+    var olderThan: Double = 30
+    @Option(help: "Base domain of test apps.") var baseDomain: String = "ci.example"
+    @Flag(help: "Only say what would be reaped.") var dryRun = false
+
+    func run() throws {
+        let janitor = try failingClearly { () throws -> Janitor in
+            let configuration = try Configuration.load()
+            let registry = ActiveRuns(directory: URL(fileURLWithPath: configuration.stateDirectory)
+                .appendingPathComponent("runs/active"))
+            return Janitor(deployer: SwarmDeployer(), registry: registry, baseDomain: baseDomain)
+        }
+        if dryRun {
+            let found = janitor.candidates(olderThan: olderThan * 60)
+            for candidate in found { print("would reap \(candidate.stack): \(candidate.reason)") }
+            if found.isEmpty { print("nothing to reap") }
+            return
+        }
+        let reaped = janitor.reap(olderThan: olderThan * 60)
+        for item in reaped {
+            print("reaped \(item.stack): \(item.reason)" + (item.leftovers.isEmpty ? "" : "; left: \(item.leftovers.joined(separator: ", "))"))
+        }
+        if reaped.isEmpty { print("nothing to reap") }
+        if reaped.contains(where: { !$0.leftovers.isEmpty }) { throw ExitCode(1) }
+    }
+}

@@ -1,0 +1,107 @@
+import ArgumentParser
+import Foundation
+import Host
+import PluginChannel
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run one recipe through the tiers on the local swarm, judge it, tear it down and report.",
+        discussion: """
+            Deploys the base once (default: the release before the head), upgrades it in place to the head \
+            (chaos), backs it up and restores it, with the generic suite and the recipe's overlays judging \
+            after each op. Exit status: 0 green, 1 red (a failure, an unverified check, or leftovers after \
+            teardown), 2 usage or configuration error.
+            """)
+
+    @Argument(help: "The recipe's name.") var recipe: String
+    @Option(help: "The recipe repository: local path or URL.") var repo: String
+    @Option(help: "The head under test: tag, branch or commit (default: the latest release).") var ref: String?
+    @Option(help: "The version install deploys (default: the release before the head).") var base: String?
+    @Option(help: "Comma-separated tiers: lint,install,upgrade,backup,restore,custom (default: all).") var stages: String?
+    @Option(help: "Deploy backend: swarm (default) or abra.") var backend: String = "swarm"
+    @Option(help: "Write the run record as JSON here.") var json: String?
+    @Option(help: "Write JUnit XML here.") var junit: String?
+    @Option(help: "Write a Markdown summary (for a PR comment) here.") var markdown: String?
+    @Option(help: "Base domain of test apps.") var baseDomain: String = "ci.example"
+    @OptionGroup var sandbox: SandboxOptions
+
+    func validate() throws {
+        guard RecipeName.isValid(recipe) else { throw ValidationError("'\(recipe)' is not a recipe name") }
+        guard backend == "swarm" || backend == "abra" else { throw ValidationError("--backend is swarm or abra") }
+        _ = try tiers()
+    }
+
+    func tiers() throws -> [Tier] {
+        guard let stages else { return Tier.allCases }
+        return try stages.split(separator: ",").map { name in
+            guard let tier = Tier(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("--stages: '\(name)' is not a tier (lint, install, upgrade, backup, restore, custom)")
+            }
+            return tier
+        }
+    }
+
+    func run() throws {
+        let record = try failingClearly { () throws -> RunRecord in
+            guard backend == "swarm" else {
+                throw Failure(message: "the abra backend is not available yet; use --backend swarm")
+            }
+            let setup = try sandbox.setup()
+            let deployer = SwarmDeployer()
+            let runs = URL(fileURLWithPath: setup.configuration.stateDirectory).appendingPathComponent("runs")
+            TeardownOnSignal.install(deployer: deployer, registry: ActiveRuns(directory: runs.appendingPathComponent("active")))
+            let resolved = try setup.plugins(forRecipe: recipe, checkout: nil)
+            for problem in resolved.problems { printError("cchost: warning: plugin not used: \(problem)") }
+            let engine = RunEngine(
+                deployer: deployer, plugins: resolved.plugins, launcher: setup.launcher,
+                runsDirectory: runs,
+                waitForConvergence: { stack, deadline in
+                    do {
+                        switch try Convergence.wait(engine: DockerEngine(), stack: stack, deadline: deadline, interval: 0.25) {
+                        case .converged: return (true, [])
+                        case .waiting(let reasons), .failed(let reasons): return (false, reasons)
+                        }
+                    } catch {
+                        return (false, ["the Docker engine did not answer: \(error)"])
+                    }
+                },
+                progress: { line in printError("cchost: \(line)") })
+            do {
+                return try engine.run(RunRequest(recipe: recipe, repository: repo, headRef: ref, base: base,
+                                                 stages: try tiers(), baseDomain: baseDomain))
+            } catch {
+                throw Failure(message: "\(error)")
+            }
+        }
+        print(RunReport.console(record))
+        if let json { try RunReport.json(record).write(to: URL(fileURLWithPath: json)) }
+        if let junit { try Data(RunReport.junit(record).utf8).write(to: URL(fileURLWithPath: junit)) }
+        if let markdown { try Data(RunReport.markdown(record).utf8).write(to: URL(fileURLWithPath: markdown)) }
+        if !record.isGreen { throw ExitCode(1) }
+    }
+}
+
+/// SIGINT or SIGTERM during a run: tear down this process's registered apps, then exit 130/143.
+/// Teardown is sacred even when the operator gives up on a run.
+enum TeardownOnSignal {
+    nonisolated(unsafe) static var sources: [DispatchSourceSignal] = []
+
+    static func install(deployer: SwarmDeployer, registry: ActiveRuns) {
+        for signalNumber in [SIGINT, SIGTERM] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler {
+                printError("cchost: interrupted: tearing down")
+                for entry in registry.entries() where entry.pid == getpid() {
+                    let result = deployer.teardown(stack: entry.stack)
+                    registry.unregister(runID: entry.runID)
+                    printError("cchost: tore down \(entry.stack)" + (result.isClean ? "" : "; left: \(result.leftovers.joined(separator: ", "))"))
+                }
+                exit(128 + signalNumber)
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+}
