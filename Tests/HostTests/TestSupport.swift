@@ -51,7 +51,7 @@ func run(_ executable: String, _ arguments: [String], environment: [String: Stri
 final class ResultBox<T>: @unchecked Sendable { var result: Result<T, Error>? }
 
 /// A fresh folder under the system temp folder, removed when the test is done with it.
-final class TemporaryDirectory {
+final class TemporaryDirectory: Sendable {
     let url: URL
     var path: String { url.path }
 

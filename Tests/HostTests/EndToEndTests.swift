@@ -1,0 +1,185 @@
+import Foundation
+@testable import Host
+import PluginChannel
+import Testing
+
+/// Whole runs on the real Docker Swarm of this machine, with the fixture recipes made into real git
+/// repositories and the real generic suite in the real sandbox. Serialized: they share one engine.
+@Suite("End to end on the swarm", .serialized)
+struct EndToEndTests {
+    /// The fixture recipes as git repositories with annotated releases (scripts/example-recipes).
+    static let repositories: TemporaryDirectory = {
+        // A failure here fails every test that uses it, with the script's message.
+        let folder = try! TemporaryDirectory("fixture-repos")
+        let result = try! run(TestPaths.packageRoot.appendingPathComponent("scripts/example-recipes").path,
+                              [TestPaths.packageRoot.appendingPathComponent("Tests/Fixtures/recipes").path, folder.path])
+        precondition(result.status == 0, "scripts/example-recipes failed: \(result.stderr)")
+        return folder
+    }()
+
+    static func repository(_ name: String) -> String { repositories.file(name) }
+
+    static func generic() throws -> ResolvedPlugin {
+        let path = TestPaths.product("libcchost-generic.so")
+        guard case .loadable(let info) = try PluginProber(launcher: .forTests()).probe(path) else {
+            throw GitFixtureError(description: "the generic suite did not load")
+        }
+        return ResolvedPlugin(path: path, origin: .builtin, info: info, profile: .operatorDefault)
+    }
+
+    static func engine(_ state: TemporaryDirectory, plugins: [ResolvedPlugin]? = nil) throws -> RunEngine {
+        let deployer = SwarmDeployer(defaultTimeout: 90)
+        return RunEngine(deployer: deployer, plugins: try plugins ?? [generic()], launcher: .forTests(),
+                         runsDirectory: state.url.appendingPathComponent("runs"),
+                         waitForConvergence: { stack, deadline in
+                             switch (try? Convergence.wait(engine: DockerEngine(), stack: stack, deadline: deadline)) ?? .waiting(reasons: ["engine"]) {
+                             case .converged: return (true, [])
+                             case .waiting(let reasons), .failed(let reasons): return (false, reasons)
+                             }
+                         })
+    }
+
+    /// Everything of `stack` still on the engine, asked of docker directly.
+    static func leftovers(_ stack: String) -> [String] { SwarmDeployer().leftovers(stack: stack) }
+
+    func tier(_ record: RunRecord, _ tier: Tier) throws -> RunRecord.TierRecord {
+        try #require(record.tiers.first { $0.tier == tier }, "no \(tier) tier in \(record.tiers.map(\.tier))")
+    }
+
+    func check(_ record: RunRecord, _ tier: Tier, _ name: String) throws -> RunRecord.CheckRecord {
+        try #require(try self.tier(record, tier).checks.first { $0.name == name }, "no check \(name) in \(tier)")
+    }
+
+    @Test("a static site goes green through every tier: upgrade proves chaos-version, restore brings the marker back")
+    func staticSiteGreen() throws {
+        let state = try TemporaryDirectory("state")
+        let record = try Self.engine(state).run(RunRequest(recipe: "static-site", repository: Self.repository("static-site")))
+        #expect(record.verdict == .pass, "\(RunReport.console(record))")
+        #expect(record.base?.ref == "1.1.0+1.36.1" && record.head.ref == "2.0.0+2.0.0")
+        #expect(record.deployCount == 1)
+        #expect(try tier(record, .upgrade).opDetail.contains("chaos-version matches the head"))
+        #expect(try check(record, .upgrade, "deploy-labels").verdict == .pass)
+        #expect(try check(record, .restore, "data-continuity").verdict == .pass)
+        #expect(try check(record, .install, "readiness").detail == "GET / answered 200")
+        #expect(record.teardown?.isClean == true)
+        #expect(Self.leftovers(AppNaming.stackName(forDomain: record.domain)).isEmpty)
+    }
+
+    @Test("a two-service app with a real sqlite database keeps its data through backup and restore")
+    func notesDatabaseGreen() throws {
+        let state = try TemporaryDirectory("state")
+        let record = try Self.engine(state).run(RunRequest(recipe: "notes-db", repository: Self.repository("notes-db"),
+                                                           stages: [.install, .backup, .restore]))
+        #expect(record.verdict == .pass, "\(RunReport.console(record))")
+        #expect(try tier(record, .backup).opDetail.hasPrefix("1 archive(s)"))
+        #expect(try check(record, .restore, "data-continuity").verdict == .pass)
+        #expect(try check(record, .restore, "services-answer").detail == "2 service(s) answer")
+        #expect(Self.leftovers(AppNaming.stackName(forDomain: record.domain)).isEmpty)
+    }
+
+    @Test("a recipe whose healthcheck never passes goes red with diagnostics, later tiers unverified, nothing left")
+    func neverHealthyIsRed() throws {
+        let state = try TemporaryDirectory("state")
+        let record = try Self.engine(state).run(RunRequest(recipe: "never-healthy", repository: Self.repository("never-healthy"),
+                                                           stages: [.install, .upgrade]))
+        #expect(record.verdict == .fail)
+        let install = try tier(record, .install)
+        #expect(install.opVerdict == .fail)
+        #expect(install.opDetail.contains("did not converge") && install.opDetail.contains("unhealthy"), "\(install.opDetail)")
+        #expect(try tier(record, .upgrade).verdict == .unverified)
+        #expect(record.artifacts.contains { $0.hasSuffix("_app.txt") && $0.contains("tasks-") })
+        #expect(record.teardown?.isClean == true)
+        #expect(Self.leftovers(AppNaming.stackName(forDomain: record.domain)).isEmpty)
+    }
+
+    @Test("a recipe without backup labels shows backup and restore as n/a, flagged as not declared")
+    func noBackupIsNotApplicable() throws {
+        let state = try TemporaryDirectory("state")
+        let record = try Self.engine(state).run(RunRequest(recipe: "no-backup", repository: Self.repository("no-backup"),
+                                                           stages: [.install, .backup, .restore]))
+        for tier in [Tier.backup, .restore] {
+            let record = try self.tier(record, tier)
+            #expect(record.verdict == .skip)
+            #expect(record.notApplicable == "no service has backupbot.backup=true")
+            #expect(record.notApplicableExpected == false)
+        }
+        #expect(record.verdict == .pass)
+        #expect(Self.leftovers(AppNaming.stackName(forDomain: record.domain)).isEmpty)
+    }
+
+    @Test("the deploy-count guard trips when an op deploys twice, and the run is not green")
+    func deployCountGuard() throws {
+        let state = try TemporaryDirectory("state")
+        let engine = try Self.engine(state)
+        engine.installDeploys = 2
+        let record = try engine.run(RunRequest(recipe: "no-backup", repository: Self.repository("no-backup"),
+                                               stages: [.install, .upgrade]))
+        #expect(record.deployCount == 2)
+        #expect(record.aborted == "deploy-count guard: 2 deploys in one run, expected 1")
+        #expect(!record.isGreen)
+        #expect(try tier(record, .upgrade).verdict == .unverified)
+        #expect(Self.leftovers(AppNaming.stackName(forDomain: record.domain)).isEmpty)
+    }
+
+    @Test("the generic suite can be opted out of, and the record says so")
+    func genericOptOut() throws {
+        let state = try TemporaryDirectory("state")
+        var overlay = try Self.generic()
+        overlay.origin = .operatorFolder("/opt-out")
+        overlay.info.metadata.skipGeneric = true
+        overlay.info.description.checks = []
+        let record = try Self.engine(state, plugins: [try Self.generic(), overlay])
+            .run(RunRequest(recipe: "no-backup", repository: Self.repository("no-backup"), stages: [.install]))
+        #expect(record.generic == "skipped: a recipe plugin sets skip_generic")
+        #expect(try tier(record, .install).checks.isEmpty)
+        #expect(Self.leftovers(AppNaming.stackName(forDomain: record.domain)).isEmpty)
+    }
+
+    /// Starts `cchost run` on a fixture and waits until its stack exists; returns the process and stack.
+    func startRun(state: TemporaryDirectory) throws -> (Process, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: TestPaths.cli)
+        process.arguments = ["run", "static-site", "--repo", Self.repository("static-site"), "--stages", "install,upgrade"]
+        process.environment = ["CCHOST_STATE_DIR": state.path, "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+                               "CCHOST_PLUGIN_PATH": state.path]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let entries = ActiveRuns(directory: state.url.appendingPathComponent("runs/active")).entries()
+            if let stack = entries.first?.stack, !(try run("/usr/bin/docker", ["stack", "ps", "-q", stack]).stdout.isEmpty) {
+                return (process, stack)
+            }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        process.terminate()
+        throw GitFixtureError(description: "the run never deployed its stack")
+    }
+
+    @Test("SIGTERM to cchost during a run tears the app down before it exits")
+    func sigtermTearsDown() throws {
+        let state = try TemporaryDirectory("state")
+        let (process, stack) = try startRun(state: state)
+        process.terminate()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 128 + SIGTERM)
+        #expect(Self.leftovers(stack).isEmpty, "\(Self.leftovers(stack))")
+    }
+
+    @Test("a run killed with SIGKILL leaves its stack, and cchost janitor removes all of it")
+    func janitorReapsKilledRun() throws {
+        let state = try TemporaryDirectory("state")
+        let (process, stack) = try startRun(state: state)
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(!Self.leftovers(stack).isEmpty, "the killed run left nothing to reap; the test proves nothing")
+        let janitor = Janitor(deployer: SwarmDeployer(), registry: ActiveRuns(directory: state.url.appendingPathComponent("runs/active")),
+                              baseDomain: "ci.example")
+        let reaped = janitor.reap(olderThan: 3600)
+        #expect(reaped.map(\.stack).contains(stack))
+        #expect(reaped.first { $0.stack == stack }?.reason.contains("is gone") == true)
+        #expect(Self.leftovers(stack).isEmpty, "\(Self.leftovers(stack))")
+        #expect(ActiveRuns(directory: state.url.appendingPathComponent("runs/active")).entries().isEmpty)
+    }
+}
