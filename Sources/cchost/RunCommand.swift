@@ -74,7 +74,7 @@ struct RunCommand: ParsableCommand {
                 throw Failure(message: "\(error)")
             }
         }
-        print(RunReport.console(record))
+        print(RunReport.console(record), terminator: "")
         if let json { try RunReport.json(record).write(to: URL(fileURLWithPath: json)) }
         if let junit { try Data(RunReport.junit(record).utf8).write(to: URL(fileURLWithPath: junit)) }
         if let markdown { try Data(RunReport.markdown(record).utf8).write(to: URL(fileURLWithPath: markdown)) }

@@ -100,10 +100,17 @@ public final class DockerEngine: Sendable {
     ///
     /// A command the runtime cannot start (not found, not executable) comes back as exit code 127 or
     /// 126 with the runtime's message in `stdout`, never as an empty success. Past `timeout` seconds
-    /// this throws `.timedOut`; the engine has no call to kill an exec, so the command may still be
-    /// running in the container.
+    /// this throws `.execTimedOut`; the engine has no call to kill an exec, so the command may still
+    /// be running in the container.
     public func exec(container: String, command: [String], stdin: Data? = nil, timeout: Double) throws(DockerEngineError) -> ExecResult {
-        let deadline = Deadline(seconds: timeout)
+        do {
+            return try execute(container: container, command: command, stdin: stdin, deadline: Deadline(seconds: timeout))
+        } catch .timedOut {
+            throw .execTimedOut(container: container, command: command, seconds: timeout)
+        }
+    }
+
+    private func execute(container: String, command: [String], stdin: Data?, deadline: Deadline) throws(DockerEngineError) -> ExecResult {
         let createPath = "/containers/\(Self.escapePathSegment(container))/exec"
         let creation = Wire.ExecCreate(AttachStdin: stdin != nil, AttachStdout: true, AttachStderr: true, Tty: false, Cmd: command)
         let created = try request("POST", createPath, body: Self.encode(creation), deadline: deadline)
@@ -125,7 +132,7 @@ public final class DockerEngine: Sendable {
             if !inspection.Running {
                 throw .execWithoutExitCode(container: container, command: command)
             }
-            guard deadline.remaining > 0.05 else { throw .timedOut(method: "GET", path: inspectPath, seconds: timeout) }
+            guard deadline.remaining > 0.05 else { throw .timedOut(method: "GET", path: inspectPath, seconds: deadline.seconds) }
             usleep(20_000)
         }
     }
@@ -274,7 +281,8 @@ public final class DockerEngine: Sendable {
         case .keyNotFound(let key, let context)?:
             return "missing \((context.codingPath + [key]).map(\.stringValue).joined(separator: "."))"
         case .typeMismatch(_, let context)?, .valueNotFound(_, let context)?, .dataCorrupted(let context)?:
-            return "\(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)"
+            let at = context.codingPath.map(\.stringValue).joined(separator: ".")
+            return (at.isEmpty ? "" : at + ": ") + context.debugDescription
         default:
             return "\(error)"
         }
@@ -293,6 +301,8 @@ public enum DockerEngineError: Error, Sendable, Equatable, CustomStringConvertib
     case timedOut(method: String, path: String, seconds: Double)
     /// The connection broke, or the answer is not the HTTP or JSON expected.
     case malformedResponse(method: String, path: String, reason: String)
+    /// The exec did not finish before its timeout (it may still be running in the container).
+    case execTimedOut(container: String, command: [String], seconds: Double)
     /// The exec finished but the engine reports no exit code for it.
     case execWithoutExitCode(container: String, command: [String])
 
@@ -318,6 +328,8 @@ public enum DockerEngineError: Error, Sendable, Equatable, CustomStringConvertib
             "the Docker engine did not finish answering \(method) \(path) within \(Self.seconds(seconds)); it may be overloaded, or the timeout is too short for the request"
         case let .malformedResponse(method, path, reason):
             "the Docker engine's answer to \(method) \(path) could not be read (\(reason)); its API may not match version \(DockerEngine.preferredAPIVersion) that cchost expects"
+        case let .execTimedOut(container, command, seconds):
+            "exec of \(command.joined(separator: " ")) in container \(container) did not finish within \(Self.seconds(seconds)) (the engine cannot stop it: it may still be running there); give it longer or make the command bounded"
         case let .execWithoutExitCode(container, command):
             "exec of \(command.joined(separator: " ")) in container \(container) ended without an exit code; treat its output as unverified and run it again"
         }
@@ -891,7 +903,7 @@ struct ChunkedDecoder {
                 continue
             }
             let line = String(decoding: buffer[index..<end], as: UTF8.self)
-            let sizeText = line.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+            let sizeText = line.split(separator: "|", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
             guard let size = Int(sizeText, radix: 16), size >= 0 else { throw Problem(reason: "a chunk size is \"\(line.prefix(40))\"") }
             if size == 0 {
                 inTrailers = true

@@ -117,7 +117,7 @@ public final class RunEngine {
         record.teardown = deployer.teardown(state.app)
         record.finishedAt = Date()
         record.judge()
-        if let data = try? RunReportJSON.encode(record) {
+        if let data = try? RunReport.json(record) {
             try? data.write(to: work.appendingPathComponent("run.json"))
         }
         return record
@@ -436,16 +436,6 @@ public final class RunEngine {
         let tags = releases.releases.filter { !$0.prerelease }.map(\.tag)
         if let index = tags.firstIndex(of: head) { return index > 0 ? tags[index - 1] : nil }
         return tags.last
-    }
-}
-
-/// JSON of a run record as the run folder keeps it.
-enum RunReportJSON {
-    static func encode(_ record: RunRecord) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.dateEncodingStrategy = .iso8601
-        return try encoder.encode(record)
     }
 }
 
