@@ -118,7 +118,7 @@ public final class DockerEngine: Sendable {
 
         let startPath = "/exec/\(Self.escapePathSegment(execID))/start"
         let started = try request("POST", startPath, body: Self.encode(Wire.ExecStart(Detach: false, Tty: false)),
-                                  deadline: deadline, hijack: stdin.map { Array($0) } ?? [])
+                                  deadline: deadline, hijack: true, input: stdin.map { Array($0) })
         let streams = Multiplexed(started.body)
 
         // The stream ends when the command's output is closed; the exit code is set a moment later.
@@ -173,21 +173,21 @@ public final class DockerEngine: Sendable {
 
     /// One request on its own connection. Unless hijacking, any status outside 2xx is thrown with
     /// the engine's message. With `hijack`, the request asks to upgrade the connection to a raw
-    /// stream, writes `hijack` into it (closing the write side after) and reads until the engine
-    /// closes it.
+    /// stream, writes `input`, if any, into it (closing the write side after) and reads until the
+    /// engine closes it.
     private func request(_ method: String, _ path: String, query: [String: String] = [:], body: [UInt8]? = nil,
-                         deadline: Deadline? = nil, hijack: [UInt8]? = nil) throws(DockerEngineError) -> HTTPAnswer {
+                         deadline: Deadline? = nil, hijack: Bool = false, input: [UInt8]? = nil) throws(DockerEngineError) -> HTTPAnswer {
         let version = try apiVersion()
         return try send(method, path, versioned: "/v\(version)", query: query, body: body,
-                        deadline: deadline ?? Deadline(seconds: requestTimeout), hijack: hijack)
+                        deadline: deadline ?? Deadline(seconds: requestTimeout), hijack: hijack, input: input)
     }
 
     private func send(_ method: String, _ path: String, versioned prefix: String, query: [String: String] = [:],
-                      body: [UInt8]? = nil, deadline: Deadline, hijack: [UInt8]? = nil) throws(DockerEngineError) -> HTTPAnswer {
+                      body: [UInt8]? = nil, deadline: Deadline, hijack: Bool = false, input: [UInt8]? = nil) throws(DockerEngineError) -> HTTPAnswer {
         let target = prefix + path + (query.isEmpty ? "" : "?" + query.sorted { $0.key < $1.key }
             .map { "\(Self.percentEncode($0.key))=\(Self.percentEncode($0.value))" }.joined(separator: "&"))
         var head = "\(method) \(target) HTTP/1.1\r\nHost: docker\r\nUser-Agent: cchost\r\n"
-        head += hijack != nil ? "Connection: Upgrade\r\nUpgrade: tcp\r\n" : "Connection: close\r\n"
+        head += hijack ? "Connection: Upgrade\r\nUpgrade: tcp\r\n" : "Connection: close\r\n"
         if let body { head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n" }
         head += "\r\n"
 
@@ -196,9 +196,9 @@ public final class DockerEngine: Sendable {
         try connection.write(Array(head.utf8) + (body ?? []))
         let response = try connection.readHead()
         let status = response.status
-        if let hijack, status == 101 || status == 200 {
+        if hijack, status == 101 || status == 200 {
             // 101 when the engine honours the upgrade; 200 with a raw stream from engines that do not.
-            return HTTPAnswer(status: status, body: try connection.readRawStream(after: response.rest, input: hijack))
+            return HTTPAnswer(status: status, body: try connection.readRawStream(after: response.rest, input: input))
         }
         let bytes = try connection.readBody(response)
         guard (200..<300).contains(status) else {
@@ -466,6 +466,16 @@ public struct ContainerSummary: Sendable, Equatable {
     public var state: String
     /// The human phrase: "Up 3 minutes (healthy)".
     public var status: String
+
+    public init(id: String, names: [String] = [], image: String = "", labels: [String: String] = [:], state: String,
+                status: String = "") {
+        self.id = id
+        self.names = names
+        self.image = image
+        self.labels = labels
+        self.state = state
+        self.status = status
+    }
 }
 
 /// One engine event (`docker events`).
@@ -477,6 +487,14 @@ public struct EngineEvent: Sendable, Equatable {
     public var actorID: String
     public var attributes: [String: String]
     public var time: Date
+
+    public init(type: String, action: String, actorID: String, attributes: [String: String] = [:], time: Date) {
+        self.type = type
+        self.action = action
+        self.actorID = actorID
+        self.attributes = attributes
+        self.time = time
+    }
 }
 
 // MARK: - Wire format (the engine's JSON, only the fields used)
@@ -814,12 +832,14 @@ private final class EngineConnection {
 
     /// A hijacked connection: writes `input` while reading (so a command echoing its input cannot
     /// stall on a full pipe), closes the write side once `input` is sent so the command sees end of
-    /// input, and reads until the engine closes the stream.
-    func readRawStream(after rest: [UInt8], input: [UInt8]) throws(DockerEngineError) -> [UInt8] {
+    /// input, and reads until the engine closes the stream. Without `input` (stdin not attached)
+    /// the write side is left alone.
+    func readRawStream(after rest: [UInt8], input: [UInt8]?) throws(DockerEngineError) -> [UInt8] {
         var buffer = rest
         var sent = 0
-        var writing = true
-        if input.isEmpty { shutdown(descriptor, Int32(SHUT_WR)); writing = false }
+        var writing = input != nil
+        let input = input ?? []
+        if writing && input.isEmpty { shutdown(descriptor, Int32(SHUT_WR)); writing = false }
         while true {
             let events = Int16(POLLIN) | (writing ? Int16(POLLOUT) : 0)
             let ready = try wait(for: events)
@@ -903,7 +923,7 @@ struct ChunkedDecoder {
                 continue
             }
             let line = String(decoding: buffer[index..<end], as: UTF8.self)
-            let sizeText = line.split(separator: "|", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+            let sizeText = line.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
             guard let size = Int(sizeText, radix: 16), size >= 0 else { throw Problem(reason: "a chunk size is \"\(line.prefix(40))\"") }
             if size == 0 {
                 inTrailers = true
