@@ -67,6 +67,13 @@ struct RunCommand: ParsableCommand {
                     }
                 },
                 progress: { line in printError("cchost: \(line)") })
+            // Repo-local overlays of the head: only what the allowlist approves is ever loaded.
+            let recipe = self.recipe
+            engine.overlays = { checkout in
+                guard let found = try? setup.plugins(forRecipe: recipe, checkout: checkout) else { return [] }
+                for denied in found.denied { printError("cchost: overlay not run: \(denied)") }
+                return found.plugins.filter { if case .overlay = $0.origin { return true } else { return false } }
+            }
             do {
                 return try engine.run(RunRequest(recipe: recipe, repository: repo, headRef: ref, base: base,
                                                  stages: try tiers(), baseDomain: baseDomain))

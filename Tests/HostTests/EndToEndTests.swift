@@ -182,4 +182,58 @@ struct EndToEndTests {
         #expect(Self.leftovers(stack).isEmpty, "\(Self.leftovers(stack))")
         #expect(ActiveRuns(directory: state.url.appendingPathComponent("runs/active")).entries().isEmpty)
     }
+
+    @Test("cchost run exits 0 on a green run and writes JSON, JUnit and Markdown without any secret")
+    func cliGreenRunWritesReports() throws {
+        let state = try TemporaryDirectory("state")
+        let environment = ["CCHOST_STATE_DIR": state.path, "CCHOST_PLUGIN_PATH": state.path,
+                           "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+        let result = try run(TestPaths.cli, ["run", "static-site", "--repo", Self.repository("static-site"), "--stages", "install",
+                                             "--json", state.file("run.json"), "--junit", state.file("run.xml"),
+                                             "--markdown", state.file("run.md")], environment: environment)
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.hasSuffix("GREEN\n"), "\(result.stdout)")
+        let json = try String(contentsOfFile: state.file("run.json"), encoding: .utf8)
+        #expect(json.contains("\"schema\" : \"cchost.run/1\""))
+        #expect(try String(contentsOfFile: state.file("run.xml"), encoding: .utf8).hasPrefix("<?xml"))
+        #expect(try String(contentsOfFile: state.file("run.md"), encoding: .utf8).contains("static-site"))
+    }
+
+    @Test("a plugin that prints the app's secret finds it redacted in the run record")
+    func secretsAreRedacted() throws {
+        let state = try TemporaryDirectory("state")
+        let library = try Fixture.compile("leaky")
+        guard case .loadable(let info) = try PluginProber(launcher: .forTests()).probe(library) else {
+            throw GitFixtureError(description: "the leaky fixture did not load")
+        }
+        let leaky = ResolvedPlugin(path: library, origin: .operatorFolder(library), info: info, profile: .strict)
+        let engine = try Self.engine(state, plugins: [try Self.generic(), leaky])
+        let record = try engine.run(RunRequest(recipe: "static-site", repository: Self.repository("static-site"), stages: [.install]))
+        let leak = try check(record, .install, "leak-secret")
+        #expect(leak.verdict == .pass, "\(leak)")
+        #expect(leak.detail == "[redacted]")
+        let secret = try #require(engine.deployer.secrets.all.first)
+        #expect(secret.count == 24)
+        let json = String(decoding: try RunReport.json(record), as: UTF8.self)
+        #expect(!json.contains(secret) && !RunReport.console(record).contains(secret) && !RunReport.junit(record).contains(secret))
+    }
+
+    @Test("cchost run exits 1 on a red run and 2 on bad input, with one line saying what")
+    func cliExitStatuses() throws {
+        let state = try TemporaryDirectory("state")
+        let environment = ["CCHOST_STATE_DIR": state.path, "CCHOST_PLUGIN_PATH": state.path,
+                           "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+        let red = try run(TestPaths.cli, ["run", "never-healthy", "--repo", Self.repository("never-healthy"), "--stages", "install"],
+                          environment: environment)
+        #expect(red.status == 1)
+        #expect(red.stdout.contains("RED: 1 failed"), "\(red.stdout)")
+        for (arguments, mentions) in [(["run", "x", "--repo", "/nonexistent/repo"], "/nonexistent/repo does not exist"),
+                                      (["run", "x", "--repo", Self.repository("no-backup"), "--stages", "install,deploy"], "'deploy' is not a tier"),
+                                      (["run", "x", "--repo", Self.repository("no-backup"), "--ref", "9.9.9"], "9.9.9")] {
+            let result = try run(TestPaths.cli, arguments, environment: environment)
+            #expect(result.status == 2, "\(arguments): \(result.stderr)")
+            let lines = result.stderr.split(separator: "\n").filter { !$0.hasPrefix("cchost: warning") }
+            #expect(lines.count == 1 && lines[0].contains(mentions), "\(result.stderr)")
+        }
+    }
 }

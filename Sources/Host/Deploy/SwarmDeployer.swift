@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// The default backend: what abra does for a deploy, done with the docker CLI — env from
 /// `.env.sample` + the app's overrides + `abra.sh` exports, the COMPOSE_FILE chain, generated secrets
@@ -10,6 +11,8 @@ public struct SwarmDeployer: Deployer {
     public let docker: DockerCLI
     /// Seconds a deploy may take to converge, unless the recipe's metadata says otherwise.
     public var defaultTimeout: Int
+    /// The secret values this deployer generated, so that whatever echoes one is redacted.
+    public let secrets = SecretLedger()
     private let logger = Logger(label: "cchost.deploy")
 
     public init(docker: DockerCLI = DockerCLI(), defaultTimeout: Int = 300) {
@@ -110,6 +113,7 @@ public struct SwarmDeployer: Deployer {
                 logger.notice("secret marked generate=false: inserting a generated test value", metadata: ["secret": "\(name)"])
             }
             let value = Self.randomSecret(length: spec?.length ?? 32)
+            secrets.record(value)
             let created = try docker.output(["secret", "create", "--label", "cchost.run=\(app.runID)", name, "-"],
                                             input: Data(value.utf8))
             guard created.succeeded else {
@@ -296,4 +300,16 @@ extension FileManager {
             throw DeployError(operation: "create \(url.path)", stack: stack, reason: error.localizedDescription)
         }
     }
+}
+
+/// Secret values known to this process, kept only in memory, so that reports and logs can redact
+/// them wherever they turn up (a check that prints one, a hook's output).
+public final class SecretLedger: Sendable {
+    private let values = Mutex<[String]>([])
+
+    public init() {}
+
+    public func record(_ value: String) { values.withLock { $0.append(value) } }
+
+    public var all: [String] { values.withLock { $0 } }
 }

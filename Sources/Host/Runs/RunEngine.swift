@@ -35,6 +35,9 @@ public typealias ConvergenceWaiter = @Sendable (_ stack: String, _ deadline: Dat
 public final class RunEngine {
     public let deployer: SwarmDeployer
     public let plugins: [ResolvedPlugin]
+    /// The head checkout's repo-local overlays the allowlist approves (resolved once the head is
+    /// checked out); nil when overlays are not considered.
+    public var overlays: (@Sendable (_ checkout: String) -> [ResolvedPlugin])?
     public let launcher: WorkerLauncher
     public let runsDirectory: URL
     public let waitForConvergence: ConvergenceWaiter
@@ -105,7 +108,8 @@ public final class RunEngine {
         registry.register(runID: runID, stack: app.stack)
         defer { registry.unregister(runID: runID) }
 
-        var state = RunState(app: app, head: head, base: base, headVersion: headVersion, record: record, artifacts: artifacts)
+        var state = RunState(app: app, head: head, base: base, headVersion: headVersion, record: record, artifacts: artifacts,
+                             plugins: plugins + (overlays?(head.directory) ?? []))
         tiers(request, &state)
         record = state.record
 
@@ -131,6 +135,8 @@ public final class RunEngine {
         let headVersion: String?
         var record: RunRecord
         let artifacts: URL
+        /// Operator plugins, the builtin generic suite, and the head's approved overlays.
+        let plugins: [ResolvedPlugin]
         var sessions: [String: WorkerSession] = [:]
         var deployed = false
         var backup: BackupRecord?
@@ -139,9 +145,9 @@ public final class RunEngine {
     }
 
     func tiers(_ request: RunRequest, _ state: inout RunState) {
-        let skipGeneric = plugins.contains { $0.origin != .builtin && $0.info.metadata.skipGeneric }
+        let skipGeneric = state.plugins.contains { $0.origin != .builtin && $0.info.metadata.skipGeneric }
         state.record.generic = skipGeneric ? "skipped: a recipe plugin sets skip_generic" : "ran"
-        let expectedNA = Set(plugins.flatMap(\.info.metadata.expectedNA))
+        let expectedNA = Set(state.plugins.flatMap(\.info.metadata.expectedNA))
         for tier in request.stages {
             let started = Date()
             progress("[\(tier.rawValue)] starting")
@@ -319,7 +325,7 @@ public final class RunEngine {
     }
 
     func runHooks(_ tier: Tier, _ state: inout RunState) {
-        for plugin in plugins {
+        for plugin in state.plugins {
             for hook in plugin.info.description.hooks where hook.tiers.contains(tier.rawValue) {
                 guard let session = session(for: plugin, &state, tier: tier) else { continue }
                 let outcome = CheckOutcome.judging(session.invoke(Invocation(kind: .hook, name: hook.name, tier: tier.rawValue)))
@@ -329,7 +335,7 @@ public final class RunEngine {
     }
 
     func runInstallSteps(_ state: inout RunState) {
-        for plugin in plugins {
+        for plugin in state.plugins {
             for step in plugin.info.description.installSteps {
                 guard let session = session(for: plugin, &state, tier: .install) else { continue }
                 let outcome = CheckOutcome.judging(session.invoke(Invocation(kind: .installStep, name: step.name, tier: "install")))
@@ -341,7 +347,7 @@ public final class RunEngine {
     /// The generic suite and the overlays, each check once, on the same post-op state.
     func runChecks(_ tier: Tier, _ state: inout RunState, skipGeneric: Bool) -> [RunRecord.CheckRecord] {
         var records: [RunRecord.CheckRecord] = []
-        for plugin in plugins where !(skipGeneric && plugin.origin == .builtin) {
+        for plugin in state.plugins where !(skipGeneric && plugin.origin == .builtin) {
             let name = plugin.info.description.name
             for check in plugin.info.description.checks where check.tiers.contains(tier.rawValue) {
                 let started = Date()
@@ -361,8 +367,11 @@ public final class RunEngine {
                 let outcome = CheckOutcome.judging(session.invoke(Invocation(kind: .check, name: check.name, tier: tier.rawValue,
                                                                             arguments: arguments)))
                 let logs = session.services.takeLogs().map(\.message).joined(separator: "; ")
+                // A check may print whatever it read, secrets included: they never reach the record.
+                let secrets = deployer.secrets.all
                 records.append(.init(plugin: name, name: check.name, verdict: outcome.verdict,
-                                     detail: outcome.detail.isEmpty ? logs : outcome.detail, cause: outcome.cause,
+                                     detail: RunReport.redact(outcome.detail.isEmpty ? logs : outcome.detail, secrets: secrets),
+                                     cause: outcome.cause.map { RunReport.redact($0, secrets: secrets) },
                                      seconds: Date().timeIntervalSince(started)))
             }
         }
