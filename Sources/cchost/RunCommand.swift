@@ -66,7 +66,9 @@ struct RunCommand: ParsableCommand {
                         return (false, ["the Docker engine did not answer: \(error)"])
                     }
                 },
-                progress: { line in printError("cchost: \(line)") })
+                progress: { [started = Date()] line in
+                    printError("cchost: [+\(Int(Date().timeIntervalSince(started)))s] \(line)")
+                })
             // Repo-local overlays of the head: only what the allowlist approves is ever loaded.
             let recipe = self.recipe
             engine.overlays = { checkout in
