@@ -20,6 +20,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "The version install deploys (default: the release before the head).") var base: String?
     @Option(help: "Comma-separated tiers: lint,install,upgrade,backup,restore,custom (default: all).") var stages: String?
     @Option(help: "Deploy backend: swarm (default) or abra.") var backend: String = "swarm"
+    @Option(help: "The abra executable for --backend abra (default: CCHOST_ABRA, else abra on PATH).") var abra: String?
     @Option(help: "Write the run record as JSON here.") var json: String?
     @Option(help: "Write JUnit XML here.") var junit: String?
     @Option(help: "Write a Markdown summary (for a PR comment) here.") var markdown: String?
@@ -42,15 +43,25 @@ struct RunCommand: ParsableCommand {
         }
     }
 
+    /// `--abra`, else CCHOST_ABRA, else `abra` on PATH.
+    func abraExecutable() throws -> String {
+        let environment = ProcessInfo.processInfo.environment
+        if let path = abra ?? environment["CCHOST_ABRA"] {
+            guard FileManager.default.isExecutableFile(atPath: path) else { throw Failure(message: "abra executable \(path) is not an executable file") }
+            return path
+        }
+        for folder in (environment["PATH"] ?? "").split(separator: ":") where FileManager.default.isExecutableFile(atPath: "\(folder)/abra") {
+            return "\(folder)/abra"
+        }
+        throw Failure(message: "--backend abra: no abra on PATH; install abra or give --abra PATH")
+    }
+
     func run() throws {
         let record = try failingClearly { () throws -> RunRecord in
-            guard backend == "swarm" else {
-                throw Failure(message: "the abra backend is not available yet; use --backend swarm")
-            }
             let setup = try sandbox.setup()
-            let deployer = SwarmDeployer()
+            let deployer: any Deployer = backend == "abra" ? AbraDeployer(abra: try abraExecutable()) : SwarmDeployer()
             let runs = URL(fileURLWithPath: setup.configuration.stateDirectory).appendingPathComponent("runs")
-            TeardownOnSignal.install(deployer: deployer, registry: ActiveRuns(directory: runs.appendingPathComponent("active")))
+            TeardownOnSignal.install(deployer: SwarmDeployer(), registry: ActiveRuns(directory: runs.appendingPathComponent("active")))
             let resolved = try setup.plugins(forRecipe: recipe, checkout: nil)
             for problem in resolved.problems { printError("cchost: warning: plugin not used: \(problem)") }
             let engine = RunEngine(

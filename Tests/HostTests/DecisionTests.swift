@@ -101,4 +101,11 @@ struct DecisionTests {
             (error as? Rejection)?.problems.map(\.field) == [field]
         }
     }
+
+    @Test("chaos-version names the head only as a short prefix of its commit, never with +U", arguments: [
+        ("abcdef1", true), ("abcdef12", true), ("abcdef1+U", false), ("abcdef", false), ("bcdef12", false), (nil, false),
+    ] as [(String?, Bool)])
+    func chaosVersionMatching(label: String?, matches: Bool) {
+        #expect(RunEngine.chaosVersion(label, matches: "abcdef1234567890abcdef1234567890abcdef12") == matches)
+    }
 }

@@ -27,8 +27,8 @@ struct EndToEndTests {
         return ResolvedPlugin(path: path, origin: .builtin, info: info, profile: .operatorDefault)
     }
 
-    static func engine(_ state: TemporaryDirectory, plugins: [ResolvedPlugin]? = nil) throws -> RunEngine {
-        let deployer = SwarmDeployer(defaultTimeout: 90)
+    static func engine(_ state: TemporaryDirectory, plugins: [ResolvedPlugin]? = nil,
+                       deployer: any Deployer = SwarmDeployer(defaultTimeout: 90)) throws -> RunEngine {
         return RunEngine(deployer: deployer, plugins: try plugins ?? [generic()], launcher: .forTests(),
                          runsDirectory: state.url.appendingPathComponent("runs"),
                          waitForConvergence: { stack, deadline in
@@ -235,5 +235,19 @@ struct EndToEndTests {
             let lines = result.stderr.split(separator: "\n").filter { !$0.hasPrefix("cchost: warning") }
             #expect(lines.count == 1 && lines[0].contains(mentions), "\(result.stderr)")
         }
+    }
+
+    @Test("the abra backend runs the static site through every tier via the abra-compatible shim")
+    func abraBackendRun() throws {
+        let state = try TemporaryDirectory("state")
+        let shim = TestPaths.packageRoot.appendingPathComponent("Tests/Fixtures/abra-shim/abra").path
+        let engine = try Self.engine(state, deployer: AbraDeployer(abra: shim, defaultTimeout: 90))
+        let record = try engine.run(RunRequest(recipe: "static-site", repository: Self.repository("static-site"),
+                                               stages: [.install, .upgrade, .backup, .restore]))
+        #expect(record.backend == "abra")
+        #expect(record.verdict == .pass, "\(RunReport.console(record))")
+        #expect(try tier(record, .upgrade).opDetail.contains("chaos-version matches the head"))
+        #expect(try check(record, .restore, "data-continuity").verdict == .pass)
+        #expect(Self.leftovers(AppNaming.stackName(forDomain: record.domain)).isEmpty)
     }
 }

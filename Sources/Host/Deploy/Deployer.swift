@@ -78,6 +78,12 @@ public struct DeployError: Error, Sendable, Equatable, CustomStringConvertible {
 /// and are the same for every backend; a backend deploys, backs up, restores and tears down.
 public protocol Deployer: Sendable {
     var name: String { get }
+    /// The docker CLI the backend and the host's own inspection use.
+    var docker: DockerCLI { get }
+    /// Seconds a deploy may take to converge.
+    var defaultTimeout: Int { get }
+    /// Secret values the backend generated or learnt, for redaction.
+    var secrets: SecretLedger { get }
     /// Deploys `app` (creating what it needs first: network, secrets, env).
     func deploy(_ app: AppDeployment, as kind: DeployKind) throws(DeployError)
     /// Runs the recipe's backup (pre-hooks, archives of the labelled volumes, post-hooks) into the run.
@@ -87,4 +93,38 @@ public protocol Deployer: Sendable {
     /// Removes everything of the app, whatever state it is in. Never throws: what it cannot remove
     /// is reported as leftovers.
     func teardown(_ app: AppDeployment) -> TeardownResult
+}
+
+/// What the host does on any backend's app, through docker: read the recipe as deployed, find a
+/// service's running container, find where a volume is mounted.
+extension Deployer {
+    /// The recipe as this app deploys it: `DOMAIN` and `STACK_NAME` always the app's own.
+    public func recipe(of app: AppDeployment) throws(DeployError) -> Recipe {
+        do {
+            return try Recipe.load(directory: app.checkout.directory,
+                                   environmentOverrides: app.overrides.merging(["DOMAIN": app.domain, "STACK_NAME": app.stack]) { $1 })
+        } catch {
+            throw DeployError(operation: "read recipe", stack: app.stack, reason: error.description)
+        }
+    }
+
+    /// The running container of `service` right now (re-resolved on every call).
+    public func runningContainer(_ app: AppDeployment, service: String) throws(DeployError) -> String {
+        let ids = try docker.lines(["ps", "-q", "--filter", "label=com.docker.swarm.service.name=\(app.stack)_\(service)",
+                                    "--filter", "status=running"])
+        guard let id = ids.first else {
+            throw DeployError(operation: "find a running container of \(service)", stack: app.stack, reason: "none is running")
+        }
+        return id
+    }
+
+    public func mountPoint(_ container: String, volume: String, stack: String) throws(DeployError) -> String {
+        let format = "{{range .Mounts}}{{if eq .Name \"\(volume)\"}}{{.Destination}}{{end}}{{end}}"
+        let mount = try docker.run(["inspect", "--format", format, container]).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !mount.isEmpty else {
+            throw DeployError(operation: "find volume \(volume)", stack: stack, reason: "container \(container.prefix(12)) does not mount it")
+        }
+        return mount
+    }
+
 }

@@ -20,16 +20,6 @@ public struct SwarmDeployer: Deployer {
         self.defaultTimeout = defaultTimeout
     }
 
-    /// The recipe as this app deploys it: `DOMAIN` and `STACK_NAME` always the app's own.
-    public func recipe(of app: AppDeployment) throws(DeployError) -> Recipe {
-        do {
-            return try Recipe.load(directory: app.checkout.directory,
-                                   environmentOverrides: app.overrides.merging(["DOMAIN": app.domain, "STACK_NAME": app.stack]) { $1 })
-        } catch {
-            throw DeployError(operation: "read recipe", stack: app.stack, reason: error.description)
-        }
-    }
-
     public func deploy(_ app: AppDeployment, as kind: DeployKind) throws(DeployError) {
         let recipe = try recipe(of: app)
         try FileManager.default.createDirectoryIfMissing(app.workDirectory, stack: app.stack)
@@ -135,12 +125,12 @@ public struct SwarmDeployer: Deployer {
         var archives: [BackupArchive] = []
         let folder = app.workDirectory.appendingPathComponent("backup")
         try FileManager.default.createDirectoryIfMissing(folder, stack: app.stack)
-        for service in Self.backedUpServices(recipe.compose) {
+        for service in BackupLabels.backedUpServices(recipe.compose) {
             let container = try runningContainer(app, service: service.name)
             if let hook = service.deployLabels["backupbot.backup.pre-hook"] {
                 try hookIn(container, hook, label: "backup pre-hook of \(service.name)", stack: app.stack)
             }
-            for (volume, path) in Self.volumePaths(service) {
+            for (volume, path) in BackupLabels.volumePaths(service) {
                 let mount = try mountPoint(container, volume: "\(app.stack)_\(volume)", stack: app.stack)
                 let file = folder.appendingPathComponent("\(service.name)-\(volume).tar")
                 let output = try docker.output(["exec", container, "tar", "-C", "\(mount)/\(path)", "-cf", "-", "."], timeout: 600)
@@ -165,7 +155,7 @@ public struct SwarmDeployer: Deployer {
 
     public func restore(_ app: AppDeployment, from record: BackupRecord) throws(DeployError) {
         let recipe = try recipe(of: app)
-        for service in Self.backedUpServices(recipe.compose) {
+        for service in BackupLabels.backedUpServices(recipe.compose) {
             let container = try runningContainer(app, service: service.name)
             if let hook = service.deployLabels["backupbot.restore.pre-hook"] {
                 try hookIn(container, hook, label: "restore pre-hook of \(service.name)", stack: app.stack)
@@ -187,49 +177,9 @@ public struct SwarmDeployer: Deployer {
         }
     }
 
-    /// Services with `backupbot.backup=true`.
-    public static func backedUpServices(_ compose: ComposeProject) -> [ComposeProject.Service] {
-        compose.services.values.filter { $0.deployLabels["backupbot.backup"]?.lowercased() == "true" }.sorted { $0.name < $1.name }
-    }
-
-    /// Volume → path inside it to save, from `backupbot.backup.volumes.<volume>[.path]`; a service
-    /// without volume labels saves every named volume it mounts, whole.
-    static func volumePaths(_ service: ComposeProject.Service) -> [(String, String)] {
-        let prefix = "backupbot.backup.volumes."
-        var paths: [String: String] = [:]
-        var excluded = Set<String>()
-        for (key, value) in service.deployLabels where key.hasPrefix(prefix) {
-            let rest = String(key.dropFirst(prefix.count))
-            if rest.hasSuffix(".path") { paths[String(rest.dropLast(5))] = value.split(separator: ",").first.map(String.init) ?? "." }
-            else if value.lowercased() == "false" { excluded.insert(rest) }
-            else if paths[rest] == nil { paths[rest] = "." }
-        }
-        if paths.isEmpty { for volume in service.volumes { paths[volume] = "." } }
-        return paths.filter { !excluded.contains($0.key) }.sorted { $0.key < $1.key }
-    }
-
     func hookIn(_ container: String, _ hook: String, label: String, stack: String) throws(DeployError) {
         let output = try docker.output(["exec", container, "sh", "-c", hook], timeout: 300)
         guard output.succeeded else { throw DeployError(operation: label, stack: stack, reason: DockerCLI.message(output)) }
-    }
-
-    /// The running container of `service` right now (re-resolved on every call).
-    public func runningContainer(_ app: AppDeployment, service: String) throws(DeployError) -> String {
-        let ids = try docker.lines(["ps", "-q", "--filter", "label=com.docker.swarm.service.name=\(app.stack)_\(service)",
-                                    "--filter", "status=running"])
-        guard let id = ids.first else {
-            throw DeployError(operation: "find a running container of \(service)", stack: app.stack, reason: "none is running")
-        }
-        return id
-    }
-
-    func mountPoint(_ container: String, volume: String, stack: String) throws(DeployError) -> String {
-        let format = "{{range .Mounts}}{{if eq .Name \"\(volume)\"}}{{.Destination}}{{end}}{{end}}"
-        let mount = try docker.run(["inspect", "--format", format, container]).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !mount.isEmpty else {
-            throw DeployError(operation: "find volume \(volume)", stack: stack, reason: "container \(container.prefix(12)) does not mount it")
-        }
-        return mount
     }
 
     // MARK: Teardown

@@ -1,17 +1,17 @@
 import Foundation
 
-/// How plugins reach a deployed swarm app (the host has already checked the policy): exec in a
+/// How plugins reach a deployed app (any backend: the app is a swarm stack either way) (the host has already checked the policy): exec in a
 /// service's running container, re-resolved and retried until its deadline; HTTP to the app by
 /// asking the app's own container (`wget` against 127.0.0.1), since CI servers run no proxy and the
 /// host cannot route into the stack's overlay networks.
 public struct SwarmGateway: AppGateway {
-    public let deployer: SwarmDeployer
+    public let deployer: any Deployer
     public let app: AppDeployment
     /// The port the app listens on inside its container (Traefik's loadbalancer.server.port, else 80).
     public let port: Int
     public var execDeadline: Double = 60
 
-    public init(deployer: SwarmDeployer, app: AppDeployment, port: Int) {
+    public init(deployer: any Deployer, app: AppDeployment, port: Int) {
         self.deployer = deployer
         self.app = app
         self.port = port

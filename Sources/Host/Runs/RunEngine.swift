@@ -33,7 +33,7 @@ public typealias ConvergenceWaiter = @Sendable (_ stack: String, _ deadline: Dat
 /// op runs once (owned by the host), then the generic suite and the overlays judge the same state;
 /// diagnostics are captured and everything is torn down, whatever happened.
 public final class RunEngine {
-    public let deployer: SwarmDeployer
+    public let deployer: any Deployer
     public let plugins: [ResolvedPlugin]
     /// The head checkout's repo-local overlays the allowlist approves (resolved once the head is
     /// checked out); nil when overlays are not considered.
@@ -46,7 +46,7 @@ public final class RunEngine {
     public var installDeploys = 1
     private let logger = Logger(label: "cchost.run")
 
-    public init(deployer: SwarmDeployer, plugins: [ResolvedPlugin], launcher: WorkerLauncher, runsDirectory: URL,
+    public init(deployer: any Deployer, plugins: [ResolvedPlugin], launcher: WorkerLauncher, runsDirectory: URL,
                 waitForConvergence: @escaping ConvergenceWaiter, progress: @escaping @Sendable (String) -> Void = { _ in }) {
         self.deployer = deployer
         self.plugins = plugins
@@ -214,7 +214,7 @@ public final class RunEngine {
                 let chaosVersion = labels["coop-cloud.\(state.app.stack).chaos-version"]
                 if !converged {
                     (opVerdict, opDetail) = (.fail, "did not converge: \(reasons.joined(separator: "; "))")
-                } else if chaosVersion != state.head.shortCommit {
+                } else if !Self.chaosVersion(chaosVersion, matches: state.head.commit) {
                     (opVerdict, opDetail) = (.fail, "deployed chaos-version is \(chaosVersion ?? "missing"), expected the head \(state.head.shortCommit)")
                 } else {
                     opDetail = "converged at \(state.head.shortCommit) (chaos-version matches the head)"
@@ -296,7 +296,7 @@ public final class RunEngine {
 
     func backedUpServices(_ state: RunState) -> [ComposeProject.Service] {
         guard let recipe = try? deployer.recipe(of: state.app) else { return [] }
-        return SwarmDeployer.backedUpServices(recipe.compose)
+        return BackupLabels.backedUpServices(recipe.compose)
     }
 
     /// Writes a fresh marker into every backed-up volume path: data continuity is proven when the
@@ -306,7 +306,7 @@ public final class RunEngine {
         var files: [AppContext.BackupMarker.MarkerFile] = []
         for service in backedUpServices(state) {
             let container = try deployer.runningContainer(state.app, service: service.name)
-            for (volume, path) in SwarmDeployer.volumePaths(service) {
+            for (volume, path) in BackupLabels.volumePaths(service) {
                 let mount = try deployer.mountPoint(container, volume: "\(state.app.stack)_\(volume)", stack: state.app.stack)
                 let file = "\(mount)/\(path)/.cchost-marker".replacingOccurrences(of: "/./", with: "/")
                 try deployer.docker.run(["exec", container, "sh", "-c", "printf %s \"$1\" > \"$2\"", "sh", marker, file])
@@ -325,9 +325,12 @@ public final class RunEngine {
     }
 
     func runHooks(_ tier: Tier, _ state: inout RunState) {
-        for plugin in state.plugins {
+        let hooked = state.plugins.filter { $0.info.description.hooks.contains { $0.tiers.contains(tier.rawValue) } }
+        guard !hooked.isEmpty else { return }
+        let context = appContext(state, tier: tier)
+        for plugin in hooked {
             for hook in plugin.info.description.hooks where hook.tiers.contains(tier.rawValue) {
-                guard let session = session(for: plugin, &state, tier: tier) else { continue }
+                guard let session = session(for: plugin, &state, context: context) else { continue }
                 let outcome = CheckOutcome.judging(session.invoke(Invocation(kind: .hook, name: hook.name, tier: tier.rawValue)))
                 progress("[\(tier.rawValue)] hook \(plugin.info.description.name)/\(hook.name): \(outcome.verdict.rawValue)")
             }
@@ -335,9 +338,12 @@ public final class RunEngine {
     }
 
     func runInstallSteps(_ state: inout RunState) {
-        for plugin in state.plugins {
+        let stepped = state.plugins.filter { !$0.info.description.installSteps.isEmpty }
+        guard !stepped.isEmpty else { return }
+        let context = appContext(state, tier: .install)
+        for plugin in stepped {
             for step in plugin.info.description.installSteps {
-                guard let session = session(for: plugin, &state, tier: .install) else { continue }
+                guard let session = session(for: plugin, &state, context: context) else { continue }
                 let outcome = CheckOutcome.judging(session.invoke(Invocation(kind: .installStep, name: step.name, tier: "install")))
                 progress("[install] step \(plugin.info.description.name)/\(step.name): \(outcome.verdict.rawValue)")
             }
@@ -347,11 +353,13 @@ public final class RunEngine {
     /// The generic suite and the overlays, each check once, on the same post-op state.
     func runChecks(_ tier: Tier, _ state: inout RunState, skipGeneric: Bool) -> [RunRecord.CheckRecord] {
         var records: [RunRecord.CheckRecord] = []
+        // One look at the app per tier: every check judges the same post-op state.
+        let context = appContext(state, tier: tier)
         for plugin in state.plugins where !(skipGeneric && plugin.origin == .builtin) {
             let name = plugin.info.description.name
             for check in plugin.info.description.checks where check.tiers.contains(tier.rawValue) {
                 let started = Date()
-                guard let session = session(for: plugin, &state, tier: tier) else {
+                guard let session = session(for: plugin, &state, context: context) else {
                     records.append(.init(plugin: name, name: check.name, verdict: .unverified, detail: "",
                                          cause: "the plugin's worker could not start", seconds: 0))
                     continue
@@ -379,8 +387,7 @@ public final class RunEngine {
     }
 
     /// One worker per plugin per run, kept across tiers; the app context follows the run.
-    func session(for plugin: ResolvedPlugin, _ state: inout RunState, tier: Tier) -> WorkerSession? {
-        let context = appContext(state, tier: tier)
+    func session(for plugin: ResolvedPlugin, _ state: inout RunState, context: AppContext) -> WorkerSession? {
         if let session = state.sessions[plugin.path] {
             session.services.app = context
             return session
@@ -407,7 +414,7 @@ public final class RunEngine {
                                  services: recipe.map { Array($0.compose.services.keys).sorted() } ?? [],
                                  labels: state.deployed ? deployedLabels(state.app) : [:],
                                  baseVersion: state.base?.reference, headVersion: state.headVersion,
-                                 headRef: state.head.shortCommit, tier: tier.rawValue)
+                                 headRef: state.head.commit, tier: tier.rawValue)
         context.backup = state.marker
         return context
     }
@@ -438,6 +445,14 @@ public final class RunEngine {
             }
         }
         return saved
+    }
+
+    /// Whether a deployed `chaos-version` label names `commit`: a short commit (abra writes 8
+    /// characters, the swarm backend 7) that the full commit starts with, and not marked `+U`
+    /// (uncommitted changes: not the code under test).
+    public static func chaosVersion(_ label: String?, matches commit: String) -> Bool {
+        guard let label, label.count >= 7, !label.hasSuffix("+U") else { return false }
+        return commit.hasPrefix(label)
     }
 
     /// The release just before `head` (or the latest release when the head is not a release).

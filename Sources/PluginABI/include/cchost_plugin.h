@@ -114,7 +114,8 @@ typedef struct cchost_host_table {
                     cchost_buffer *response);
 
     /* A JSON object describing the app under test: {"recipe", "domain", "stack", "services",
-     * "labels", "base_version", "head_version", "head_ref", "tier"}. */
+     * "labels", "base_version", "head_version", "head_ref" (the full commit under test), "tier",
+     * and from the backup tier on "backup": {"marker", "files": [{"service", "path"}]}}. */
     int32_t (*app_info)(cchost_buffer *out);
 
     /* A configuration value for this plugin and recipe (e.g. "admin_user"), as UTF-8 text.

@@ -1,0 +1,211 @@
+import Foundation
+@testable import Host
+import Testing
+
+/// The abra backend on the real swarm of this machine, driven through the abra-compatible shim
+/// (`Tests/Fixtures/abra-shim/abra`, since abra cannot be installed here), with the static-site
+/// fixture recipe made into a git repository. The shim logs every call: the exact abra argument
+/// lists are the contract these tests hold the deployer to. Serialized: they share one engine.
+@Suite("AbraBackend: the abra deployer through the abra shim on the swarm", .serialized)
+struct AbraBackendTests {
+    static let shim = TestPaths.packageRoot.appendingPathComponent("Tests/Fixtures/abra-shim/abra").path
+    static let base = "1.1.0+1.36.1"
+    static let head = "2.0.0+2.0.0"
+
+    /// static-site as a git repository with its annotated releases (scripts/example-recipes, on
+    /// this one fixture).
+    static let repositories: TemporaryDirectory = {
+        let folder = try! TemporaryDirectory("abra-fixture-repos")
+        let source = folder.url.appendingPathComponent("source")
+        let recipes = TestPaths.packageRoot.appendingPathComponent("Tests/Fixtures/recipes")
+        try! FileManager.default.createDirectory(at: source, withIntermediateDirectories: true)
+        for name in ["static-site", "static-site.releases"] {
+            try! FileManager.default.copyItem(at: recipes.appendingPathComponent(name), to: source.appendingPathComponent(name))
+        }
+        let result = try! run(TestPaths.packageRoot.appendingPathComponent("scripts/example-recipes").path,
+                              [source.path, folder.file("repos")])
+        precondition(result.status == 0, "scripts/example-recipes failed: \(result.stderr)")
+        return folder
+    }()
+
+    /// One app of a run: the base and head checked out, a fresh test domain, its own run folder.
+    struct Fixture {
+        let folder: TemporaryDirectory
+        let base: Checkout
+        let head: Checkout
+        let app: AppDeployment
+
+        init(overrides: [String: String] = [:]) throws {
+            folder = try TemporaryDirectory("abra-backend")
+            let source = try GitRepository.open(AbraBackendTests.repositories.file("repos/static-site"))
+            base = try source.checkout(AbraBackendTests.base, into: folder.file("base"))
+            head = try source.checkout(AbraBackendTests.head, into: folder.file("head"))
+            let runID = String(UUID().uuidString.lowercased().prefix(8))
+            app = AppDeployment(runID: runID, recipe: "static-site", domain: "abra-\(runID).ci.example", checkout: base,
+                                overrides: overrides, workDirectory: folder.url.appendingPathComponent("run"))
+            // The `proxy` network a Co-op Cloud server has (abra expects it; the server's setup makes it).
+            let recipe = try Recipe.load(directory: base.directory, environmentOverrides: ["DOMAIN": app.domain])
+            try SwarmDeployer().ensureExternalNetworks(recipe.compose, stack: app.stack)
+        }
+    }
+
+    /// The deferred safety net of every test: the deployer's teardown unless the test did it, then
+    /// docker-level removal of anything of the stack still there (a broken deployer must not leak).
+    static func tearDown(_ deployer: AbraDeployer, _ app: AppDeployment, done: Bool) {
+        if !done { _ = deployer.teardown(app) }
+        if !SwarmDeployer().leftovers(stack: app.stack).isEmpty { _ = SwarmDeployer().teardown(stack: app.stack) }
+    }
+
+    func waitUntilConverged(_ stack: String) throws {
+        let state = try Convergence.wait(engine: DockerEngine(), stack: stack, deadline: Date().addingTimeInterval(90))
+        try #require(state == .converged, "\(stack): \(state)")
+    }
+
+    /// The app service's deploy labels as the swarm has them.
+    func labels(_ stack: String) throws -> [String: String] {
+        let text = try DockerCLI().run(["service", "inspect", "\(stack)_app", "--format", "{{json .Spec.Labels}}"])
+        return try JSONDecoder().decode([String: String].self, from: Data(text.utf8))
+    }
+
+    func exec(_ app: AppDeployment, _ script: String) throws -> String {
+        let container = try SwarmDeployer().runningContainer(app, service: "app")
+        return try DockerCLI().run(["exec", container, "sh", "-c", script])
+    }
+
+    /// The shim's log: per call, the ABRA_DIR it ran with and its arguments.
+    func shimCalls(_ deployer: AbraDeployer, _ app: AppDeployment) throws -> [(abraDir: String, arguments: [String])] {
+        let log = try String(contentsOf: deployer.abraDirectory(app).appendingPathComponent("shim.log"), encoding: .utf8)
+        return try log.split(separator: "\n").map { line in
+            let parts = line.split(separator: " |", maxSplits: 1, omittingEmptySubsequences: false)
+            try #require(parts.count == 2 && parts[0].hasPrefix("ABRA_DIR="), "unexpected shim log line: \(line)")
+            return (String(parts[0].dropFirst("ABRA_DIR=".count)), parts[1].split(separator: " ").map(String.init))
+        }
+    }
+
+    @Test("install, chaos upgrade to the head, backup, restore and teardown drive abra with exactly the expected arguments")
+    func lifecycle() throws {
+        let fixture = try Fixture(overrides: ["LETS_ENCRYPT_ENV": "staging"])
+        let deployer = AbraDeployer(abra: Self.shim, defaultTimeout: 90)
+        var app = fixture.app
+        let domain = app.domain, stack = app.stack
+        var tornDown = false
+        defer { Self.tearDown(deployer, app, done: tornDown) }
+
+        // Install: the base release, deployed as that version.
+        try deployer.deploy(app, as: .install(version: Self.base))
+        try waitUntilConverged(stack)
+        var deployed = try labels(stack)
+        #expect(deployed["coop-cloud.\(stack).version"] == Self.base)
+        #expect(deployed["coop-cloud.\(stack).chaos"] == "false")
+        #expect(deployed["coop-cloud.\(stack).recipe"] == "static-site")
+        #expect(deployed["traefik.http.routers.\(stack).tls.certresolver"] == "staging", "the app's override reached the deploy")
+        let env = try String(contentsOf: deployer.envFile(app), encoding: .utf8)
+        #expect(env.contains("\nDOMAIN=\(domain)\n") && env.contains("\nLETS_ENCRYPT_ENV=staging\n"), "\(env)")
+
+        // Upgrade: the head, redeployed in place with --chaos; abra's chaos-version is its SmallSHA.
+        app.checkout = fixture.head
+        try deployer.deploy(app, as: .chaosUpgrade(headRef: Self.head))
+        try waitUntilConverged(stack)
+        deployed = try labels(stack)
+        #expect(deployed["coop-cloud.\(stack).chaos"] == "true")
+        #expect(deployed["coop-cloud.\(stack).chaos-version"] == String(fixture.head.commit.prefix(8)))
+        #expect(deployed["com.docker.stack.image"] == "cchost-example/httpd:2.0.0")
+
+        // Backup: this run's own archive; restore brings the marker back over a mutation.
+        let marker = "abra-\(app.runID)"
+        _ = try exec(app, "printf %s \(marker) > /www/.cchost-marker")
+        let record = try deployer.backup(app)
+        let archive = try #require(record.archives.first)
+        #expect(record.archives.count == 1)
+        #expect(archive.file.hasPrefix(deployer.abraDirectory(app).path + "/backups/\(domain)/") && archive.file.hasSuffix(".tar"))
+        let size = try FileManager.default.attributesOfItem(atPath: archive.file)[.size] as? NSNumber
+        #expect(archive.bytes > 0 && archive.bytes == size?.intValue)
+        #expect(archive.service == "app" && archive.volume == "content")
+        _ = try exec(app, "printf mutated > /www/.cchost-marker")
+        try deployer.restore(app, from: record)
+        #expect(try exec(app, "cat /www/.cchost-marker") == marker)
+
+        // Teardown: nothing of the app left, on the engine or in the run's abra folder.
+        let result = deployer.teardown(app)
+        tornDown = true
+        #expect(result.isClean, "\(result.leftovers)")
+        #expect(result.removed.contains("abra app undeploy \(domain)") && result.removed.contains("abra app remove \(domain)"))
+        #expect(SwarmDeployer().leftovers(stack: stack).isEmpty, "\(SwarmDeployer().leftovers(stack: stack))")
+        #expect(!FileManager.default.fileExists(atPath: deployer.envFile(app).path))
+
+        // The contract: these abra calls, in this order, each with the run's own ABRA_DIR.
+        let calls = try shimCalls(deployer, app)
+        #expect(calls.map(\.arguments) == [
+            ["app", "new", "static-site", "--server", "default", "--domain", domain, "--secrets", "--chaos", "--offline", "--no-input"],
+            ["app", "deploy", domain, Self.base, "--offline", "--no-input", "--no-converge-checks"],
+            ["app", "deploy", domain, "--chaos", "--offline", "--no-input", "--no-converge-checks"],
+            ["app", "backup", "create", domain, "--no-input"],
+            ["app", "restore", domain, "--archive", archive.file, "--no-input"],
+            ["app", "undeploy", domain, "--no-input"],
+            ["app", "remove", domain, "--force", "--no-input"],
+        ])
+        #expect(calls.allSatisfy { $0.abraDir == deployer.abraDirectory(app).path })
+    }
+
+    @Test("a failing abra call is a DeployError carrying abra's message, and teardown still leaves nothing")
+    func failingCall() throws {
+        let fixture = try Fixture()
+        let app = fixture.app
+        let deployer = AbraDeployer(abra: Self.shim, defaultTimeout: 90, environment: ["ABRA_SHIM_FAIL": "app deploy"])
+        var tornDown = false
+        defer { Self.tearDown(deployer, app, done: tornDown) }
+
+        let error = try #require(throws: DeployError.self) { try deployer.deploy(app, as: .install(version: Self.base)) }
+        #expect(error.operation == "abra app deploy")
+        #expect(error.stack == app.stack)
+        #expect(error.reason == "FATA abra shim: failing \"app deploy\" as ABRA_SHIM_FAIL asks")
+
+        // `app new` ran before the failing deploy and generated the app's secret: teardown removes it.
+        #expect(!SwarmDeployer().leftovers(stack: app.stack).isEmpty, "app new left nothing; the teardown below proves nothing")
+        let result = deployer.teardown(app)
+        tornDown = true
+        #expect(result.isClean, "\(result.leftovers)")
+        #expect(SwarmDeployer().leftovers(stack: app.stack).isEmpty)
+    }
+
+    @Test("an abra that cannot run is a DeployError, and teardown falls back to the docker-level cleanup")
+    func brokenAbraFallsBack() throws {
+        let fixture = try Fixture()
+        let app = fixture.app
+        let working = AbraDeployer(abra: Self.shim, defaultTimeout: 90)
+        let broken = AbraDeployer(abra: fixture.folder.file("no-such-abra"), defaultTimeout: 90)
+        var tornDown = false
+        defer { Self.tearDown(working, app, done: tornDown) }
+
+        let error = try #require(throws: DeployError.self) { try broken.deploy(app, as: .install(version: Self.base)) }
+        #expect(error.operation == "abra app new")
+        #expect(error.reason.contains("no-such-abra"), "\(error.reason)")
+
+        try working.deploy(app, as: .install(version: Self.base))
+        try waitUntilConverged(app.stack)
+        let result = broken.teardown(app)
+        tornDown = true
+        #expect(!result.removed.contains { $0.hasPrefix("abra ") }, "\(result.removed)")
+        #expect(result.isClean, "\(result.leftovers)")
+        #expect(SwarmDeployer().leftovers(stack: app.stack).isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: broken.envFile(app).path))
+    }
+
+    @Test("the shim refuses what abra would refuse: unknown commands and flags, a missing --no-input, wrong arity",
+          arguments: [
+              (["app", "frobnicate", "x.ci.example", "--no-input"], "FATA unknown command \"frobnicate\" for \"abra app\""),
+              (["app", "deploy", "x.ci.example", "--chaos"], "FATA abra shim: \"app deploy\" without --no-input would prompt, and nobody answers in CI"),
+              (["app", "deploy", "x.ci.example", "--no-input", "--snapshot", "1"], "FATA unknown flag: --snapshot"),
+              (["app", "undeploy", "x.ci.example", "y.ci.example", "--no-input"], "FATA accepts 1 arg(s), received 2"),
+              (["app", "undeploy", "x.ci.example", "--no-input"], "FATA cannot find app with name x.ci.example"),
+          ])
+    func shimRefuses(arguments: [String], message: String) throws {
+        let folder = try TemporaryDirectory("abra-shim")
+        let result = try run(Self.shim, arguments, environment: [
+            "ABRA_DIR": folder.path, "HOME": folder.path, "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+        ])
+        #expect(result.status != 0)
+        #expect(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines) == message)
+        #expect(try String(contentsOfFile: folder.file("shim.log"), encoding: .utf8).hasSuffix("| " + arguments.joined(separator: " ") + "\n"))
+    }
+}
