@@ -118,6 +118,9 @@ struct ConvergedService: Sendable {
     var created: Date
     var convergence: ConvergenceState
     var secondsToConverge: Double
+    /// The engine's events of the service's containers, read right after convergence: the engine
+    /// replays past events from a small in-memory buffer, which other tests' execs soon overwrite.
+    var eventsAtConvergence: Result<[EngineEvent], DockerEngineError>
 
     @TaskLocal static var current: Result<ConvergedService, EngineFixture.Failure>?
 
@@ -142,8 +145,13 @@ struct SharedEngineService: SuiteTrait, TestScoping {
             let created = Date()
             let state = try Convergence.wait(engine: DockerEngine(), stack: service.stack, deadline: created.addingTimeInterval(90))
             let seconds = Date().timeIntervalSince(created)
+            let events = Result { () throws(DockerEngineError) -> [EngineEvent] in
+                try DockerEngine().events(since: created.addingTimeInterval(-5), until: Date(),
+                                          filters: ["label": ["com.docker.stack.namespace=\(service.stack)"], "type": ["container"]])
+            }
             print("DockerEngine suite: \(service.name) \(state) after \(String(format: "%.2f", seconds)) s")
-            setup = .success(ConvergedService(service: service, created: created, convergence: state, secondsToConverge: seconds))
+            setup = .success(ConvergedService(service: service, created: created, convergence: state, secondsToConverge: seconds,
+                                              eventsAtConvergence: events))
         } catch {
             setup = .failure(error as? EngineFixture.Failure ?? EngineFixture.Failure(description: "\(error)"))
         }
@@ -325,9 +333,7 @@ struct DockerEngineTests {
     @Test("events since the service was created include its container's start and health")
     func events() throws {
         let fixture = try ConvergedService.require()
-        let events = try engine.events(since: fixture.created.addingTimeInterval(-5), until: Date(),
-                                       filters: ["label": ["com.docker.stack.namespace=\(fixture.service.stack)"],
-                                                 "type": ["container"]])
+        let events = try fixture.eventsAtConvergence.get()
         let actions = Set(events.map(\.action))
         #expect(actions.contains("start"), "\(actions)")
         #expect(actions.contains("health_status: healthy"), "\(actions)")
