@@ -12,6 +12,8 @@ let package = Package(
         .library(name: "cchost-generic", type: .dynamic, targets: ["GenericSuite"]),
         .library(name: "cchost-example-swift", type: .dynamic, targets: ["ExampleSwift"]),
         .library(name: "cchost-example-c", type: .dynamic, targets: ["ExampleC"]),
+        .library(name: "cchost-overlay-static-site", type: .dynamic, targets: ["OverlayStaticSite"]),
+        .library(name: "cchost-overlay-notes-db", type: .dynamic, targets: ["OverlayNotesDB"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -51,6 +53,8 @@ let package = Package(
         .target(name: "GenericSuite", dependencies: ["PluginKit"], path: "Plugins/generic"),
         .target(name: "ExampleSwift", dependencies: ["PluginKit"], path: "Plugins/example-swift"),
         .target(name: "ExampleC", dependencies: ["PluginABI"], path: "Plugins/example-c", publicHeadersPath: "."),
+        .target(name: "OverlayStaticSite", dependencies: ["PluginKit"], path: "Plugins/overlay-static-site"),
+        .target(name: "OverlayNotesDB", dependencies: ["PluginABI"], path: "Plugins/overlay-notes-db", publicHeadersPath: "."),
         .testTarget(name: "HostTests", dependencies: ["Host"], exclude: ["Fixtures"]),
     ]
 )

@@ -1,0 +1,205 @@
+import Foundation
+@testable import Host
+import PluginChannel
+import Testing
+
+/// The overlay plugins of the fixture recipes (Plugins/overlay-static-site in Swift, Plugins/overlay-notes-db
+/// in C), probed from the built libraries in the real sandbox and run beside the real generic suite on
+/// the real swarm. Serialized: the runs share one engine.
+@Suite("FixtureOverlay: overlay plugins of the fixture recipes on the swarm", .serialized)
+struct FixtureOverlayTests {
+    /// Git repositories of the fixtures (scripts/example-recipes), plus `static-site-regressed`: the
+    /// static-site recipe whose index page lost the text the overlay expects (still a 200, so only
+    /// the overlay can notice).
+    private static let repositories: TemporaryDirectory = {
+        // A failure here fails every test that uses it, with the message.
+        let source = try! TemporaryDirectory("overlay-fixture-source")
+        let dest = try! TemporaryDirectory("overlay-fixture-repos")
+        let fixtures = TestPaths.packageRoot.appendingPathComponent("Tests/Fixtures/recipes")
+        let files = FileManager.default
+        for name in ["static-site", "notes-db"] {
+            try! files.copyItem(at: fixtures.appendingPathComponent(name), to: source.url.appendingPathComponent(name))
+            try! files.copyItem(at: fixtures.appendingPathComponent("\(name).releases"),
+                                to: source.url.appendingPathComponent("\(name).releases"))
+        }
+        let regressed = source.url.appendingPathComponent("static-site-regressed")
+        try! files.copyItem(at: fixtures.appendingPathComponent("static-site"), to: regressed)
+        try! Data("<!doctype html>\n<title>static-site</title>\n<h1>Under construction</h1>\n".utf8)
+            .write(to: regressed.appendingPathComponent("index.html"))
+        try! files.copyItem(at: fixtures.appendingPathComponent("static-site.releases"),
+                            to: source.url.appendingPathComponent("static-site-regressed.releases"))
+        let result = try! run(TestPaths.packageRoot.appendingPathComponent("scripts/example-recipes").path, [source.path, dest.path])
+        precondition(result.status == 0, "scripts/example-recipes failed: \(result.stderr)")
+        // A static lives until the process ends and is never deinitialised: remove the repositories at exit.
+        repositoriesPath = dest.path
+        atexit { if let path = FixtureOverlayTests.repositoriesPath { try? FileManager.default.removeItem(atPath: path) } }
+        return dest
+    }()
+    nonisolated(unsafe) private static var repositoriesPath: String?
+
+    private static func repository(_ name: String) -> String { repositories.file(name) }
+
+    /// Probes a built plugin library in the sandbox, as discovery does.
+    private static func probe(_ library: String, origin: PluginOrigin) throws -> ResolvedPlugin {
+        let path = TestPaths.product(library)
+        let state = try PluginProber(launcher: .forTests()).probe(path)
+        guard case .loadable(let info) = state else {
+            throw GitFixtureError(description: "\(library) did not load: \(state.problem ?? "?")")
+        }
+        return ResolvedPlugin(path: path, origin: origin, info: info, profile: .operatorDefault)
+    }
+
+    private static func generic() throws -> ResolvedPlugin { try probe("libcchost-generic.so", origin: .builtin) }
+
+    /// An overlay as an operator plugin, installed in the folder of the built products.
+    private static func overlay(_ library: String) throws -> ResolvedPlugin {
+        try probe(library, origin: .operatorFolder(TestPaths.products.path))
+    }
+
+    private static let staticSite = "libcchost-overlay-static-site.so"
+    private static let notesDB = "libcchost-overlay-notes-db.so"
+
+    /// Progress lines of a run (hooks and install steps are reported there, not in the record).
+    private final class Lines: @unchecked Sendable {
+        private let lock = NSLock()
+        private var lines: [String] = []
+        func append(_ line: String) { lock.withLock { lines.append(line) } }
+        var all: [String] { lock.withLock { lines } }
+    }
+
+    private static func engine(_ state: TemporaryDirectory, plugins: [ResolvedPlugin], progress: Lines) -> RunEngine {
+        RunEngine(deployer: SwarmDeployer(defaultTimeout: 90), plugins: plugins, launcher: .forTests(),
+                  runsDirectory: state.url.appendingPathComponent("runs"),
+                  waitForConvergence: { stack, deadline in
+                      switch (try? Convergence.wait(engine: DockerEngine(), stack: stack, deadline: deadline)) ?? .waiting(reasons: ["engine"]) {
+                      case .converged: return (true, [])
+                      case .waiting(let reasons), .failed(let reasons): return (false, reasons)
+                      }
+                  },
+                  progress: { progress.append($0) })
+    }
+
+    private func tier(_ record: RunRecord, _ tier: Tier) throws -> RunRecord.TierRecord {
+        try #require(record.tiers.first { $0.tier == tier }, "no \(tier) tier in \(record.tiers.map(\.tier))")
+    }
+
+    private func check(_ record: RunRecord, _ tier: Tier, _ name: String, plugin: String) throws -> RunRecord.CheckRecord {
+        try #require(try self.tier(record, tier).checks.first { $0.name == name && $0.plugin == plugin },
+                     "no check \(plugin)/\(name) in \(tier)")
+    }
+
+    /// The overlay's checks of a run as "tier/name" → verdict.
+    private func verdicts(_ record: RunRecord, plugin: String) -> [String: Verdict] {
+        var result: [String: Verdict] = [:]
+        for tier in record.tiers { for check in tier.checks where check.plugin == plugin { result["\(tier.tier.rawValue)/\(check.name)"] = check.verdict } }
+        return result
+    }
+
+    private static func stack(_ record: RunRecord) -> String { AppNaming.stackName(forDomain: record.domain) }
+
+    @Test("both overlays probe in the sandbox with the metadata, checks, steps and hooks they declare")
+    func overlaysDescribeThemselves() throws {
+        let site = try Self.overlay(Self.staticSite).info
+        #expect(site.description.name == "overlay-static-site")
+        #expect(site.metadata.recipes == ["static-site"])
+        #expect(site.metadata.canonicalSweep)
+        #expect(site.metadata.stages == [.install, .upgrade, .backup, .restore])
+        #expect(site.metadata.readiness == PluginMetadata.Readiness(path: "/", status: 200))
+        #expect(site.description.checks.map(\.name) == ["index-served", "secret-mounted", "version-file", "hook-page-restored"])
+        #expect(site.description.checks.first { $0.name == "index-served" }?.tiers == ["install", "upgrade", "restore"])
+        #expect(site.description.hooks.map(\.name) == ["before-backup", "before-restore"])
+        #expect(site.description.hooks.first?.tiers == ["backup"])
+
+        let notes = try Self.overlay(Self.notesDB).info
+        #expect(notes.description.name == "overlay-notes-db")
+        #expect(notes.metadata.recipes == ["notes-db"])
+        #expect(notes.metadata.expectedNA == [])
+        #expect(notes.description.installSteps.map(\.name) == ["seed-note"])
+        #expect(notes.description.hooks.map(\.name) == ["drop-seed-note"])
+        let typed = try #require(notes.description.checks.first { $0.name == "row-count-at-least" })
+        #expect(typed.signature == "int row_count_at_least(const char *table, int minimum)")
+        #expect(typed.parameters?.map(\.name) == ["table", "minimum"])
+        #expect(typed.tiers == ["restore"])
+        #expect(notes.metadata.config["row-count-at-least"] == ["table": .string("notes"), "minimum": .integer(1)])
+        #expect(notes.description.checks.first { $0.name == "seed-note-present" }?.tiers == ["install", "upgrade", "restore"])
+    }
+
+    @Test("static-site with its overlay goes green through every tier: every overlay check passes and the hook's page comes back")
+    func staticSiteOverlayGreen() throws {
+        let state = try TemporaryDirectory("state")
+        let progress = Lines()
+        let started = Date()
+        let record = try Self.engine(state, plugins: [try Self.generic(), try Self.overlay(Self.staticSite)], progress: progress)
+            .run(RunRequest(recipe: "static-site", repository: Self.repository("static-site")))
+        print("static-site overlay run: \(Int(Date().timeIntervalSince(started))) s")
+        #expect(record.verdict == .pass, "\(RunReport.console(record))")
+        #expect(record.head.version == "2.0.0+2.0.0")
+        let plugin = "overlay-static-site"
+        let expected: [String: Verdict] = [
+            "install/index-served": .pass, "install/secret-mounted": .pass,
+            "upgrade/index-served": .pass, "upgrade/version-file": .pass,
+            "restore/index-served": .pass, "restore/hook-page-restored": .pass,
+        ]
+        #expect(verdicts(record, plugin: plugin) == expected, "\(RunReport.console(record))")
+        #expect(try check(record, .upgrade, "version-file", plugin: plugin).detail == "app runs 2.0.0, the upstream version of head 2.0.0+2.0.0")
+        #expect(try check(record, .restore, "hook-page-restored", plugin: plugin).detail.contains("marker cchost-\(record.id)-"))
+        #expect(try check(record, .install, "secret-mounted", plugin: plugin).detail == "/run/secrets/admin_password is mounted and not empty")
+        // The hooks ran before their ops, and passed (the record keeps only checks; progress says so).
+        #expect(progress.all.contains("[backup] hook overlay-static-site/before-backup: pass"), "\(progress.all)")
+        #expect(progress.all.contains("[restore] hook overlay-static-site/before-restore: pass"), "\(progress.all)")
+        // The generic suite judged the same run.
+        #expect(try check(record, .restore, "data-continuity", plugin: "generic").verdict == .pass)
+        #expect(record.teardown?.isClean == true)
+        #expect(SwarmDeployer().leftovers(stack: Self.stack(record)).isEmpty, "\(SwarmDeployer().leftovers(stack: Self.stack(record)))")
+    }
+
+    @Test("notes-db with its C overlay: the seeded note survives backup and restore, the typed check passes with its default arguments")
+    func notesDatabaseOverlayGreen() throws {
+        let state = try TemporaryDirectory("state")
+        let progress = Lines()
+        let started = Date()
+        let record = try Self.engine(state, plugins: [try Self.generic(), try Self.overlay(Self.notesDB)], progress: progress)
+            .run(RunRequest(recipe: "notes-db", repository: Self.repository("notes-db"), stages: [.install, .backup, .restore]))
+        print("notes-db overlay run: \(Int(Date().timeIntervalSince(started))) s")
+        #expect(record.verdict == .pass, "\(RunReport.console(record))")
+        let plugin = "overlay-notes-db"
+        #expect(progress.all.contains("[install] step overlay-notes-db/seed-note: pass"), "\(progress.all)")
+        #expect(progress.all.contains("[restore] hook overlay-notes-db/drop-seed-note: pass"), "\(progress.all)")
+        let installed = try check(record, .install, "seed-note-present", plugin: plugin)
+        #expect(installed.verdict == .pass, "\(installed.detail)")
+        // The hook deleted the note before the restore op: only the restore can have brought it back.
+        let restored = try check(record, .restore, "seed-note-present", plugin: plugin)
+        #expect(restored.verdict == .pass, "\(restored.detail)")
+        #expect(restored.detail == "the note 'cchost-seed' is in /data/notes.db once")
+        // Bound from the metadata's config: table "notes", minimum 1 (the detail is what the check logged).
+        let typed = try check(record, .restore, "row-count-at-least", plugin: plugin)
+        #expect(typed.verdict == .pass, "\(typed.detail) \(typed.cause ?? "")")
+        #expect(typed.detail.contains("table notes has 1 row(s), expected at least 1"), "\(typed.detail)")
+        #expect(try check(record, .restore, "data-continuity", plugin: "generic").verdict == .pass)
+        #expect(try tier(record, .backup).opDetail.hasPrefix("1 archive(s)"))
+        #expect(record.teardown?.isClean == true)
+        #expect(SwarmDeployer().leftovers(stack: Self.stack(record)).isEmpty, "\(SwarmDeployer().leftovers(stack: Self.stack(record)))")
+    }
+
+    @Test("a static site whose page lost its text still answers 200: the generic suite passes, index-served fails, the run is red")
+    func regressedIndexIsRed() throws {
+        let state = try TemporaryDirectory("state")
+        let progress = Lines()
+        let started = Date()
+        let record = try Self.engine(state, plugins: [try Self.generic(), try Self.overlay(Self.staticSite)], progress: progress)
+            .run(RunRequest(recipe: "static-site", repository: Self.repository("static-site-regressed"), stages: [.install]))
+        print("static-site regressed run: \(Int(Date().timeIntervalSince(started))) s")
+        #expect(record.verdict == .fail, "\(RunReport.console(record))")
+        #expect(!record.isGreen)
+        let served = try check(record, .install, "index-served", plugin: "overlay-static-site")
+        #expect(served.verdict == .fail)
+        #expect(served.detail.contains("does not contain \"Hello from static-site\""), "\(served.detail)")
+        // Everything else is fine: the overlay alone catches the regression.
+        #expect(try check(record, .install, "readiness", plugin: "generic").verdict == .pass)
+        #expect(try check(record, .install, "secret-mounted", plugin: "overlay-static-site").verdict == .pass)
+        #expect(try tier(record, .install).opVerdict == .pass)
+        #expect(try tier(record, .install).verdict == .fail)
+        #expect(record.teardown?.isClean == true)
+        #expect(SwarmDeployer().leftovers(stack: Self.stack(record)).isEmpty, "\(SwarmDeployer().leftovers(stack: Self.stack(record)))")
+    }
+}
