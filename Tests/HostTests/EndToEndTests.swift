@@ -7,40 +7,20 @@ import Testing
 /// repositories and the real generic suite in the real sandbox. Serialized: they share one engine.
 @Suite("End to end on the swarm", .serialized)
 struct EndToEndTests {
-    /// The fixture recipes as git repositories with annotated releases (scripts/example-recipes).
     static let repositories: TemporaryDirectory = {
         // A failure here fails every test that uses it, with the script's message.
-        let folder = try! TemporaryDirectory("fixture-repos")
-        let result = try! run(TestPaths.packageRoot.appendingPathComponent("scripts/example-recipes").path,
-                              [TestPaths.packageRoot.appendingPathComponent("Tests/Fixtures/recipes").path, folder.path])
-        precondition(result.status == 0, "scripts/example-recipes failed: \(result.stderr)")
-        return folder
+        try! SwarmRuns.repositories("fixture-repos")
     }()
 
     static func repository(_ name: String) -> String { repositories.file(name) }
-
-    static func generic() throws -> ResolvedPlugin {
-        let path = TestPaths.product("libcchost-generic.so")
-        guard case .loadable(let info) = try PluginProber(launcher: .forTests()).probe(path) else {
-            throw GitFixtureError(description: "the generic suite did not load")
-        }
-        return ResolvedPlugin(path: path, origin: .builtin, info: info, profile: .operatorDefault)
-    }
+    static func generic() throws -> ResolvedPlugin { try SwarmRuns.generic() }
 
     static func engine(_ state: TemporaryDirectory, plugins: [ResolvedPlugin]? = nil,
                        deployer: any Deployer = SwarmDeployer(defaultTimeout: 90)) throws -> RunEngine {
-        return RunEngine(deployer: deployer, plugins: try plugins ?? [generic()], launcher: .forTests(),
-                         runsDirectory: state.url.appendingPathComponent("runs"),
-                         waitForConvergence: { stack, deadline in
-                             switch (try? Convergence.wait(engine: DockerEngine(), stack: stack, deadline: deadline)) ?? .waiting(reasons: ["engine"]) {
-                             case .converged: return (true, [])
-                             case .waiting(let reasons), .failed(let reasons): return (false, reasons)
-                             }
-                         })
+        SwarmRuns.engine(state, plugins: try plugins ?? [generic()], deployer: deployer)
     }
 
-    /// Everything of `stack` still on the engine, asked of docker directly.
-    static func leftovers(_ stack: String) -> [String] { SwarmDeployer().leftovers(stack: stack) }
+    static func leftovers(_ stack: String) -> [String] { SwarmRuns.leftovers(stack) }
 
     func tier(_ record: RunRecord, _ tier: Tier) throws -> RunRecord.TierRecord {
         try #require(record.tiers.first { $0.tier == tier }, "no \(tier) tier in \(record.tiers.map(\.tier))")

@@ -13,47 +13,22 @@ struct FixtureOverlayTests {
     /// the overlay can notice).
     private static let repositories: TemporaryDirectory = {
         // A failure here fails every test that uses it, with the message.
-        let source = try! TemporaryDirectory("overlay-fixture-source")
-        let dest = try! TemporaryDirectory("overlay-fixture-repos")
-        let fixtures = TestPaths.packageRoot.appendingPathComponent("Tests/Fixtures/recipes")
-        let files = FileManager.default
-        for name in ["static-site", "notes-db"] {
-            try! files.copyItem(at: fixtures.appendingPathComponent(name), to: source.url.appendingPathComponent(name))
-            try! files.copyItem(at: fixtures.appendingPathComponent("\(name).releases"),
-                                to: source.url.appendingPathComponent("\(name).releases"))
+        try! SwarmRuns.repositories("overlay-fixture-repos") { source in
+            let regressed = source.appendingPathComponent("static-site-regressed")
+            try FileManager.default.copyItem(at: source.appendingPathComponent("static-site"), to: regressed)
+            try Data("<!doctype html>\n<title>static-site</title>\n<h1>Under construction</h1>\n".utf8)
+                .write(to: regressed.appendingPathComponent("index.html"))
+            try FileManager.default.copyItem(at: source.appendingPathComponent("static-site.releases"),
+                                             to: source.appendingPathComponent("static-site-regressed.releases"))
         }
-        let regressed = source.url.appendingPathComponent("static-site-regressed")
-        try! files.copyItem(at: fixtures.appendingPathComponent("static-site"), to: regressed)
-        try! Data("<!doctype html>\n<title>static-site</title>\n<h1>Under construction</h1>\n".utf8)
-            .write(to: regressed.appendingPathComponent("index.html"))
-        try! files.copyItem(at: fixtures.appendingPathComponent("static-site.releases"),
-                            to: source.url.appendingPathComponent("static-site-regressed.releases"))
-        let result = try! run(TestPaths.packageRoot.appendingPathComponent("scripts/example-recipes").path, [source.path, dest.path])
-        precondition(result.status == 0, "scripts/example-recipes failed: \(result.stderr)")
-        // A static lives until the process ends and is never deinitialised: remove the repositories at exit.
-        repositoriesPath = dest.path
-        atexit { if let path = FixtureOverlayTests.repositoriesPath { try? FileManager.default.removeItem(atPath: path) } }
-        return dest
     }()
-    nonisolated(unsafe) private static var repositoriesPath: String?
 
     private static func repository(_ name: String) -> String { repositories.file(name) }
-
-    /// Probes a built plugin library in the sandbox, as discovery does.
-    private static func probe(_ library: String, origin: PluginOrigin) throws -> ResolvedPlugin {
-        let path = TestPaths.product(library)
-        let state = try PluginProber(launcher: .forTests()).probe(path)
-        guard case .loadable(let info) = state else {
-            throw GitFixtureError(description: "\(library) did not load: \(state.problem ?? "?")")
-        }
-        return ResolvedPlugin(path: path, origin: origin, info: info, profile: .operatorDefault)
-    }
-
-    private static func generic() throws -> ResolvedPlugin { try probe("libcchost-generic.so", origin: .builtin) }
+    private static func generic() throws -> ResolvedPlugin { try SwarmRuns.generic() }
 
     /// An overlay as an operator plugin, installed in the folder of the built products.
     private static func overlay(_ library: String) throws -> ResolvedPlugin {
-        try probe(library, origin: .operatorFolder(TestPaths.products.path))
+        try SwarmRuns.probe(library, origin: .operatorFolder(TestPaths.products.path))
     }
 
     private static let staticSite = "libcchost-overlay-static-site.so"
@@ -68,15 +43,7 @@ struct FixtureOverlayTests {
     }
 
     private static func engine(_ state: TemporaryDirectory, plugins: [ResolvedPlugin], progress: Lines) -> RunEngine {
-        RunEngine(deployer: SwarmDeployer(defaultTimeout: 90), plugins: plugins, launcher: .forTests(),
-                  runsDirectory: state.url.appendingPathComponent("runs"),
-                  waitForConvergence: { stack, deadline in
-                      switch (try? Convergence.wait(engine: DockerEngine(), stack: stack, deadline: deadline)) ?? .waiting(reasons: ["engine"]) {
-                      case .converged: return (true, [])
-                      case .waiting(let reasons), .failed(let reasons): return (false, reasons)
-                      }
-                  },
-                  progress: { progress.append($0) })
+        SwarmRuns.engine(state, plugins: plugins, progress: { progress.append($0) })
     }
 
     private func tier(_ record: RunRecord, _ tier: Tier) throws -> RunRecord.TierRecord {
@@ -138,7 +105,8 @@ struct FixtureOverlayTests {
         let expected: [String: Verdict] = [
             "install/index-served": .pass, "install/secret-mounted": .pass,
             "upgrade/index-served": .pass, "upgrade/version-file": .pass,
-            "restore/index-served": .pass, "restore/hook-page-restored": .pass,
+            "backup/hook:before-backup": .pass,
+            "restore/hook:before-restore": .pass, "restore/index-served": .pass, "restore/hook-page-restored": .pass,
         ]
         #expect(verdicts(record, plugin: plugin) == expected, "\(RunReport.console(record))")
         #expect(try check(record, .upgrade, "version-file", plugin: plugin).detail == "app runs 2.0.0, the upstream version of head 2.0.0+2.0.0")

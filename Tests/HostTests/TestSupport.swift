@@ -1,5 +1,5 @@
 import Foundation
-import Host
+@testable import Host
 
 /// Paths of the package and of what `swift build` produced (the test binary sits beside them).
 enum TestPaths {
@@ -103,4 +103,61 @@ extension WorkerLauncher {
 
     /// Without bubblewrap (the development-only --no-sandbox), for comparisons.
     static func unsandboxedForTests() -> WorkerLauncher { WorkerLauncher(workerPath: TestPaths.worker, sandbox: nil) }
+}
+
+/// What the tests that run recipes on the swarm share: fixture repositories, plugins, an engine.
+enum SwarmRuns {
+    /// Folders to remove when the test process ends (statics are never deinitialised).
+    nonisolated(unsafe) private static var removeAtExit: [String] = []
+    private static let cleanup: Void = { atexit { SwarmRuns.removeAtExit.forEach { try? FileManager.default.removeItem(atPath: $0) } } }()
+
+    /// The fixture recipes of Tests/Fixtures/recipes as git repositories with annotated releases
+    /// (scripts/example-recipes). `prepare` may add or change recipes in the source copy first.
+    static func repositories(_ label: String, prepare: (URL) throws -> Void = { _ in }) throws -> TemporaryDirectory {
+        let source = try TemporaryDirectory("\(label)-source")
+        let destination = try TemporaryDirectory(label)
+        let fixtures = TestPaths.packageRoot.appendingPathComponent("Tests/Fixtures/recipes")
+        for name in try FileManager.default.contentsOfDirectory(atPath: fixtures.path) {
+            try FileManager.default.copyItem(at: fixtures.appendingPathComponent(name), to: source.url.appendingPathComponent(name))
+        }
+        try prepare(source.url)
+        let result = try run(TestPaths.packageRoot.appendingPathComponent("scripts/example-recipes").path, [source.path, destination.path])
+        guard result.status == 0 else { throw GitFixtureError(description: "scripts/example-recipes failed: \(result.stderr)") }
+        _ = cleanup
+        removeAtExit.append(destination.path)
+        return destination
+    }
+
+    /// A built plugin library probed in the sandbox, as discovery does.
+    static func probe(_ library: String, origin: PluginOrigin) throws -> ResolvedPlugin {
+        let path = library.hasPrefix("/") ? library : TestPaths.product(library)
+        let state = try PluginProber(launcher: .forTests()).probe(path)
+        guard case .loadable(let info) = state else {
+            throw GitFixtureError(description: "\(library) did not load: \(state.problem ?? "?")")
+        }
+        return ResolvedPlugin(path: path, origin: origin, info: info, profile: .operatorDefault)
+    }
+
+    static func generic() throws -> ResolvedPlugin { try probe("libcchost-generic.so", origin: .builtin) }
+
+    /// A run engine on the real swarm, watching convergence through the Engine API.
+    static func engine(_ state: TemporaryDirectory, plugins: [ResolvedPlugin], deployer: any Deployer = SwarmDeployer(defaultTimeout: 90),
+                       progress: @escaping @Sendable (String) -> Void = { _ in }) -> RunEngine {
+        RunEngine(deployer: deployer, plugins: plugins, launcher: .forTests(),
+                  runsDirectory: state.url.appendingPathComponent("runs"),
+                  waitForConvergence: { stack, deadline in
+                      do {
+                          switch try Convergence.wait(engine: DockerEngine(), stack: stack, deadline: deadline) {
+                          case .converged: return (true, [])
+                          case .waiting(let reasons), .failed(let reasons): return (false, reasons)
+                          }
+                      } catch {
+                          return (false, ["the Docker engine did not answer: \(error)"])
+                      }
+                  },
+                  progress: progress)
+    }
+
+    /// Everything of `stack` still on the engine, asked of docker directly.
+    static func leftovers(_ stack: String) -> [String] { SwarmDeployer().leftovers(stack: stack) }
 }

@@ -142,6 +142,8 @@ public final class RunEngine {
         var backup: BackupRecord?
         var marker: AppContext.BackupMarker?
         var abortReason: String?
+        /// Hooks and install steps run since the last tier record: they belong to the next one.
+        var stepRecords: [RunRecord.CheckRecord] = []
     }
 
     func tiers(_ request: RunRequest, _ state: inout RunState) {
@@ -262,7 +264,10 @@ public final class RunEngine {
         if state.abortReason != nil && opVerdict == .pass && tier != .install {
             (opVerdict, opDetail) = (.unverified, "not run: \(state.abortReason!)")
         }
-        let checks = opVerdict == .pass ? runChecks(tier, &state, skipGeneric: skipGeneric) : []
+        // Hooks and steps that ran for this tier are judged with it; a failing one makes the tier red.
+        let steps = state.stepRecords
+        state.stepRecords = []
+        let checks = steps + (opVerdict == .pass ? runChecks(tier, &state, skipGeneric: skipGeneric) : [])
         if opVerdict != .pass && state.abortReason == nil && (tier == .install || tier == .upgrade) {
             state.abortReason = "\(tier.rawValue) failed"
         }
@@ -331,8 +336,10 @@ public final class RunEngine {
         for plugin in hooked {
             for hook in plugin.info.description.hooks where hook.tiers.contains(tier.rawValue) {
                 guard let session = session(for: plugin, &state, context: context) else { continue }
+                let started = Date()
                 let outcome = CheckOutcome.judging(session.invoke(Invocation(kind: .hook, name: hook.name, tier: tier.rawValue)))
                 progress("[\(tier.rawValue)] hook \(plugin.info.description.name)/\(hook.name): \(outcome.verdict.rawValue)")
+                state.stepRecords.append(record(outcome, plugin: plugin, name: "hook:\(hook.name)", session: session, started: started))
             }
         }
     }
@@ -344,8 +351,10 @@ public final class RunEngine {
         for plugin in stepped {
             for step in plugin.info.description.installSteps {
                 guard let session = session(for: plugin, &state, context: context) else { continue }
+                let started = Date()
                 let outcome = CheckOutcome.judging(session.invoke(Invocation(kind: .installStep, name: step.name, tier: "install")))
                 progress("[install] step \(plugin.info.description.name)/\(step.name): \(outcome.verdict.rawValue)")
+                state.stepRecords.append(record(outcome, plugin: plugin, name: "step:\(step.name)", session: session, started: started))
             }
         }
     }
@@ -374,16 +383,22 @@ public final class RunEngine {
                 arguments = arguments.filter { key, _ in check.parameters?.contains { $0.name == key } ?? false }
                 let outcome = CheckOutcome.judging(session.invoke(Invocation(kind: .check, name: check.name, tier: tier.rawValue,
                                                                             arguments: arguments)))
-                let logs = session.services.takeLogs().map(\.message).joined(separator: "; ")
-                // A check may print whatever it read, secrets included: they never reach the record.
-                let secrets = deployer.secrets.all
-                records.append(.init(plugin: name, name: check.name, verdict: outcome.verdict,
-                                     detail: RunReport.redact(outcome.detail.isEmpty ? logs : outcome.detail, secrets: secrets),
-                                     cause: outcome.cause.map { RunReport.redact($0, secrets: secrets) },
-                                     seconds: Date().timeIntervalSince(started)))
+                records.append(record(outcome, plugin: plugin, name: check.name, session: session, started: started))
             }
         }
         return records
+    }
+
+    /// A judged check, hook or step as the record keeps it. A plugin may print whatever it read,
+    /// secrets included: they never reach the record.
+    func record(_ outcome: CheckOutcome, plugin: ResolvedPlugin, name: String, session: WorkerSession,
+                started: Date) -> RunRecord.CheckRecord {
+        let logs = session.services.takeLogs().map(\.message).joined(separator: "; ")
+        let secrets = deployer.secrets.all
+        return RunRecord.CheckRecord(plugin: plugin.info.description.name, name: name, verdict: outcome.verdict,
+                                     detail: RunReport.redact(outcome.detail.isEmpty ? logs : outcome.detail, secrets: secrets),
+                                     cause: outcome.cause.map { RunReport.redact($0, secrets: secrets) },
+                                     seconds: Date().timeIntervalSince(started))
     }
 
     /// One worker per plugin per run, kept across tiers; the app context follows the run.
