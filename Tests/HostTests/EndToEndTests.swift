@@ -68,6 +68,8 @@ struct EndToEndTests {
         #expect(install.opDetail.contains("did not converge") && install.opDetail.contains("unhealthy"), "\(install.opDetail)")
         #expect(try tier(record, .upgrade).verdict == .unverified)
         #expect(record.artifacts.contains { $0.hasSuffix("_app.txt") && $0.contains("tasks-") })
+        let events = try #require(record.artifacts.first { $0.hasSuffix("/events.txt") })
+        #expect(try String(contentsOfFile: events, encoding: .utf8).contains("health_status: unhealthy"))
         #expect(record.teardown?.isClean == true)
         #expect(Self.leftovers(AppNaming.stackName(forDomain: record.domain)).isEmpty)
     }

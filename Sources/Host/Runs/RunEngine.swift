@@ -115,7 +115,7 @@ public final class RunEngine {
 
         // Diagnostics before teardown, then teardown, whatever happened.
         progress("capturing diagnostics of \(state.app.stack)")
-        record.artifacts = captureDiagnostics(state.app, into: artifacts)
+        record.artifacts = captureDiagnostics(state.app, since: record.startedAt, into: artifacts)
         progress("tearing down \(state.app.stack)")
         state.sessions.values.forEach { $0.close() }
         record.teardown = deployer.teardown(state.app)
@@ -441,8 +441,8 @@ public final class RunEngine {
         return labels
     }
 
-    /// Service logs, task errors and the services' state, saved as artifacts before teardown.
-    func captureDiagnostics(_ app: AppDeployment, into folder: URL) -> [String] {
+    /// Service logs, task errors and the engine's events, saved as artifacts before teardown.
+    func captureDiagnostics(_ app: AppDeployment, since started: Date, into folder: URL) -> [String] {
         var saved: [String] = []
         func save(_ name: String, _ text: String) {
             let file = folder.appendingPathComponent(name)
@@ -458,6 +458,14 @@ public final class RunEngine {
             if let tasks = try? deployer.docker.run(["service", "ps", "--no-trunc", "--format", "{{.Name}} {{.CurrentState}} {{.Error}}", service]) {
                 save("tasks-\(name).txt", tasks)
             }
+        }
+        // The engine's events of the stack's containers (what the engine still keeps of them).
+        if let events = try? DockerEngine().events(since: started.addingTimeInterval(-1), until: Date(),
+                                                   filters: ["label": ["com.docker.stack.namespace=\(app.stack)"]]) {
+            let formatter = ISO8601DateFormatter()
+            save("events.txt", events.map { event in
+                "\(formatter.string(from: event.time)) \(event.type) \(event.action) \(event.attributes["name"] ?? String(event.actorID.prefix(12)))"
+            }.joined(separator: "\n") + "\n")
         }
         return saved
     }
