@@ -164,6 +164,49 @@ struct ConfigurationTests {
         #expect(error.description.contains(key), "\(error)")
     }
 
+    @Test("recipes, backend, concurrency and base_domain are read with every recipe setting")
+    func recipesSection() throws {
+        let configuration = try parse("""
+            backend: abra
+            concurrency: 3
+            base_domain: ci.example.org
+            recipes:
+              - name: custom-html
+                upstream: https://git.example.org/coop-cloud/custom-html.git
+                stages: [lint, install, upgrade]
+                timeout: 600
+                env: {LETS_ENCRYPT_ENV: staging}
+                checks:
+                  http-expect: {path: /, status: 200, needle: "Hello", strict: true}
+              - name: gitea
+                upstream: /srv/mirrors/gitea
+                mirror: /var/lib/cchost/mirrors/gitea.git
+                enrolled: false
+            """)
+        #expect(configuration.backend == "abra" && configuration.concurrency == 3 && configuration.baseDomain == "ci.example.org")
+        #expect(configuration.recipes.map(\.name) == ["custom-html", "gitea"])
+        let site = configuration.recipes[0]
+        #expect(site.stages == [.lint, .install, .upgrade] && site.timeout == 600 && site.enrolled)
+        #expect(site.env == ["LETS_ENCRYPT_ENV": "staging"])
+        #expect(site.checks["http-expect"] == ["path": .string("/"), "status": .integer(200), "needle": .string("Hello"), "strict": .bool(true)])
+        #expect(configuration.recipes[1].mirror == "/var/lib/cchost/mirrors/gitea.git" && !configuration.recipes[1].enrolled)
+    }
+
+    @Test("a bad recipe setting is an error naming its path and line", arguments: [
+        ("recipes:\n  - name: x\n    upstream: /u\n    stages: [install, deploy]\n", 4, "recipes[0].stages[1]"),
+        ("recipes:\n  - name: Bad Name\n    upstream: /u\n", 2, "recipes[0].name"),
+        ("recipes:\n  - name: x\n", 2, "recipes[0].upstream"),
+        ("recipes:\n  - name: x\n    upstream: /u\n    colour: red\n", 4, "recipes[0].colour"),
+        ("recipes:\n  - name: x\n    upstream: /u\n    timeout: soon\n", 4, "recipes[0].timeout"),
+        ("concurrency: 0\n", 1, "concurrency"),
+        ("backend: docker\n", 1, "backend"),
+    ])
+    func recipeErrors(yaml: String, line: Int, path: String) throws {
+        let error = try #require(throws: ConfigurationError.self) { try parse(yaml) }
+        #expect(error.description.hasPrefix("\(source):\(line): "), "\(error)")
+        #expect(error.description.contains(path), "\(error)")
+    }
+
     @Test("An unknown key is an error naming the file, its line and the key")
     func unknownKey() throws {
         let error = try #require(throws: ConfigurationError.self) {

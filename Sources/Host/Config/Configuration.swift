@@ -23,6 +23,14 @@ public struct Configuration: Sendable, Equatable {
     public var source: String?
     /// Limits for operator-installed plugins (`operator_plugins`); overlays always get `.strict`.
     public var operatorProfile: SandboxProfile = .operatorDefault
+    /// The recipes the operator watches (`recipes:`).
+    public var recipes: [RecipeSettings] = []
+    /// How many recipes a sweep runs at once (`concurrency`, default 2).
+    public var concurrency: Int = 2
+    /// The deploy backend (`backend`: swarm or abra; default swarm).
+    public var backend: String = "swarm"
+    /// The base domain of test apps (`base_domain`, default ci.example).
+    public var baseDomain: String = "ci.example"
 
     public static let defaultFilePath = "/etc/cchost/config.yml"
     public static let defaultAllowlistPath = "/etc/cchost/allowlist"
@@ -101,6 +109,8 @@ public struct Configuration: Sendable, Equatable {
         case allowlist
         case workerPath = "worker_path"
         case operatorPlugins = "operator_plugins"
+        case recipes, concurrency, backend
+        case baseDomain = "base_domain"
     }
 
     private mutating func apply(yaml: String, from file: String) throws(ConfigurationError) {
@@ -133,6 +143,29 @@ public struct Configuration: Sendable, Equatable {
                 allowlistPath = try Self.path(value, key: name, keyLine: line, file: file)
             case .workerPath:
                 workerPath = try Self.path(value, key: name, keyLine: line, file: file)
+            case .recipes:
+                guard let list = value.sequence else {
+                    throw .wrongType(file: file, line: line, key: name, expected: "a list of recipes")
+                }
+                recipes = try list.enumerated().map { (index, item) throws(ConfigurationError) in
+                    try RecipeSettings.parse(item, index: index, file: file)
+                }
+                var seenNames = Set<String>()
+                for recipe in recipes where !seenNames.insert(recipe.name).inserted {
+                    throw .duplicateKey(file: file, line: line, key: "recipes: \(recipe.name)", firstLine: nil)
+                }
+            case .concurrency:
+                guard let count = value.int, (1...64).contains(count) else {
+                    throw .wrongType(file: file, line: line, key: name, expected: "a whole number from 1 to 64")
+                }
+                concurrency = count
+            case .backend:
+                guard let text = value.scalar?.string, ["swarm", "abra"].contains(text) else {
+                    throw .wrongType(file: file, line: line, key: name, expected: "swarm or abra")
+                }
+                backend = text
+            case .baseDomain:
+                baseDomain = try Self.path(value, key: name, keyLine: line, file: file)
             case .operatorPlugins:
                 try applyOperatorLimits(value, key: name, keyLine: line, file: file)
             case .pluginPaths:
