@@ -112,6 +112,7 @@ public final class RunEngine {
                              plugins: plugins + (overlays?(head.directory) ?? []))
         tiers(request, &state)
         record = state.record
+        record.backupArchives = state.backup?.archives.map(\.file) ?? []
 
         // Diagnostics before teardown, then teardown, whatever happened.
         progress("capturing diagnostics of \(state.app.stack)")

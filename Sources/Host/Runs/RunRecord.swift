@@ -57,6 +57,8 @@ public struct RunRecord: Sendable, Codable, Equatable {
     public var generic: String
     public var teardown: TeardownResult?
     public var artifacts: [String]
+    /// The backup tier's archives of this run (the data a promotion retains for the canonical).
+    public var backupArchives: [String] = []
     public var verdict: Verdict
     /// Why the run stopped early, when it did.
     public var aborted: String?
