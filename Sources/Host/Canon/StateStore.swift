@@ -1,0 +1,413 @@
+import Foundation
+internal import GRDB
+
+/// A recipe's canonical: the last release that passed a cold, full run and whose volumes are kept
+/// as the starting point of warm and quick runs.
+public struct Canonical: Sendable, Equatable {
+    public var recipe: String
+    /// The tested release tag.
+    public var version: String
+    /// The tag's own commit, never a re-derived "latest".
+    public var commit: String
+    public var promotedAt: Date
+    /// `promoted` for a canonical written by the promote gate.
+    public var status: String
+    /// The run that earned the promotion.
+    public var runID: String
+    /// Names of the volumes retained from that run.
+    public var volumes: [String]
+
+    public init(recipe: String, version: String, commit: String, promotedAt: Date,
+                status: String = "promoted", runID: String, volumes: [String]) {
+        self.recipe = recipe
+        self.version = version
+        self.commit = commit
+        self.promotedAt = promotedAt
+        self.status = status
+        self.runID = runID
+        self.volumes = volumes
+    }
+}
+
+/// One row of a recipe's promotion history. The history is append-only.
+public struct Promotion: Sendable, Equatable {
+    /// Increases with every promotion, across recipes.
+    public var id: Int64
+    public var recipe: String
+    public var version: String
+    public var commit: String
+    public var promotedAt: Date
+    public var runID: String
+    /// The canonical's version before this promotion; nil for a recipe's first.
+    public var previousVersion: String?
+    public var volumes: [String]
+}
+
+/// A run as the state store keeps it: the columns the host queries, plus the full run record.
+public struct StoredRun: Sendable, Equatable {
+    public var id: String
+    public var recipe: String
+    /// What started the run: `sweep`, `cli`, `webhook`…
+    public var trigger: String
+    public var headRef: String
+    public var headCommit: String
+    public var headVersion: String?
+    public var baseVersion: String?
+    public var verdict: String
+    public var startedAt: Date
+    public var finishedAt: Date?
+    public var quick: Bool
+    /// The full run record as JSON text, stored as given.
+    public var record: String
+
+    public init(id: String, recipe: String, trigger: String, headRef: String, headCommit: String,
+                headVersion: String? = nil, baseVersion: String? = nil, verdict: String,
+                startedAt: Date, finishedAt: Date? = nil, quick: Bool, record: String) {
+        self.id = id
+        self.recipe = recipe
+        self.trigger = trigger
+        self.headRef = headRef
+        self.headCommit = headCommit
+        self.headVersion = headVersion
+        self.baseVersion = baseVersion
+        self.verdict = verdict
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.quick = quick
+        self.record = record
+    }
+}
+
+/// A state database operation that failed, with the database's path and SQLite's own message.
+public struct StateStoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var path: String
+    /// What the store was doing, as a verb phrase ("promote recipe-a 1.2.0+1.0.0").
+    public var operation: String
+    public var message: String
+
+    public init(path: String, operation: String, message: String) {
+        self.path = path
+        self.operation = operation
+        self.message = message
+    }
+
+    public var description: String { "Could not \(operation) in the state database \(path): \(message)." }
+}
+
+/// The host's state: canonicals, their append-only promotion history, and runs, in an embedded
+/// SQLite database (`<stateDirectory>/cchost.sqlite`, WAL, versioned migrations).
+///
+/// Several stores — in this process or in others — may open the same database: every write is one
+/// transaction and waits for the others' locks, so nothing here assumes one process owns it.
+public final class StateStore: Sendable {
+    public let path: String
+    private let pool: DatabasePool
+
+    /// Opens (creating it and its folder if needed) and migrates the database in `stateDirectory`.
+    public init(stateDirectory: String) throws(StateStoreError) {
+        let path = URL(fileURLWithPath: stateDirectory).appendingPathComponent("cchost.sqlite").path
+        self.path = path
+        do {
+            try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
+        } catch {
+            throw StateStoreError(path: path, operation: "create the state folder", message: "\(error)")
+        }
+        var configuration = GRDB.Configuration()
+        configuration.foreignKeysEnabled = true
+        // Other stores (other processes, other hosts' jobs) may hold the write lock: wait for it.
+        configuration.busyMode = .timeout(30)
+        configuration.label = "cchost.state"
+        pool = try Self.attempt(path, "open and migrate") {
+            let pool = try DatabasePool(path: path, configuration: configuration)
+            try Self.migrator.migrate(pool)
+            return pool
+        }
+    }
+
+    /// The schema, one migration per version. Never edit a shipped migration: append a new one.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE canonical (
+                    recipe TEXT PRIMARY KEY NOT NULL,
+                    version TEXT NOT NULL,
+                    "commit" TEXT NOT NULL,
+                    promoted_at DATETIME NOT NULL,
+                    status TEXT NOT NULL,
+                    run_id TEXT NOT NULL,
+                    volumes TEXT NOT NULL CHECK (json_valid(volumes) AND json_type(volumes) = 'array')
+                );
+                CREATE TABLE promotion (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    recipe TEXT NOT NULL REFERENCES canonical(recipe),
+                    version TEXT NOT NULL,
+                    "commit" TEXT NOT NULL,
+                    promoted_at DATETIME NOT NULL,
+                    run_id TEXT NOT NULL,
+                    previous_version TEXT,
+                    volumes TEXT NOT NULL CHECK (json_valid(volumes) AND json_type(volumes) = 'array')
+                );
+                CREATE INDEX promotion_by_recipe ON promotion(recipe, id);
+                CREATE TABLE run (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    recipe TEXT NOT NULL,
+                    "trigger" TEXT NOT NULL,
+                    head_ref TEXT NOT NULL,
+                    head_commit TEXT NOT NULL,
+                    head_version TEXT,
+                    base_version TEXT,
+                    verdict TEXT NOT NULL,
+                    started_at DATETIME NOT NULL,
+                    finished_at DATETIME,
+                    quick BOOLEAN NOT NULL,
+                    record TEXT NOT NULL CHECK (json_valid(record))
+                );
+                CREATE INDEX run_by_recipe ON run(recipe, started_at);
+                """)
+        }
+        // The history is append-only for every writer, not only for this API.
+        migrator.registerMigration("v2") { db in
+            try db.execute(sql: """
+                CREATE TRIGGER promotion_no_update BEFORE UPDATE ON promotion
+                BEGIN SELECT RAISE(ABORT, 'the promotion history is append-only'); END;
+                CREATE TRIGGER promotion_no_delete BEFORE DELETE ON promotion
+                BEGIN SELECT RAISE(ABORT, 'the promotion history is append-only'); END;
+                """)
+        }
+        return migrator
+    }
+
+    public func canonical(recipe: String) throws(StateStoreError) -> Canonical? {
+        try Self.attempt(path, "read the canonical of \(recipe)") {
+            try pool.read { db in try CanonicalRow.fetchOne(db, key: recipe) }.map { try $0.canonical() }
+        }
+    }
+
+    public func canonicals() throws(StateStoreError) -> [Canonical] {
+        try Self.attempt(path, "read the canonicals") {
+            try pool.read { db in try CanonicalRow.order(CanonicalRow.Columns.recipe).fetchAll(db) }
+                .map { try $0.canonical() }
+        }
+    }
+
+    /// A recipe's promotions, oldest first.
+    public func history(recipe: String) throws(StateStoreError) -> [Promotion] {
+        try Self.attempt(path, "read the promotion history of \(recipe)") {
+            try pool.read { db in
+                try PromotionRow.filter(PromotionRow.Columns.recipe == recipe)
+                    .order(PromotionRow.Columns.id).fetchAll(db)
+            }.map { try $0.promotion() }
+        }
+    }
+
+    /// Inserts the run, or replaces the one with the same id (a run recorded again as it finishes).
+    public func record(run: StoredRun) throws(StateStoreError) {
+        try Self.attempt(path, "record run \(run.id) of \(run.recipe)") {
+            let row = RunRow(run)
+            try pool.write { db in try row.upsert(db) }
+        }
+    }
+
+    /// A recipe's runs, oldest first.
+    public func runs(recipe: String) throws(StateStoreError) -> [StoredRun] {
+        try Self.attempt(path, "read the runs of \(recipe)") {
+            try pool.read { db in
+                try RunRow.filter(RunRow.Columns.recipe == recipe)
+                    .order(RunRow.Columns.startedAt, RunRow.Columns.id).fetchAll(db)
+            }.map { try $0.storedRun() }
+        }
+    }
+
+    /// Replaces the canonical and appends to the history in ONE transaction: after a crash at any
+    /// point the database holds either the old canonical or the new one, whole.
+    ///
+    /// `previous` is the canonical version the caller decided against (nil: none). If another
+    /// writer promoted the recipe in between, nothing is written and the error says so.
+    public func promote(_ canonical: Canonical, previous: String?) throws(StateStoreError) {
+        try promote(canonical, previous: previous, betweenWrites: {})
+    }
+
+    /// `betweenWrites` runs inside the transaction, after the canonical's upsert and before the
+    /// history's insert: tests throw there to prove both roll back.
+    func promote(_ canonical: Canonical, previous: String?,
+                 betweenWrites: () throws -> Void) throws(StateStoreError) {
+        try Self.attempt(path, "promote \(canonical.recipe) \(canonical.version)") {
+            let row = try CanonicalRow(canonical)
+            let history = try PromotionRow(canonical, previous: previous)
+            try pool.writeWithoutTransaction { db in
+                // IMMEDIATE: take the write lock before reading the current canonical, so the
+                // comparison below and the writes see the same state.
+                try db.inTransaction(.immediate) {
+                    let current = try CanonicalRow.fetchOne(db, key: canonical.recipe)?.version
+                    guard current == previous else {
+                        throw StaleCanonical(recipe: canonical.recipe, current: current, expected: previous)
+                    }
+                    try row.upsert(db)
+                    try betweenWrites()
+                    try history.insert(db)
+                    return .commit
+                }
+            }
+        }
+    }
+
+    /// `PRAGMA integrity_check`'s lines: `["ok"]` for a sound database.
+    func integrityCheck() throws(StateStoreError) -> [String] {
+        try Self.attempt(path, "check integrity") {
+            try pool.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
+        }
+    }
+
+    /// Runs `body`, turning any failure into a `StateStoreError` carrying SQLite's message.
+    private static func attempt<T>(_ path: String, _ operation: String,
+                                   _ body: () throws -> T) throws(StateStoreError) -> T {
+        do {
+            return try body()
+        } catch let error as DatabaseError {
+            throw StateStoreError(path: path, operation: operation,
+                                  message: error.message ?? "SQLite error \(error.resultCode.rawValue)")
+        } catch {
+            throw StateStoreError(path: path, operation: operation, message: "\(error)")
+        }
+    }
+}
+
+/// Another writer promoted the recipe after the caller read its canonical.
+private struct StaleCanonical: Error, CustomStringConvertible {
+    var recipe: String
+    var current: String?
+    var expected: String?
+    var description: String {
+        "the canonical of \(recipe) is now \(current ?? "absent"), not \(expected ?? "absent") as this promotion expected"
+    }
+}
+
+// MARK: - Rows: the tables' shape, kept out of the public types so GRDB stays behind the store.
+
+/// Dates as ISO-8601 UTC text with milliseconds, e.g. `2025-01-02T03:04:05.678Z`.
+private enum StoredDate {
+    static let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt)
+    static func text(_ date: Date) -> String { style.format(date) }
+    static func date(_ text: String) throws -> Date { try style.parse(text) }
+}
+
+private enum StoredJSON {
+    static func text(_ names: [String]) throws -> String {
+        String(decoding: try JSONEncoder().encode(names), as: UTF8.self)
+    }
+    static func names(_ text: String) throws -> [String] {
+        try JSONDecoder().decode([String].self, from: Data(text.utf8))
+    }
+}
+
+private struct CanonicalRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "canonical"
+    enum CodingKeys: String, CodingKey, ColumnExpression {
+        case recipe, version, commit, promotedAt = "promoted_at", status, runID = "run_id", volumes
+    }
+    typealias Columns = CodingKeys
+
+    var recipe: String
+    var version: String
+    var commit: String
+    var promotedAt: String
+    var status: String
+    var runID: String
+    var volumes: String
+
+    init(_ canonical: Canonical) throws {
+        recipe = canonical.recipe
+        version = canonical.version
+        commit = canonical.commit
+        promotedAt = StoredDate.text(canonical.promotedAt)
+        status = canonical.status
+        runID = canonical.runID
+        volumes = try StoredJSON.text(canonical.volumes)
+    }
+
+    func canonical() throws -> Canonical {
+        Canonical(recipe: recipe, version: version, commit: commit, promotedAt: try StoredDate.date(promotedAt),
+                  status: status, runID: runID, volumes: try StoredJSON.names(volumes))
+    }
+}
+
+private struct PromotionRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "promotion"
+    enum CodingKeys: String, CodingKey, ColumnExpression {
+        case id, recipe, version, commit, promotedAt = "promoted_at", runID = "run_id"
+        case previousVersion = "previous_version", volumes
+    }
+    typealias Columns = CodingKeys
+
+    /// nil until inserted: SQLite assigns it.
+    var id: Int64?
+    var recipe: String
+    var version: String
+    var commit: String
+    var promotedAt: String
+    var runID: String
+    var previousVersion: String?
+    var volumes: String
+
+    init(_ canonical: Canonical, previous: String?) throws {
+        recipe = canonical.recipe
+        version = canonical.version
+        commit = canonical.commit
+        promotedAt = StoredDate.text(canonical.promotedAt)
+        runID = canonical.runID
+        previousVersion = previous
+        volumes = try StoredJSON.text(canonical.volumes)
+    }
+
+    func promotion() throws -> Promotion {
+        Promotion(id: id ?? 0, recipe: recipe, version: version, commit: commit,
+                  promotedAt: try StoredDate.date(promotedAt), runID: runID,
+                  previousVersion: previousVersion, volumes: try StoredJSON.names(volumes))
+    }
+}
+
+private struct RunRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "run"
+    enum CodingKeys: String, CodingKey, ColumnExpression {
+        case id, recipe, trigger, headRef = "head_ref", headCommit = "head_commit"
+        case headVersion = "head_version", baseVersion = "base_version", verdict
+        case startedAt = "started_at", finishedAt = "finished_at", quick, record
+    }
+    typealias Columns = CodingKeys
+
+    var id: String
+    var recipe: String
+    var trigger: String
+    var headRef: String
+    var headCommit: String
+    var headVersion: String?
+    var baseVersion: String?
+    var verdict: String
+    var startedAt: String
+    var finishedAt: String?
+    var quick: Bool
+    var record: String
+
+    init(_ run: StoredRun) {
+        id = run.id
+        recipe = run.recipe
+        trigger = run.trigger
+        headRef = run.headRef
+        headCommit = run.headCommit
+        headVersion = run.headVersion
+        baseVersion = run.baseVersion
+        verdict = run.verdict
+        startedAt = StoredDate.text(run.startedAt)
+        finishedAt = run.finishedAt.map(StoredDate.text)
+        quick = run.quick
+        record = run.record
+    }
+
+    func storedRun() throws -> StoredRun {
+        StoredRun(id: id, recipe: recipe, trigger: trigger, headRef: headRef, headCommit: headCommit,
+                  headVersion: headVersion, baseVersion: baseVersion, verdict: verdict,
+                  startedAt: try StoredDate.date(startedAt), finishedAt: try finishedAt.map(StoredDate.date),
+                  quick: quick, record: record)
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import PluginChannel
+import Synchronization
+
+/// What the sweep did for one recipe.
+public struct SweepOutcome: Sendable {
+    public var item: SweepItem
+    public var run: RunRecord?
+    /// `promoted <version>`, or why not.
+    public var promotion: String?
+    public var error: String?
+}
+
+/// The scheduled job: for each enrolled recipe, sync the mirror, decide on versions, run the new
+/// release cold, gate, promote. Recipes run in parallel up to the configured bound, each under its
+/// own lock; the whole sweep holds a lock too, so a second sweep is refused, never interleaved.
+public final class SweepRunner: Sendable {
+    public let configuration: Configuration
+    public let store: StateStore
+    /// Builds a run engine for one recipe (each recipe runs on its own engine and thread).
+    public let makeEngine: @Sendable (RecipeSettings) throws -> RunEngine
+    public let progress: @Sendable (String) -> Void
+
+    public init(configuration: Configuration, store: StateStore, makeEngine: @escaping @Sendable (RecipeSettings) throws -> RunEngine,
+                progress: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.configuration = configuration
+        self.store = store
+        self.makeEngine = makeEngine
+        self.progress = progress
+    }
+
+    var locks: String { (configuration.stateDirectory as NSString).appendingPathComponent("locks") }
+
+    /// Decides for every recipe; with `dryRun`, stops there.
+    public func sweep(recipes: [RecipeSettings], dryRun: Bool) throws -> [SweepOutcome] {
+        let sweepLock = try SweepLock(path: (locks as NSString).appendingPathComponent("sweep.lock"))
+        defer { withExtendedLifetime(sweepLock) {} }
+        let items = try SweepPlan.plan(recipes, stateDirectory: configuration.stateDirectory) { recipe in
+            try self.store.canonical(recipe: recipe)?.version
+        }
+        for item in items { progress("\(item.recipe.name): \(item.decision)") }
+        guard !dryRun else { return items.map { SweepOutcome(item: $0) } }
+
+        let outcomes = Mutex<[Int: SweepOutcome]>([:])
+        let slots = DispatchSemaphore(value: max(1, configuration.concurrency))
+        let group = DispatchGroup()
+        for (index, item) in items.enumerated() {
+            guard case .run(let version) = item.decision else {
+                outcomes.withLock { $0[index] = SweepOutcome(item: item) }
+                continue
+            }
+            slots.wait()
+            group.enter()
+            DispatchQueue.global().async {
+                defer { slots.signal(); group.leave() }
+                let outcome = self.runAndPromote(item, version: version)
+                outcomes.withLock { $0[index] = outcome }
+            }
+        }
+        group.wait()
+        return outcomes.withLock { results in items.indices.compactMap { results[$0] } }
+    }
+
+    /// A cold run of `version`, then the gate, then (maybe) the promotion.
+    func runAndPromote(_ item: SweepItem, version: String) -> SweepOutcome {
+        var outcome = SweepOutcome(item: item)
+        do {
+            let lock = try SweepLock(path: (locks as NSString).appendingPathComponent("\(item.recipe.name).lock"))
+            defer { withExtendedLifetime(lock) {} }
+            let engine = try makeEngine(item.recipe)
+            progress("\(item.recipe.name): running \(version) cold (base: \(item.canonical ?? "the previous release"))")
+            let record = try engine.run(RunRequest(
+                recipe: item.recipe.name, repository: item.mirror, headRef: version, base: item.canonical,
+                stages: item.recipe.stages ?? Tier.allCases, trigger: .sweep, baseDomain: configuration.baseDomain))
+            outcome.run = record
+            try? store.record(run: StoredRun(
+                id: record.id, recipe: record.recipe, trigger: record.trigger.rawValue, headRef: record.head.ref,
+                headCommit: record.head.commit, headVersion: record.head.version, baseVersion: record.base?.version,
+                verdict: record.verdict.rawValue, startedAt: record.startedAt, finishedAt: record.finishedAt, quick: false,
+                record: String(decoding: (try? RunReport.json(record)) ?? Data(), as: UTF8.self)))
+            switch PromoteGate.decide(PromotionCandidate(green: record.isGreen, fromPullRequest: false, quick: false,
+                                                         releaseVersion: record.head.version)) {
+            case .promote(let version):
+                let canonical = try Promoter(store: store, stateDirectory: configuration.stateDirectory).promote(record, version: version)
+                outcome.promotion = "promoted \(canonical.version) (\(canonical.commit.prefix(12)))"
+            case .refuse(let reasons):
+                outcome.promotion = "not promoted: " + reasons.joined(separator: "; ")
+            }
+            progress("\(item.recipe.name): \(record.verdict.rawValue); \(outcome.promotion ?? "")")
+        } catch {
+            outcome.error = "\(error)"
+            progress("\(item.recipe.name): \(error)")
+        }
+        return outcome
+    }
+}

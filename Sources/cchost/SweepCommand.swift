@@ -1,0 +1,153 @@
+import ArgumentParser
+import Foundation
+import Host
+
+struct SweepCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sweep",
+        abstract: "The scheduled job: for each enrolled recipe, sync its mirror, run a new release cold, and promote it if it passes.",
+        discussion: """
+            Each decision is keyed on version: the newest release newer than the canonical runs; an equal or \
+            older one is skipped (no-new-version); a recipe without releases is skipped (never-released). \
+            A second sweep while one runs is refused. Exit status: 0 when every run was green (or nothing \
+            needed a run), 1 when a run was red or a recipe failed, 2 on a configuration error or an empty \
+            enrolled set.
+            """)
+
+    @Option(help: "The configuration file (default: CCHOST_CONFIG, else /etc/cchost/config.yml).") var config: String?
+    @Flag(help: "Print the decisions only: sync mirrors and decide, run nothing.") var dryRun = false
+    @OptionGroup var sandbox: SandboxOptions
+
+    func run() throws {
+        let outcomes = try failingClearly { () throws -> [SweepOutcome] in
+            if let config { setenv("CCHOST_CONFIG", config, 1) }
+            let setup = try sandbox.setup()
+            let configuration = setup.configuration
+            let store = try StateStore(stateDirectory: configuration.stateDirectory)
+            let operatorPlugins = try allPluginInfo(setup)
+            let recipes = try SweepPlan.enrolled(configuration, plugins: operatorPlugins)
+            let runs = URL(fileURLWithPath: configuration.stateDirectory).appendingPathComponent("runs")
+            TeardownOnSignal.install(deployer: SwarmDeployer(), registry: ActiveRuns(directory: runs.appendingPathComponent("active")))
+            let runner = SweepRunner(
+                configuration: configuration, store: store,
+                makeEngine: { recipe in
+                    let resolved = try setup.plugins(forRecipe: recipe.name, checkout: nil)
+                    let deployer: any Deployer = configuration.backend == "abra"
+                        ? AbraDeployer(abra: ProcessInfo.processInfo.environment["CCHOST_ABRA"] ?? "abra", defaultTimeout: recipe.timeout ?? 300)
+                        : SwarmDeployer(defaultTimeout: recipe.timeout ?? 300)
+                    let engine = RunEngine(deployer: deployer, plugins: resolved.plugins, launcher: setup.launcher, runsDirectory: runs,
+                                           waitForConvergence: engineWaiter, progress: { printError("cchost: [\(recipe.name)] \($0)") })
+                    engine.overlays = { checkout in
+                        ((try? setup.plugins(forRecipe: recipe.name, checkout: checkout))?.plugins ?? [])
+                            .filter { if case .overlay = $0.origin { return true } else { return false } }
+                    }
+                    return engine
+                },
+                progress: { printError("cchost: \($0)") })
+            return try runner.sweep(recipes: recipes, dryRun: dryRun)
+        }
+        for outcome in outcomes {
+            var line = "\(outcome.item.recipe.name): \(outcome.item.decision)"
+            if let run = outcome.run { line += "; run \(run.id) \(run.isGreen ? "green" : "red")" }
+            if let promotion = outcome.promotion { line += "; \(promotion)" }
+            if let error = outcome.error { line += "; error: \(error)" }
+            print(line)
+        }
+        if outcomes.contains(where: { $0.error != nil || ($0.run.map { !$0.isGreen } ?? false) }) { throw ExitCode(1) }
+    }
+
+    /// Every loadable plugin's info, for the plugins' own enrolment.
+    func allPluginInfo(_ setup: PluginSetup) throws -> [PluginInfo] {
+        let catalog = setup.catalog()
+        defer { try? catalog.save() }
+        return try (setup.builtinPlugins + PluginCatalog.operatorPlugins(in: setup.operatorFolders)).compactMap { path in
+            if case .loadable(let info) = try catalog.entry(for: path, profile: setup.configuration.operatorProfile).state { return info }
+            return nil
+        }
+    }
+}
+
+/// Convergence through the Engine API, as every command that deploys waits for it.
+let engineWaiter: ConvergenceWaiter = { stack, deadline in
+    do {
+        switch try Convergence.wait(engine: DockerEngine(), stack: stack, deadline: deadline, interval: 0.25) {
+        case .converged: return (true, [])
+        case .waiting(let reasons), .failed(let reasons): return (false, reasons)
+        }
+    } catch {
+        return (false, ["the Docker engine did not answer: \(error)"])
+    }
+}
+
+struct CanonCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "canon", abstract: "Show recipes' canonicals (the last release proven good) and their history.",
+        subcommands: [Show.self, History.self])
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The canonical of one recipe, or of all.")
+        @Argument(help: "A recipe (default: all).") var recipe: String?
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            let canonicals = try failingClearly { () throws -> [Canonical] in
+                let store = try StateStore(stateDirectory: try Configuration.load().stateDirectory)
+                if let recipe {
+                    guard let canonical = try store.canonical(recipe: recipe) else {
+                        throw Failure(message: "\(recipe) has no canonical yet: no release of it has passed a sweep", status: 1)
+                    }
+                    return [canonical]
+                }
+                return try store.canonicals()
+            }
+            if json {
+                struct Row: Encodable {
+                    var recipe, version, commit, status, runID: String
+                    var promotedAt: Date
+                    var retained: [String]
+                    enum CodingKeys: String, CodingKey {
+                        case recipe, version, commit, status, retained
+                        case runID = "run_id", promotedAt = "promoted_at"
+                    }
+                }
+                try printJSON(canonicals.map { Row(recipe: $0.recipe, version: $0.version, commit: $0.commit, status: $0.status,
+                                                   runID: $0.runID, promotedAt: $0.promotedAt, retained: $0.volumes) })
+                return
+            }
+            for canonical in canonicals {
+                print("\(canonical.recipe)  \(canonical.version)  \(canonical.commit.prefix(12))  \(ISO8601DateFormatter().string(from: canonical.promotedAt))  \(canonical.status)  retained: \(canonical.volumes.isEmpty ? "nothing" : canonical.volumes.joined(separator: ", "))")
+            }
+            if canonicals.isEmpty { print("no canonical yet") }
+        }
+    }
+
+    struct History: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Every promotion of a recipe, oldest first.")
+        @Argument(help: "The recipe.") var recipe: String
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            let history = try failingClearly { () throws -> [Promotion] in
+                try StateStore(stateDirectory: try Configuration.load().stateDirectory).history(recipe: recipe)
+            }
+            if json {
+                struct Row: Encodable {
+                    var version, commit, runID: String
+                    var previousVersion: String?
+                    var promotedAt: Date
+                    enum CodingKeys: String, CodingKey {
+                        case version, commit
+                        case runID = "run_id", previousVersion = "previous_version", promotedAt = "promoted_at"
+                    }
+                }
+                try printJSON(history.map { Row(version: $0.version, commit: $0.commit, runID: $0.runID,
+                                                previousVersion: $0.previousVersion, promotedAt: $0.promotedAt) })
+                return
+            }
+            for promotion in history {
+                print("\(ISO8601DateFormatter().string(from: promotion.promotedAt))  \(promotion.previousVersion ?? "-") → \(promotion.version)  \(promotion.commit.prefix(12))  run \(promotion.runID)")
+            }
+            if history.isEmpty { print("\(recipe) has never been promoted") }
+        }
+    }
+}

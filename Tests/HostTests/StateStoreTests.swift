@@ -1,0 +1,241 @@
+import Foundation
+import Testing
+@testable import Host
+
+@Suite("StateStore")
+struct StateStoreTests {
+    /// A fresh, uniquely named state folder, removed by the caller's `defer`.
+    static func stateFolder() -> String {
+        let path = FileManager.default.temporaryDirectory
+            .appendingPathComponent("cchost-state-\(UUID().uuidString)").path
+        return path
+    }
+
+    static func canonical(_ recipe: String, _ version: String, run: String, at seconds: TimeInterval = 1_700_000_000) -> Canonical {
+        Canonical(recipe: recipe, version: version, commit: "c0ffee\(version)", promotedAt: Date(timeIntervalSince1970: seconds),
+                  runID: run, volumes: ["\(recipe)_data", "\(recipe)_db"])
+    }
+
+    static func storedRun(_ id: String, recipe: String, at seconds: TimeInterval) -> StoredRun {
+        StoredRun(id: id, recipe: recipe, trigger: "sweep", headRef: "refs/tags/1.0.0+2.0", headCommit: "abc\(id)",
+                  headVersion: "1.0.0+2.0", verdict: "green", startedAt: Date(timeIntervalSince1970: seconds),
+                  finishedAt: Date(timeIntervalSince1970: seconds + 90.5), quick: false,
+                  record: #"{"id":"\#(id)","tiers":[]}"#)
+    }
+
+    /// Runs `sqlite3` on the database and returns its output.
+    static func sqlite(_ path: String, _ sql: String) throws -> String {
+        try run("/usr/bin/sqlite3", [path, sql]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test("migrations create the schema in a new folder and reopening an existing one keeps the data")
+    func migrationsCreateAndReopen() throws {
+        let folder = Self.stateFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let store = try StateStore(stateDirectory: folder + "/nested")
+        #expect(store.path == folder + "/nested/cchost.sqlite")
+        let tables = try Self.sqlite(store.path, "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        #expect(tables.split(separator: "\n").contains("canonical"))
+        #expect(tables.split(separator: "\n").contains("promotion"))
+        #expect(tables.split(separator: "\n").contains("run"))
+        #expect(try Self.sqlite(store.path, "SELECT identifier FROM grdb_migrations ORDER BY identifier") == "v1\nv2")
+        #expect(try Self.sqlite(store.path, "PRAGMA journal_mode") == "wal")
+        try store.promote(Self.canonical("notes", "1.0.0+1.0", run: "r1"), previous: nil)
+
+        let reopened = try StateStore(stateDirectory: folder + "/nested")
+        #expect(try reopened.canonical(recipe: "notes")?.version == "1.0.0+1.0")
+        #expect(try Self.sqlite(store.path, "SELECT count(*) FROM grdb_migrations") == "2")
+    }
+
+    @Test("a promotion reads back as the canonical and as a history row with the previous version")
+    func promoteThenReadBack() throws {
+        let folder = Self.stateFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let store = try StateStore(stateDirectory: folder)
+        #expect(try store.canonical(recipe: "notes") == nil)
+        let first = Self.canonical("notes", "1.0.0+1.0", run: "r1")
+        try store.promote(first, previous: nil)
+
+        #expect(try store.canonical(recipe: "notes") == first)
+        #expect(try store.canonicals() == [first])
+        let history = try store.history(recipe: "notes")
+        try #require(history.count == 1)
+        #expect(history[0].version == "1.0.0+1.0")
+        #expect(history[0].commit == "c0ffee1.0.0+1.0")
+        #expect(history[0].runID == "r1")
+        #expect(history[0].previousVersion == nil)
+        #expect(history[0].volumes == ["notes_data", "notes_db"])
+        #expect(history[0].promotedAt == first.promotedAt)
+        // Dates are ISO-8601 UTC text.
+        #expect(try Self.sqlite(store.path, "SELECT promoted_at FROM canonical") == "2023-11-14T22:13:20.000Z")
+    }
+
+    @Test("promoting twice keeps both history rows oldest first and the second as the canonical")
+    func promoteTwice() throws {
+        let folder = Self.stateFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let store = try StateStore(stateDirectory: folder)
+        try store.promote(Self.canonical("notes", "1.0.0+1.0", run: "r1"), previous: nil)
+        try store.promote(Self.canonical("other", "3.0.0+1.0", run: "r9"), previous: nil)
+        let second = Self.canonical("notes", "1.1.0+1.0", run: "r2", at: 1_700_100_000)
+        try store.promote(second, previous: "1.0.0+1.0")
+
+        #expect(try store.canonical(recipe: "notes") == second)
+        let history = try store.history(recipe: "notes")
+        #expect(history.map(\.version) == ["1.0.0+1.0", "1.1.0+1.0"])
+        #expect(history.map(\.previousVersion) == [nil, "1.0.0+1.0"])
+        #expect(history[0].id < history[1].id)
+        #expect(try store.canonicals().map(\.recipe) == ["notes", "other"])
+    }
+
+    @Test("the history rows stay unchanged by later promotions and refuse UPDATE and DELETE from any writer")
+    func historyIsAppendOnly() throws {
+        let folder = Self.stateFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let store = try StateStore(stateDirectory: folder)
+        try store.promote(Self.canonical("notes", "1.0.0+1.0", run: "r1"), previous: nil)
+        let before = try store.history(recipe: "notes")
+        try store.promote(Self.canonical("notes", "1.1.0+1.0", run: "r2", at: 1_700_100_000), previous: "1.0.0+1.0")
+        #expect(Array(try store.history(recipe: "notes").prefix(1)) == before)
+
+        let update = try run("/usr/bin/sqlite3", [store.path, "UPDATE promotion SET version = 'forged'"])
+        let delete = try run("/usr/bin/sqlite3", [store.path, "DELETE FROM promotion"])
+        #expect(update.status != 0 && update.stderr.contains("append-only"))
+        #expect(delete.status != 0 && delete.stderr.contains("append-only"))
+        #expect(try store.history(recipe: "notes").map(\.version) == ["1.0.0+1.0", "1.1.0+1.0"])
+    }
+
+    @Test("a promotion based on a stale previous version writes nothing and names the current canonical")
+    func stalePromotionIsRefused() throws {
+        let folder = Self.stateFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let store = try StateStore(stateDirectory: folder)
+        try store.promote(Self.canonical("notes", "1.0.0+1.0", run: "r1"), previous: nil)
+        let error = #expect(throws: StateStoreError.self) {
+            try store.promote(Self.canonical("notes", "0.9.0+1.0", run: "r0"), previous: nil)
+        }
+        #expect(error?.description.contains(store.path) == true)
+        #expect(error?.description.contains("is now 1.0.0+1.0") == true)
+        #expect(try store.canonical(recipe: "notes")?.version == "1.0.0+1.0")
+        #expect(try store.history(recipe: "notes").count == 1)
+    }
+
+    @Test("runs are recorded, replaced by id, and listed per recipe oldest first")
+    func runsRecordedAndListed() throws {
+        let folder = Self.stateFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let store = try StateStore(stateDirectory: folder)
+        let later = Self.storedRun("run-2", recipe: "notes", at: 1_700_000_500)
+        var earlier = Self.storedRun("run-1", recipe: "notes", at: 1_700_000_000)
+        earlier.verdict = "running"
+        earlier.finishedAt = nil
+        try store.record(run: later)
+        try store.record(run: earlier)
+        try store.record(run: Self.storedRun("run-3", recipe: "other", at: 1_700_000_100))
+        #expect(try store.runs(recipe: "notes") == [earlier, later])
+
+        earlier.verdict = "red"
+        earlier.finishedAt = Date(timeIntervalSince1970: 1_700_000_200.25)
+        earlier.quick = true
+        earlier.baseVersion = "0.9.0+1.0"
+        try store.record(run: earlier)
+        #expect(try store.runs(recipe: "notes") == [earlier, later])
+        #expect(try store.runs(recipe: "other").map(\.id) == ["run-3"])
+        #expect(try store.runs(recipe: "absent").isEmpty)
+    }
+
+    @Test("an error between the canonical's upsert and the history's insert rolls back both")
+    func failureInsidePromotionRollsBackBoth() throws {
+        struct Interrupted: Error {}
+        let folder = Self.stateFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let store = try StateStore(stateDirectory: folder)
+        let old = Self.canonical("notes", "1.0.0+1.0", run: "r1")
+        try store.promote(old, previous: nil)
+
+        #expect(throws: StateStoreError.self) {
+            try store.promote(Self.canonical("notes", "1.1.0+1.0", run: "r2"), previous: "1.0.0+1.0",
+                              betweenWrites: { throw Interrupted() })
+        }
+        #expect(try store.canonical(recipe: "notes") == old)
+        #expect(try store.history(recipe: "notes").map(\.version) == ["1.0.0+1.0"])
+    }
+
+    @Test("a writer killed with SIGKILL before COMMIT leaves the old canonical and a sound database")
+    func killedWriterLeavesOldCanonical() throws {
+        let folder = Self.stateFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let store = try StateStore(stateDirectory: folder)
+        let old = Self.canonical("notes", "1.0.0+1.0", run: "r1")
+        try store.promote(old, previous: nil)
+        let marker = folder + "/writer-ready"
+
+        // A separate process: a tiny page cache forces uncommitted pages of a large transaction into
+        // the WAL; the canonical's replacement is written; then the process waits, mid-transaction.
+        let writer = Process()
+        writer.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        writer.arguments = [store.path]
+        let input = Pipe()
+        writer.standardInput = input
+        writer.standardOutput = FileHandle.nullDevice
+        writer.standardError = FileHandle.nullDevice
+        try writer.run()
+        let script = """
+            PRAGMA cache_size = 10;
+            BEGIN IMMEDIATE;
+            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+              INSERT INTO run SELECT 'bulk-' || i, 'notes', 'sweep', 'main', 'abc', NULL, NULL, 'green',
+                '2024-01-01T00:00:00.000Z', NULL, 0, json_object('pad', hex(randomblob(500))) FROM n;
+            UPDATE canonical SET version = '9.9.9+9.9', "commit" = 'forged' WHERE recipe = 'notes';
+            INSERT INTO promotion (recipe, version, "commit", promoted_at, run_id, volumes)
+              VALUES ('notes', '9.9.9+9.9', 'forged', '2024-01-01T00:00:00.000Z', 'rX', '[]');
+            .system touch \(marker)
+
+            """
+        input.fileHandleForWriting.write(Data(script.utf8))
+        let deadline = Date().addingTimeInterval(30)
+        while !FileManager.default.fileExists(atPath: marker) && Date() < deadline && writer.isRunning {
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        try #require(FileManager.default.fileExists(atPath: marker), "sqlite3 never reached the middle of its transaction")
+        let walSize = (try FileManager.default.attributesOfItem(atPath: store.path + "-wal")[.size] as? Int) ?? 0
+        #expect(walSize > 100_000, "the uncommitted transaction should have spilled into the WAL")
+        kill(writer.processIdentifier, SIGKILL)
+        writer.waitUntilExit()
+        #expect(writer.terminationReason == .uncaughtSignal)
+
+        #expect(try store.canonical(recipe: "notes") == old)
+        #expect(try store.history(recipe: "notes").map(\.version) == ["1.0.0+1.0"])
+        #expect(try store.runs(recipe: "notes").isEmpty)
+        #expect(try store.integrityCheck() == ["ok"])
+        // The dead writer's lock is gone: the store writes again.
+        try store.promote(Self.canonical("notes", "1.1.0+1.0", run: "r2"), previous: "1.0.0+1.0")
+        #expect(try StateStore(stateDirectory: folder).canonical(recipe: "notes")?.version == "1.1.0+1.0")
+    }
+
+    @Test("two stores on the same folder read and write concurrently without losing or corrupting rows")
+    func twoStoresShareTheDatabase() async throws {
+        let folder = Self.stateFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let first = try StateStore(stateDirectory: folder)
+        let second = try StateStore(stateDirectory: folder)
+        let perStore = 100
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (name, store) in [("a", first), ("b", second)] {
+                group.addTask {
+                    for index in 0..<perStore {
+                        try store.record(run: Self.storedRun("\(name)-\(index)", recipe: "shared",
+                                                             at: 1_700_000_000 + Double(index)))
+                        try store.promote(Self.canonical("recipe-\(name)-\(index)", "1.0.0+1.0", run: "\(name)-\(index)"),
+                                          previous: nil)
+                        _ = try store.runs(recipe: "shared")
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try first.runs(recipe: "shared").count == 2 * perStore)
+        #expect(try second.canonicals().count == 2 * perStore)
+        #expect(try first.integrityCheck() == ["ok"])
+    }
+}
