@@ -12,6 +12,11 @@ public struct Promoter: Sendable {
     public let store: StateStore
     public let stateDirectory: String
 
+    /// The points between the steps of a promotion, where a crash must leave state whole.
+    public enum Step: Sendable, CaseIterable { case dataCopied, dataInPlace, databaseCommitted }
+    /// Test hook: called after each step; throwing stops the promotion there, as a crash would.
+    var afterStep: @Sendable (Step) throws -> Void = { _ in }
+
     public init(store: StateStore, stateDirectory: String) {
         self.store = store
         self.stateDirectory = stateDirectory
@@ -34,11 +39,14 @@ public struct Promoter: Sendable {
             try manager.copyItem(atPath: archive, toPath: partial.appendingPathComponent(name).path)
             retained.append(target.appendingPathComponent(name).path)
         }
+        try afterStep(.dataCopied)
         try? manager.removeItem(at: target)
         try manager.moveItem(at: partial, to: target)
+        try afterStep(.dataInPlace)
         let canonical = Canonical(recipe: record.recipe, version: version, commit: record.head.commit,
                                   promotedAt: record.finishedAt ?? Date(), status: "promoted", runID: record.id, volumes: retained)
         try store.promote(canonical, previous: previous?.version)
+        try afterStep(.databaseCommitted)
         if let previous, previous.runID != record.id {
             try? manager.removeItem(at: folder(record.recipe).appendingPathComponent(previous.runID))
         }
