@@ -232,4 +232,16 @@ struct EndToEndTests {
         #expect(try check(record, .restore, "data-continuity").verdict == .pass)
         #expect(Self.leftovers(AppNaming.stackName(forDomain: record.domain)).isEmpty)
     }
+
+    @Test("the operator's env and typed-check parameters reach the run: backups switched off, http-expect bound")
+    func operatorSettingsReachTheRun() throws {
+        let state = try TemporaryDirectory("state")
+        let record = try Self.engine(state).run(RunRequest(
+            recipe: "static-site", repository: Self.repository("static-site"), stages: [.install, .backup],
+            environment: ["ENABLE_BACKUPS": "false"],
+            checkArguments: ["http-expect": ["path": .string("/"), "status": .integer(200), "needle": .string("Hello from static-site")]]))
+        #expect(try check(record, .install, "http-expect").verdict == .pass, "\(RunReport.console(record))")
+        #expect(try tier(record, .backup).notApplicable == "no service has backupbot.backup=true")
+        #expect(Self.leftovers(AppNaming.stackName(forDomain: record.domain)).isEmpty)
+    }
 }

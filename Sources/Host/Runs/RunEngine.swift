@@ -13,9 +13,14 @@ public struct RunRequest: Sendable {
     public var stages: [Tier]
     public var trigger: RunRecord.Trigger
     public var baseDomain: String
+    /// The app's own settings over `.env.sample` (the operator's `recipes[].env`).
+    public var environment: [String: String]
+    /// Typed-check parameters from the operator's configuration, over the plugins' defaults.
+    public var checkArguments: [String: [String: ArgumentValue]]
 
     public init(recipe: String, repository: String, headRef: String? = nil, base: String? = nil,
-                stages: [Tier] = Tier.allCases, trigger: RunRecord.Trigger = .manual, baseDomain: String = "ci.example") {
+                stages: [Tier] = Tier.allCases, trigger: RunRecord.Trigger = .manual, baseDomain: String = "ci.example",
+                environment: [String: String] = [:], checkArguments: [String: [String: ArgumentValue]] = [:]) {
         self.recipe = recipe
         self.repository = repository
         self.headRef = headRef
@@ -23,6 +28,8 @@ public struct RunRequest: Sendable {
         self.stages = stages.sorted()
         self.trigger = trigger
         self.baseDomain = baseDomain
+        self.environment = environment
+        self.checkArguments = checkArguments
     }
 }
 
@@ -103,13 +110,14 @@ public final class RunEngine {
             head: RunRecord.Ref(ref: headRef, commit: head.commit, version: headVersion), stages: request.stages,
             startedAt: Date(), finishedAt: nil, tiers: [], deployCount: 0, generic: "", teardown: nil, artifacts: [],
             verdict: .unverified, aborted: nil)
-        let app = AppDeployment(runID: runID, recipe: request.recipe, domain: domain, checkout: base ?? head, workDirectory: work)
+        let app = AppDeployment(runID: runID, recipe: request.recipe, domain: domain, checkout: base ?? head,
+                                overrides: request.environment, workDirectory: work)
         let registry = ActiveRuns(directory: runsDirectory.appendingPathComponent("active"))
         registry.register(runID: runID, stack: app.stack)
         defer { registry.unregister(runID: runID) }
 
         var state = RunState(app: app, head: head, base: base, headVersion: headVersion, record: record, artifacts: artifacts,
-                             plugins: plugins + (overlays?(head.directory) ?? []))
+                             plugins: plugins + (overlays?(head.directory) ?? []), checkArguments: request.checkArguments)
         tiers(request, &state)
         record = state.record
         record.backupArchives = state.backup?.archives.map(\.file) ?? []
@@ -143,6 +151,8 @@ public final class RunEngine {
         var backup: BackupRecord?
         var marker: AppContext.BackupMarker?
         var abortReason: String?
+        /// The operator's typed-check parameters for this run.
+        var checkArguments: [String: [String: ArgumentValue]] = [:]
         /// Hooks and install steps run since the last tier record: they belong to the next one.
         var stepRecords: [RunRecord.CheckRecord] = []
     }
@@ -375,6 +385,7 @@ public final class RunEngine {
                     continue
                 }
                 var arguments: [String: ArgumentValue] = plugin.info.metadata.config[check.name] ?? [:]
+                arguments.merge(state.checkArguments[check.name] ?? [:]) { $1 }
                 if let parameters = check.parameters, !parameters.isEmpty, arguments.isEmpty {
                     records.append(.init(plugin: name, name: check.name, verdict: .skip,
                                          detail: "not configured for \(state.record.recipe) (parameters: \(parameters.map(\.name).joined(separator: ", ")))",

@@ -71,7 +71,8 @@ public final class SweepRunner: Sendable {
             progress("\(item.recipe.name): running \(version) cold (base: \(item.canonical ?? "the previous release"))")
             let record = try engine.run(RunRequest(
                 recipe: item.recipe.name, repository: item.mirror, headRef: version, base: item.canonical,
-                stages: item.recipe.stages ?? Tier.allCases, trigger: .sweep, baseDomain: configuration.baseDomain))
+                stages: item.recipe.stages ?? Tier.allCases, trigger: .sweep, baseDomain: configuration.baseDomain,
+                environment: item.recipe.env, checkArguments: item.recipe.checks))
             outcome.run = record
             try? store.record(run: StoredRun(
                 id: record.id, recipe: record.recipe, trigger: record.trigger.rawValue, headRef: record.head.ref,
