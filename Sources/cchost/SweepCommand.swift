@@ -24,8 +24,8 @@ struct SweepCommand: ParsableCommand {
             let setup = try sandbox.setup()
             let configuration = setup.configuration
             let store = try StateStore(stateDirectory: configuration.stateDirectory)
-            let operatorPlugins = try allPluginInfo(setup)
-            let recipes = try SweepPlan.enrolled(configuration, plugins: operatorPlugins)
+            let installed = try setup.plugins(forRecipe: nil, checkout: nil).plugins.map(\.info)
+            let recipes = try SweepPlan.enrolled(configuration, plugins: installed)
             let runs = URL(fileURLWithPath: configuration.stateDirectory).appendingPathComponent("runs")
             TeardownOnSignal.install(deployer: SwarmDeployer(), registry: ActiveRuns(directory: runs.appendingPathComponent("active")))
             let runner = SweepRunner(
@@ -54,16 +54,6 @@ struct SweepCommand: ParsableCommand {
             print(line)
         }
         if outcomes.contains(where: { $0.error != nil || ($0.run.map { !$0.isGreen } ?? false) }) { throw ExitCode(1) }
-    }
-
-    /// Every loadable plugin's info, for the plugins' own enrolment.
-    func allPluginInfo(_ setup: PluginSetup) throws -> [PluginInfo] {
-        let catalog = setup.catalog()
-        defer { try? catalog.save() }
-        return try (setup.builtinPlugins + PluginCatalog.operatorPlugins(in: setup.operatorFolders)).compactMap { path in
-            if case .loadable(let info) = try catalog.entry(for: path, profile: setup.configuration.operatorProfile).state { return info }
-            return nil
-        }
     }
 }
 

@@ -66,7 +66,7 @@ struct SweepPlanTests {
         var first: SweepLock? = try SweepLock(path: state.file("locks/sweep.lock"))
         let busy = try #require(throws: SweepLock.Busy.self) { try SweepLock(path: state.file("locks/sweep.lock")) }
         #expect(busy.holder.hasPrefix("pid \(getpid())"))
-        #expect(first != nil)
+        withExtendedLifetime(first) {}
         first = nil
         #expect(throws: Never.self) { _ = try SweepLock(path: state.file("locks/sweep.lock")) }
     }

@@ -62,7 +62,8 @@ extension PluginSetup {
     /// The plugins that serve `recipe`: the builtin generic suite, operator plugins whose metadata
     /// names the recipe, and the checkout's repo-local overlays the allowlist approves (others are
     /// reported in `denied`, never loaded). Broken or rejected plugins are returned in `problems`.
-    public func plugins(forRecipe recipe: String, checkout: String?) throws
+    /// With no recipe: every loadable builtin and operator plugin (what the sweep's enrolment reads).
+    public func plugins(forRecipe recipe: String?, checkout: String?) throws
         -> (plugins: [ResolvedPlugin], denied: [String], problems: [String]) {
         let catalog = catalog()
         defer { try? catalog.save() }
@@ -73,7 +74,7 @@ extension PluginSetup {
             let profile = profile(for: origin)
             let entry = try catalog.entry(for: probePath ?? path, profile: profile)
             switch entry.state {
-            case .loadable(let info) where info.metadata.serves(recipe: recipe):
+            case .loadable(let info) where recipe.map { info.metadata.serves(recipe: $0) } ?? true:
                 plugins.append(ResolvedPlugin(path: probePath ?? path, origin: origin, info: info, profile: profile))
             case .loadable: break
             default: problems.append("\(path): \(entry.state.problem ?? "not loadable")")
@@ -83,7 +84,7 @@ extension PluginSetup {
         for path in try PluginCatalog.operatorPlugins(in: operatorFolders) where !builtinPlugins.contains(path) {
             try consider(path, origin: .operatorFolder(path))
         }
-        if let checkout {
+        if let checkout, let recipe {
             let gate = try overlayGate()
             for overlay in try PluginCatalog.overlays(inCheckout: checkout) {
                 switch try gate.admit(recipe: recipe, overlay: overlay) {
