@@ -10,15 +10,21 @@ struct RunCommand: ParsableCommand {
         discussion: """
             Deploys the base once (default: the release before the head), upgrades it in place to the head \
             (chaos), backs it up and restores it, with the generic suite and the recipe's overlays judging \
-            after each op. Exit status: 0 green, 1 red (a failure, an unverified check, or leftovers after \
-            teardown), 2 usage or configuration error.
+            after each op. --warm starts from a copy of the recipe's canonical data instead of fresh volumes \
+            (base: the canonical's version); --quick is a warm run that skips what it can (default tiers: \
+            lint,install,upgrade,custom). Neither is ever promoted, and the canonical's data is only read. \
+            A recipe listed in the configuration's recipes gets its env, check parameters, stages and \
+            timeout from there. Exit status: 0 green, 1 red (a failure, an unverified check, or leftovers \
+            after teardown), 2 usage or configuration error.
             """)
 
     @Argument(help: "The recipe's name.") var recipe: String
-    @Option(help: "The recipe repository: local path or URL.") var repo: String
+    @Option(help: "The recipe repository: local path or URL (default: the recipe's upstream in the configuration).") var repo: String?
     @Option(help: "The head under test: tag, branch or commit (default: the latest release).") var ref: String?
     @Option(help: "The version install deploys (default: the release before the head).") var base: String?
     @Option(help: "Comma-separated tiers: lint,install,upgrade,backup,restore,custom (default: all).") var stages: String?
+    @Flag(help: "Start from a copy of the canonical's data (warm), at the canonical's version.") var warm = false
+    @Flag(help: "A warm run that skips what it can: install steps, and backup and restore unless --stages names them.") var quick = false
     @Option(help: "Deploy backend: swarm (default) or abra.") var backend: String = "swarm"
     @Option(help: "The abra executable for --backend abra (default: CCHOST_ABRA, else abra on PATH).") var abra: String?
     @Option(help: "Write the run record as JSON here.") var json: String?
@@ -30,11 +36,12 @@ struct RunCommand: ParsableCommand {
     func validate() throws {
         guard RecipeName.isValid(recipe) else { throw ValidationError("'\(recipe)' is not a recipe name") }
         guard backend == "swarm" || backend == "abra" else { throw ValidationError("--backend is swarm or abra") }
-        _ = try tiers()
+        _ = try tiers(configured: nil)
     }
 
-    func tiers() throws -> [Tier] {
-        guard let stages else { return Tier.allCases }
+    /// --stages, else the configuration's, else everything (a quick run: lint, install, upgrade, custom).
+    func tiers(configured: [Tier]?) throws -> [Tier] {
+        guard let stages else { return configured ?? (quick ? [.lint, .install, .upgrade, .custom] : Tier.allCases) }
         return try stages.split(separator: ",").map { name in
             guard let tier = Tier(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
                 throw ValidationError("--stages: '\(name)' is not a tier (lint, install, upgrade, backup, restore, custom)")
@@ -59,7 +66,21 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let record = try failingClearly { () throws -> RunRecord in
             let setup = try sandbox.setup()
-            let deployer: any Deployer = backend == "abra" ? AbraDeployer(abra: try abraExecutable()) : SwarmDeployer()
+            let settings = setup.configuration.recipes.first { $0.name == self.recipe }
+            guard let repository = repo ?? settings?.upstream else {
+                throw Failure(message: "give --repo: \(recipe) is not among the configuration's recipes", status: 2)
+            }
+            let store = try StateStore(stateDirectory: setup.configuration.stateDirectory)
+            var canonical: Canonical?
+            if warm || quick {
+                canonical = try store.canonical(recipe: recipe)
+                guard canonical != nil else {
+                    throw Failure(message: "\(recipe) has no canonical yet, and a warm or quick run starts from the canonical's data: run `cchost sweep` first, or run cold (without --warm/--quick)")
+                }
+            }
+            let timeout = settings?.timeout ?? 300
+            let deployer: any Deployer = backend == "abra" ? AbraDeployer(abra: try abraExecutable(), defaultTimeout: timeout)
+                : SwarmDeployer(defaultTimeout: timeout)
             let runs = URL(fileURLWithPath: setup.configuration.stateDirectory).appendingPathComponent("runs")
             TeardownOnSignal.install(deployer: SwarmDeployer(), registry: ActiveRuns(directory: runs.appendingPathComponent("active")))
             let resolved = try setup.plugins(forRecipe: recipe, checkout: nil)
@@ -88,8 +109,12 @@ struct RunCommand: ParsableCommand {
                 return found.plugins.filter { if case .overlay = $0.origin { return true } else { return false } }
             }
             do {
-                return try engine.run(RunRequest(recipe: recipe, repository: repo, headRef: ref, base: base,
-                                                 stages: try tiers(), baseDomain: baseDomain))
+                let record = try engine.run(RunRequest(
+                    recipe: recipe, repository: repository, headRef: ref, base: base, stages: try tiers(configured: settings?.stages),
+                    baseDomain: baseDomain, environment: settings?.env ?? [:], checkArguments: settings?.checks ?? [:],
+                    warmFrom: canonical, quick: quick))
+                try store.record(run: StoredRun(record))
+                return record
             } catch {
                 throw Failure(message: "\(error)")
             }

@@ -211,7 +211,9 @@ struct EndToEndTests {
         #expect(red.stdout.contains("RED: 1 failed"), "\(red.stdout)")
         for (arguments, mentions) in [(["run", "x", "--repo", "/nonexistent/repo"], "/nonexistent/repo does not exist"),
                                       (["run", "x", "--repo", Self.repository("no-backup"), "--stages", "install,deploy"], "'deploy' is not a tier"),
-                                      (["run", "x", "--repo", Self.repository("no-backup"), "--ref", "9.9.9"], "9.9.9")] {
+                                      (["run", "x", "--repo", Self.repository("no-backup"), "--ref", "9.9.9"], "9.9.9"),
+                                      (["run", "x", "--repo", Self.repository("no-backup"), "--quick"], "x has no canonical yet"),
+                                      (["run", "x"], "give --repo: x is not among the configuration's recipes")] {
             let result = try run(TestPaths.cli, arguments, environment: environment)
             #expect(result.status == 2, "\(arguments): \(result.stderr)")
             let lines = result.stderr.split(separator: "\n").filter { !$0.hasPrefix("cchost: warning") }

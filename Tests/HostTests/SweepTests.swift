@@ -6,7 +6,7 @@ import Testing
 /// The main job on the real swarm: sweeps over fixture repositories, promotions, skips, a red release.
 @Suite("Sweeps and promotions on the swarm", .serialized)
 struct SweepTests {
-    struct Setup {
+    final class Setup {
         let state: TemporaryDirectory
         let repositories: TemporaryDirectory
         let store: StateStore
@@ -26,6 +26,11 @@ struct SweepTests {
                 SwarmRuns.engine(state, plugins: [generic])
             })
         }
+
+        /// The canonicals' data of this state folder are Docker volumes: they go with the test.
+        deinit { retained.remove(((try? retained.list()) ?? []).map(\.name)) }
+
+        var retained: RetainedVolumes { RetainedVolumes(stateDirectory: state.path) }
 
         func sweep() throws -> SweepOutcome { try #require(try runner.sweep(recipes: [recipe], dryRun: false).first) }
 
@@ -54,7 +59,8 @@ struct SweepTests {
         let tagCommit = try run("/usr/bin/git", ["-C", setup.repositories.file("static-site"), "rev-parse", "2.0.0+2.0.0^{commit}"])
             .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(canonical.commit == tagCommit)
-        #expect(canonical.volumes.count == 1 && FileManager.default.fileExists(atPath: canonical.volumes[0]))
+        #expect(canonical.volumes == ["warm-static-site-\(canonical.runID)_content"])
+        #expect(try setup.retained.list().map(\.name) == canonical.volumes, "the canonical's data is a retained volume")
         let history = try setup.store.history(recipe: "static-site")
 
         let second = try setup.sweep()
@@ -76,7 +82,8 @@ struct SweepTests {
         #expect(outcome.promotion == "not promoted: the run is not green")
         #expect(try setup.store.canonical(recipe: "static-site") == canonical)
         #expect(try setup.store.history(recipe: "static-site").count == 1)
-        #expect(FileManager.default.fileExists(atPath: canonical.volumes[0]))
+        #expect(outcome.run?.retainedVolumes == nil, "a red run keeps no data")
+        #expect(try setup.retained.list().map(\.name) == canonical.volumes, "the canonical's data stays, nothing else is kept")
     }
 
     @Test("a second sweep while one runs is refused, naming the holder")
@@ -91,29 +98,90 @@ struct SweepTests {
     func promotionCrashSafety(step: Promoter.Step) throws {
         let state = try TemporaryDirectory("promote-state")
         let store = try StateStore(stateDirectory: state.path)
-        let data = try TemporaryDirectory("run-data")
+        let volumes = RetainedVolumes(stateDirectory: state.path)
+        defer { volumes.remove(((try? volumes.list()) ?? []).map(\.name)) }
+        /// A finished run that kept one volume, as a sweep's run does.
         func record(_ id: String, _ version: String) throws -> RunRecord {
-            let archive = data.file("\(id).tar")
-            try Data("archive of \(id)".utf8).write(to: URL(fileURLWithPath: archive))
-            return RunRecord(id: id, trigger: .sweep, recipe: "r", repository: "/r", backend: "swarm", domain: "d.ci.example",
-                             base: nil, head: .init(ref: version, commit: String(repeating: String(id.prefix(1)), count: 40), version: version),
-                             stages: [.install], startedAt: Date(), finishedAt: Date(), tiers: [], deployCount: 1, generic: "ran",
-                             teardown: nil, artifacts: [], backupArchives: [archive], verdict: .pass, aborted: nil)
+            let name = RetainedVolumes.name(recipe: "r", runID: id, volume: "data")
+            try volumes.create(name, labels: [RetainedVolumes.Label.state: state.path, RetainedVolumes.Label.recipe: "r",
+                                              RetainedVolumes.Label.run: id, RetainedVolumes.Label.volume: "data"])
+            var record = RunRecord(id: id, trigger: .sweep, recipe: "r", repository: "/r", backend: "swarm", domain: "d.ci.example",
+                                   base: nil, head: .init(ref: version, commit: String(repeating: String(id.prefix(1)), count: 40), version: version),
+                                   stages: [.install], startedAt: Date(), finishedAt: Date(), tiers: [], deployCount: 1, generic: "ran",
+                                   teardown: nil, artifacts: [], verdict: .pass, aborted: nil)
+            record.retainedVolumes = [name]
+            return record
         }
-        let old = try Promoter(store: store, stateDirectory: state.path).promote(try record("aaaa", "1.0.0+1"), version: "1.0.0+1")
+        let old = try Promoter(store: store, volumes: volumes).promote(try record("aaaa", "1.0.0+1"), version: "1.0.0+1")
         struct Crash: Error {}
-        var crashing = Promoter(store: store, stateDirectory: state.path)
+        var crashing = Promoter(store: store, volumes: volumes)
         crashing.afterStep = { if $0 == step { throw Crash() } }
         #expect(throws: Crash.self) { _ = try crashing.promote(try record("bbbb", "1.1.0+1"), version: "1.1.0+1") }
 
         let current = try #require(try store.canonical(recipe: "r"))
         let expectNew = step == .databaseCommitted
         #expect(current.version == (expectNew ? "1.1.0+1" : old.version))
-        #expect(current.volumes.allSatisfy { FileManager.default.fileExists(atPath: $0) }, "the canonical's data is missing")
+        let present = Set(try volumes.list().map(\.name))
+        #expect(current.volumes.allSatisfy(present.contains), "the canonical's data is missing")
         #expect(try store.history(recipe: "r").count == (expectNew ? 2 : 1))
-        // The next promotion removes whatever the stopped one left.
-        Promoter(store: store, stateDirectory: state.path).collectGarbage(recipe: "r")
-        let folders = try FileManager.default.contentsOfDirectory(atPath: state.file("canon/r"))
-        #expect(folders == [current.runID])
+        // The next sweep or promotion removes whatever the stopped one left.
+        try Promoter(store: store, volumes: volumes).collectGarbage(recipe: "r")
+        #expect(try volumes.list().map(\.name) == current.volumes)
+    }
+
+    @Test("a promotion refuses a run whose retained volumes are gone, and the old canonical stays")
+    func promotionNeedsTheRetainedData() throws {
+        let state = try TemporaryDirectory("promote-state")
+        let store = try StateStore(stateDirectory: state.path)
+        var record = RunRecord(id: "cccc", trigger: .sweep, recipe: "r", repository: "/r", backend: "swarm", domain: "d.ci.example",
+                               base: nil, head: .init(ref: "1.0.0+1", commit: String(repeating: "c", count: 40), version: "1.0.0+1"),
+                               stages: [.install], startedAt: Date(), finishedAt: Date(), tiers: [], deployCount: 1, generic: "ran",
+                               teardown: nil, artifacts: [], verdict: .pass, aborted: nil)
+        record.retainedVolumes = ["warm-r-cccc_data"]
+        let promoter = Promoter(store: store, volumes: RetainedVolumes(stateDirectory: state.path))
+        #expect { try promoter.promote(record, version: "1.0.0+1") } throws: { "\($0)".contains("warm-r-cccc_data") }
+        record.retainedVolumes = nil
+        record.retentionProblem = "its containers did not stop within 120 s"
+        #expect { try promoter.promote(record, version: "1.0.0+1") } throws: { "\($0)".contains("did not stop") }
+        #expect(try store.canonical(recipe: "r") == nil)
+    }
+
+    @Test("a quick run starts from a copy of the canonical's data, is never promoted, and leaves that data byte-for-byte as it was")
+    func quickRunLeavesTheCanonicalUntouched() throws {
+        let setup = try Setup()
+        _ = try setup.sweep()
+        let canonical = try #require(try setup.store.canonical(recipe: "static-site"))
+        let before = try canonical.volumes.map(setup.retained.checksum)
+        try setup.tag("2.1.0+2.0.0")
+
+        // Backup and restore write a new marker into the copy, mutate it and restore it: all of it
+        // must happen to the copy only.
+        let engine = SwarmRuns.engine(setup.state, plugins: [try SwarmRuns.generic()])
+        let record = try engine.run(RunRequest(
+            recipe: "static-site", repository: setup.repositories.file("static-site"), headRef: "2.1.0+2.0.0",
+            stages: [.install, .upgrade, .backup, .restore], warmFrom: canonical, quick: true))
+        #expect(record.isGreen, "\(RunReport.console(record))")
+        #expect(record.start == .quick && record.startedFrom?.runID == canonical.runID)
+        #expect(record.base?.ref == canonical.version, "a warm run's base is the canonical's version")
+        for tier in [Tier.install, .upgrade] {
+            let check = try #require(record.tiers.first { $0.tier == tier }?.checks.first { $0.name == "canonical-data" })
+            #expect(check.verdict == .pass, "\(tier): \(check.detail)")
+        }
+        #expect(PromoteGate.decide(PromotionCandidate(record, fromPullRequest: false))
+                == .refuse(reasons: ["the run was quick (it started from the canonical's data)"]))
+        #expect(try setup.store.canonical(recipe: "static-site") == canonical)
+        #expect(try canonical.volumes.map(setup.retained.checksum) == before, "the canonical's data changed")
+        #expect(SwarmRuns.leftovers(AppNaming.stackName(forDomain: record.domain)).isEmpty)
+    }
+
+    @Test("a warm run cannot take a base other than the canonical's version")
+    func warmRunKeepsTheCanonicalBase() throws {
+        let setup = try Setup()
+        let canonical = Canonical(recipe: "static-site", version: "2.0.0+2.0.0", commit: String(repeating: "a", count: 40),
+                                  promotedAt: Date(), status: "promoted", runID: "aaaa", volumes: [])
+        let engine = SwarmRuns.engine(setup.state, plugins: [])
+        #expect { try engine.run(RunRequest(recipe: "static-site", repository: setup.repositories.file("static-site"),
+                                            base: "1.0.0+1.0.0", warmFrom: canonical)) }
+            throws: { "\($0)".contains("starts from the canonical's data, which is at 2.0.0+2.0.0") }
     }
 }

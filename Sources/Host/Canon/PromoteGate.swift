@@ -17,6 +17,12 @@ public struct PromotionCandidate: Sendable, Equatable {
         self.quick = quick
         self.releaseVersion = releaseVersion
     }
+
+    /// A finished run as the gate sees it: a warm or quick start counts as quick.
+    public init(_ record: RunRecord, fromPullRequest: Bool) {
+        self.init(green: record.isGreen, fromPullRequest: fromPullRequest, quick: record.start != .cold,
+                  releaseVersion: record.head.version)
+    }
 }
 
 public enum PromoteGate {

@@ -1,65 +1,59 @@
 import Foundation
 
-/// Moves a recipe's canonical forward after the gate said yes, crash-safely:
-/// 1. the run's retained data (its backup archives) is copied into a new folder
-///    `<state_dir>/canon/<recipe>/<run id>` (written as `.partial`, then renamed), which nothing
-///    references yet;
+/// Moves a recipe's canonical forward after the gate said yes, crash-safely. The run already kept
+/// its volumes as `warm-<recipe>-<run id>_<volume>` (see RetainedVolumes), which nothing references:
+/// 1. check that every one of them is still there;
 /// 2. one database transaction replaces the canonical and appends to the history;
-/// 3. the previous canonical's folder is removed.
-/// Killed after 1, the old canonical stands whole (the new folder is unreferenced garbage); killed
-/// after 2, the new one stands whole (the old folder is garbage). The sweep removes such garbage.
+/// 3. the previous canonical's volumes are removed.
+/// Stopped after 1, the old canonical stands whole (the run's volumes are unreferenced garbage);
+/// stopped after 2, the new one stands whole (the old volumes are garbage). Garbage is removed by
+/// the next promotion or sweep of the recipe.
 public struct Promoter: Sendable {
     public let store: StateStore
-    public let stateDirectory: String
+    public let volumes: RetainedVolumes
 
     /// The points between the steps of a promotion, where a crash must leave state whole.
-    public enum Step: Sendable, CaseIterable { case dataCopied, dataInPlace, databaseCommitted }
+    public enum Step: Sendable, CaseIterable { case dataChecked, databaseCommitted }
     /// Test hook: called after each step; throwing stops the promotion there, as a crash would.
     var afterStep: @Sendable (Step) throws -> Void = { _ in }
 
-    public init(store: StateStore, stateDirectory: String) {
+    public init(store: StateStore, volumes: RetainedVolumes) {
         self.store = store
-        self.stateDirectory = stateDirectory
+        self.volumes = volumes
     }
 
-    func folder(_ recipe: String) -> URL {
-        URL(fileURLWithPath: stateDirectory).appendingPathComponent("canon").appendingPathComponent(recipe)
+    public struct PromotionError: Error, CustomStringConvertible {
+        public var description: String
     }
 
     public func promote(_ record: RunRecord, version: String) throws -> Canonical {
-        let previous = try store.canonical(recipe: record.recipe)
-        let target = folder(record.recipe).appendingPathComponent(record.id)
-        let partial = target.appendingPathExtension("partial")
-        let manager = FileManager.default
-        try? manager.removeItem(at: partial)
-        try manager.createDirectory(at: partial, withIntermediateDirectories: true)
-        var retained: [String] = []
-        for archive in record.backupArchives {
-            let name = (archive as NSString).lastPathComponent
-            try manager.copyItem(atPath: archive, toPath: partial.appendingPathComponent(name).path)
-            retained.append(target.appendingPathComponent(name).path)
+        if let problem = record.retentionProblem {
+            throw PromotionError(description: "run \(record.id)'s data was not retained (\(problem)); the canonical stays")
         }
-        try afterStep(.dataCopied)
-        try? manager.removeItem(at: target)
-        try manager.moveItem(at: partial, to: target)
-        try afterStep(.dataInPlace)
+        guard let retained = record.retainedVolumes else {
+            throw PromotionError(description: "run \(record.id) did not retain its data; the canonical stays")
+        }
+        let previous = try store.canonical(recipe: record.recipe)
+        let present = Set(try volumes.list().filter { $0.runID == record.id }.map(\.name))
+        let missing = retained.filter { !present.contains($0) }
+        guard missing.isEmpty else {
+            throw PromotionError(description: "run \(record.id)'s retained volumes are gone (\(missing.joined(separator: ", "))); the canonical stays")
+        }
+        try afterStep(.dataChecked)
         let canonical = Canonical(recipe: record.recipe, version: version, commit: record.head.commit,
                                   promotedAt: record.finishedAt ?? Date(), status: "promoted", runID: record.id, volumes: retained)
         try store.promote(canonical, previous: previous?.version)
         try afterStep(.databaseCommitted)
-        if let previous, previous.runID != record.id {
-            try? manager.removeItem(at: folder(record.recipe).appendingPathComponent(previous.runID))
-        }
-        collectGarbage(recipe: record.recipe, keep: record.id)
+        if let previous, previous.runID != record.id { volumes.remove(previous.volumes) }
+        try collectGarbage(recipe: record.recipe)
         return canonical
     }
 
-    /// Removes canonical folders no canonical references (left by a promotion that was killed).
-    public func collectGarbage(recipe: String, keep: String? = nil) {
-        let current = (try? store.canonical(recipe: recipe))?.runID
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: folder(recipe).path)) ?? []
-        for entry in entries where entry != current && entry != keep {
-            try? FileManager.default.removeItem(at: folder(recipe).appendingPathComponent(entry))
-        }
+    /// Removes the recipe's retained volumes that its canonical does not reference. The caller holds
+    /// the recipe's lock, so no run of it is between retaining and promoting.
+    @discardableResult
+    public func collectGarbage(recipe: String) throws -> [String] {
+        let current = try store.canonical(recipe: recipe)?.runID
+        return try volumes.collectGarbage(recipes: [recipe], keep: current.map { [$0] } ?? [])
     }
 }

@@ -76,6 +76,14 @@ public struct StoredRun: Sendable, Equatable {
         self.quick = quick
         self.record = record
     }
+
+    /// A finished run as the store keeps it (its whole record as JSON; a warm start counts as quick).
+    public init(_ run: RunRecord) {
+        self.init(id: run.id, recipe: run.recipe, trigger: run.trigger.rawValue, headRef: run.head.ref,
+                  headCommit: run.head.commit, headVersion: run.head.version, baseVersion: run.base?.version,
+                  verdict: run.verdict.rawValue, startedAt: run.startedAt, finishedAt: run.finishedAt, quick: run.start != .cold,
+                  record: String(decoding: (try? RunReport.json(run)) ?? Data(), as: UTF8.self))
+    }
 }
 
 /// A state database operation that failed, with the database's path and SQLite's own message.

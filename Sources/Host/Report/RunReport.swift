@@ -300,6 +300,9 @@ public enum RunReport {
         } else {
             lines.append("  head       \(oneLine(describe(record.head))) (no base: nothing to upgrade from)")
         }
+        if let canonical = record.startedFrom {
+            lines.append("  start      \(record.start.rawValue): a copy of the canonical's data (\(oneLine(canonical.version)), run \(oneLine(canonical.runID)))")
+        }
         lines.append("  backend    \(oneLine(record.backend))")
         lines.append("  domain     \(oneLine(record.domain))")
         var started = "  started    \(iso8601(record.startedAt))"
@@ -366,6 +369,11 @@ public enum RunReport {
         lines.append("  generic    " + (record.generic.isEmpty ? "(not recorded)" : truncated(oneLine(record.generic), to: detailWidth)))
         let teardown = teardownOutcome(record)
         lines.append("  teardown   " + paint(teardown.verdict, oneLine(teardown.reason)))
+        if let retained = record.retainedVolumes {
+            lines.append("  retained   " + (retained.isEmpty ? "nothing (the app has no volume)" : oneLine(retained.joined(separator: ", "))))
+        } else if let problem = record.retentionProblem {
+            lines.append("  retained   " + paint(.fail, "nothing: " + oneLine(problem)))
+        }
         if record.artifacts.isEmpty {
             lines.append("  artifacts  none")
         } else {
@@ -415,6 +423,11 @@ public enum RunReport {
     ///   `{ "ref": as given (tag, branch, commit), "commit": full sha, "version": release version when
     ///   the ref is a release tag (optional) }`. Install deploys the base (the head when there is no
     ///   base); upgrade redeploys in place to the head.
+    /// - `start`: where the app's data came from: `cold` (fresh volumes), `warm` or `quick` (a copy of
+    ///   the canonical's data); `started_from` (warm and quick only): the canonical, `{ "version",
+    ///   "commit", "run_id": the run that earned it, "volumes": its retained volumes }`.
+    /// - `retained_volumes`: the volumes the run kept for a promotion (sweep runs that passed every
+    ///   tier); `retention_problem`: why they could not be kept. Both absent otherwise.
     /// - `stages`: the tiers the run planned, in order (`lint`, `install`, `upgrade`, `backup`,
     ///   `restore`, `custom`).
     /// - `started_at`, `finished_at` (absent while the run is unfinished).

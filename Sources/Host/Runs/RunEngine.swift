@@ -17,10 +17,18 @@ public struct RunRequest: Sendable {
     public var environment: [String: String]
     /// Typed-check parameters from the operator's configuration, over the plugins' defaults.
     public var checkArguments: [String: [String: ArgumentValue]]
+    /// Keep the app's volumes after a run that passed every tier (the sweep's cold release runs:
+    /// what a promotion makes the canonical's data).
+    public var retainData: Bool
+    /// Start from a copy of this canonical's data, at its version (a warm run; never promoted).
+    public var warmFrom: Canonical?
+    /// A warm run that skips what it can (the caller chooses fewer tiers); recorded as `quick`.
+    public var quick: Bool
 
     public init(recipe: String, repository: String, headRef: String? = nil, base: String? = nil,
                 stages: [Tier] = Tier.allCases, trigger: RunRecord.Trigger = .manual, baseDomain: String = "ci.example",
-                environment: [String: String] = [:], checkArguments: [String: [String: ArgumentValue]] = [:]) {
+                environment: [String: String] = [:], checkArguments: [String: [String: ArgumentValue]] = [:],
+                retainData: Bool = false, warmFrom: Canonical? = nil, quick: Bool = false) {
         self.recipe = recipe
         self.repository = repository
         self.headRef = headRef
@@ -30,6 +38,9 @@ public struct RunRequest: Sendable {
         self.baseDomain = baseDomain
         self.environment = environment
         self.checkArguments = checkArguments
+        self.retainData = retainData
+        self.warmFrom = warmFrom
+        self.quick = quick
     }
 }
 
@@ -51,6 +62,8 @@ public final class RunEngine {
     public let progress: @Sendable (String) -> Void
     /// Test hook: deploy the base this many times (the deploy-count guard must trip above 1).
     public var installDeploys = 1
+    /// Where canonicals' data is kept: runs retain into it and warm runs copy from it.
+    public var retainedVolumes: RetainedVolumes
     private let logger = Logger(label: "cchost.run")
 
     public init(deployer: any Deployer, plugins: [ResolvedPlugin], launcher: WorkerLauncher, runsDirectory: URL,
@@ -61,6 +74,7 @@ public final class RunEngine {
         self.runsDirectory = runsDirectory
         self.waitForConvergence = waitForConvergence
         self.progress = progress
+        retainedVolumes = RetainedVolumes(docker: deployer.docker, stateDirectory: runsDirectory.deletingLastPathComponent().path)
     }
 
     /// A run that could not even start (no such repository, ref or release).
@@ -88,7 +102,11 @@ public final class RunEngine {
         guard let headRef = request.headRef ?? releases.latest else {
             throw PlanError(description: "\(request.repository) has no release tag; give --ref to test a branch or commit")
         }
-        let baseRef = request.base ?? Self.previousRelease(before: headRef, in: releases, repository: source)
+        // A warm run's data is the canonical's, so its base is the canonical's version.
+        if let canonical = request.warmFrom, let base = request.base, base != canonical.version {
+            throw PlanError(description: "a warm or quick run starts from the canonical's data, which is at \(canonical.version); it cannot use base \(base)")
+        }
+        let baseRef = request.warmFrom?.version ?? request.base ?? Self.previousRelease(before: headRef, in: releases, repository: source)
         let head: Checkout
         var base: Checkout?
         do {
@@ -110,6 +128,10 @@ public final class RunEngine {
             head: RunRecord.Ref(ref: headRef, commit: head.commit, version: headVersion), stages: request.stages,
             startedAt: Date(), finishedAt: nil, tiers: [], deployCount: 0, generic: "", teardown: nil, artifacts: [],
             verdict: .unverified, aborted: nil)
+        if let canonical = request.warmFrom {
+            record.start = request.quick ? .quick : .warm
+            record.startedFrom = .init(version: canonical.version, commit: canonical.commit, runID: canonical.runID, volumes: canonical.volumes)
+        }
         let app = AppDeployment(runID: runID, recipe: request.recipe, domain: domain, checkout: base ?? head,
                                 overrides: request.environment, workDirectory: work)
         let registry = ActiveRuns(directory: runsDirectory.appendingPathComponent("active"))
@@ -117,14 +139,25 @@ public final class RunEngine {
         defer { registry.unregister(runID: runID) }
 
         var state = RunState(app: app, head: head, base: base, headVersion: headVersion, record: record, artifacts: artifacts,
-                             plugins: plugins + (overlays?(head.directory) ?? []), checkArguments: request.checkArguments)
+                             plugins: plugins + (overlays?(head.directory) ?? []), checkArguments: request.checkArguments,
+                             warmFrom: request.warmFrom)
         tiers(request, &state)
         record = state.record
-        record.backupArchives = state.backup?.archives.map(\.file) ?? []
 
-        // Diagnostics before teardown, then teardown, whatever happened.
+        // Diagnostics before teardown, then the data kept (if asked and every tier passed), then
+        // teardown, whatever happened.
         progress("capturing diagnostics of \(state.app.stack)")
         record.artifacts = captureDiagnostics(state.app, since: record.startedAt, into: artifacts)
+        var judgedSoFar = record
+        judgedSoFar.judge()
+        if request.retainData && judgedSoFar.isGreen {
+            progress("retaining the data of \(state.app.stack)")
+            do {
+                record.retainedVolumes = try retainedVolumes.retain(stack: state.app.stack, recipe: request.recipe, runID: runID)
+            } catch {
+                record.retentionProblem = error.description
+            }
+        }
         progress("tearing down \(state.app.stack)")
         state.sessions.values.forEach { $0.close() }
         record.teardown = deployer.teardown(state.app)
@@ -155,6 +188,19 @@ public final class RunEngine {
         var checkArguments: [String: [String: ArgumentValue]] = [:]
         /// Hooks and install steps run since the last tier record: they belong to the next one.
         var stepRecords: [RunRecord.CheckRecord] = []
+        /// The canonical a warm run starts from, and the data markers its volumes hold.
+        var warmFrom: Canonical?
+        var canonicalMarkers: [CanonicalMarker] = []
+    }
+
+    /// A backup marker found in the canonical's data (its run's backup tier wrote it): a warm app
+    /// must show it, after install and after the upgrade.
+    struct CanonicalMarker {
+        var service: String
+        var volume: String
+        /// The file's path inside the volume.
+        var path: String
+        var value: String
     }
 
     func tiers(_ request: RunRequest, _ state: inout RunState) {
@@ -209,7 +255,8 @@ public final class RunEngine {
         case .install:
             op = "deploy \(state.app.checkout.reference)"
             (opVerdict, opDetail) = ensureDeployed(&state, hooksFor: tier)
-            if opVerdict == .pass { runInstallSteps(&state) }
+            // A warm app's data is already set up: install steps would set it up twice.
+            if opVerdict == .pass && state.warmFrom == nil { runInstallSteps(&state) }
 
         case .upgrade:
             if !state.deployed { let (v, d) = ensureDeployed(&state, hooksFor: nil); if v != .pass { state.abortReason = d } }
@@ -278,7 +325,10 @@ public final class RunEngine {
         // Hooks and steps that ran for this tier are judged with it; a failing one makes the tier red.
         let steps = state.stepRecords
         state.stepRecords = []
-        let checks = steps + (opVerdict == .pass ? runChecks(tier, &state, skipGeneric: skipGeneric) : [])
+        var checks = steps + (opVerdict == .pass ? runChecks(tier, &state, skipGeneric: skipGeneric) : [])
+        if opVerdict == .pass && state.warmFrom != nil && (tier == .install || tier == .upgrade) {
+            checks.append(canonicalDataCheck(state))
+        }
         if opVerdict != .pass && state.abortReason == nil && (tier == .install || tier == .upgrade) {
             state.abortReason = "\(tier.rawValue) failed"
         }
@@ -291,6 +341,18 @@ public final class RunEngine {
         if state.deployed { return (.pass, "already deployed") }
         if let tier { runHooks(tier, &state) }
         let version = state.app.checkout.reference
+        var from = ""
+        if let canonical = state.warmFrom {
+            progress("copying the canonical's data (\(canonical.version), run \(canonical.runID)) into \(state.app.stack)")
+            do {
+                let created = try retainedVolumes.seed(stack: state.app.stack, from: canonical)
+                state.canonicalMarkers = canonicalMarkers(state, canonical: canonical)
+                from = " on a copy of the canonical's data (\(canonical.version), run \(canonical.runID): \(created.count) volume(s))"
+            } catch {
+                state.abortReason = "the canonical's data could not be copied"
+                return (.fail, error.description)
+            }
+        }
         do {
             for _ in 0..<installDeploys {
                 try deployer.deploy(state.app, as: .install(version: version))
@@ -307,7 +369,52 @@ public final class RunEngine {
             state.abortReason = "install did not converge"
             return (.fail, "did not converge: \(reasons.joined(separator: "; "))")
         }
-        return (.pass, "\(version) converged")
+        return (.pass, "\(version) converged\(from)")
+    }
+
+    /// The backup markers in the canonical's retained volumes, read on this host.
+    func canonicalMarkers(_ state: RunState, canonical: Canonical) -> [CanonicalMarker] {
+        var markers: [CanonicalMarker] = []
+        for service in backedUpServices(state) {
+            for (volume, path) in BackupLabels.volumePaths(service) {
+                let retained = RetainedVolumes.name(recipe: canonical.recipe, runID: canonical.runID, volume: volume)
+                guard canonical.volumes.contains(retained), let root = try? retainedVolumes.mountpoint(retained) else { continue }
+                let file = path == "." ? ".cchost-marker" : "\(path)/.cchost-marker"
+                guard let value = try? String(contentsOfFile: "\(root)/\(file)", encoding: .utf8) else { continue }
+                markers.append(CanonicalMarker(service: service.name, volume: volume, path: file, value: value))
+            }
+        }
+        return markers
+    }
+
+    /// Whether the warm app holds the canonical's data: every marker the canonical's volumes hold,
+    /// read back from the running app.
+    func canonicalDataCheck(_ state: RunState) -> RunRecord.CheckRecord {
+        let started = Date()
+        func check(_ verdict: Verdict, _ detail: String) -> RunRecord.CheckRecord {
+            .init(plugin: "cchost", name: "canonical-data", verdict: verdict, detail: detail, cause: nil,
+                  seconds: Date().timeIntervalSince(started))
+        }
+        guard !state.canonicalMarkers.isEmpty else {
+            return check(.skip, "the canonical's data holds no backup marker (its run had no backup tier)")
+        }
+        var found: [String] = [], problems: [String] = []
+        for marker in state.canonicalMarkers {
+            let place = "\(marker.service):\(marker.volume)/\(marker.path)"
+            do {
+                let container = try deployer.runningContainer(state.app, service: marker.service)
+                let mount = try deployer.mountPoint(container, volume: "\(state.app.stack)_\(marker.volume)", stack: state.app.stack)
+                let output = try deployer.docker.output(["exec", container, "cat", "\(mount)/\(marker.path)"], timeout: 30)
+                if output.succeeded && output.stdoutText == marker.value { found.append(place) }
+                else if output.succeeded { problems.append("\(place) holds '\(output.stdoutText.prefix(60))', not the canonical's marker \(marker.value)") }
+                else { problems.append("\(place) is missing: \(DockerCLI.message(output))") }
+            } catch {
+                problems.append("\(place): \(error.description)")
+            }
+        }
+        return problems.isEmpty
+            ? check(.pass, "the canonical's data is there: marker \(state.canonicalMarkers[0].value) in \(found.joined(separator: ", "))")
+            : check(.fail, problems.joined(separator: "; "))
     }
 
     func backedUpServices(_ state: RunState) -> [ComposeProject.Service] {

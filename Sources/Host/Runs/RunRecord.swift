@@ -57,8 +57,25 @@ public struct RunRecord: Sendable, Codable, Equatable {
     public var generic: String
     public var teardown: TeardownResult?
     public var artifacts: [String]
-    /// The backup tier's archives of this run (the data a promotion retains for the canonical).
-    public var backupArchives: [String] = []
+    /// Where the app's data came from: fresh volumes (cold), or a copy of the canonical's (warm, quick).
+    public var start: Start = .cold
+    /// For warm and quick runs: the canonical whose data the run started from.
+    public var startedFrom: CanonicalStart?
+    /// The run's volumes kept after it (`warm-<recipe>-<run>_<volume>`), when the run was asked to
+    /// retain its data and passed every tier: what a promotion makes the canonical's data.
+    public var retainedVolumes: [String]?
+    /// Why the data could not be retained, when it could not; such a run is never promoted.
+    public var retentionProblem: String?
+
+    public enum Start: String, Sendable, Codable { case cold, warm, quick }
+
+    public struct CanonicalStart: Sendable, Codable, Equatable {
+        public var version: String
+        public var commit: String
+        /// The run that earned the canonical (its volumes are the data copied).
+        public var runID: String
+        public var volumes: [String]
+    }
     public var verdict: Verdict
     /// Why the run stopped early, when it did.
     public var aborted: String?

@@ -40,6 +40,7 @@ public final class SweepRunner: Sendable {
         }
         for item in items { progress("\(item.recipe.name): \(item.decision)") }
         guard !dryRun else { return items.map { SweepOutcome(item: $0) } }
+        collectGarbage(recipes: Set(recipes.map(\.name)))
 
         let outcomes = Mutex<[Int: SweepOutcome]>([:])
         let slots = DispatchSemaphore(value: max(1, configuration.concurrency))
@@ -61,7 +62,19 @@ public final class SweepRunner: Sendable {
         return outcomes.withLock { results in items.indices.compactMap { results[$0] } }
     }
 
-    /// A cold run of `version`, then the gate, then (maybe) the promotion.
+    /// Removes retained volumes no canonical references (a promotion or run stopped midway left
+    /// them). Under the sweep lock no run is between retaining and promoting.
+    func collectGarbage(recipes: Set<String>) {
+        do {
+            let keep = Set(try store.canonicals().map(\.runID))
+            let removed = try RetainedVolumes(stateDirectory: configuration.stateDirectory).collectGarbage(recipes: recipes, keep: keep)
+            if !removed.isEmpty { progress("removed retained volumes no canonical uses: \(removed.joined(separator: ", "))") }
+        } catch {
+            progress("warning: could not look for unused retained volumes: \(error)")
+        }
+    }
+
+    /// A cold run of `version` that keeps its data, then the gate, then (maybe) the promotion.
     func runAndPromote(_ item: SweepItem, version: String) -> SweepOutcome {
         var outcome = SweepOutcome(item: item)
         do {
@@ -72,19 +85,21 @@ public final class SweepRunner: Sendable {
             let record = try engine.run(RunRequest(
                 recipe: item.recipe.name, repository: item.mirror, headRef: version, base: item.canonical,
                 stages: item.recipe.stages ?? Tier.allCases, trigger: .sweep, baseDomain: configuration.baseDomain,
-                environment: item.recipe.env, checkArguments: item.recipe.checks))
+                environment: item.recipe.env, checkArguments: item.recipe.checks, retainData: true))
             outcome.run = record
-            try? store.record(run: StoredRun(
-                id: record.id, recipe: record.recipe, trigger: record.trigger.rawValue, headRef: record.head.ref,
-                headCommit: record.head.commit, headVersion: record.head.version, baseVersion: record.base?.version,
-                verdict: record.verdict.rawValue, startedAt: record.startedAt, finishedAt: record.finishedAt, quick: false,
-                record: String(decoding: (try? RunReport.json(record)) ?? Data(), as: UTF8.self)))
-            switch PromoteGate.decide(PromotionCandidate(green: record.isGreen, fromPullRequest: false, quick: false,
-                                                         releaseVersion: record.head.version)) {
+            try? store.record(run: StoredRun(record))
+            let promoter = Promoter(store: store, volumes: engine.retainedVolumes)
+            switch PromoteGate.decide(PromotionCandidate(record, fromPullRequest: false)) {
             case .promote(let version):
-                let canonical = try Promoter(store: store, stateDirectory: configuration.stateDirectory).promote(record, version: version)
-                outcome.promotion = "promoted \(canonical.version) (\(canonical.commit.prefix(12)))"
+                do {
+                    let canonical = try promoter.promote(record, version: version)
+                    outcome.promotion = "promoted \(canonical.version) (\(canonical.commit.prefix(12)))"
+                } catch {
+                    try? promoter.collectGarbage(recipe: item.recipe.name)
+                    throw error
+                }
             case .refuse(let reasons):
+                engine.retainedVolumes.remove(record.retainedVolumes ?? [])
                 outcome.promotion = "not promoted: " + reasons.joined(separator: "; ")
             }
             progress("\(item.recipe.name): \(record.verdict.rawValue); \(outcome.promotion ?? "")")
