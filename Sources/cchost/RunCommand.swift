@@ -71,9 +71,8 @@ struct RunCommand: ParsableCommand {
                 throw Failure(message: "give --repo: \(recipe) is not among the configuration's recipes", status: 2)
             }
             let store = try StateStore(stateDirectory: setup.configuration.stateDirectory)
-            var canonical: Canonical?
+            let canonical = try store.canonical(recipe: self.recipe)
             if warm || quick {
-                canonical = try store.canonical(recipe: recipe)
                 guard canonical != nil else {
                     throw Failure(message: "\(recipe) has no canonical yet, and a warm or quick run starts from the canonical's data: run `cchost sweep` first, or run cold (without --warm/--quick)")
                 }
@@ -112,7 +111,8 @@ struct RunCommand: ParsableCommand {
                 let record = try engine.run(RunRequest(
                     recipe: recipe, repository: repository, headRef: ref, base: base, stages: try tiers(configured: settings?.stages),
                     baseDomain: baseDomain, environment: settings?.env ?? [:], checkArguments: settings?.checks ?? [:],
-                    warmFrom: canonical, quick: quick))
+                    readinessPath: settings?.readinessPath, canonicalVersion: canonical?.version,
+                    warmFrom: warm || quick ? canonical : nil, quick: quick))
                 try store.record(run: StoredRun(record))
                 return record
             } catch {

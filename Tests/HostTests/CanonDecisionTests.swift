@@ -1,4 +1,4 @@
-import Host
+@testable import Host
 import Testing
 
 @Suite("Promote gate and sweep decision")
@@ -50,5 +50,18 @@ struct CanonDecisionTests {
     func neverReleased() {
         #expect(SweepDecision.decide(latest: nil, canonical: nil) == .skipNeverReleased)
         #expect(SweepDecision.decide(latest: nil, canonical: "1.0.0+1").description.hasPrefix("skip never-released"))
+    }
+
+    @Test("the upgrade base defaults to the canonical for a newer head or a branch, else the release before the head", arguments: [
+        ("1.2.0+1", "1.0.0+1", "1.0.0+1"),   // a newer release upgrades from the canonical
+        ("my-branch", "1.1.0+1", "1.1.0+1"), // a branch under review upgrades from the canonical
+        ("1.1.0+1", "1.1.0+1", "1.0.0+1"),   // the canonical itself: the release before it
+        ("1.0.0+1", "1.1.0+1", nil),         // older than the canonical, and the first release
+        ("1.1.0+1", nil, "1.0.0+1"),         // no canonical yet
+        ("my-branch", nil, "1.2.0+1"),       // no canonical: the latest release
+        ("1.2.0+1", "0.9.0+1", "1.1.0+1"),   // a canonical whose tag is gone is not a base
+    ] as [(String, String?, String?)])
+    func defaultBase(head: String, canonical: String?, expected: String?) {
+        #expect(RunEngine.defaultBase(head: head, canonical: canonical, releases: ["1.0.0+1", "1.1.0+1", "1.2.0+1"]) == expected)
     }
 }

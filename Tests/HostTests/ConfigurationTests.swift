@@ -176,6 +176,7 @@ struct ConfigurationTests {
                 stages: [lint, install, upgrade]
                 timeout: 600
                 env: {LETS_ENCRYPT_ENV: staging}
+                readiness: /healthz
                 checks:
                   http-expect: {path: /, status: 200, needle: "Hello", strict: true}
               - name: gitea
@@ -187,7 +188,7 @@ struct ConfigurationTests {
         #expect(configuration.recipes.map(\.name) == ["custom-html", "gitea"])
         let site = configuration.recipes[0]
         #expect(site.stages == [.lint, .install, .upgrade] && site.timeout == 600 && site.enrolled)
-        #expect(site.env == ["LETS_ENCRYPT_ENV": "staging"])
+        #expect(site.env == ["LETS_ENCRYPT_ENV": "staging"] && site.readinessPath == "/healthz")
         #expect(site.checks["http-expect"] == ["path": .string("/"), "status": .integer(200), "needle": .string("Hello"), "strict": .bool(true)])
         #expect(configuration.recipes[1].mirror == "/var/lib/cchost/mirrors/gitea.git" && !configuration.recipes[1].enrolled)
     }
@@ -198,6 +199,7 @@ struct ConfigurationTests {
         ("recipes:\n  - name: x\n", 2, "recipes[0].upstream"),
         ("recipes:\n  - name: x\n    upstream: /u\n    colour: red\n", 4, "recipes[0].colour"),
         ("recipes:\n  - name: x\n    upstream: /u\n    timeout: soon\n", 4, "recipes[0].timeout"),
+        ("recipes:\n  - name: x\n    upstream: /u\n    readiness: healthz\n", 4, "recipes[0].readiness"),
         ("concurrency: 0\n", 1, "concurrency"),
         ("backend: docker\n", 1, "backend"),
     ])

@@ -200,6 +200,16 @@ struct EndToEndTests {
         #expect(!json.contains(secret) && !RunReport.console(record).contains(secret) && !RunReport.junit(record).contains(secret))
     }
 
+    @Test("the operator's readiness path is what the generic suite's readiness check asks")
+    func operatorReadinessPath() throws {
+        let state = try TemporaryDirectory("state")
+        let record = try Self.engine(state).run(RunRequest(recipe: "static-site", repository: Self.repository("static-site"),
+                                                           stages: [.install], readinessPath: "/no-such-page"))
+        let readiness = try check(record, .install, "readiness")
+        #expect(readiness.verdict == .fail && readiness.detail == "GET /no-such-page answered 404", "\(readiness)")
+        #expect(Self.leftovers(AppNaming.stackName(forDomain: record.domain)).isEmpty)
+    }
+
     @Test("cchost run exits 1 on a red run and 2 on bad input, with one line saying what")
     func cliExitStatuses() throws {
         let state = try TemporaryDirectory("state")

@@ -19,9 +19,12 @@ public struct RecipeSettings: Sendable, Equatable {
     public var env: [String: String]
     /// Parameters of typed checks, by check then parameter.
     public var checks: [String: [String: ArgumentValue]]
+    /// The path the generic suite's readiness check asks (over the recipe plugins' `readiness`).
+    public var readinessPath: String?
 
     public init(name: String, upstream: String, mirror: String? = nil, enrolled: Bool = true, stages: [Tier]? = nil,
-                timeout: Int? = nil, env: [String: String] = [:], checks: [String: [String: ArgumentValue]] = [:]) {
+                timeout: Int? = nil, env: [String: String] = [:], checks: [String: [String: ArgumentValue]] = [:],
+                readinessPath: String? = nil) {
         self.name = name
         self.upstream = upstream
         self.mirror = mirror
@@ -30,6 +33,7 @@ public struct RecipeSettings: Sendable, Equatable {
         self.timeout = timeout
         self.env = env
         self.checks = checks
+        self.readinessPath = readinessPath
     }
 
     /// Reads one entry of `recipes:`; every problem names its path (`recipes[1].stages[0]`) and line.
@@ -78,6 +82,10 @@ public struct RecipeSettings: Sendable, Equatable {
                     }
                     settings.env[variableName] = text
                 }
+            case "readiness":
+                let value = try text()
+                guard value.hasPrefix("/") else { throw wrong(field, line, "a path starting with /") }
+                settings.readinessPath = value
             case "checks":
                 guard let entries = value.mapping else { throw wrong(field, line, "a mapping of check names to parameters") }
                 for (check, parameters) in entries {

@@ -8,8 +8,11 @@ public struct RunRequest: Sendable {
     public var repository: String
     /// The code under test: a tag, branch or commit; default: the latest release.
     public var headRef: String?
-    /// The version install deploys; default: the release before the head (the canonical, later).
+    /// The version install deploys; default: the canonical (see `canonicalVersion`), else the
+    /// release before the head.
     public var base: String?
+    /// The recipe's canonical version, the default base of an upgrade to a newer head.
+    public var canonicalVersion: String?
     public var stages: [Tier]
     public var trigger: RunRecord.Trigger
     public var baseDomain: String
@@ -17,6 +20,8 @@ public struct RunRequest: Sendable {
     public var environment: [String: String]
     /// Typed-check parameters from the operator's configuration, over the plugins' defaults.
     public var checkArguments: [String: [String: ArgumentValue]]
+    /// The path readiness checks ask (the operator's `recipes[].readiness`), over the recipe plugins'.
+    public var readinessPath: String?
     /// Keep the app's volumes after a run that passed every tier (the sweep's cold release runs:
     /// what a promotion makes the canonical's data).
     public var retainData: Bool
@@ -28,7 +33,8 @@ public struct RunRequest: Sendable {
     public init(recipe: String, repository: String, headRef: String? = nil, base: String? = nil,
                 stages: [Tier] = Tier.allCases, trigger: RunRecord.Trigger = .manual, baseDomain: String = "ci.example",
                 environment: [String: String] = [:], checkArguments: [String: [String: ArgumentValue]] = [:],
-                retainData: Bool = false, warmFrom: Canonical? = nil, quick: Bool = false) {
+                readinessPath: String? = nil, canonicalVersion: String? = nil, retainData: Bool = false,
+                warmFrom: Canonical? = nil, quick: Bool = false) {
         self.recipe = recipe
         self.repository = repository
         self.headRef = headRef
@@ -38,6 +44,8 @@ public struct RunRequest: Sendable {
         self.baseDomain = baseDomain
         self.environment = environment
         self.checkArguments = checkArguments
+        self.readinessPath = readinessPath
+        self.canonicalVersion = canonicalVersion
         self.retainData = retainData
         self.warmFrom = warmFrom
         self.quick = quick
@@ -106,7 +114,9 @@ public final class RunEngine {
         if let canonical = request.warmFrom, let base = request.base, base != canonical.version {
             throw PlanError(description: "a warm or quick run starts from the canonical's data, which is at \(canonical.version); it cannot use base \(base)")
         }
-        let baseRef = request.warmFrom?.version ?? request.base ?? Self.previousRelease(before: headRef, in: releases, repository: source)
+        let baseRef = request.warmFrom?.version ?? request.base
+            ?? Self.defaultBase(head: headRef, canonical: request.canonicalVersion,
+                                releases: releases.releases.filter { !$0.prerelease }.map(\.tag))
         let head: Checkout
         var base: Checkout?
         do {
@@ -141,6 +151,9 @@ public final class RunEngine {
         var state = RunState(app: app, head: head, base: base, headVersion: headVersion, record: record, artifacts: artifacts,
                              plugins: plugins + (overlays?(head.directory) ?? []), checkArguments: request.checkArguments,
                              warmFrom: request.warmFrom)
+        // One readiness path for every plugin: the operator's, else the first recipe plugin's declaration.
+        state.readinessPath = request.readinessPath
+            ?? state.plugins.first { $0.origin != .builtin && $0.info.metadata.readiness != nil }?.info.metadata.readiness?.path
         tiers(request, &state)
         record = state.record
 
@@ -191,6 +204,8 @@ public final class RunEngine {
         /// The canonical a warm run starts from, and the data markers its volumes hold.
         var warmFrom: Canonical?
         var canonicalMarkers: [CanonicalMarker] = []
+        /// The path readiness checks ask; nil: `/`.
+        var readinessPath: String?
     }
 
     /// A backup marker found in the canonical's data (its run's backup tier wrote it): a warm app
@@ -527,7 +542,7 @@ public final class RunEngine {
             return session
         }
         let port = Int(context.labels.first { $0.key.hasSuffix(".loadbalancer.server.port") }?.value ?? "") ?? 80
-        let configuration = (plugin.info.metadata.readiness.map { ["readiness_path": $0.path] } ?? [:])
+        let configuration = state.readinessPath.map { ["readiness_path": $0] } ?? [:]
         let services = HostServices(app: context, configuration: configuration,
                                     artifactsDirectory: state.artifacts.appendingPathComponent(plugin.info.description.name),
                                     gateway: SwarmGateway(deployer: deployer, app: state.app, port: port),
@@ -597,11 +612,17 @@ public final class RunEngine {
         return commit.hasPrefix(label)
     }
 
-    /// The release just before `head` (or the latest release when the head is not a release).
-    static func previousRelease(before head: String, in releases: ReleaseListing, repository: GitRepository) -> String? {
-        let tags = releases.releases.filter { !$0.prerelease }.map(\.tag)
-        if let index = tags.firstIndex(of: head) { return index > 0 ? tags[index - 1] : nil }
-        return tags.last
+    /// The base when none is given: the canonical when the head is a newer release or not a release
+    /// at all (a branch or commit under review) and the canonical's tag exists; else the release just
+    /// before the head (or the latest release when the head is not a release).
+    /// `releases`: the release tags (pre-releases excluded), oldest to newest. Pure.
+    static func defaultBase(head: String, canonical: String?, releases: [String]) -> String? {
+        let headIndex = releases.firstIndex(of: head)
+        if let canonical, let canonicalIndex = releases.firstIndex(of: canonical), headIndex.map({ $0 > canonicalIndex }) ?? true {
+            return canonical
+        }
+        if let headIndex { return headIndex > 0 ? releases[headIndex - 1] : nil }
+        return releases.last
     }
 }
 

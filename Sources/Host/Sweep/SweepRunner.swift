@@ -85,7 +85,8 @@ public final class SweepRunner: Sendable {
             let record = try engine.run(RunRequest(
                 recipe: item.recipe.name, repository: item.mirror, headRef: version, base: item.canonical,
                 stages: item.recipe.stages ?? Tier.allCases, trigger: .sweep, baseDomain: configuration.baseDomain,
-                environment: item.recipe.env, checkArguments: item.recipe.checks, retainData: true))
+                environment: item.recipe.env, checkArguments: item.recipe.checks, readinessPath: item.recipe.readinessPath,
+                retainData: true))
             outcome.run = record
             try? store.record(run: StoredRun(record))
             let promoter = Promoter(store: store, volumes: engine.retainedVolumes)
