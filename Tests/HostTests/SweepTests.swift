@@ -129,6 +129,48 @@ struct SweepTests {
         #expect(try volumes.list().map(\.name) == current.volumes)
     }
 
+    @Test("cchost sweep killed -9 after any promotion step leaves the old canonical or the new one, whole; the next sweep finishes the job",
+          arguments: Promoter.Step.allCases)
+    func sweepKilledMidPromotion(step: Promoter.Step) throws {
+        let setup = try Setup()
+        let config = setup.state.file("cchost.yml")
+        try """
+            state_dir: \(setup.state.path)
+            allowlist: \(setup.state.file("allowlist"))
+            recipes:
+              - name: static-site
+                upstream: \(setup.repositories.file("static-site"))
+                stages: [install]
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        func sweep(killAfter step: Promoter.Step? = nil) throws -> CommandResult {
+            var environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+            environment["CCHOST_TEST_KILL_AFTER_PROMOTE_STEP"] = step?.rawValue
+            return try run(TestPaths.cli, ["sweep", "--config", config], environment: environment)
+        }
+        let first = try sweep()
+        #expect(first.status == 0 && first.stdout.contains("promoted 2.0.0+2.0.0"), "\(first.stdout)\(first.stderr)")
+        let old = try #require(try setup.store.canonical(recipe: "static-site"))
+        try setup.tag("2.1.0+2.0.0")
+
+        let killed = try sweep(killAfter: step)
+        #expect(killed.status == SIGKILL, "\(killed.stdout)\(killed.stderr)")
+        let current = try #require(try setup.store.canonical(recipe: "static-site"))
+        let committed = step == .databaseCommitted
+        #expect(committed ? current.version == "2.1.0+2.0.0" : current == old)
+        #expect(try setup.store.history(recipe: "static-site").count == (committed ? 2 : 1))
+        #expect(try setup.store.integrityCheck() == ["ok"])
+        let present = Set(try setup.retained.list().map(\.name))
+        #expect(current.volumes.allSatisfy(present.contains), "the canonical's data is missing")
+
+        // The next sweep removes what the killed one left and finishes the job.
+        let next = try sweep()
+        #expect(next.status == 0, "\(next.stderr)")
+        #expect(next.stdout.contains(committed ? "skip no-new-version" : "promoted 2.1.0+2.0.0"), "\(next.stdout)")
+        let final = try #require(try setup.store.canonical(recipe: "static-site"))
+        #expect(final.version == "2.1.0+2.0.0")
+        #expect(try setup.retained.list().map(\.name) == final.volumes, "only the canonical's data is kept")
+    }
+
     @Test("a promotion refuses a run whose retained volumes are gone, and the old canonical stays")
     func promotionNeedsTheRetainedData() throws {
         let state = try TemporaryDirectory("promote-state")

@@ -13,9 +13,15 @@ public struct Promoter: Sendable {
     public let volumes: RetainedVolumes
 
     /// The points between the steps of a promotion, where a crash must leave state whole.
-    public enum Step: Sendable, CaseIterable { case dataChecked, databaseCommitted }
+    public enum Step: String, Sendable, CaseIterable { case dataChecked = "data-checked", databaseCommitted = "database-committed" }
     /// Test hook: called after each step; throwing stops the promotion there, as a crash would.
-    var afterStep: @Sendable (Step) throws -> Void = { _ in }
+    var afterStep: @Sendable (Step) throws -> Void = Promoter.killAfterStep
+
+    /// With `CCHOST_TEST_KILL_AFTER_PROMOTE_STEP=<step>` in its environment, the process kills itself
+    /// (SIGKILL) right after that step: how the tests prove a real `kill -9` mid-promotion loses nothing.
+    static let killAfterStep: @Sendable (Step) -> Void = { step in
+        if ProcessInfo.processInfo.environment["CCHOST_TEST_KILL_AFTER_PROMOTE_STEP"] == step.rawValue { kill(getpid(), SIGKILL) }
+    }
 
     public init(store: StateStore, volumes: RetainedVolumes) {
         self.store = store
