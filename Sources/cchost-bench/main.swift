@@ -3,11 +3,15 @@
 //
 //   cchost-bench sandbox WORKER PLUGIN HOST_CALLS_PLUGIN ITERATIONS
 //   cchost-bench mirrors FOLDER ITERATIONS
+//   cchost-bench canonicals CONFIG
 //
 // sandbox: PLUGIN is any loadable plugin (the handshake); HOST_CALLS_PLUGIN is the test fixture with
 // the config-loop check (one host-table round trip a config lookup).
 // mirrors: every *.git in FOLDER is a bare mirror with an `origin`; one sample fetches all of them,
 // lists their tags and picks each one's latest release, in-process through libgit2.
+// canonicals: setup, not a measurement. Promotes every enrolled recipe of the configuration CONFIG (as
+// cchost reads it, environment overrides included) to its upstream's latest release and that tag's
+// commit, so that a sweep decides `skip no-new-version` for each. Prints "canonicals-seeded N".
 import Foundation
 import Host
 import Logging
@@ -21,8 +25,34 @@ LoggingSystem.bootstrap { label in
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 func usage() -> Never {
-    FileHandle.standardError.write(Data("usage: cchost-bench sandbox WORKER PLUGIN HOST_CALLS_PLUGIN ITERATIONS | mirrors FOLDER ITERATIONS\n".utf8))
+    FileHandle.standardError.write(Data("usage: cchost-bench sandbox WORKER PLUGIN HOST_CALLS_PLUGIN ITERATIONS | mirrors FOLDER ITERATIONS | canonicals CONFIG\n".utf8))
     exit(2)
+}
+
+if arguments.first == "canonicals" {
+    guard arguments.count == 2 else { usage() }
+    do {
+        let file = arguments[1]
+        let configuration = try Configuration(parsing: try String(contentsOfFile: file, encoding: .utf8), source: file,
+                                              environment: ProcessInfo.processInfo.environment)
+        let store = try StateStore(stateDirectory: configuration.stateDirectory)
+        let recipes = configuration.recipes.filter(\.enrolled)
+        for recipe in recipes {
+            let listing = try ReleaseListing(source: recipe.upstream, repository: try GitRepository.open(recipe.upstream))
+            guard let latest = listing.latest, let release = listing.releases.first(where: { $0.tag == latest }) else {
+                throw SweepError("recipe \(recipe.name): \(recipe.upstream) has no release to seed a canonical with")
+            }
+            let previous = try store.canonical(recipe: recipe.name)?.version
+            guard previous != latest else { continue }
+            try store.promote(Canonical(recipe: recipe.name, version: latest, commit: release.commit, promotedAt: Date(),
+                                        runID: "bench-seed", volumes: []), previous: previous)
+        }
+        print("canonicals-seeded", recipes.count)
+    } catch {
+        FileHandle.standardError.write(Data("cchost-bench: \(error)\n".utf8))
+        exit(1)
+    }
+    exit(0)
 }
 guard let mode = arguments.first, let iterations = arguments.last.flatMap(Int.init), iterations > 0 else { usage() }
 
