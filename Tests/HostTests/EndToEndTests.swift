@@ -219,6 +219,9 @@ struct EndToEndTests {
                           environment: environment)
         #expect(red.status == 1)
         #expect(red.stdout.contains("RED: 1 failed"), "\(red.stdout)")
+        let stored = try StateStore(stateDirectory: state.path).runs(recipe: "never-healthy")
+        #expect(stored.map(\.verdict) == ["fail"] && stored.first?.trigger == "manual" && stored.first?.quick == false,
+                "cchost run records its run in the state database")
         for (arguments, mentions) in [(["run", "x", "--repo", "/nonexistent/repo"], "/nonexistent/repo does not exist"),
                                       (["run", "x", "--repo", Self.repository("no-backup"), "--stages", "install,deploy"], "'deploy' is not a tier"),
                                       (["run", "x", "--repo", Self.repository("no-backup"), "--ref", "9.9.9"], "9.9.9"),
