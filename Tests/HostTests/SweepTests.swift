@@ -28,7 +28,7 @@ struct SweepTests {
         }
 
         /// The canonicals' data of this state folder are Docker volumes: they go with the test.
-        deinit { retained.remove(((try? retained.list()) ?? []).map(\.name)) }
+        deinit { try? retained.remove(((try? retained.list()) ?? []).map(\.name)) }
 
         var retained: RetainedVolumes { RetainedVolumes(stateDirectory: state.path) }
 
@@ -99,7 +99,7 @@ struct SweepTests {
         let state = try TemporaryDirectory("promote-state")
         let store = try StateStore(stateDirectory: state.path)
         let volumes = RetainedVolumes(stateDirectory: state.path)
-        defer { volumes.remove(((try? volumes.list()) ?? []).map(\.name)) }
+        defer { try? volumes.remove(((try? volumes.list()) ?? []).map(\.name)) }
         /// A finished run that kept one volume, as a sweep's run does.
         func record(_ id: String, _ version: String) throws -> RunRecord {
             let name = RetainedVolumes.name(recipe: "r", runID: id, volume: "data")

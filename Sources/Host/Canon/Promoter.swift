@@ -50,8 +50,9 @@ public struct Promoter: Sendable {
                                   promotedAt: record.finishedAt ?? Date(), status: "promoted", runID: record.id, volumes: retained)
         try store.promote(canonical, previous: previous?.version)
         try afterStep(.databaseCommitted)
-        if let previous, previous.runID != record.id { volumes.remove(previous.volumes) }
-        try collectGarbage(recipe: record.recipe)
+        // The previous canonical's volumes are now unreferenced: garbage. The promotion has happened
+        // whatever this says; what it cannot remove, the next sweep's collection removes.
+        _ = try? collectGarbage(recipe: record.recipe)
         return canonical
     }
 

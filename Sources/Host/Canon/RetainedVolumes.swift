@@ -66,7 +66,8 @@ public struct RetainedVolumes: Sendable {
                 try copy(from: source, to: target, stack: stack)
             }
         } catch {
-            remove(retained)
+            // Half-retained data is never promoted; the sweep's garbage collection retries a removal that fails here.
+            try? remove(retained)
             throw error
         }
         return retained
@@ -106,13 +107,10 @@ public struct RetainedVolumes: Sendable {
             }
     }
 
-    /// Removes volumes, reporting those that stayed.
-    @discardableResult
-    public func remove(_ names: [String]) -> [String] {
-        guard !names.isEmpty else { return [] }
-        _ = try? docker.output(["volume", "rm", "-f"] + names, timeout: 60)
-        let left = Set((try? docker.lines(["volume", "ls", "-q"])) ?? names)
-        return names.filter(left.contains)
+    /// Removes volumes; docker's message when one could not be removed.
+    public func remove(_ names: [String]) throws(DeployError) {
+        guard !names.isEmpty else { return }
+        try docker.run(["volume", "rm", "-f"] + names, timeout: 60)
     }
 
     /// Removes retained volumes no canonical references (left by a promotion that was stopped, or by
@@ -121,7 +119,7 @@ public struct RetainedVolumes: Sendable {
     @discardableResult
     public func collectGarbage(recipes: Set<String>, keep: Set<String>) throws(DeployError) -> [String] {
         let garbage = try list().filter { recipes.contains($0.recipe) && !keep.contains($0.runID) }.map(\.name)
-        remove(garbage)
+        try remove(garbage)
         return garbage
     }
 

@@ -22,4 +22,10 @@ public enum BackupLabels {
         return paths.filter { !excluded.contains($0.key) }.sorted { $0.key < $1.key }
     }
 
+    /// Where the host's data marker lives inside a volume, for a backed-up `path` of it: the backup
+    /// tier writes it there, and a warm run looks for it in the canonical's copy.
+    public static func markerFile(inPath path: String) -> String {
+        path == "." || path.isEmpty ? ".cchost-marker" : "\(path)/.cchost-marker"
+    }
+
 }

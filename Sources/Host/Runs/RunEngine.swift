@@ -70,7 +70,8 @@ public final class RunEngine {
     public let progress: @Sendable (String) -> Void
     /// Test hook: deploy the base this many times (the deploy-count guard must trip above 1).
     public var installDeploys = 1
-    /// Where canonicals' data is kept: runs retain into it and warm runs copy from it.
+    /// Where canonicals' data is kept: runs retain into it and warm runs copy from it (labelled with
+    /// the state folder, the runs folder's parent).
     public var retainedVolumes: RetainedVolumes
     private let logger = Logger(label: "cchost.run")
 
@@ -361,7 +362,7 @@ public final class RunEngine {
             progress("copying the canonical's data (\(canonical.version), run \(canonical.runID)) into \(state.app.stack)")
             do {
                 let created = try retainedVolumes.seed(stack: state.app.stack, from: canonical)
-                state.canonicalMarkers = canonicalMarkers(state, canonical: canonical)
+                state.canonicalMarkers = try canonicalMarkers(state, canonical: canonical)
                 from = " on a copy of the canonical's data (\(canonical.version), run \(canonical.runID): \(created.count) volume(s))"
             } catch {
                 state.abortReason = "the canonical's data could not be copied"
@@ -387,14 +388,16 @@ public final class RunEngine {
         return (.pass, "\(version) converged\(from)")
     }
 
-    /// The backup markers in the canonical's retained volumes, read on this host.
-    func canonicalMarkers(_ state: RunState, canonical: Canonical) -> [CanonicalMarker] {
+    /// The backup markers in the canonical's retained volumes, read on this host. A volume without
+    /// a marker has none to expect; a volume that cannot be read is an error.
+    func canonicalMarkers(_ state: RunState, canonical: Canonical) throws(DeployError) -> [CanonicalMarker] {
         var markers: [CanonicalMarker] = []
         for service in backedUpServices(state) {
             for (volume, path) in BackupLabels.volumePaths(service) {
                 let retained = RetainedVolumes.name(recipe: canonical.recipe, runID: canonical.runID, volume: volume)
-                guard canonical.volumes.contains(retained), let root = try? retainedVolumes.mountpoint(retained) else { continue }
-                let file = path == "." ? ".cchost-marker" : "\(path)/.cchost-marker"
+                guard canonical.volumes.contains(retained) else { continue }
+                let root = try retainedVolumes.mountpoint(retained)
+                let file = BackupLabels.markerFile(inPath: path)
                 guard let value = try? String(contentsOfFile: "\(root)/\(file)", encoding: .utf8) else { continue }
                 markers.append(CanonicalMarker(service: service.name, volume: volume, path: file, value: value))
             }
@@ -446,7 +449,7 @@ public final class RunEngine {
             let container = try deployer.runningContainer(state.app, service: service.name)
             for (volume, path) in BackupLabels.volumePaths(service) {
                 let mount = try deployer.mountPoint(container, volume: "\(state.app.stack)_\(volume)", stack: state.app.stack)
-                let file = "\(mount)/\(path)/.cchost-marker".replacingOccurrences(of: "/./", with: "/")
+                let file = "\(mount)/\(BackupLabels.markerFile(inPath: path))"
                 try deployer.docker.run(["exec", container, "sh", "-c", "printf %s \"$1\" > \"$2\"", "sh", marker, file])
                 files.append(.init(service: service.name, path: file))
             }

@@ -96,11 +96,14 @@ public final class SweepRunner: Sendable {
                     let canonical = try promoter.promote(record, version: version)
                     outcome.promotion = "promoted \(canonical.version) (\(canonical.commit.prefix(12)))"
                 } catch {
-                    try? promoter.collectGarbage(recipe: item.recipe.name)
+                    // The promotion's own error is what the sweep reports; the run's volumes are garbage.
+                    _ = try? promoter.collectGarbage(recipe: item.recipe.name)
                     throw error
                 }
             case .refuse(let reasons):
-                engine.retainedVolumes.remove(record.retainedVolumes ?? [])
+                do { try engine.retainedVolumes.remove(record.retainedVolumes ?? []) } catch {
+                    progress("\(item.recipe.name): warning: the refused run's volumes stay until the next sweep: \(error)")
+                }
                 outcome.promotion = "not promoted: " + reasons.joined(separator: "; ")
             }
             progress("\(item.recipe.name): \(record.verdict.rawValue); \(outcome.promotion ?? "")")
