@@ -165,6 +165,21 @@ struct EndToEndTests {
         #expect(ActiveRuns(directory: state.url.appendingPathComponent("runs/active")).entries().isEmpty)
     }
 
+    @Test("the janitor leaves a young secret of a stack without services alone (another state's run may be retaining its data)")
+    func janitorSparesYoungSecrets() throws {
+        let state = try TemporaryDirectory("state")
+        let stack = "jan\(UUID().uuidString.prefix(8).lowercased())_ci_example"
+        let secret = "\(stack)_db_password_v1"
+        #expect(try run("/bin/sh", ["-c", "printf x | docker secret create \(secret) -"]).status == 0)
+        defer { _ = try? run("/usr/bin/docker", ["secret", "rm", secret]) }
+        let janitor = Janitor(deployer: SwarmDeployer(), registry: ActiveRuns(directory: state.url.appendingPathComponent("runs/active")),
+                              baseDomain: "ci.example")
+        // Only candidates: reaping at age 0 would tear down other tests' stacks.
+        #expect(!janitor.candidates(olderThan: 3600).contains { $0.stack == stack })
+        let old = janitor.candidates(olderThan: 0).first { $0.stack == stack }
+        #expect(old?.reason.contains("secrets left by a test stack that no longer runs") == true, "\(String(describing: old))")
+    }
+
     @Test("cchost run exits 0 on a green run and writes JSON, JUnit and Markdown without any secret")
     func cliGreenRunWritesReports() throws {
         let state = try TemporaryDirectory("state")

@@ -33,15 +33,17 @@ public struct Janitor: Sendable {
             guard let created = createdAt(stack), Date().timeIntervalSince(created) >= age else { continue }
             found.append((stack, "test stack with no live run, created \(Int(Date().timeIntervalSince(created) / 60)) min ago"))
         }
-        // Secrets and configs of a test stack whose services are already gone.
+        // Secrets and configs of a test stack whose services are already gone. The age matters here
+        // too: a run of another state folder may be between `docker stack rm` and its teardown
+        // (retaining its data), and its secrets are then as young as the run.
         for kind in ["secret", "config"] {
             let names = (try? deployer.docker.lines([kind, "ls", "--format", "{{.Name}}"])) ?? []
             for name in names {
                 guard let range = name.range(of: testStackSuffix + "_") else { continue }
                 let stack = String(name[..<range.lowerBound]) + testStackSuffix
-                if !live.contains(stack) && !stacks.contains(stack) && !found.contains(where: { $0.0 == stack }) {
-                    found.append((stack, "\(kind)s left by a test stack that no longer runs"))
-                }
+                guard !live.contains(stack) && !stacks.contains(stack) && !found.contains(where: { $0.0 == stack }),
+                      let created = createdAt(kind, name), Date().timeIntervalSince(created) >= age else { continue }
+                found.append((stack, "\(kind)s left by a test stack that no longer runs, created \(Int(Date().timeIntervalSince(created) / 60)) min ago"))
             }
         }
         return found
@@ -55,10 +57,16 @@ public struct Janitor: Sendable {
         }
     }
 
+    /// When a stack's first service was created.
     func createdAt(_ stack: String) -> Date? {
         let text = try? deployer.docker.run(["service", "ls", "-q", "--filter", "label=com.docker.stack.namespace=\(stack)"])
-        guard let service = text?.split(separator: "\n").first,
-              let created = try? deployer.docker.run(["service", "inspect", "--format", "{{.CreatedAt.Unix}}", String(service)]),
+        guard let service = text?.split(separator: "\n").first else { return nil }
+        return createdAt("service", String(service))
+    }
+
+    /// When a swarm object (`service`, `secret`, `config`) was created.
+    func createdAt(_ kind: String, _ name: String) -> Date? {
+        guard let created = try? deployer.docker.run([kind, "inspect", "--format", "{{.CreatedAt.Unix}}", name]),
               let seconds = Double(created.trimmingCharacters(in: .whitespacesAndNewlines)) else { return nil }
         return Date(timeIntervalSince1970: seconds)
     }
