@@ -82,31 +82,10 @@ struct RunCommand: ParsableCommand {
                 : SwarmDeployer(defaultTimeout: timeout)
             let runs = URL(fileURLWithPath: setup.configuration.stateDirectory).appendingPathComponent("runs")
             TeardownOnSignal.install(deployer: SwarmDeployer(), registry: ActiveRuns(directory: runs.appendingPathComponent("active")))
-            let resolved = try setup.plugins(forRecipe: recipe, checkout: nil)
-            for problem in resolved.problems { printError("cchost: warning: plugin not used: \(problem)") }
-            let engine = RunEngine(
-                deployer: deployer, plugins: resolved.plugins, launcher: setup.launcher,
-                runsDirectory: runs,
-                waitForConvergence: { stack, deadline in
-                    do {
-                        switch try Convergence.wait(engine: DockerEngine(), stack: stack, deadline: deadline, interval: 0.25) {
-                        case .converged: return (true, [])
-                        case .waiting(let reasons), .failed(let reasons): return (false, reasons)
-                        }
-                    } catch {
-                        return (false, ["the Docker engine did not answer: \(error)"])
-                    }
-                },
-                progress: { [started = Date()] line in
-                    printError("cchost: [+\(Int(Date().timeIntervalSince(started)))s] \(line)")
-                })
-            // Repo-local overlays of the head: only what the allowlist approves is ever loaded.
-            let recipe = self.recipe
-            engine.overlays = { checkout in
-                guard let found = try? setup.plugins(forRecipe: recipe, checkout: checkout) else { return [] }
-                for denied in found.denied { printError("cchost: overlay not run: \(denied)") }
-                return found.plugins.filter { if case .overlay = $0.origin { return true } else { return false } }
-            }
+            let engine = try makeRunEngine(setup: setup, recipe: recipe, deployer: deployer, runs: runs,
+                                           progress: { [started = Date()] line in
+                                               printError("cchost: [+\(Int(Date().timeIntervalSince(started)))s] \(line)")
+                                           })
             do {
                 let record = try engine.run(RunRequest(
                     recipe: recipe, repository: repository, headRef: ref, base: base, stages: try tiers(configured: settings?.stages),

@@ -31,17 +31,11 @@ struct SweepCommand: ParsableCommand {
             let runner = SweepRunner(
                 configuration: configuration, store: store,
                 makeEngine: { recipe in
-                    let resolved = try setup.plugins(forRecipe: recipe.name, checkout: nil)
                     let deployer: any Deployer = configuration.backend == "abra"
                         ? AbraDeployer(abra: ProcessInfo.processInfo.environment["CCHOST_ABRA"] ?? "abra", defaultTimeout: recipe.timeout ?? 300)
                         : SwarmDeployer(defaultTimeout: recipe.timeout ?? 300)
-                    let engine = RunEngine(deployer: deployer, plugins: resolved.plugins, launcher: setup.launcher, runsDirectory: runs,
-                                           waitForConvergence: engineWaiter, progress: { printError("cchost: [\(recipe.name)] \($0)") })
-                    engine.overlays = { checkout in
-                        ((try? setup.plugins(forRecipe: recipe.name, checkout: checkout))?.plugins ?? [])
-                            .filter { if case .overlay = $0.origin { return true } else { return false } }
-                    }
-                    return engine
+                    return try makeRunEngine(setup: setup, recipe: recipe.name, deployer: deployer, runs: runs,
+                                             progress: { printError("cchost: [\(recipe.name)] \($0)") })
                 },
                 progress: { printError("cchost: \($0)") })
             return try runner.sweep(recipes: recipes, dryRun: dryRun)
@@ -54,18 +48,6 @@ struct SweepCommand: ParsableCommand {
             print(line)
         }
         if outcomes.contains(where: { $0.error != nil || ($0.run.map { !$0.isGreen } ?? false) }) { throw ExitCode(1) }
-    }
-}
-
-/// Convergence through the Engine API, as every command that deploys waits for it.
-let engineWaiter: ConvergenceWaiter = { stack, deadline in
-    do {
-        switch try Convergence.wait(engine: DockerEngine(), stack: stack, deadline: deadline, interval: 0.25) {
-        case .converged: return (true, [])
-        case .waiting(let reasons), .failed(let reasons): return (false, reasons)
-        }
-    } catch {
-        return (false, ["the Docker engine did not answer: \(error)"])
     }
 }
 

@@ -10,7 +10,7 @@ import Testing
 struct FixtureOverlayTests {
     /// Git repositories of the fixtures (scripts/example-recipes), plus `static-site-regressed`: the
     /// static-site recipe whose index page lost the text the overlay expects (still a 200, so only
-    /// the overlay can notice).
+    /// the overlay can notice), and `static-site-overlaid`: static-site shipping its overlay in the repo.
     private static let repositories: TemporaryDirectory = {
         // A failure here fails every test that uses it, with the message.
         try! SwarmRuns.repositories("overlay-fixture-repos") { source in
@@ -20,6 +20,14 @@ struct FixtureOverlayTests {
                 .write(to: regressed.appendingPathComponent("index.html"))
             try FileManager.default.copyItem(at: source.appendingPathComponent("static-site.releases"),
                                              to: source.appendingPathComponent("static-site-regressed.releases"))
+            // The maintainer ships the overlay in the recipe repo, as a repo-local overlay.
+            let overlaid = source.appendingPathComponent("static-site-overlaid")
+            try FileManager.default.copyItem(at: source.appendingPathComponent("static-site"), to: overlaid)
+            try FileManager.default.createDirectory(at: overlaid.appendingPathComponent(".cchost/plugins"), withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: TestPaths.product(FixtureOverlayTests.staticSite),
+                                             toPath: overlaid.appendingPathComponent(".cchost/plugins/overlay.so").path)
+            try FileManager.default.copyItem(at: source.appendingPathComponent("static-site.releases"),
+                                             to: source.appendingPathComponent("static-site-overlaid.releases"))
         }
     }()
 
@@ -119,6 +127,45 @@ struct FixtureOverlayTests {
         #expect(try check(record, .restore, "data-continuity", plugin: "generic").verdict == .pass)
         #expect(record.teardown?.isClean == true)
         #expect(SwarmDeployer().leftovers(stack: Self.stack(record)).isEmpty, "\(SwarmDeployer().leftovers(stack: Self.stack(record)))")
+    }
+
+    @Test("cchost run runs the recipe repo's overlay only when the allowlist approves its digest; a malformed allowlist stops the run before any deploy")
+    func repoLocalOverlayThroughTheCommandLine() throws {
+        let state = try TemporaryDirectory("state")
+        let allowlist = state.file("allowlist")
+        let repository = Self.repository("static-site-overlaid")
+        let digest = try Digest.sha256(ofFileAt: TestPaths.product(Self.staticSite))
+        let environment = ["CCHOST_STATE_DIR": state.path, "CCHOST_PLUGIN_PATH": state.path, "CCHOST_ALLOWLIST": allowlist,
+                           "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+        func cchostRun() throws -> (CommandResult, json: String) {
+            try? FileManager.default.removeItem(atPath: state.file("run.json"))
+            let result = try run(TestPaths.cli, ["run", "static-site", "--repo", repository, "--stages", "install", "--json", state.file("run.json")],
+                                 environment: environment)
+            return (result, (try? String(contentsOfFile: state.file("run.json"), encoding: .utf8)) ?? "")
+        }
+
+        // Approved: the overlay's checks judge the run beside the generic suite.
+        try Data("static-site sha256:\(digest.hex)\n".utf8).write(to: URL(fileURLWithPath: allowlist))
+        let (approved, approvedJSON) = try cchostRun()
+        #expect(approved.status == 0, "\(approved.stdout)\(approved.stderr)")
+        #expect(approvedJSON.contains("\"plugin\" : \"overlay-static-site\""), "\(approvedJSON)")
+
+        // Not approved (no allowlist file): the run goes on without it, and says so.
+        try FileManager.default.removeItem(atPath: allowlist)
+        let (denied, deniedJSON) = try cchostRun()
+        #expect(denied.status == 0, "\(denied.stdout)\(denied.stderr)")
+        let notRun = denied.stderr.split(separator: "\n").first { $0.hasPrefix("cchost: static-site: overlay not run: ") }
+        #expect(notRun?.contains(".cchost/plugins/overlay.so") == true && notRun?.contains("does not exist") == true, "\(denied.stderr)")
+        #expect(!deniedJSON.contains("overlay-static-site") && deniedJSON.contains("\"plugin\" : \"generic\""), "\(deniedJSON)")
+
+        // Malformed: exit 2 with one line naming the file and line, and nothing deployed.
+        try Data("static-site any-digest\nstatic-site sha256:short\n".utf8).write(to: URL(fileURLWithPath: allowlist))
+        let (malformed, _) = try cchostRun()
+        #expect(malformed.status == 2, "\(malformed.stdout)\(malformed.stderr)")
+        let lines = malformed.stderr.split(separator: "\n").filter { !$0.contains("warning") }
+        #expect(lines.count == 1 && lines[0].contains("\(allowlist):2:"), "\(malformed.stderr)")
+        #expect(!malformed.stderr.contains("[install]"), "\(malformed.stderr)")
+        #expect(try StateStore(stateDirectory: state.path).runs(recipe: "static-site").count == 2, "the stopped run is not recorded")
     }
 
     @Test("notes-db with its C overlay: the seeded note survives backup and restore, the typed check passes with its default arguments")

@@ -4,10 +4,11 @@ import Foundation
 /// its volumes as `warm-<recipe>-<run id>_<volume>` (see RetainedVolumes), which nothing references:
 /// 1. check that every one of them is still there;
 /// 2. one database transaction replaces the canonical and appends to the history;
-/// 3. the previous canonical's volumes are removed.
+/// 3. the caller removes the volumes no canonical references (`RetainedVolumes.collectGarbage`),
+///    the previous canonical's among them, after a promotion and after a failed one alike.
 /// Stopped after 1, the old canonical stands whole (the run's volumes are unreferenced garbage);
-/// stopped after 2, the new one stands whole (the old volumes are garbage). Garbage is removed by
-/// the next promotion or sweep of the recipe.
+/// stopped after 2, the new one stands whole (the old volumes are garbage). Garbage a stopped
+/// promotion left is removed by the recipe's next sweep.
 public struct Promoter: Sendable {
     public let store: StateStore
     public let volumes: RetainedVolumes
@@ -50,17 +51,6 @@ public struct Promoter: Sendable {
                                   promotedAt: record.finishedAt ?? Date(), status: "promoted", runID: record.id, volumes: retained)
         try store.promote(canonical, previous: previous?.version)
         try afterStep(.databaseCommitted)
-        // The previous canonical's volumes are now unreferenced: garbage. The promotion has happened
-        // whatever this says; what it cannot remove, the next sweep's collection removes.
-        _ = try? collectGarbage(recipe: record.recipe)
         return canonical
-    }
-
-    /// Removes the recipe's retained volumes that its canonical does not reference. The caller holds
-    /// the recipe's lock, so no run of it is between retaining and promoting.
-    @discardableResult
-    public func collectGarbage(recipe: String) throws -> [String] {
-        let current = try store.canonical(recipe: recipe)?.runID
-        return try volumes.collectGarbage(recipes: [recipe], keep: current.map { [$0] } ?? [])
     }
 }

@@ -84,9 +84,11 @@ extension PluginSetup {
         for path in try PluginCatalog.operatorPlugins(in: operatorFolders) where !builtinPlugins.contains(path) {
             try consider(path, origin: .operatorFolder(path))
         }
-        if let checkout, let recipe {
+        if let checkout, let recipe, case let overlays = try PluginCatalog.overlays(inCheckout: checkout), !overlays.isEmpty {
+            // The allowlist is read only when there is an overlay to judge: a recipe without one
+            // never depends on it.
             let gate = try overlayGate()
-            for overlay in try PluginCatalog.overlays(inCheckout: checkout) {
+            for overlay in overlays {
                 switch try gate.admit(recipe: recipe, overlay: overlay) {
                 case .denied(let path, _, let reason): denied.append("\(path): \(reason)")
                 case .approved(let approved):

@@ -62,8 +62,9 @@ public final class RunEngine {
     public let deployer: any Deployer
     public let plugins: [ResolvedPlugin]
     /// The head checkout's repo-local overlays the allowlist approves (resolved once the head is
-    /// checked out); nil when overlays are not considered.
-    public var overlays: (@Sendable (_ checkout: String) -> [ResolvedPlugin])?
+    /// checked out); nil when overlays are not considered. An error (a broken allowlist, say) stops
+    /// the run before anything is deployed.
+    public var overlays: (@Sendable (_ checkout: String) throws -> [ResolvedPlugin])?
     public let launcher: WorkerLauncher
     public let runsDirectory: URL
     public let waitForConvergence: ConvergenceWaiter
@@ -95,7 +96,9 @@ public final class RunEngine {
         let runID = String(UUID().uuidString.lowercased().prefix(8))
         let work = runsDirectory.appendingPathComponent(runID)
         let artifacts = work.appendingPathComponent("artifacts")
-        try? FileManager.default.createDirectory(at: artifacts, withIntermediateDirectories: true)
+        do { try FileManager.default.createDirectory(at: artifacts, withIntermediateDirectories: true) } catch {
+            throw PlanError(description: "the run's folder \(artifacts.path) cannot be created: \(error)")
+        }
         defer {
             // The checkouts and mirror go with the run; the record and artifacts stay.
             for folder in ["base", "head", "source"] { try? FileManager.default.removeItem(at: work.appendingPathComponent(folder)) }
@@ -149,8 +152,12 @@ public final class RunEngine {
         registry.register(runID: runID, stack: app.stack)
         defer { registry.unregister(runID: runID) }
 
+        let approvedOverlays: [ResolvedPlugin]
+        do { approvedOverlays = try overlays?(head.directory) ?? [] } catch {
+            throw PlanError(description: "the head's repo-local overlays could not be considered: \(error)")
+        }
         var state = RunState(app: app, head: head, base: base, headVersion: headVersion, record: record, artifacts: artifacts,
-                             plugins: plugins + (overlays?(head.directory) ?? []), checkArguments: request.checkArguments,
+                             plugins: plugins + approvedOverlays, checkArguments: request.checkArguments,
                              warmFrom: request.warmFrom)
         // One readiness path for every plugin: the operator's, else the first recipe plugin's declaration.
         state.readinessPath = request.readinessPath
@@ -177,8 +184,8 @@ public final class RunEngine {
         record.teardown = deployer.teardown(state.app)
         record.finishedAt = Date()
         record.judge()
-        if let data = try? RunReport.json(record) {
-            try? data.write(to: work.appendingPathComponent("run.json"))
+        do { try RunReport.json(record).write(to: work.appendingPathComponent("run.json")) } catch {
+            progress("warning: the run record was not written to \(work.path)/run.json: \(error)")
         }
         return record
     }

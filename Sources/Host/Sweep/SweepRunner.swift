@@ -62,15 +62,16 @@ public final class SweepRunner: Sendable {
         return outcomes.withLock { results in items.indices.compactMap { results[$0] } }
     }
 
-    /// Removes retained volumes no canonical references (a promotion or run stopped midway left
-    /// them). Under the sweep lock no run is between retaining and promoting.
+    /// Removes the recipes' retained volumes no canonical references (a previous canonical's, a
+    /// refused run's, or what a promotion stopped midway left). The caller holds the sweep lock or
+    /// the recipe's lock, so no run of these recipes is between retaining and promoting.
     func collectGarbage(recipes: Set<String>) {
         do {
             let keep = Set(try store.canonicals().map(\.runID))
             let removed = try RetainedVolumes(stateDirectory: configuration.stateDirectory).collectGarbage(recipes: recipes, keep: keep)
             if !removed.isEmpty { progress("removed retained volumes no canonical uses: \(removed.joined(separator: ", "))") }
         } catch {
-            progress("warning: could not look for unused retained volumes: \(error)")
+            progress("warning: retained volumes no canonical uses were not removed (the next sweep tries again): \(error)")
         }
     }
 
@@ -88,22 +89,18 @@ public final class SweepRunner: Sendable {
                 environment: item.recipe.env, checkArguments: item.recipe.checks, readinessPath: item.recipe.readinessPath,
                 retainData: true))
             outcome.run = record
-            try? store.record(run: StoredRun(record))
+            do { try store.record(run: StoredRun(record)) } catch {
+                progress("\(item.recipe.name): warning: run \(record.id) is not in the state database: \(error)")
+            }
+            // Promoted, refused or failed, the volumes no canonical references are garbage afterwards:
+            // the previous canonical's, or this run's. A promotion's own error is what the sweep reports.
+            defer { collectGarbage(recipes: [item.recipe.name]) }
             let promoter = Promoter(store: store, volumes: engine.retainedVolumes)
             switch PromoteGate.decide(PromotionCandidate(record, fromPullRequest: false)) {
             case .promote(let version):
-                do {
-                    let canonical = try promoter.promote(record, version: version)
-                    outcome.promotion = "promoted \(canonical.version) (\(canonical.commit.prefix(12)))"
-                } catch {
-                    // The promotion's own error is what the sweep reports; the run's volumes are garbage.
-                    _ = try? promoter.collectGarbage(recipe: item.recipe.name)
-                    throw error
-                }
+                let canonical = try promoter.promote(record, version: version)
+                outcome.promotion = "promoted \(canonical.version) (\(canonical.commit.prefix(12)))"
             case .refuse(let reasons):
-                do { try engine.retainedVolumes.remove(record.retainedVolumes ?? []) } catch {
-                    progress("\(item.recipe.name): warning: the refused run's volumes stay until the next sweep: \(error)")
-                }
                 outcome.promotion = "not promoted: " + reasons.joined(separator: "; ")
             }
             progress("\(item.recipe.name): \(record.verdict.rawValue); \(outcome.promotion ?? "")")
