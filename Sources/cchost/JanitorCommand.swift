@@ -8,8 +8,9 @@ struct JanitorCommand: ParsableCommand {
         abstract: "Reap what killed runs left behind: stacks, containers, volumes, secrets, configs, networks.",
         discussion: """
             A stack is reaped when the run that registered it is gone, or when it is a test stack (under the \
-            test base domain) that no live run owns and is older than --older-than. Exit status: 0 when \
-            nothing is left, 1 when something could not be removed, 2 on error.
+            test base domain) that no live run owns and is older than --older-than. Retained volumes of this \
+            state folder that no canonical uses are removed too, unless a sweep is running. Exit status: 0 \
+            when nothing is left, 1 when something could not be removed, 2 on error.
             """)
 
     @Option(help: "Minutes a test stack without a registered run must have existed before it is reaped.")
@@ -18,23 +19,37 @@ struct JanitorCommand: ParsableCommand {
     @Flag(help: "Only say what would be reaped.") var dryRun = false
 
     func run() throws {
-        let janitor = try failingClearly { () throws -> Janitor in
+        let (janitor, configuration) = try failingClearly { () throws -> (Janitor, Configuration) in
             let configuration = try Configuration.load()
             let registry = ActiveRuns(directory: URL(fileURLWithPath: configuration.stateDirectory)
                 .appendingPathComponent("runs/active"))
-            return Janitor(deployer: SwarmDeployer(), registry: registry, baseDomain: baseDomain)
+            return (Janitor(deployer: SwarmDeployer(), registry: registry, baseDomain: baseDomain), configuration)
         }
+        var failed = false
         if dryRun {
             let found = janitor.candidates(olderThan: olderThan * 60)
             for candidate in found { print("would reap \(candidate.stack): \(candidate.reason)") }
-            if found.isEmpty { print("nothing to reap") }
-            return
+            if found.isEmpty { print("no stack to reap") }
+        } else {
+            let reaped = janitor.reap(olderThan: olderThan * 60)
+            for item in reaped {
+                print("reaped \(item.stack): \(item.reason)" + (item.leftovers.isEmpty ? "" : "; left: \(item.leftovers.joined(separator: ", "))"))
+            }
+            if reaped.isEmpty { print("no stack to reap") }
+            failed = reaped.contains { !$0.leftovers.isEmpty }
         }
-        let reaped = janitor.reap(olderThan: olderThan * 60)
-        for item in reaped {
-            print("reaped \(item.stack): \(item.reason)" + (item.leftovers.isEmpty ? "" : "; left: \(item.leftovers.joined(separator: ", "))"))
+        do {
+            let store = try StateStore(stateDirectory: configuration.stateDirectory)
+            let unused = try Janitor.unusedRetainedVolumes(stateDirectory: configuration.stateDirectory, store: store,
+                                                           volumes: RetainedVolumes(stateDirectory: configuration.stateDirectory), dryRun: dryRun)
+            for volume in unused { print("\(dryRun ? "would remove" : "removed") retained volume \(volume): no canonical uses it") }
+            if unused.isEmpty { print("no unused retained volume") }
+        } catch let busy as SweepLock.Busy {
+            print("retained volumes left to the running sweep: \(busy)")
+        } catch {
+            printError("cchost: unused retained volumes were not removed: \(error)")
+            failed = true
         }
-        if reaped.isEmpty { print("nothing to reap") }
-        if reaped.contains(where: { !$0.leftovers.isEmpty }) { throw ExitCode(1) }
+        if failed { throw ExitCode(1) }
     }
 }

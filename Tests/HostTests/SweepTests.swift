@@ -86,6 +86,49 @@ struct SweepTests {
         #expect(try setup.retained.list().map(\.name) == canonical.volumes, "the canonical's data stays, nothing else is kept")
     }
 
+    @Test("cchost janitor removes retained volumes no canonical uses, keeps the canonical's, and leaves them all to a running sweep")
+    func janitorCollectsUnusedRetainedVolumes() throws {
+        let state = try TemporaryDirectory("janitor-state")
+        let store = try StateStore(stateDirectory: state.path)
+        let volumes = RetainedVolumes(stateDirectory: state.path)
+        defer { try? volumes.remove(((try? volumes.list()) ?? []).map(\.name)) }
+        func retain(_ recipe: String, _ runID: String) throws -> String {
+            let name = RetainedVolumes.name(recipe: recipe, runID: runID, volume: "data")
+            try volumes.create(name, labels: [RetainedVolumes.Label.state: state.path, RetainedVolumes.Label.recipe: recipe,
+                                              RetainedVolumes.Label.run: runID, RetainedVolumes.Label.volume: "data"])
+            return name
+        }
+        let kept = try retain("r", "aaaa")
+        let stale = try retain("r", "bbbb") // left by a sweep killed before its garbage collection
+        let orphan = try retain("gone", "cccc") // a recipe no longer enrolled: no sweep collects it
+        try store.promote(Canonical(recipe: "r", version: "1.0.0+1", commit: String(repeating: "a", count: 40), promotedAt: Date(),
+                                    status: "promoted", runID: "aaaa", volumes: [kept]), previous: nil)
+        let environment = ["CCHOST_STATE_DIR": state.path, "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+        func janitor(_ extra: String...) throws -> CommandResult {
+            try run(TestPaths.cli, ["janitor", "--older-than", "1000"] + extra, environment: environment)
+        }
+
+        // A sweep holds the lock (released at the end of this scope).
+        let busy = try { () throws -> CommandResult in
+            let held = try SweepLock(path: state.file("locks/sweep.lock"))
+            defer { withExtendedLifetime(held) {} }
+            return try janitor()
+        }()
+        #expect(busy.status == 0 && busy.stdout.contains("retained volumes left to the running sweep"), "\(busy.stdout)\(busy.stderr)")
+        #expect(Set(try volumes.list().map(\.name)) == [kept, stale, orphan])
+
+        let dry = try janitor("--dry-run")
+        #expect(dry.status == 0, "\(dry.stderr)")
+        #expect(dry.stdout.contains("would remove retained volume \(stale)") && dry.stdout.contains("would remove retained volume \(orphan)")
+                && !dry.stdout.contains(kept), "\(dry.stdout)")
+        #expect(Set(try volumes.list().map(\.name)) == [kept, stale, orphan])
+
+        let result = try janitor()
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("removed retained volume \(orphan): no canonical uses it"), "\(result.stdout)")
+        #expect(try volumes.list().map(\.name) == [kept])
+    }
+
     @Test("a second sweep while one runs is refused, naming the holder")
     func secondSweepRefused() throws {
         let setup = try Setup()

@@ -57,6 +57,20 @@ public struct Janitor: Sendable {
         }
     }
 
+    /// Retained volumes of a state folder that no canonical references: left by a sweep killed
+    /// before its garbage collection, or belonging to a recipe no longer enrolled (which no sweep
+    /// collects). Only while no sweep runs: the sweep lock is tried, never waited for, and `Busy`
+    /// is thrown when a sweep holds it. With `dryRun`, only lists them.
+    public static func unusedRetainedVolumes(stateDirectory: String, store: StateStore, volumes: RetainedVolumes,
+                                             dryRun: Bool) throws -> [String] {
+        let lock = try SweepLock(path: SweepLock.sweepPath(stateDirectory: stateDirectory))
+        defer { withExtendedLifetime(lock) {} }
+        let keep = Set(try store.canonicals().map(\.runID))
+        let unused = try volumes.list().filter { !keep.contains($0.runID) }
+        if !dryRun { try volumes.remove(unused.map(\.name)) }
+        return unused.map(\.name)
+    }
+
     /// When a stack's first service was created.
     func createdAt(_ stack: String) -> Date? {
         let text = try? deployer.docker.run(["service", "ls", "-q", "--filter", "label=com.docker.stack.namespace=\(stack)"])

@@ -12,6 +12,10 @@ public final class SweepLock {
         public var description: String { "another sweep holds \(path) (\(holder)); try again when it has finished" }
     }
 
+    /// The lock a whole sweep holds, and the one each recipe's run-and-promote holds.
+    public static func sweepPath(stateDirectory: String) -> String { "\(stateDirectory)/locks/sweep.lock" }
+    public static func recipePath(_ recipe: String, stateDirectory: String) -> String { "\(stateDirectory)/locks/\(recipe).lock" }
+
     /// Takes the lock or throws `Busy` at once.
     public init(path: String) throws {
         self.path = path

@@ -29,11 +29,9 @@ public final class SweepRunner: Sendable {
         self.progress = progress
     }
 
-    var locks: String { (configuration.stateDirectory as NSString).appendingPathComponent("locks") }
-
     /// Decides for every recipe; with `dryRun`, stops there.
     public func sweep(recipes: [RecipeSettings], dryRun: Bool) throws -> [SweepOutcome] {
-        let sweepLock = try SweepLock(path: (locks as NSString).appendingPathComponent("sweep.lock"))
+        let sweepLock = try SweepLock(path: SweepLock.sweepPath(stateDirectory: configuration.stateDirectory))
         defer { withExtendedLifetime(sweepLock) {} }
         let items = try SweepPlan.plan(recipes, stateDirectory: configuration.stateDirectory) { recipe in
             try self.store.canonical(recipe: recipe)?.version
@@ -79,7 +77,7 @@ public final class SweepRunner: Sendable {
     func runAndPromote(_ item: SweepItem, version: String) -> SweepOutcome {
         var outcome = SweepOutcome(item: item)
         do {
-            let lock = try SweepLock(path: (locks as NSString).appendingPathComponent("\(item.recipe.name).lock"))
+            let lock = try SweepLock(path: SweepLock.recipePath(item.recipe.name, stateDirectory: configuration.stateDirectory))
             defer { withExtendedLifetime(lock) {} }
             let engine = try makeEngine(item.recipe)
             progress("\(item.recipe.name): running \(version) cold (base: \(item.canonical ?? "the previous release"))")
