@@ -38,13 +38,14 @@ struct StateStoreTests {
         #expect(tables.split(separator: "\n").contains("canonical"))
         #expect(tables.split(separator: "\n").contains("promotion"))
         #expect(tables.split(separator: "\n").contains("run"))
-        #expect(try Self.sqlite(store.path, "SELECT identifier FROM grdb_migrations ORDER BY identifier") == "v1\nv2")
+        #expect(try Self.sqlite(store.path, "SELECT identifier FROM grdb_migrations ORDER BY identifier")
+                == "v1\nv2\nv3 run results\nv4 locks\nv5 plugin cache")
         #expect(try Self.sqlite(store.path, "PRAGMA journal_mode") == "wal")
         try store.promote(Self.canonical("notes", "1.0.0+1.0", run: "r1"), previous: nil)
 
         let reopened = try StateStore(stateDirectory: folder + "/nested")
         #expect(try reopened.canonical(recipe: "notes")?.version == "1.0.0+1.0")
-        #expect(try Self.sqlite(store.path, "SELECT count(*) FROM grdb_migrations") == "2")
+        #expect(try Self.sqlite(store.path, "SELECT count(*) FROM grdb_migrations") == "5")
     }
 
     @Test("a promotion reads back as the canonical and as a history row with the previous version")
@@ -142,6 +143,74 @@ struct StateStoreTests {
         #expect(try store.runs(recipe: "notes") == [earlier, later])
         #expect(try store.runs(recipe: "other").map(\.id) == ["run-3"])
         #expect(try store.runs(recipe: "absent").isEmpty)
+    }
+
+    /// A finished run with two tiers: install (a passing generic check, a failing overlay check)
+    /// and upgrade (n/a).
+    static func runRecord(_ id: String, at seconds: TimeInterval, overlayVerdict: Verdict = .fail) -> RunRecord {
+        let install = RunRecord.TierRecord(
+            tier: .install, verdict: overlayVerdict == .pass ? .pass : .fail, op: "deploy", opVerdict: .pass, opDetail: "converged in 3 s",
+            checks: [RunRecord.CheckRecord(plugin: "generic", name: "readiness", verdict: .pass, detail: "200 from /", cause: nil, seconds: 0.5),
+                     RunRecord.CheckRecord(plugin: "overlay-x", name: "index-served", verdict: overlayVerdict, detail: "text missing",
+                                           cause: nil, seconds: 0.25)],
+            seconds: 4, notApplicable: nil, notApplicableExpected: nil)
+        let upgrade = RunRecord.TierRecord(tier: .upgrade, verdict: .skip, op: "", opVerdict: .skip, opDetail: "", checks: [], seconds: 0,
+                                           notApplicable: "only one release", notApplicableExpected: true)
+        return RunRecord(id: id, trigger: .sweep, recipe: "notes", repository: "/r", backend: "swarm", domain: "d.ci.example", base: nil,
+                         head: .init(ref: "1.0.0+1", commit: String(repeating: "a", count: 40), version: "1.0.0+1"),
+                         stages: [.install, .upgrade], startedAt: Date(timeIntervalSince1970: seconds),
+                         finishedAt: Date(timeIntervalSince1970: seconds + 10), tiers: [install, upgrade], deployCount: 1, generic: "ran",
+                         teardown: nil, artifacts: [], verdict: overlayVerdict == .pass ? .pass : .fail, aborted: nil)
+    }
+
+    static let expectedInstallChecks = [
+        StoredCheck(plugin: "generic", name: "readiness", verdict: "pass", detail: "200 from /", cause: nil, seconds: 0.5),
+        StoredCheck(plugin: "overlay-x", name: "index-served", verdict: "fail", detail: "text missing", cause: nil, seconds: 0.25),
+    ]
+
+    @Test("a run's tiers and checks are rows, replaced when the run is recorded again; a check's history spans runs")
+    func runResultsAreRows() throws {
+        let folder = Self.stateFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let store = try StateStore(stateDirectory: folder)
+        try store.record(run: StoredRun(Self.runRecord("run-1", at: 1_700_000_000)))
+        let results = try store.results(run: "run-1")
+        #expect(results.map(\.tier) == ["install", "upgrade"])
+        #expect(results.first?.checks == Self.expectedInstallChecks)
+        #expect(results.first?.opDetail == "converged in 3 s" && results.first?.verdict == "fail")
+        #expect(results.last?.notApplicable == "only one release" && results.last?.checks == [])
+
+        // Recorded again (the same id): the rows are the new record's, none doubled.
+        try store.record(run: StoredRun(Self.runRecord("run-1", at: 1_700_000_000, overlayVerdict: .pass)))
+        #expect(try store.results(run: "run-1").first?.checks.map(\.verdict) == ["pass", "pass"])
+        #expect(try Self.sqlite(store.path, "SELECT count(*) FROM run_check") == "2")
+
+        try store.record(run: StoredRun(Self.runRecord("run-2", at: 1_700_000_900)))
+        let history = try store.checkHistory(recipe: "notes", plugin: "overlay-x", name: "index-served")
+        #expect(history.map(\.runID) == ["run-1", "run-2"] && history.map(\.verdict) == ["pass", "fail"])
+        #expect(try store.checkHistory(recipe: "other", plugin: "overlay-x", name: "index-served").isEmpty)
+        #expect(try store.results(run: "absent").isEmpty)
+    }
+
+    @Test("a database from before the run-result tables gets them filled from its runs' records when it is opened")
+    func runResultsMigrationFillsOldRuns() throws {
+        let folder = Self.stateFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let path = folder + "/cchost.sqlite"
+        // The schema as the first two migrations left it, with one run recorded.
+        _ = try StateStore(stateDirectory: folder, migratingUpTo: "v2")
+        let json = String(decoding: try RunReport.json(Self.runRecord("old-run", at: 1_700_000_000)), as: UTF8.self)
+        let insert = """
+            INSERT INTO run (id, recipe, "trigger", head_ref, head_commit, verdict, started_at, quick, record)
+            VALUES ('old-run', 'notes', 'sweep', '1.0.0+1', 'aaaa', 'fail', '2023-11-14T22:13:20.000Z', 0, '\(json.replacingOccurrences(of: "'", with: "''"))');
+            """
+        #expect(try run("/usr/bin/sqlite3", [path, insert]).status == 0)
+        #expect(try Self.sqlite(path, "SELECT count(*) FROM sqlite_master WHERE name = 'run_check'") == "0")
+
+        let store = try StateStore(stateDirectory: folder)
+        #expect(try store.results(run: "old-run").first?.checks == Self.expectedInstallChecks)
+        #expect(try store.results(run: "old-run").map(\.tier) == ["install", "upgrade"])
     }
 
     @Test("an error between the canonical's upsert and the history's insert rolls back both")

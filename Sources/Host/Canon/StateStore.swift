@@ -109,10 +109,16 @@ public struct StateStoreError: Error, Sendable, Equatable, CustomStringConvertib
 /// transaction and waits for the others' locks, so nothing here assumes one process owns it.
 public final class StateStore: Sendable {
     public let path: String
-    private let pool: DatabasePool
+    /// Internal so that the store's other files (locks, plugin cache) use the same connections.
+    let pool: DatabasePool
 
     /// Opens (creating it and its folder if needed) and migrates the database in `stateDirectory`.
-    public init(stateDirectory: String) throws(StateStoreError) {
+    public convenience init(stateDirectory: String) throws(StateStoreError) {
+        try self.init(stateDirectory: stateDirectory, migratingUpTo: nil)
+    }
+
+    /// `migratingUpTo`: stop after that migration (tests build older databases with it).
+    init(stateDirectory: String, migratingUpTo lastMigration: String?) throws(StateStoreError) {
         let path = URL(fileURLWithPath: stateDirectory).appendingPathComponent("cchost.sqlite").path
         self.path = path
         do {
@@ -127,7 +133,7 @@ public final class StateStore: Sendable {
         configuration.label = "cchost.state"
         pool = try Self.attempt(path, "open and migrate") {
             let pool = try DatabasePool(path: path, configuration: configuration)
-            try Self.migrator.migrate(pool)
+            if let lastMigration { try Self.migrator.migrate(pool, upTo: lastMigration) } else { try Self.migrator.migrate(pool) }
             return pool
         }
     }
@@ -183,6 +189,66 @@ public final class StateStore: Sendable {
                 BEGIN SELECT RAISE(ABORT, 'the promotion history is append-only'); END;
                 """)
         }
+        // Per-tier and per-check results as rows, so they can be queried across runs; filled from
+        // each run's record, the runs recorded before this migration included.
+        migrator.registerMigration("v3 run results") { db in
+            try db.execute(sql: """
+                CREATE TABLE run_tier (
+                    run_id TEXT NOT NULL REFERENCES run(id) ON DELETE CASCADE,
+                    position INTEGER NOT NULL,
+                    tier TEXT NOT NULL,
+                    verdict TEXT NOT NULL,
+                    op TEXT NOT NULL,
+                    op_verdict TEXT NOT NULL,
+                    op_detail TEXT NOT NULL,
+                    seconds REAL NOT NULL,
+                    not_applicable TEXT,
+                    PRIMARY KEY (run_id, position)
+                );
+                CREATE TABLE run_check (
+                    run_id TEXT NOT NULL REFERENCES run(id) ON DELETE CASCADE,
+                    tier TEXT NOT NULL,
+                    position INTEGER NOT NULL,
+                    plugin TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    verdict TEXT NOT NULL,
+                    detail TEXT NOT NULL,
+                    cause TEXT,
+                    seconds REAL NOT NULL,
+                    PRIMARY KEY (run_id, tier, position)
+                );
+                CREATE INDEX run_check_by_check ON run_check(plugin, name, verdict);
+                """)
+            try RunResultRows.fill(db, run: nil)
+        }
+        // Locks any cchost process sharing this database respects (see StateLock).
+        migrator.registerMigration("v4 locks") { db in
+            try db.execute(sql: """
+                CREATE TABLE lock (
+                    name TEXT PRIMARY KEY NOT NULL,
+                    token TEXT NOT NULL,
+                    host TEXT NOT NULL,
+                    boot_id TEXT NOT NULL,
+                    pid INTEGER NOT NULL,
+                    process_start TEXT NOT NULL,
+                    acquired_at DATETIME NOT NULL,
+                    expires_at DATETIME NOT NULL
+                );
+                """)
+        }
+        // What each plugin library is, keyed by path + size + mtime + sha256 (see PluginCatalog).
+        migrator.registerMigration("v5 plugin cache") { db in
+            try db.execute(sql: """
+                CREATE TABLE plugin_cache (
+                    path TEXT PRIMARY KEY NOT NULL,
+                    size INTEGER NOT NULL,
+                    modified_ns INTEGER NOT NULL,
+                    sha256 TEXT NOT NULL,
+                    probed_at DATETIME NOT NULL,
+                    state TEXT NOT NULL CHECK (json_valid(state))
+                );
+                """)
+        }
         return migrator
     }
 
@@ -213,7 +279,10 @@ public final class StateStore: Sendable {
     public func record(run: StoredRun) throws(StateStoreError) {
         try Self.attempt(path, "record run \(run.id) of \(run.recipe)") {
             let row = RunRow(run)
-            try pool.write { db in try row.upsert(db) }
+            try pool.write { db in
+                try row.upsert(db)
+                try RunResultRows.fill(db, run: run.id)
+            }
         }
     }
 
@@ -268,7 +337,7 @@ public final class StateStore: Sendable {
     }
 
     /// Runs `body`, turning any failure into a `StateStoreError` carrying SQLite's message.
-    private static func attempt<T>(_ path: String, _ operation: String,
+    static func attempt<T>(_ path: String, _ operation: String,
                                    _ body: () throws -> T) throws(StateStoreError) -> T {
         do {
             return try body()
@@ -294,7 +363,7 @@ private struct StaleCanonical: Error, CustomStringConvertible {
 // MARK: - Rows: the tables' shape, kept out of the public types so GRDB stays behind the store.
 
 /// Dates as ISO-8601 UTC text with milliseconds, e.g. `2025-01-02T03:04:05.678Z`.
-private enum StoredDate {
+enum StoredDate {
     static let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt)
     static func text(_ date: Date) -> String { style.format(date) }
     static func date(_ text: String) throws -> Date { try style.parse(text) }
