@@ -40,11 +40,11 @@ struct JanitorCommand: ParsableCommand {
         }
         do {
             let store = try StateStore(stateDirectory: configuration.stateDirectory)
-            let unused = try Janitor.unusedRetainedVolumes(stateDirectory: configuration.stateDirectory, store: store,
-                                                           volumes: RetainedVolumes(stateDirectory: configuration.stateDirectory), dryRun: dryRun)
+            let unused = try Janitor.unusedRetainedVolumes(store: store, volumes: RetainedVolumes(stateDirectory: configuration.stateDirectory),
+                                                           dryRun: dryRun)
             for volume in unused { print("\(dryRun ? "would remove" : "removed") retained volume \(volume): no canonical uses it") }
             if unused.isEmpty { print("no unused retained volume") }
-        } catch let busy as SweepLock.Busy {
+        } catch let busy as StateLock.Busy {
             print("retained volumes left to the running sweep: \(busy)")
         } catch {
             printError("cchost: unused retained volumes were not removed: \(error)")

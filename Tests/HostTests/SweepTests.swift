@@ -110,7 +110,7 @@ struct SweepTests {
 
         // A sweep holds the lock (released at the end of this scope).
         let busy = try { () throws -> CommandResult in
-            let held = try SweepLock(path: state.file("locks/sweep.lock"))
+            let held = try StateLock(StateLock.sweep, store: store)
             defer { withExtendedLifetime(held) {} }
             return try janitor()
         }()
@@ -132,8 +132,8 @@ struct SweepTests {
     @Test("a second sweep while one runs is refused, naming the holder")
     func secondSweepRefused() throws {
         let setup = try Setup()
-        let held = try SweepLock(path: setup.state.file("locks/sweep.lock"))
-        #expect(throws: SweepLock.Busy.self) { _ = try setup.runner.sweep(recipes: [setup.recipe], dryRun: true) }
+        let held = try StateLock(StateLock.sweep, store: setup.store)
+        #expect(throws: StateLock.Busy.self) { _ = try setup.runner.sweep(recipes: [setup.recipe], dryRun: true) }
         withExtendedLifetime(held) {}
     }
 

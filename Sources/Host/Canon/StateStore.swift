@@ -102,8 +102,9 @@ public struct StateStoreError: Error, Sendable, Equatable, CustomStringConvertib
     public var description: String { "Could not \(operation) in the state database \(path): \(message)." }
 }
 
-/// The host's state: canonicals, their append-only promotion history, and runs, in an embedded
-/// SQLite database (`<stateDirectory>/cchost.sqlite`, WAL, versioned migrations).
+/// The host's state: canonicals, their append-only promotion history, runs with their per-tier and
+/// per-check results (StateStore+RunResults), locks (StateLock) and the plugin metadata cache, in an
+/// embedded SQLite database (`<stateDirectory>/cchost.sqlite`, WAL, versioned migrations).
 ///
 /// Several stores — in this process or in others — may open the same database: every write is one
 /// transaction and waits for the others' locks, so nothing here assumes one process owns it.

@@ -61,9 +61,8 @@ public struct Janitor: Sendable {
     /// before its garbage collection, or belonging to a recipe no longer enrolled (which no sweep
     /// collects). Only while no sweep runs: the sweep lock is tried, never waited for, and `Busy`
     /// is thrown when a sweep holds it. With `dryRun`, only lists them.
-    public static func unusedRetainedVolumes(stateDirectory: String, store: StateStore, volumes: RetainedVolumes,
-                                             dryRun: Bool) throws -> [String] {
-        let lock = try SweepLock(path: SweepLock.sweepPath(stateDirectory: stateDirectory))
+    public static func unusedRetainedVolumes(store: StateStore, volumes: RetainedVolumes, dryRun: Bool) throws -> [String] {
+        let lock = try StateLock(StateLock.sweep, store: store)
         defer { withExtendedLifetime(lock) {} }
         let keep = Set(try store.canonicals().map(\.runID))
         let unused = try volumes.list().filter { !keep.contains($0.runID) }

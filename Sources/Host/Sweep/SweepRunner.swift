@@ -31,7 +31,7 @@ public final class SweepRunner: Sendable {
 
     /// Decides for every recipe; with `dryRun`, stops there.
     public func sweep(recipes: [RecipeSettings], dryRun: Bool) throws -> [SweepOutcome] {
-        let sweepLock = try SweepLock(path: SweepLock.sweepPath(stateDirectory: configuration.stateDirectory))
+        let sweepLock = try StateLock(StateLock.sweep, store: store)
         defer { withExtendedLifetime(sweepLock) {} }
         let items = try SweepPlan.plan(recipes, stateDirectory: configuration.stateDirectory) { recipe in
             try self.store.canonical(recipe: recipe)?.version
@@ -77,7 +77,7 @@ public final class SweepRunner: Sendable {
     func runAndPromote(_ item: SweepItem, version: String) -> SweepOutcome {
         var outcome = SweepOutcome(item: item)
         do {
-            let lock = try SweepLock(path: SweepLock.recipePath(item.recipe.name, stateDirectory: configuration.stateDirectory))
+            let lock = try StateLock(StateLock.recipe(item.recipe.name), store: store)
             defer { withExtendedLifetime(lock) {} }
             let engine = try makeEngine(item.recipe)
             progress("\(item.recipe.name): running \(version) cold (base: \(item.canonical ?? "the previous release"))")
