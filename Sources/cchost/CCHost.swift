@@ -12,7 +12,7 @@ struct CCHost: ParsableCommand {
             Configuration: /etc/cchost/config.yml, or the file named by CCHOST_CONFIG. \
             CCHOST_STATE_DIR, CCHOST_PLUGIN_PATH and CCHOST_ALLOWLIST override it.
             """,
-        subcommands: [Plugins.self, AllowlistCommand.self, RecipeCommand.self, RunCommand.self, SweepCommand.self, CanonCommand.self, JanitorCommand.self])
+        subcommands: [Plugins.self, AllowlistCommand.self, RecipeCommand.self, RunCommand.self, SweepCommand.self, CanonCommand.self, RunsCommand.self, JanitorCommand.self])
 
     static func main() {
         // Library logs go to stderr at warning and above unless CCHOST_LOG_LEVEL says otherwise.
@@ -62,8 +62,10 @@ extension ParsableCommand {
     }
 }
 
-func printJSON<T: Encodable>(_ value: T) throws {
+/// `snakeCase`: keys as the run record's JSON spells them (`op_detail` for `opDetail`).
+func printJSON<T: Encodable>(_ value: T, snakeCase: Bool = false) throws {
     let encoder = JSONEncoder()
+    if snakeCase { encoder.keyEncodingStrategy = .convertToSnakeCase }
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     encoder.dateEncodingStrategy = .iso8601
     print(String(decoding: try encoder.encode(value), as: UTF8.self))

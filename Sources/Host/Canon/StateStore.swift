@@ -44,7 +44,8 @@ public struct Promotion: Sendable, Equatable {
 }
 
 /// A run as the state store keeps it: the columns the host queries, plus the full run record.
-public struct StoredRun: Sendable, Equatable {
+/// Encoded (for `cchost runs`), it is the columns only.
+public struct StoredRun: Sendable, Equatable, Encodable {
     public var id: String
     public var recipe: String
     /// What started the run: `sweep`, `cli`, `webhook`…
@@ -59,6 +60,10 @@ public struct StoredRun: Sendable, Equatable {
     public var quick: Bool
     /// The full run record as JSON text, stored as given.
     public var record: String
+
+    private enum CodingKeys: String, CodingKey {
+        case id, recipe, trigger, headRef, headCommit, headVersion, baseVersion, verdict, startedAt, finishedAt, quick
+    }
 
     public init(id: String, recipe: String, trigger: String, headRef: String, headCommit: String,
                 headVersion: String? = nil, baseVersion: String? = nil, verdict: String,
@@ -294,6 +299,29 @@ public final class StateStore: Sendable {
                 try RunRow.filter(RunRow.Columns.recipe == recipe)
                     .order(RunRow.Columns.startedAt, RunRow.Columns.id).fetchAll(db)
             }.map { try $0.storedRun() }
+        }
+    }
+
+    /// The newest runs first, of one recipe or of all, at most `limit`.
+    public func latestRuns(recipe: String?, limit: Int) throws(StateStoreError) -> [StoredRun] {
+        try Self.attempt(path, "read the latest runs") {
+            try pool.read { db in
+                var request = RunRow.all()
+                if let recipe { request = request.filter(RunRow.Columns.recipe == recipe) }
+                return try request.order(RunRow.Columns.startedAt.desc, RunRow.Columns.id.desc).limit(limit).fetchAll(db)
+            }.map { try $0.storedRun() }
+        }
+    }
+
+    /// One run by its id (or a unique prefix of it, as reports abbreviate ids).
+    public func run(id: String) throws(StateStoreError) -> StoredRun? {
+        try Self.attempt(path, "read run \(id)") {
+            let rows = try pool.read { db in
+                try RunRow.filter(RunRow.Columns.id == id || RunRow.Columns.id.like("\(id.replacingOccurrences(of: "%", with: ""))%"))
+                    .limit(2).fetchAll(db)
+            }
+            if let exact = rows.first(where: { $0.id == id }) { return try exact.storedRun() }
+            return rows.count == 1 ? try rows[0].storedRun() : nil
         }
     }
 
