@@ -9,7 +9,7 @@ import Host
 func makeRunEngine(setup: PluginSetup, recipe: String, deployer: any Deployer, runs: URL,
                    progress: @escaping @Sendable (String) -> Void) throws -> RunEngine {
     let resolved = try setup.plugins(forRecipe: recipe, checkout: nil)
-    for problem in resolved.problems { printError("cchost: warning: \(recipe): plugin not used: \(problem)") }
+    for problem in resolved.problems { printError("cchost: warning: \(recipe): \(problem)") }
     let engine = RunEngine(deployer: deployer, plugins: resolved.plugins, launcher: setup.launcher, runsDirectory: runs,
                            waitForConvergence: engineWaiter, progress: progress)
     engine.overlays = { checkout in

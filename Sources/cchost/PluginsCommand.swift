@@ -95,7 +95,7 @@ struct Plugins: ParsableCommand {
         func run() throws {
             try failingClearly {
                 let setup = try sandbox.setup()
-                let catalog = setup.catalog()
+                let catalog = try setup.catalog()
                 var rows: [Row] = []
                 let operatorPaths = try PluginCatalog.operatorPlugins(in: setup.operatorFolders)
                 for path in setup.builtinPlugins + operatorPaths.filter({ !setup.builtinPlugins.contains($0) }) {
@@ -126,10 +126,10 @@ struct Plugins: ParsableCommand {
                         var cache: String
                         enum CodingKeys: String, CodingKey { case plugins, cache; case workersStarted = "workers_started" }
                     }
-                    try printJSON(Listing(plugins: rows, workersStarted: setup.launcher.launchCount, cache: catalog.cachePath))
+                    try printJSON(Listing(plugins: rows, workersStarted: setup.launcher.launchCount, cache: catalog.store.path))
                 } else {
                     printTable(rows)
-                    print("\(rows.count) plugin(s); \(setup.launcher.launchCount) probed now, the rest from \(catalog.cachePath)")
+                    print("\(rows.count) plugin(s); \(setup.launcher.launchCount) probed now, the rest from the plugin cache in \(catalog.store.path)")
                 }
             }
         }

@@ -24,7 +24,9 @@ struct SweepCommand: ParsableCommand {
             let setup = try sandbox.setup()
             let configuration = setup.configuration
             let store = try StateStore(stateDirectory: configuration.stateDirectory)
-            let installed = try setup.plugins(forRecipe: nil, checkout: nil).plugins.map(\.info)
+            let found = try setup.plugins(forRecipe: nil, checkout: nil)
+            for problem in found.problems { printError("cchost: warning: \(problem)") }
+            let installed = found.plugins.map(\.info)
             let recipes = try SweepPlan.enrolled(configuration, plugins: installed)
             let runs = URL(fileURLWithPath: configuration.stateDirectory).appendingPathComponent("runs")
             TeardownOnSignal.install(deployer: SwarmDeployer(), registry: ActiveRuns(directory: runs.appendingPathComponent("active")))

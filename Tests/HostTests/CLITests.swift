@@ -118,7 +118,7 @@ struct CLITests {
         #expect(listing.plugins.dropFirst().map(\.path) == [c, swift])
         let digest = try Digest.sha256(ofFileAt: Self.exampleC)
         #expect(listing.plugins[1].sha256 == digest.hex)
-        #expect(listing.cache == sandbox.state.file("plugin-cache.json"))
+        #expect(listing.cache == sandbox.state.file("cchost.sqlite"))
     }
 
     @Test("list probes each plugin once: the second run is answered from the cache without a worker")

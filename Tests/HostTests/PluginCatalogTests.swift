@@ -1,5 +1,5 @@
 import Foundation
-import Host
+@testable import Host
 import Testing
 
 /// The metadata cache: listings answered without starting a worker, and probes only when a library
@@ -7,6 +7,7 @@ import Testing
 @Suite("Plugin discovery and the metadata cache")
 struct PluginCatalogTests {
     /// A plugin folder with a copy of the C example, a state folder, and a launcher that counts.
+    /// Each catalog opens its own store, as each cchost process does.
     struct Setup {
         let folder: TemporaryDirectory
         let state: TemporaryDirectory
@@ -20,20 +21,24 @@ struct PluginCatalogTests {
             try FileManager.default.copyItem(atPath: TestPaths.product("libcchost-example-c.so"), toPath: plugin)
         }
 
-        func catalog() -> PluginCatalog {
-            PluginCatalog(stateDirectory: state.path, prober: PluginProber(launcher: launcher))
+        func catalog() throws -> PluginCatalog {
+            try PluginCatalog(store: try store(), prober: PluginProber(launcher: launcher))
+        }
+
+        func store() throws -> StateStore {
+            try StateStore(stateDirectory: state.path)
         }
     }
 
     @Test("a cache hit starts no worker, across catalog instances (as across cchost runs)")
     func cacheHitStartsNoWorker() throws {
         let setup = try Setup()
-        let first = setup.catalog()
+        let first = try setup.catalog()
         #expect(try first.entry(for: setup.plugin).state.isLoadable)
         try first.save()
         #expect(setup.launcher.launchCount == 1)
 
-        let second = setup.catalog()
+        let second = try setup.catalog()
         let entry = try second.entry(for: setup.plugin)
         #expect(entry.state.isLoadable)
         #expect(setup.launcher.launchCount == 1)
@@ -43,7 +48,7 @@ struct PluginCatalogTests {
     @Test("a touched but unchanged library is re-hashed, not re-probed")
     func touchedLibraryIsNotReprobed() throws {
         let setup = try Setup()
-        let catalog = setup.catalog()
+        let catalog = try setup.catalog()
         _ = try catalog.entry(for: setup.plugin)
         try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: 3600)], ofItemAtPath: setup.plugin)
         _ = try catalog.entry(for: setup.plugin)
@@ -53,7 +58,7 @@ struct PluginCatalogTests {
     @Test("a library whose content changed is probed again")
     func changedLibraryIsReprobed() throws {
         let setup = try Setup()
-        let catalog = setup.catalog()
+        let catalog = try setup.catalog()
         #expect(try catalog.entry(for: setup.plugin).state.isLoadable)
         try FileManager.default.removeItem(atPath: setup.plugin)
         try FileManager.default.copyItem(atPath: try Fixture.compile("abi_variant", defines: ["ABI_MAJOR=2"]), toPath: setup.plugin)
@@ -68,7 +73,7 @@ struct PluginCatalogTests {
         let setup = try Setup()
         let crashing = setup.folder.file("libcrash.so")
         try FileManager.default.copyItem(atPath: try Fixture.compile("hostile", defines: ["CRASH_IN_CONSTRUCTOR"]), toPath: crashing)
-        let first = setup.catalog()
+        let first = try setup.catalog()
         guard case .broken(let reason, _) = try first.entry(for: crashing).state else {
             Issue.record("a crashing library was not recorded broken"); return
         }
@@ -95,16 +100,53 @@ struct PluginCatalogTests {
         }
     }
 
-    @Test("a corrupt cache file costs a probe, not an error")
-    func corruptCacheIsRebuilt() throws {
+    @Test("a save keeps the entries another catalog on the same database saved meanwhile")
+    func saveKeepsOtherCatalogsEntries() throws {
         let setup = try Setup()
-        try Data("{ not json".utf8).write(to: URL(fileURLWithPath: setup.state.file("plugin-cache.json")))
-        let catalog = setup.catalog()
-        #expect(try catalog.entry(for: setup.plugin).state.isLoadable)
-        try catalog.save()
-        #expect(setup.launcher.launchCount == 1)
-        _ = try setup.catalog().entry(for: setup.plugin)
-        #expect(setup.launcher.launchCount == 1)
+        let other = setup.folder.file("libother.so")
+        try FileManager.default.copyItem(atPath: TestPaths.product("libcchost-example-swift.so"), toPath: other)
+        // Both are open before either saves, as two cchost processes would be.
+        let first = try setup.catalog()
+        let second = try setup.catalog()
+        _ = try first.entry(for: setup.plugin)
+        try first.save()
+        _ = try second.entry(for: other)
+        try second.save()
+        #expect(try setup.store().pluginCacheEntries().map(\.path) == [setup.plugin, other].sorted())
+    }
+
+    @Test("a save writes only what its catalog changed, not its stale copy of another process's entry")
+    func saveWritesOnlyChangedEntries() throws {
+        let setup = try Setup()
+        let other = setup.folder.file("libother.so")
+        try FileManager.default.copyItem(atPath: TestPaths.product("libcchost-example-swift.so"), toPath: other)
+        let seed = try setup.catalog()
+        _ = try seed.entry(for: setup.plugin)
+        try seed.save()
+        let first = try setup.catalog()
+        let second = try setup.catalog()
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: 3600)], ofItemAtPath: setup.plugin)
+        let touched = try first.entry(for: setup.plugin)
+        try first.save()
+        _ = try second.entry(for: other)
+        try second.save()
+        let saved = try setup.store().pluginCacheEntries().first { $0.path == setup.plugin }
+        #expect(saved?.modifiedNanoseconds == touched.modifiedNanoseconds)
+    }
+
+    @Test("a cached state this version cannot decode costs a probe, not an error")
+    func undecodableStateIsReprobed() throws {
+        let setup = try Setup()
+        let first = try setup.catalog()
+        let entry = try first.entry(for: setup.plugin)
+        try first.save()
+        try setup.store().savePluginCacheRow(entry, state: #"{"loadable": {"shape": "of an older cchost"}}"#)
+
+        let second = try setup.catalog()
+        #expect(try second.entry(for: setup.plugin).state == entry.state)
+        #expect(setup.launcher.launchCount == 2)
+        try second.save()
+        #expect(try setup.store().pluginCacheEntries().map(\.state) == [entry.state])
     }
 }
 

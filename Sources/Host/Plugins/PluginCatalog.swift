@@ -32,6 +32,7 @@ public struct CatalogEntry: Sendable, Equatable, Codable {
 public enum CatalogError: Error, Sendable, CustomStringConvertible {
     case missingPath(String, origin: String)
     case unreadable(String, reason: String)
+    case cacheUnreadable(String, reason: String)
     case cacheUnwritable(String, reason: String)
     case workerUnavailable(String)
 
@@ -39,32 +40,37 @@ public enum CatalogError: Error, Sendable, CustomStringConvertible {
         switch self {
         case .missingPath(let path, let origin): return "plugin path \(path) does not exist (from \(origin))"
         case .unreadable(let path, let reason): return "cannot read \(path): \(reason)"
-        case .cacheUnwritable(let path, let reason): return "cannot write the plugin cache \(path): \(reason)"
+        case .cacheUnreadable(let path, let reason): return "cannot read the plugin cache in \(path): \(reason)"
+        case .cacheUnwritable(let path, let reason): return "cannot write the plugin cache in \(path): \(reason)"
         case .workerUnavailable(let why): return why
         }
     }
 }
 
-/// Finds plugin libraries and knows what each one is, from a metadata cache in the state folder.
-/// A library whose path, size and mtime match the cache is answered without starting a worker; one
-/// whose size or mtime changed is hashed, and probed only when its sha256 changed too. A library that
-/// crashed its probe stays recorded as broken until the file changes: it is not retried every run.
+/// Finds plugin libraries and knows what each one is, from the metadata cache in the state database
+/// (the `plugin_cache` table, shared by every cchost process on the host). A library whose path, size
+/// and mtime match the cache is answered without starting a worker; one whose size or mtime changed is
+/// hashed, and probed only when its sha256 changed too. A library that crashed its probe stays
+/// recorded as broken until the file changes: it is not retried every run.
+///
+/// The cache is read once, when the catalog is made; `save()` writes back only the entries this
+/// catalog changed, so it never undoes what another process saved meanwhile.
 public final class PluginCatalog {
-    public let cachePath: String
+    /// Where the cache lives.
+    public let store: StateStore
     private let prober: PluginProber
     private var entries: [String: CatalogEntry]
-    private var dirty = false
+    /// Paths whose entries were probed or re-keyed since the last save.
+    private var changed: Set<String> = []
     private let logger = Logger(label: "cchost.plugins")
 
-    public init(stateDirectory: String, prober: PluginProber) {
-        cachePath = (stateDirectory as NSString).appendingPathComponent("plugin-cache.json")
+    public init(store: StateStore, prober: PluginProber) throws(CatalogError) {
+        self.store = store
         self.prober = prober
-        // An unreadable or corrupt cache only costs re-probing; it is rebuilt on save.
-        if let data = FileManager.default.contents(atPath: cachePath),
-           let file = try? Self.decoder.decode(CacheFile.self, from: data), file.version == CacheFile.currentVersion {
-            entries = Dictionary(uniqueKeysWithValues: file.entries.map { ($0.path, $0) })
-        } else {
-            entries = [:]
+        do {
+            entries = Dictionary(uniqueKeysWithValues: try store.pluginCacheEntries().map { ($0.path, $0) })
+        } catch {
+            throw .cacheUnreadable(store.path, reason: error.message)
         }
     }
 
@@ -80,7 +86,7 @@ public final class PluginCatalog {
             cached.size = stat.size
             cached.modifiedNanoseconds = stat.mtime
             entries[path] = cached
-            dirty = true
+            changed.insert(path)
             return cached
         }
         logger.info("probing plugin", metadata: ["path": "\(path)"])
@@ -89,21 +95,18 @@ public final class PluginCatalog {
         let entry = CatalogEntry(path: path, size: stat.size, modifiedNanoseconds: stat.mtime, sha256: digest.hex,
                                  probedAt: Date(), state: state)
         entries[path] = entry
-        dirty = true
+        changed.insert(path)
         return entry
     }
 
-    /// Writes the cache if anything changed (atomically: a crash leaves the old file).
+    /// Writes the entries that changed since the last save, in one transaction.
     public func save() throws(CatalogError) {
-        guard dirty else { return }
-        let file = CacheFile(version: CacheFile.currentVersion, entries: entries.values.sorted { $0.path < $1.path })
+        guard !changed.isEmpty else { return }
         do {
-            try FileManager.default.createDirectory(atPath: (cachePath as NSString).deletingLastPathComponent,
-                                                    withIntermediateDirectories: true)
-            try Self.encoder.encode(file).write(to: URL(fileURLWithPath: cachePath), options: .atomic)
-            dirty = false
+            try store.savePluginCache(changed.sorted().compactMap { entries[$0] })
+            changed = []
         } catch {
-            throw .cacheUnwritable(cachePath, reason: error.localizedDescription)
+            throw .cacheUnwritable(store.path, reason: error.message)
         }
     }
 
@@ -156,24 +159,5 @@ public final class PluginCatalog {
         }
         guard (info.st_mode & S_IFMT) == S_IFREG else { throw .unreadable(path, reason: "not a regular file") }
         return (Int64(info.st_size), Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec))
-    }
-
-    struct CacheFile: Codable {
-        static let currentVersion = 1
-        var version: Int
-        var entries: [CatalogEntry]
-    }
-
-    static var encoder: JSONEncoder {
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys]
-        e.dateEncodingStrategy = .iso8601
-        return e
-    }
-
-    static var decoder: JSONDecoder {
-        let d = JSONDecoder()
-        d.dateDecodingStrategy = .iso8601
-        return d
     }
 }

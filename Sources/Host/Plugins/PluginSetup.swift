@@ -25,8 +25,9 @@ public struct PluginSetup: Sendable {
         return configuration.operatorProfile
     }
 
-    public func catalog() -> PluginCatalog {
-        PluginCatalog(stateDirectory: configuration.stateDirectory, prober: prober)
+    /// The catalog over the plugin cache in the state database.
+    public func catalog() throws -> PluginCatalog {
+        try PluginCatalog(store: try StateStore(stateDirectory: configuration.stateDirectory), prober: prober)
     }
 
     /// The generic suite ships next to the worker.
@@ -63,10 +64,22 @@ extension PluginSetup {
     /// names the recipe, and the checkout's repo-local overlays the allowlist approves (others are
     /// reported in `denied`, never loaded). Broken or rejected plugins are returned in `problems`.
     /// With no recipe: every loadable builtin and operator plugin (what the sweep's enrolment reads).
+    ///
+    /// The probes are saved to the plugin cache even when the search fails part-way. A cache that
+    /// cannot be saved costs only re-probing next time: it is reported in `problems`, not thrown.
     public func plugins(forRecipe recipe: String?, checkout: String?) throws
         -> (plugins: [ResolvedPlugin], denied: [String], problems: [String]) {
-        let catalog = catalog()
-        defer { try? catalog.save() }
+        let catalog = try catalog()
+        let search = Result { try resolvePlugins(forRecipe: recipe, checkout: checkout, in: catalog) }
+        var unsaved: [String] = []
+        do { try catalog.save() } catch { unsaved.append("plugin cache not saved: \(error)") }
+        var found = try search.get()
+        found.problems += unsaved
+        return found
+    }
+
+    private func resolvePlugins(forRecipe recipe: String?, checkout: String?, in catalog: PluginCatalog) throws
+        -> (plugins: [ResolvedPlugin], denied: [String], problems: [String]) {
         var plugins: [ResolvedPlugin] = []
         var denied: [String] = []
         var problems: [String] = []
@@ -77,7 +90,7 @@ extension PluginSetup {
             case .loadable(let info) where recipe.map { info.metadata.serves(recipe: $0) } ?? true:
                 plugins.append(ResolvedPlugin(path: probePath ?? path, origin: origin, info: info, profile: profile))
             case .loadable: break
-            default: problems.append("\(path): \(entry.state.problem ?? "not loadable")")
+            default: problems.append("plugin not used: \(path): \(entry.state.problem ?? "not loadable")")
             }
         }
         for path in builtinPlugins { try consider(path, origin: .builtin) }
