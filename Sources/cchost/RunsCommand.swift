@@ -55,9 +55,11 @@ struct RunsCommand: ParsableCommand {
                     print("\(tier.tier)  n/a: \(reason)")
                     continue
                 }
-                print("\(tier.tier)  \(tier.verdict)  \(tier.op.isEmpty ? "" : "\(tier.op): \(tier.opVerdict) (\(tier.opDetail))  ")\(String(format: "%.1f", tier.seconds)) s")
+                let detail = tier.opDetail.isEmpty ? "" : " (\(tier.opDetail))"
+                print("\(tier.tier)  \(tier.verdict)  \(tier.op.isEmpty ? "" : "\(tier.op): \(tier.opVerdict)\(detail)  ")\(String(format: "%.1f", tier.seconds)) s")
                 for check in tier.checks {
-                    print("  \(check.verdict)  \(check.plugin)/\(check.name)  \(check.detail)\(check.cause.map { " (\($0))" } ?? "")")
+                    let detail = check.detail + (check.cause.map { " (\($0))" } ?? "")
+                    print("  \(check.verdict)  \(check.plugin)/\(check.name)" + (detail.isEmpty ? "" : "  \(detail)"))
                 }
             }
         }
