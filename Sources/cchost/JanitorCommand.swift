@@ -27,11 +27,11 @@ struct JanitorCommand: ParsableCommand {
         }
         var failed = false
         if dryRun {
-            let found = janitor.candidates(olderThan: olderThan * 60)
+            let found = try failingClearly { try janitor.candidates(olderThan: olderThan * 60) }
             for candidate in found { print("would reap \(candidate.stack): \(candidate.reason)") }
             if found.isEmpty { print("no stack to reap") }
         } else {
-            let reaped = janitor.reap(olderThan: olderThan * 60)
+            let reaped = try failingClearly { try janitor.reap(olderThan: olderThan * 60) }
             for item in reaped {
                 print("reaped \(item.stack): \(item.reason)" + (item.leftovers.isEmpty ? "" : "; left: \(item.leftovers.joined(separator: ", "))"))
             }

@@ -158,7 +158,7 @@ struct EndToEndTests {
         #expect(!Self.leftovers(stack).isEmpty, "the killed run left nothing to reap; the test proves nothing")
         let janitor = Janitor(deployer: SwarmDeployer(), registry: ActiveRuns(directory: state.url.appendingPathComponent("runs/active")),
                               baseDomain: "ci.example")
-        let reaped = janitor.reap(olderThan: 3600)
+        let reaped = try janitor.reap(olderThan: 3600)
         #expect(reaped.map(\.stack).contains(stack))
         #expect(reaped.first { $0.stack == stack }?.reason.contains("is gone") == true)
         #expect(Self.leftovers(stack).isEmpty, "\(Self.leftovers(stack))")
@@ -175,9 +175,21 @@ struct EndToEndTests {
         let janitor = Janitor(deployer: SwarmDeployer(), registry: ActiveRuns(directory: state.url.appendingPathComponent("runs/active")),
                               baseDomain: "ci.example")
         // Only candidates: reaping at age 0 would tear down other tests' stacks.
-        #expect(!janitor.candidates(olderThan: 3600).contains { $0.stack == stack })
-        let old = janitor.candidates(olderThan: 0).first { $0.stack == stack }
+        #expect(try !janitor.candidates(olderThan: 3600).contains { $0.stack == stack })
+        let old = try janitor.candidates(olderThan: 0).first { $0.stack == stack }
         #expect(old?.reason.contains("secrets left by a test stack that no longer runs") == true, "\(String(describing: old))")
+    }
+
+    @Test("cchost janitor with no Docker engine answering exits 2 saying so, never \"nothing to reap\"")
+    func janitorWithoutEngine() throws {
+        let state = try TemporaryDirectory("state")
+        let result = try run(TestPaths.cli, ["janitor", "--dry-run"],
+                             environment: ["CCHOST_STATE_DIR": state.path, "DOCKER_HOST": "unix://\(state.path)/no-engine.sock",
+                                           "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"])
+        #expect(result.status == 2, "\(result.stdout)\(result.stderr)")
+        #expect(!result.stdout.contains("no stack to reap"), "\(result.stdout)")
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 1 && lines[0].contains("no-engine.sock"), "\(result.stderr)")
     }
 
     @Test("cchost run exits 0 on a green run and writes JSON, JUnit and Markdown without any secret")

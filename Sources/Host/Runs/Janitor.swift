@@ -20,15 +20,16 @@ public struct Janitor: Sendable {
         public var leftovers: [String]
     }
 
-    /// What to reap, without touching anything: `(stack, reason)`.
-    public func candidates(olderThan age: TimeInterval) -> [(stack: String, reason: String)] {
+    /// What to reap, without touching anything: `(stack, reason)`. Docker not answering is an error,
+    /// never "nothing to reap".
+    public func candidates(olderThan age: TimeInterval) throws(DeployError) -> [(stack: String, reason: String)] {
         var found: [(String, String)] = []
         let entries = registry.entries()
         let live = Set(entries.filter { Self.isAlive($0.pid) }.map(\.stack))
         for entry in entries where !Self.isAlive(entry.pid) {
             found.append((entry.stack, "run \(entry.runID) (pid \(entry.pid)) is gone"))
         }
-        let stacks = (try? deployer.docker.lines(["stack", "ls", "--format", "{{.Name}}"])) ?? []
+        let stacks = try deployer.docker.lines(["stack", "ls", "--format", "{{.Name}}"])
         for stack in stacks where stack.hasSuffix(testStackSuffix) && !live.contains(stack) && !found.contains(where: { $0.0 == stack }) {
             guard let created = createdAt(stack), Date().timeIntervalSince(created) >= age else { continue }
             found.append((stack, "test stack with no live run, created \(Int(Date().timeIntervalSince(created) / 60)) min ago"))
@@ -37,7 +38,7 @@ public struct Janitor: Sendable {
         // too: a run of another state folder may be between `docker stack rm` and its teardown
         // (retaining its data), and its secrets are then as young as the run.
         for kind in ["secret", "config"] {
-            let names = (try? deployer.docker.lines([kind, "ls", "--format", "{{.Name}}"])) ?? []
+            let names = try deployer.docker.lines([kind, "ls", "--format", "{{.Name}}"])
             for name in names {
                 guard let range = name.range(of: testStackSuffix + "_") else { continue }
                 let stack = String(name[..<range.lowerBound]) + testStackSuffix
@@ -49,8 +50,8 @@ public struct Janitor: Sendable {
         return found
     }
 
-    public func reap(olderThan age: TimeInterval) -> [Reaped] {
-        candidates(olderThan: age).map { stack, reason in
+    public func reap(olderThan age: TimeInterval) throws(DeployError) -> [Reaped] {
+        try candidates(olderThan: age).map { stack, reason in
             let result = deployer.teardown(stack: stack)
             for entry in registry.entries() where entry.stack == stack { registry.unregister(runID: entry.runID) }
             return Reaped(stack: stack, reason: reason, leftovers: result.leftovers)
