@@ -115,11 +115,12 @@ public struct RetainedVolumes: Sendable {
 
     /// Removes retained volumes no canonical references (left by a promotion that was stopped, or by
     /// a run that was not promoted). `keep`: run ids whose volumes stay (the current canonicals').
-    /// Only the given recipes are touched (the ones whose lock the caller holds).
+    /// Only the given recipes are touched (the ones whose lock the caller holds); nil: every recipe
+    /// of this state folder. With `dryRun`, only says which.
     @discardableResult
-    public func collectGarbage(recipes: Set<String>, keep: Set<String>) throws(DeployError) -> [String] {
-        let garbage = try list().filter { recipes.contains($0.recipe) && !keep.contains($0.runID) }.map(\.name)
-        try remove(garbage)
+    public func collectGarbage(recipes: Set<String>?, keep: Set<String>, dryRun: Bool = false) throws(DeployError) -> [String] {
+        let garbage = try list().filter { (recipes?.contains($0.recipe) ?? true) && !keep.contains($0.runID) }.map(\.name)
+        if !dryRun { try remove(garbage) }
         return garbage
     }
 

@@ -317,8 +317,7 @@ public final class StateStore: Sendable {
     public func run(id: String) throws(StateStoreError) -> StoredRun? {
         try Self.attempt(path, "read run \(id)") {
             let rows = try pool.read { db in
-                try RunRow.filter(RunRow.Columns.id == id || RunRow.Columns.id.like("\(id.replacingOccurrences(of: "%", with: ""))%"))
-                    .limit(2).fetchAll(db)
+                try RunRow.fetchAll(db, sql: "SELECT * FROM run WHERE substr(id, 1, length(:id)) = :id LIMIT 2", arguments: ["id": id])
             }
             if let exact = rows.first(where: { $0.id == id }) { return try exact.storedRun() }
             return rows.count == 1 ? try rows[0].storedRun() : nil

@@ -65,10 +65,7 @@ public struct Janitor: Sendable {
     public static func unusedRetainedVolumes(store: StateStore, volumes: RetainedVolumes, dryRun: Bool) throws -> [String] {
         let lock = try StateLock(StateLock.sweep, store: store)
         defer { withExtendedLifetime(lock) {} }
-        let keep = Set(try store.canonicals().map(\.runID))
-        let unused = try volumes.list().filter { !keep.contains($0.runID) }
-        if !dryRun { try volumes.remove(unused.map(\.name)) }
-        return unused.map(\.name)
+        return try volumes.collectGarbage(recipes: nil, keep: Set(try store.canonicals().map(\.runID)), dryRun: dryRun)
     }
 
     /// When a stack's first service was created.
