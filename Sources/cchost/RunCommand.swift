@@ -102,7 +102,7 @@ struct RunCommand: ParsableCommand {
         if let json { try RunReport.json(record).write(to: URL(fileURLWithPath: json)) }
         if let junit { try Data(RunReport.junit(record).utf8).write(to: URL(fileURLWithPath: junit)) }
         if let markdown { try Data(RunReport.markdown(record).utf8).write(to: URL(fileURLWithPath: markdown)) }
-        if !record.isGreen { throw ExitCode(1) }
+        if record.exitStatus != 0 { throw ExitCode(record.exitStatus) }
     }
 }
 

@@ -50,13 +50,15 @@ struct RunsCommand: ParsableCommand {
                 return try printJSON(Shown(run: stored, tiers: tiers), snakeCase: true)
             }
             print(RunsCommand.line(stored))
+            if let reason = stored.levelReason { print("level  " + (stored.level.map { "L\($0)" } ?? "none") + " — " + reason) }
             for tier in tiers {
                 if let reason = tier.notApplicable {
                     print("\(tier.tier)  n/a: \(reason)")
                     continue
                 }
                 let detail = tier.opDetail.isEmpty ? "" : " (\(tier.opDetail))"
-                print("\(tier.tier)  \(tier.verdict)  \(tier.op.isEmpty ? "" : "\(tier.op): \(tier.opVerdict)\(detail)  ")\(String(format: "%.1f", tier.seconds)) s")
+                let op = tier.op + (tier.opRef.map { " \($0)" } ?? "")
+                print("\(tier.tier)  \(tier.verdict)  \(op.isEmpty ? "" : "\(op): \(tier.opVerdict)\(detail)  ")\(String(format: "%.1f", tier.seconds)) s")
                 for check in tier.checks {
                     let detail = check.detail + (check.cause.map { " (\($0))" } ?? "")
                     print("  \(check.verdict)  \(check.plugin)/\(check.name)" + (detail.isEmpty ? "" : "  \(detail)"))

@@ -203,7 +203,7 @@ struct EndToEndTests {
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(result.stdout.hasSuffix("GREEN\n"), "\(result.stdout)")
         let json = try String(contentsOfFile: state.file("run.json"), encoding: .utf8)
-        #expect(json.contains("\"schema\" : \"cchost.run/1\""))
+        #expect(json.contains("\"schema\" : \"cchost.run/2\"") && json.contains("\"level\" : 1"), "\(json)")
         #expect(try String(contentsOfFile: state.file("run.xml"), encoding: .utf8).hasPrefix("<?xml"))
         #expect(try String(contentsOfFile: state.file("run.md"), encoding: .utf8).contains("static-site"))
     }

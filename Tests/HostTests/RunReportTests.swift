@@ -15,15 +15,16 @@ enum SampleRuns {
         RunRecord.CheckRecord(plugin: plugin, name: name, verdict: verdict, detail: detail, cause: cause, seconds: seconds)
     }
 
-    static func tier(_ tier: Tier, op: String, _ opVerdict: Verdict = .pass, detail: String = "",
-                     checks: [RunRecord.CheckRecord], seconds: Double = 10) -> RunRecord.TierRecord {
+    static func tier(_ tier: Tier, op: RunRecord.Op, ref: String? = nil, _ opVerdict: Verdict = .pass, detail: String = "",
+                     checks: [RunRecord.CheckRecord], seconds: Double = 10, warnings: Int? = nil) -> RunRecord.TierRecord {
         RunRecord.TierRecord(tier: tier, verdict: RunRecord.tierVerdict(op: opVerdict, checks: checks.map(\.verdict)),
-                             op: op, opVerdict: opVerdict, opDetail: detail, checks: checks, seconds: seconds)
+                             op: op, opRef: ref, opVerdict: opVerdict, opDetail: detail, checks: checks, seconds: seconds,
+                             lintWarnings: warnings)
     }
 
     static func notApplicable(_ tier: Tier, declared: Bool) -> RunRecord.TierRecord {
         let reason = "no service has backupbot.backup=true"
-        return RunRecord.TierRecord(tier: tier, verdict: .skip, op: "none", opVerdict: .skip, opDetail: reason, checks: [],
+        return RunRecord.TierRecord(tier: tier, verdict: .skip, op: .none, opVerdict: .skip, opDetail: reason, checks: [],
                                     seconds: 0, notApplicable: reason, notApplicableExpected: declared)
     }
 
@@ -44,12 +45,12 @@ enum SampleRuns {
             stages: [.lint, .install, .upgrade, .backup, .restore],
             startedAt: started, finishedAt: started.addingTimeInterval(95),
             tiers: [
-                tier(.lint, op: "lint", detail: "0 error(s), 1 warning(s)", checks: [check("lint", "R001")], seconds: 1),
-                tier(.install, op: "deploy", detail: "converged", checks: [check("generic", "http_ok", .pass, "200 OK"),
+                tier(.lint, op: .lint, detail: "0 error(s), 1 warning(s)", checks: [check("lint", "R001")], seconds: 1, warnings: 1),
+                tier(.install, op: .deploy, detail: "converged", checks: [check("generic", "http_ok", .pass, "200 OK"),
                                                                           check("generic", "services_running")], seconds: 40),
-                tier(.upgrade, op: "chaos redeploy", detail: "converged at 2222222", checks: [check("generic", "http_ok")], seconds: 30),
-                tier(.backup, op: "backup", detail: "1 archive(s), 2048 bytes", checks: [check("generic", "backup_archives")]),
-                tier(.restore, op: "restore", detail: "restored 1 archive(s)", checks: [check("generic", "marker_restored")]),
+                tier(.upgrade, op: .chaosRedeploy, detail: "converged at 2222222", checks: [check("generic", "http_ok")], seconds: 30),
+                tier(.backup, op: .backup, detail: "1 archive(s), 2048 bytes", checks: [check("generic", "backup_archives")]),
+                tier(.restore, op: .restore, detail: "restored 1 archive(s)", checks: [check("generic", "marker_restored")]),
             ],
             deployCount: 1, generic: "ran",
             teardown: TeardownResult(removed: ["custom-html_ab12_app", "custom-html_ab12_default"], leftovers: [], seconds: 2.5),
@@ -60,7 +61,7 @@ enum SampleRuns {
     static func withInstallCheck(_ added: RunRecord.CheckRecord, to record: RunRecord = green) -> RunRecord {
         var record = record
         let install = record.tiers[1]
-        record.tiers[1] = tier(.install, op: install.op, install.opVerdict, detail: install.opDetail,
+        record.tiers[1] = tier(.install, op: install.op, ref: install.opRef, install.opVerdict, detail: install.opDetail,
                                checks: install.checks + [added], seconds: install.seconds)
         return judged(record)
     }
@@ -93,7 +94,7 @@ enum SampleRuns {
         var record = green
         record.stages = [.lint, .install, .upgrade]
         record.tiers = [record.tiers[0],
-                        tier(.install, op: "deploy", .unverified, detail: "docker: Cannot connect to the Docker daemon", checks: [], seconds: 3)]
+                        tier(.install, op: .deploy, .unverified, detail: "docker: Cannot connect to the Docker daemon", checks: [], seconds: 3)]
         record.deployCount = 0
         record.teardown = nil
         record.aborted = "the Docker daemon went away during install"
@@ -213,7 +214,7 @@ struct RunReportTests {
         ("red", SampleRuns.red, "RED: 1 failed, 0 unverified"),
         ("crashed", SampleRuns.crashed, "RED: 0 failed, 1 unverified"),
         ("n/a undeclared", SampleRuns.noBackups(declared: false), "GREEN"),
-        ("aborted", SampleRuns.aborted, "RED: 0 failed, 2 unverified; aborted: the Docker daemon went away during install"),
+        ("aborted", SampleRuns.aborted, "RED: 0 failed, 3 unverified; aborted: the Docker daemon went away during install"),
         ("leftovers", SampleRuns.leftovers, "RED: 1 failed, 0 unverified"),
         ("two deploys", SampleRuns.twoDeploys, "RED: 1 failed, 0 unverified"),
     ])
@@ -277,7 +278,7 @@ struct RunReportTests {
 
     @Test("a deploy count other than 1 is flagged loudly, even when every tier passed")
     func consoleDeployCount() {
-        #expect(SampleRuns.twoDeploys.isGreen)
+        #expect(!SampleRuns.twoDeploys.isGreen)
         let text = RunReport.console(SampleRuns.twoDeploys)
         #expect(text.contains("  deploys    2  !!! DEPLOY-COUNT GUARD FAILED: deployed 2 times in one run; expected exactly 1 !!!"))
         #expect(!text.contains("GREEN"))
@@ -300,12 +301,9 @@ struct RunReportTests {
     func jsonRoundTrip(name: String) throws {
         let record = try #require(SampleRuns.all.first { $0.name == name }?.record)
         let data = try RunReport.json(record)
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        decoder.dateDecodingStrategy = .iso8601
-        #expect(try decoder.decode(RunRecord.self, from: data) == record)
+        #expect(try RunReport.decode(data) == record)
         let text = String(decoding: data, as: UTF8.self)
-        #expect(text.contains("\"schema\" : \"cchost.run/1\""))
+        #expect(text.contains("\"schema\" : \"cchost.run/2\""))
     }
 
     @Test("JSON keys are snake_case and sorted, dates ISO 8601, and the output is stable")
@@ -313,13 +311,13 @@ struct RunReportTests {
         let data = try RunReport.json(SampleRuns.redWithoutBackups)
         #expect(try RunReport.json(SampleRuns.redWithoutBackups) == data)
         let text = String(decoding: data, as: UTF8.self)
-        for key in ["deploy_count", "op_verdict", "op_detail", "started_at", "finished_at", "not_applicable", "not_applicable_expected"] {
+        for key in ["deploy_count", "op_verdict", "op_detail", "lint_warnings", "level", "level_reason", "started_at", "finished_at", "not_applicable", "not_applicable_expected"] {
             #expect(text.contains("\"\(key)\" :"), "\(key)")
         }
         #expect(!text.contains("deployCount") && !text.contains("opVerdict"))
         #expect(text.contains("\"started_at\" : \"2025-06-15T15:06:40Z\""))
         let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-        #expect(object["schema"] as? String == "cchost.run/1")
+        #expect(object["schema"] as? String == "cchost.run/2")
         let topKeys = text.split(separator: "\n").filter { $0.hasPrefix("  \"") }.map { $0.split(separator: "\"")[1] }
         #expect(topKeys == topKeys.sorted())
         #expect(topKeys.count == object.count)
@@ -330,7 +328,7 @@ struct RunReportTests {
     @Test("JUnit XML is well-formed and counts every op, check, guard and teardown", arguments: [
         // name, tests, failures, errors, skipped
         ("green", 13, 0, 0, 0), ("red", 14, 1, 0, 0), ("crashed", 14, 0, 1, 0), ("n/a declared", 11, 0, 0, 2),
-        ("red with n/a", 12, 1, 0, 2), ("aborted", 6, 0, 2, 2), ("leftovers", 13, 1, 0, 0), ("two deploys", 13, 1, 0, 0),
+        ("red with n/a", 12, 1, 0, 2), ("aborted", 7, 0, 3, 2), ("leftovers", 13, 1, 0, 0), ("two deploys", 13, 1, 0, 0),
     ])
     func junitCounts(name: String, tests: Int, failures: Int, errors: Int, skipped: Int) throws {
         let record = try #require(SampleRuns.all.first { $0.name == name }?.record)
@@ -423,7 +421,7 @@ struct RunReportTests {
         let checks = (0..<2_000).map {
             SampleRuns.check("custom-html", "check_\($0)", .fail, String(repeating: "long output | ", count: 1_000))
         }
-        record.tiers[1] = SampleRuns.tier(.install, op: "deploy", checks: checks, seconds: 40)
+        record.tiers[1] = SampleRuns.tier(.install, op: .deploy, checks: checks, seconds: 40)
         record.judge()
         let text = RunReport.markdown(record)
         #expect(text.utf8.count < 60_000)

@@ -39,13 +39,13 @@ struct StateStoreTests {
         #expect(tables.split(separator: "\n").contains("promotion"))
         #expect(tables.split(separator: "\n").contains("run"))
         #expect(try Self.sqlite(store.path, "SELECT identifier FROM grdb_migrations ORDER BY identifier")
-                == "v1\nv2\nv3 run results\nv4 locks\nv5 plugin cache")
+                == "v1\nv2\nv3 run results\nv4 locks\nv5 plugin cache\nv6 run record 2")
         #expect(try Self.sqlite(store.path, "PRAGMA journal_mode") == "wal")
         try store.promote(Self.canonical("notes", "1.0.0+1.0", run: "r1"), previous: nil)
 
         let reopened = try StateStore(stateDirectory: folder + "/nested")
         #expect(try reopened.canonical(recipe: "notes")?.version == "1.0.0+1.0")
-        #expect(try Self.sqlite(store.path, "SELECT count(*) FROM grdb_migrations") == "5")
+        #expect(try Self.sqlite(store.path, "SELECT count(*) FROM grdb_migrations") == "6")
     }
 
     @Test("a promotion reads back as the canonical and as a history row with the previous version")
@@ -149,12 +149,12 @@ struct StateStoreTests {
     /// and upgrade (n/a).
     static func runRecord(_ id: String, at seconds: TimeInterval, overlayVerdict: Verdict = .fail) -> RunRecord {
         let install = RunRecord.TierRecord(
-            tier: .install, verdict: overlayVerdict == .pass ? .pass : .fail, op: "deploy", opVerdict: .pass, opDetail: "converged in 3 s",
+            tier: .install, verdict: overlayVerdict == .pass ? .pass : .fail, op: .deploy, opVerdict: .pass, opDetail: "converged in 3 s",
             checks: [RunRecord.CheckRecord(plugin: "generic", name: "readiness", verdict: .pass, detail: "200 from /", cause: nil, seconds: 0.5),
                      RunRecord.CheckRecord(plugin: "overlay-x", name: "index-served", verdict: overlayVerdict, detail: "text missing",
                                            cause: nil, seconds: 0.25)],
             seconds: 4, notApplicable: nil, notApplicableExpected: nil)
-        let upgrade = RunRecord.TierRecord(tier: .upgrade, verdict: .skip, op: "", opVerdict: .skip, opDetail: "", checks: [], seconds: 0,
+        let upgrade = RunRecord.TierRecord(tier: .upgrade, verdict: .skip, op: .none, opVerdict: .skip, opDetail: "", checks: [], seconds: 0,
                                            notApplicable: "only one release", notApplicableExpected: true)
         return RunRecord(id: id, trigger: .sweep, recipe: "notes", repository: "/r", backend: "swarm", domain: "d.ci.example", base: nil,
                          head: .init(ref: "1.0.0+1", commit: String(repeating: "a", count: 40), version: "1.0.0+1"),
@@ -211,6 +211,56 @@ struct StateStoreTests {
         let store = try StateStore(stateDirectory: folder)
         #expect(try store.results(run: "old-run").first?.checks == Self.expectedInstallChecks)
         #expect(try store.results(run: "old-run").map(\.tier) == ["install", "upgrade"])
+    }
+
+    /// A run record as `cchost.run/1` wrote it: `op` free text with the ref in it, no level.
+    static let recordV1 = """
+        {"schema": "cchost.run/1", "id": "v1-run", "trigger": "sweep", "recipe": "notes", "repository": "/r",
+         "backend": "swarm", "domain": "d.ci.example", "stages": ["lint", "install", "upgrade", "custom"],
+         "head": {"ref": "1.1.0+1", "commit": "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "version": "1.1.0+1"},
+         "base": {"ref": "1.0.0+1", "commit": "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "version": "1.0.0+1"},
+         "started_at": "2025-06-15T12:00:00Z", "finished_at": "2025-06-15T12:01:00Z", "deploy_count": 1,
+         "generic": "ran", "artifacts": [], "start": "cold", "verdict": "pass",
+         "teardown": {"removed": ["notes_app"], "leftovers": [], "seconds": 1.0},
+         "tiers": [
+          {"tier": "lint", "verdict": "pass", "op": "lint", "op_verdict": "pass", "op_detail": "0 error(s), 2 warning(s)", "checks": [], "seconds": 0.1},
+          {"tier": "install", "verdict": "pass", "op": "deploy 1.0.0+1", "op_verdict": "pass", "op_detail": "converged", "checks": [], "seconds": 9},
+          {"tier": "upgrade", "verdict": "pass", "op": "chaos redeploy to 1.1.0+1", "op_verdict": "pass", "op_detail": "converged", "checks": [], "seconds": 9},
+          {"tier": "custom", "verdict": "pass", "op": "none (custom checks only)", "op_verdict": "pass", "op_detail": "", "checks": [], "seconds": 0}
+         ]}
+        """
+
+    @Test("runs recorded as cchost.run/1 are rewritten as cchost.run/2 with a level; a record that cannot be read is kept, with why")
+    func recordTwoMigrationRewritesOldRuns() throws {
+        let folder = Self.stateFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = folder + "/cchost.sqlite"
+        _ = try StateStore(stateDirectory: folder, migratingUpTo: "v5 plugin cache")
+        func insert(_ id: String, _ record: String) throws {
+            let sql = """
+                INSERT INTO run (id, recipe, "trigger", head_ref, head_commit, verdict, started_at, quick, record)
+                VALUES ('\(id)', 'notes', 'sweep', '1.1.0+1', 'bbbb', 'pass', '2025-06-15T12:00:00.000Z', 0, '\(record)');
+                """
+            #expect(try run("/usr/bin/sqlite3", [path, sql]).status == 0)
+        }
+        try insert("v1-run", Self.recordV1)
+        try insert("odd-run", #"{"schema": "cchost.run/1", "id": "odd-run"}"#)
+
+        let store = try StateStore(stateDirectory: folder)
+        let tiers = try store.results(run: "v1-run")
+        #expect(tiers.map(\.op) == ["lint", "deploy", "chaos_redeploy", "none"])
+        #expect(tiers.map(\.opRef) == [nil, "1.0.0+1", "1.1.0+1", nil])
+        let stored = try #require(try store.run(id: "v1-run"))
+        #expect(stored.verdict == "pass")
+        // Backup and restore were not selected: the ladder stops below L3.
+        #expect(stored.level == 2 && stored.levelReason?.contains("backup tier was not selected") == true, "\(stored)")
+        let record = try RunReport.decode(Data(stored.record.utf8))
+        #expect(record.tiers[1].op == .deploy && record.tiers[1].opRef == "1.0.0+1" && record.tiers[0].lintWarnings == 2)
+        #expect(stored.record.contains("\"schema\" : \"cchost.run/2\""))
+
+        let odd = try #require(try store.run(id: "odd-run"))
+        #expect(odd.record == #"{"schema": "cchost.run/1", "id": "odd-run"}"# && odd.level == nil)
+        #expect(odd.levelReason?.hasPrefix("the run's record could not be read") == true, "\(odd)")
     }
 
     @Test("an error between the canonical's upsert and the history's insert rolls back both")

@@ -6,6 +6,8 @@ public struct StoredTier: Sendable, Equatable, Codable {
     public var tier: String
     public var verdict: String
     public var op: String
+    /// The ref a `deploy` or `chaos_redeploy` deployed.
+    public var opRef: String?
     public var opVerdict: String
     public var opDetail: String
     public var seconds: Double
@@ -50,10 +52,10 @@ extension StateStore {
                         cause: row["cause"], seconds: row["seconds"]))
                 }
                 return try Row.fetchAll(db, sql: """
-                    SELECT tier, verdict, op, op_verdict, op_detail, seconds, not_applicable FROM run_tier
+                    SELECT tier, verdict, op, op_ref, op_verdict, op_detail, seconds, not_applicable FROM run_tier
                     WHERE run_id = ? ORDER BY position
                     """, arguments: [id]).map { row in
-                    StoredTier(tier: row["tier"], verdict: row["verdict"], op: row["op"], opVerdict: row["op_verdict"],
+                    StoredTier(tier: row["tier"], verdict: row["verdict"], op: row["op"], opRef: row["op_ref"], opVerdict: row["op_verdict"],
                                opDetail: row["op_detail"], seconds: row["seconds"], notApplicable: row["not_applicable"],
                                checks: byTier[row["tier"]] ?? [])
                 }
@@ -82,9 +84,10 @@ extension StateStore {
 
 /// Fills `run_tier` and `run_check` from runs' records (the JSON of RunReport.json): for one run as
 /// it is recorded, or for every run when the migration creates the tables. One statement per table,
-/// so the rows always say what the record says.
+/// so the rows always say what the record says. `opRef`: false for the v3 migration, whose tables
+/// predate the `op_ref` column.
 enum RunResultRows {
-    static func fill(_ db: Database, run id: String?) throws {
+    static func fill(_ db: Database, run id: String?, opRef: Bool = true) throws {
         let only = id == nil ? "" : "WHERE run.id = :run"
         let arguments: StatementArguments = id.map { ["run": $0] } ?? [:]
         if id != nil {
@@ -92,9 +95,9 @@ enum RunResultRows {
             try db.execute(sql: "DELETE FROM run_tier WHERE run_id = :run", arguments: arguments)
         }
         try db.execute(sql: """
-            INSERT INTO run_tier (run_id, position, tier, verdict, op, op_verdict, op_detail, seconds, not_applicable)
+            INSERT INTO run_tier (run_id, position, tier, verdict, op, \(opRef ? "op_ref, " : "")op_verdict, op_detail, seconds, not_applicable)
             SELECT run.id, t.key, json_extract(t.value, '$.tier'), json_extract(t.value, '$.verdict'),
-                   COALESCE(json_extract(t.value, '$.op'), ''), COALESCE(json_extract(t.value, '$.op_verdict'), ''),
+                   COALESCE(json_extract(t.value, '$.op'), ''), \(opRef ? "json_extract(t.value, '$.op_ref'), " : "")COALESCE(json_extract(t.value, '$.op_verdict'), ''),
                    COALESCE(json_extract(t.value, '$.op_detail'), ''), COALESCE(json_extract(t.value, '$.seconds'), 0),
                    json_extract(t.value, '$.not_applicable')
             FROM run, json_each(run.record, '$.tiers') AS t \(only)

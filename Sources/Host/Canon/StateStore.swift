@@ -58,16 +58,21 @@ public struct StoredRun: Sendable, Equatable, Encodable {
     public var startedAt: Date
     public var finishedAt: Date?
     public var quick: Bool
+    /// The judgement's level (0–5; nil for warm and quick runs) and why.
+    public var level: Int?
+    public var levelReason: String?
     /// The full run record as JSON text, stored as given.
     public var record: String
 
     private enum CodingKeys: String, CodingKey {
         case id, recipe, trigger, headRef, headCommit, headVersion, baseVersion, verdict, startedAt, finishedAt, quick
+        case level, levelReason
     }
 
     public init(id: String, recipe: String, trigger: String, headRef: String, headCommit: String,
                 headVersion: String? = nil, baseVersion: String? = nil, verdict: String,
-                startedAt: Date, finishedAt: Date? = nil, quick: Bool, record: String) {
+                startedAt: Date, finishedAt: Date? = nil, quick: Bool, level: Int? = nil, levelReason: String? = nil,
+                record: String) {
         self.id = id
         self.recipe = recipe
         self.trigger = trigger
@@ -79,15 +84,19 @@ public struct StoredRun: Sendable, Equatable, Encodable {
         self.startedAt = startedAt
         self.finishedAt = finishedAt
         self.quick = quick
+        self.level = level
+        self.levelReason = levelReason
         self.record = record
     }
 
-    /// A finished run as the store keeps it (its whole record as JSON; a warm start counts as quick).
-    public init(_ run: RunRecord) {
+    /// A run as the store keeps it (its whole record as JSON, judged; a warm start counts as quick).
+    public init(_ run: RunRecord) throws {
+        let judgement = run.judgement
         self.init(id: run.id, recipe: run.recipe, trigger: run.trigger.rawValue, headRef: run.head.ref,
                   headCommit: run.head.commit, headVersion: run.head.version, baseVersion: run.base?.version,
-                  verdict: run.verdict.rawValue, startedAt: run.startedAt, finishedAt: run.finishedAt, quick: run.start != .cold,
-                  record: String(decoding: (try? RunReport.json(run)) ?? Data(), as: UTF8.self))
+                  verdict: judgement.verdict.rawValue, startedAt: run.startedAt, finishedAt: run.finishedAt,
+                  quick: run.start != .cold, level: judgement.level, levelReason: judgement.levelReason,
+                  record: String(decoding: try RunReport.json(run), as: UTF8.self))
     }
 }
 
@@ -225,7 +234,7 @@ public final class StateStore: Sendable {
                 );
                 CREATE INDEX run_check_by_check ON run_check(plugin, name, verdict);
                 """)
-            try RunResultRows.fill(db, run: nil)
+            try RunResultRows.fill(db, run: nil, opRef: false)
         }
         // Locks any cchost process sharing this database respects (see StateLock).
         migrator.registerMigration("v4 locks") { db in
@@ -254,6 +263,31 @@ public final class StateStore: Sendable {
                     state TEXT NOT NULL CHECK (json_valid(state))
                 );
                 """)
+        }
+        // Run records become `cchost.run/2`: `op` an enum with its ref in `op_ref`, and the level
+        // the judgement gives. Every stored record is read (old ones decode), judged and written
+        // back, and its rows refilled; a record that cannot be read is kept as it is, with why.
+        migrator.registerMigration("v6 run record 2") { db in
+            try db.execute(sql: """
+                ALTER TABLE run ADD COLUMN level INTEGER;
+                ALTER TABLE run ADD COLUMN level_reason TEXT;
+                ALTER TABLE run_tier ADD COLUMN op_ref TEXT;
+                """)
+            for row in try Row.fetchAll(db, sql: "SELECT id, record FROM run") {
+                let id: String = row["id"], text: String = row["record"]
+                do {
+                    let record = try RunReport.decode(Data(text.utf8))
+                    let judgement = record.judgement
+                    try db.execute(sql: "UPDATE run SET record = ?, verdict = ?, level = ?, level_reason = ? WHERE id = ?",
+                                   arguments: [String(decoding: try RunReport.json(record), as: UTF8.self),
+                                               judgement.verdict.rawValue, judgement.level, judgement.levelReason, id])
+                } catch {
+                    try db.execute(sql: "UPDATE run SET level_reason = ? WHERE id = ?",
+                                   arguments: ["the run's record could not be read: \(error)", id])
+                }
+            }
+            try db.execute(sql: "DELETE FROM run_check; DELETE FROM run_tier;")
+            try RunResultRows.fill(db, run: nil)
         }
         return migrator
     }
@@ -478,6 +512,7 @@ private struct RunRow: Codable, FetchableRecord, PersistableRecord {
         case id, recipe, trigger, headRef = "head_ref", headCommit = "head_commit"
         case headVersion = "head_version", baseVersion = "base_version", verdict
         case startedAt = "started_at", finishedAt = "finished_at", quick, record
+        case level, levelReason = "level_reason"
     }
     typealias Columns = CodingKeys
 
@@ -493,6 +528,8 @@ private struct RunRow: Codable, FetchableRecord, PersistableRecord {
     var finishedAt: String?
     var quick: Bool
     var record: String
+    var level: Int?
+    var levelReason: String?
 
     init(_ run: StoredRun) {
         id = run.id
@@ -507,12 +544,14 @@ private struct RunRow: Codable, FetchableRecord, PersistableRecord {
         finishedAt = run.finishedAt.map(StoredDate.text)
         quick = run.quick
         record = run.record
+        level = run.level
+        levelReason = run.levelReason
     }
 
     func storedRun() throws -> StoredRun {
         StoredRun(id: id, recipe: recipe, trigger: trigger, headRef: headRef, headCommit: headCommit,
                   headVersion: headVersion, baseVersion: baseVersion, verdict: verdict,
                   startedAt: try StoredDate.date(startedAt), finishedAt: try finishedAt.map(StoredDate.date),
-                  quick: quick, record: record)
+                  quick: quick, level: level, levelReason: levelReason, record: record)
     }
 }

@@ -4,17 +4,16 @@ import PluginChannel
 /// Renders a `RunRecord` for people and for machines: the console summary at the end of
 /// `cchost run`, the JSON record, JUnit XML for CI dashboards and Markdown for a PR comment.
 ///
-/// Every renderer is a pure function of the record. All of them report the same outcomes — one per
-/// tier op, one per check, one per planned tier that has no record ("not run"), the deploy-count
-/// guard and teardown — so the counts agree across formats, and none of them says more ran than did:
-/// a tier whose checks did not run says so, a missing teardown is `unverified`, not clean.
+/// Every renderer is a pure function of the record and reads the record's one judgement
+/// (`Judgement`): the same outcomes, verdict and level, so the counts agree across formats and none
+/// of them reads better than the run. Presentation only is decided here.
 ///
 /// `secrets` are values to keep out of the output: every renderer passes the record's free text
-/// (check detail and cause, op detail, n/a reason, generic suite status, aborted) through
+/// (check detail and cause, op detail and ref, n/a reason, generic suite status, aborted) through
 /// `redact(_:secrets:)` first.
 public enum RunReport {
     /// The `schema` field of the JSON report.
-    public static let schema = "cchost.run/1"
+    public static let schema = "cchost.run/2"
 
     // MARK: - Redaction
 
@@ -66,6 +65,7 @@ public enum RunReport {
         record.aborted = record.aborted.map(clean)
         for t in record.tiers.indices {
             record.tiers[t].opDetail = clean(record.tiers[t].opDetail)
+            record.tiers[t].opRef = record.tiers[t].opRef.map(clean)
             record.tiers[t].notApplicable = record.tiers[t].notApplicable.map(clean)
             for c in record.tiers[t].checks.indices {
                 record.tiers[t].checks[c].detail = clean(record.tiers[t].checks[c].detail)
@@ -75,170 +75,15 @@ public enum RunReport {
         return record
     }
 
-    // MARK: - Outcomes shared by every format
+    // MARK: - What every format states
 
-    /// One thing the report judges: a tier's op, a check, a planned tier that never ran, the
-    /// deploy-count guard or teardown.
-    struct Outcome: Equatable {
-        enum Kind: Equatable { case op, check, notRun, deployGuard, teardown }
-        var kind: Kind
-        var tier: Tier?
-        /// The check's plugin; nil for everything the host itself judges.
-        var plugin: String?
-        var name: String
-        var verdict: Verdict
-        /// One line: why (the cause of an `unverified`, else the detail).
-        var reason: String
-        /// What was found: a check's detail; for the rest, the reason.
-        var detail: String
-        /// Everything known: detail and cause.
-        var text: String
-        var seconds: Double
-    }
+    /// The judgement every format reads (`Judgement`): outcomes, verdict, level.
+    typealias Outcome = Judgement.Outcome
 
-    /// A tier in report order: either recorded, or planned (in `stages`) with no record at all.
-    enum TierEntry {
-        case recorded(RunRecord.TierRecord)
-        case missing(Tier)
-
-        var tier: Tier {
-            switch self {
-            case .recorded(let record): record.tier
-            case .missing(let tier): tier
-            }
-        }
-    }
-
-    static func tierEntries(_ record: RunRecord) -> [TierEntry] {
-        var entries = record.tiers.map(TierEntry.recorded)
-        let recorded = Set(record.tiers.map(\.tier))
-        for stage in record.stages where !recorded.contains(stage) { entries.append(.missing(stage)) }
-        return entries.enumerated()
-            .sorted { ($0.element.tier, $0.offset) < ($1.element.tier, $1.offset) }
-            .map(\.element)
-    }
-
-    /// Why a planned tier has no record.
-    static func missingReason(_ record: RunRecord) -> String {
-        record.aborted.map { "the run was aborted (\($0))" } ?? "the run has no record of this tier"
-    }
-
-    static func naText(_ tier: RunRecord.TierRecord) -> String {
-        guard let reason = tier.notApplicable else { return "" }
-        return "n/a: \(reason)" + (tier.notApplicableExpected == false ? " (not declared expected)" : "")
-    }
-
-    /// The seconds of a tier not spent in its checks: the op's share.
-    static func opSeconds(_ tier: RunRecord.TierRecord) -> Double {
-        max(0, tier.seconds - tier.checks.reduce(0) { $0 + $1.seconds })
-    }
-
-    static func checkOutcome(_ check: RunRecord.CheckRecord, tier: Tier) -> Outcome {
-        let cause = check.cause ?? ""
-        let reason = check.verdict == .unverified && !cause.isEmpty ? cause : check.detail
-        let text = [check.detail, cause.isEmpty ? "" : "cause: \(cause)"].filter { !$0.isEmpty }.joined(separator: "\n")
-        return Outcome(kind: .check, tier: tier, plugin: check.plugin, name: check.name, verdict: check.verdict,
-                       reason: reason, detail: check.detail, text: text, seconds: check.seconds)
-    }
-
-    static func opOutcome(_ tier: RunRecord.TierRecord) -> Outcome {
-        if tier.notApplicable != nil {
-            // An n/a tier is a skip, unless its op says something worse happened.
-            let verdict: Verdict = tier.opVerdict == .fail || tier.opVerdict == .unverified ? tier.opVerdict : .skip
-            return Outcome(kind: .op, tier: tier.tier, plugin: nil, name: "op: \(tier.op)", verdict: verdict,
-                           reason: naText(tier), detail: naText(tier), text: naText(tier), seconds: opSeconds(tier))
-        }
-        return Outcome(kind: .op, tier: tier.tier, plugin: nil, name: "op: \(tier.op)", verdict: tier.opVerdict,
-                       reason: tier.opDetail, detail: tier.opDetail, text: tier.opDetail, seconds: opSeconds(tier))
-    }
-
-    /// Did a tier that needs the app deployed get as far as running its op?
-    static func deployTierRan(_ record: RunRecord) -> Bool {
-        record.tiers.contains {
-            $0.tier != .lint && $0.notApplicable == nil && ($0.opVerdict == .pass || $0.opVerdict == .fail)
-        }
-    }
-
-    /// The deploy-count guard: exactly one fresh deploy when a deploy tier ran.
-    static func deployGuard(_ record: RunRecord) -> (verdict: Verdict, reason: String) {
-        let count = record.deployCount
-        if count == 1 { return (.pass, "deployed once") }
-        if count == 0 {
-            return deployTierRan(record)
-                ? (.fail, "a deploy tier ran but nothing was deployed; expected exactly 1 deploy")
-                : (.skip, "no deploy tier ran")
-        }
-        return (.fail, "deployed \(count) times in one run; expected exactly 1")
-    }
-
-    static func teardownOutcome(_ record: RunRecord) -> Outcome {
-        guard let teardown = record.teardown else {
-            if record.deployCount > 0 || deployTierRan(record) {
-                let reason = "teardown did not run: what the run deployed may still be there"
-                return Outcome(kind: .teardown, tier: nil, plugin: nil, name: "teardown", verdict: .unverified,
-                               reason: reason, detail: reason, text: reason, seconds: 0)
-            }
-            return Outcome(kind: .teardown, tier: nil, plugin: nil, name: "teardown", verdict: .skip,
-                           reason: "nothing was deployed", detail: "nothing was deployed", text: "nothing was deployed", seconds: 0)
-        }
-        if teardown.isClean {
-            let reason = "removed \(teardown.removed.count) object(s), no leftovers"
-            return Outcome(kind: .teardown, tier: nil, plugin: nil, name: "teardown", verdict: .pass,
-                           reason: reason, detail: reason, text: ([reason] + teardown.removed).joined(separator: "\n"), seconds: teardown.seconds)
-        }
-        let reason = "left \(teardown.leftovers.count) object(s) behind: \(teardown.leftovers.joined(separator: ", "))"
-        return Outcome(kind: .teardown, tier: nil, plugin: nil, name: "teardown", verdict: .fail, reason: reason,
-                       detail: reason, text: ([reason, "removed:"] + teardown.removed).joined(separator: "\n"), seconds: teardown.seconds)
-    }
-
-    /// Every outcome of the run, in report order: per tier its op then its checks, then the
-    /// deploy-count guard and teardown.
-    static func outcomes(_ record: RunRecord) -> [Outcome] {
-        var outcomes: [Outcome] = []
-        for entry in tierEntries(record) {
-            switch entry {
-            case .missing(let tier):
-                let reason = "did not run: " + missingReason(record)
-                outcomes.append(Outcome(kind: .notRun, tier: tier, plugin: nil, name: "not run", verdict: .unverified,
-                                        reason: reason, detail: reason, text: reason, seconds: 0))
-            case .recorded(let tier):
-                outcomes.append(opOutcome(tier))
-                outcomes += tier.checks.map { checkOutcome($0, tier: tier.tier) }
-            }
-        }
-        let guardResult = deployGuard(record)
-        outcomes.append(Outcome(kind: .deployGuard, tier: nil, plugin: nil, name: "deploy count", verdict: guardResult.verdict,
-                                reason: guardResult.reason, detail: guardResult.reason, text: guardResult.reason, seconds: 0))
-        outcomes.append(teardownOutcome(record))
-        return outcomes
-    }
-
-    /// How the run came out, as every format states it.
-    struct Summary: Equatable {
-        var failed: Int
-        var unverified: Int
-        var skipped: Int
-        var passed: Int
-        /// Green only when the record's own verdict is green and nothing the report judges failed
-        /// or went unverified: a report never reads better than the run.
-        var isGreen: Bool
-        var aborted: String?
-
-        var line: String {
-            if isGreen { return "GREEN" }
-            var line = "RED: \(failed) failed, \(unverified) unverified"
-            if let aborted { line += "; aborted: \(aborted)" }
-            return line
-        }
-    }
-
-    static func summary(_ record: RunRecord, _ outcomes: [Outcome]) -> Summary {
-        func count(_ verdict: Verdict) -> Int { outcomes.filter { $0.verdict == verdict }.count }
-        let failed = count(.fail), unverified = count(.unverified)
-        return Summary(failed: failed, unverified: unverified, skipped: count(.skip), passed: count(.pass),
-                       isGreen: record.isGreen && record.aborted == nil && failed == 0 && unverified == 0,
-                       aborted: record.aborted)
-    }
+    static func tierEntries(_ record: RunRecord) -> [Judgement.TierEntry] { Judgement.tierEntries(record) }
+    static func missingReason(_ record: RunRecord) -> String { Judgement.missingReason(record) }
+    static func naText(_ tier: RunRecord.TierRecord) -> String { Judgement.naText(tier) }
+    static func checkOutcome(_ check: RunRecord.CheckRecord, tier: Tier) -> Outcome { Judgement.checkOutcome(check, tier: tier) }
 
     // MARK: - Text helpers
 
@@ -287,8 +132,7 @@ public enum RunReport {
     /// The summary a person reads at the end of `cchost run`. Plain text unless `color`.
     public static func console(_ record: RunRecord, color: Bool = false, secrets: [String] = []) -> String {
         let record = redacted(record, secrets: secrets)
-        let outcomes = outcomes(record)
-        let summary = summary(record, outcomes)
+        let judgement = record.judgement
         let paint = Painter(enabled: color)
         let detailWidth = 90
         var lines: [String] = []
@@ -317,7 +161,7 @@ public enum RunReport {
         // verdict columns line up; the op column widens to fit the longest check name (up to 40).
         let tierWidth = max(8, entries.map { $0.tier.rawValue.count + 2 }.max() ?? 0)
         let longestOp = entries.map { entry -> Int in
-            if case .recorded(let t) = entry { return oneLine(t.op).count + 2 }
+            if case .recorded(let t) = entry { return oneLine(t.opDescription).count + 2 }
             return 0
         }.max() ?? 0
         let longestCheck = record.tiers.flatMap(\.checks).map { oneLine("\($0.plugin)/\($0.name)").count + 1 }.max() ?? 0
@@ -336,7 +180,7 @@ public enum RunReport {
                 if tier.notApplicable != nil {
                     lines.append("  " + pad(tier.tier.rawValue, tierWidth) + truncated(oneLine(naText(tier)), to: detailWidth + opWidth))
                 } else {
-                    lines.append(row(tier.tier.rawValue, truncated(oneLine(tier.op), to: opWidth - 2),
+                    lines.append(row(tier.tier.rawValue, truncated(oneLine(tier.opDescription), to: opWidth - 2),
                                      paint(tier.opVerdict, pad(tier.opVerdict.rawValue, verdictWidth)),
                                      paint(tier.verdict, pad(tier.verdict.rawValue, verdictWidth)),
                                      seconds(tier.seconds)))
@@ -360,15 +204,16 @@ public enum RunReport {
         }
         lines.append("")
 
-        let guardResult = deployGuard(record)
+        let guardResult = Judgement.deployGuard(record)
         if guardResult.verdict == .fail {
             lines.append(paint(.fail, "  deploys    \(record.deployCount)  !!! DEPLOY-COUNT GUARD FAILED: \(guardResult.reason) !!!"))
         } else {
             lines.append("  deploys    \(record.deployCount)" + (guardResult.verdict == .skip ? " (\(guardResult.reason))" : ""))
         }
         lines.append("  generic    " + (record.generic.isEmpty ? "(not recorded)" : truncated(oneLine(record.generic), to: detailWidth)))
-        let teardown = teardownOutcome(record)
+        let teardown = Judgement.teardownOutcome(record)
         lines.append("  teardown   " + paint(teardown.verdict, oneLine(teardown.reason)))
+        lines.append("  level      " + oneLine(judgement.levelText))
         if let retained = record.retainedVolumes {
             lines.append("  retained   " + (retained.isEmpty ? "nothing (the app has no volume)" : oneLine(retained.joined(separator: ", "))))
         } else if let problem = record.retentionProblem {
@@ -382,11 +227,8 @@ public enum RunReport {
             }
         }
         lines.append("")
-        var final = summary.line
-        if summary.isGreen == false, summary.failed == 0, summary.unverified == 0, summary.aborted == nil {
-            final += " (the run's verdict is \(record.verdict.rawValue))"
-        }
-        lines.append(summary.isGreen ? paint(.pass, final) : paint(.fail, final))
+        let final = judgement.line
+        lines.append(judgement.isGreen ? paint(.pass, final) : paint(.fail, final))
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -411,10 +253,11 @@ public enum RunReport {
 
     // MARK: - JSON
 
-    /// The run record as JSON, schema `cchost.run/1`: pretty-printed, keys sorted and in
+    /// The run record as JSON, schema `cchost.run/2` (judged: verdict and level are the judgement's): pretty-printed, keys sorted and in
     /// snake_case, dates in ISO 8601 (UTC, whole seconds). Optional fields are absent when unset.
     ///
-    /// - `schema`: always `"cchost.run/1"`; a new version is a breaking change of this layout.
+    /// - `schema`: always `"cchost.run/2"`; a new version is a breaking change of this layout.
+    ///   (`cchost.run/1` had `op` as free text with the ref in it and no level; it still decodes.)
     /// - `id`: the run id.
     /// - `trigger`: what started the run: `manual`, `sweep` or `webhook`.
     /// - `recipe`: the recipe name; `repository`: where its git repository was fetched from.
@@ -433,8 +276,10 @@ public enum RunReport {
     /// - `started_at`, `finished_at` (absent while the run is unfinished).
     /// - `tiers`: one object per tier that has a record, in order:
     ///   - `tier`: the tier name; `verdict`: the tier's verdict, the worst of its op and checks.
-    ///   - `op`: what the host ran for the tier, once (`lint`, `deploy`, `chaos redeploy`, `backup`,
-    ///     `restore`; `none` when nothing ran); `op_verdict`; `op_detail`: what the op found.
+    ///   - `op`: what the host ran for the tier, once: `lint`, `deploy`, `chaos_redeploy`, `backup`,
+    ///     `restore`, or `none` (n/a, never started, or the custom tier's checks only); `op_ref`: the
+    ///     ref a `deploy` or `chaos_redeploy` deployed; `op_verdict`; `op_detail`: what the op found.
+    ///   - `lint_warnings` (lint tier only): warnings found; they cost level 5, not the verdict.
     ///   - `checks`: one object per check: `plugin` (`generic` for the generic suite), `name`,
     ///     `verdict`, `detail` (what the check found), `cause` (why an `unverified` check gave no
     ///     verdict; optional), `seconds`.
@@ -447,6 +292,9 @@ public enum RunReport {
     ///   (objects teardown could not remove; non-empty makes the run red), `seconds`.
     /// - `artifacts`: paths of files the run kept (logs, diagnostics).
     /// - `verdict`: the run's verdict; green is `pass` or `skip`.
+    /// - `level`: 0–5 (L0 install failed, L1 installs healthy, L2 upgrades with the data intact, L3 data
+    ///   proven through backup and restore, L4 recipe checks pass, L5 lint clean), absent for warm
+    ///   and quick runs; `level_reason`: why it stopped where it did.
     /// - `aborted`: why the run stopped early, when it did.
     ///
     /// Verdicts are one of `pass`, `fail`, `skip` (intentional: declared or structural) and
@@ -457,7 +305,17 @@ public enum RunReport {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.dateEncodingStrategy = .iso8601
-        return try encoder.encode(Envelope(record: redacted(record, secrets: secrets)))
+        var judged = redacted(record, secrets: secrets)
+        judged.judge()
+        return try encoder.encode(Envelope(record: judged))
+    }
+
+    /// A record from its JSON: `cchost.run/2`, or `cchost.run/1` as written before.
+    public static func decode(_ data: Data) throws -> RunRecord {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        decoder.dateDecodingStrategy = .iso8601
+        return try decoder.decode(RunRecord.self, from: data)
     }
 
     /// The record's own keys plus `schema`, in one object.
@@ -479,7 +337,7 @@ public enum RunReport {
     /// `<failure>`, `unverified` an `<error>` (with its cause), `skip` and n/a tiers `<skipped>`.
     public static func junit(_ record: RunRecord, secrets: [String] = []) -> String {
         let record = redacted(record, secrets: secrets)
-        let all = outcomes(record)
+        let all = record.judgement.outcomes
         let recipe = record.recipe
         var suites: [(name: String, outcomes: [Outcome])] = []
         for outcome in all {
@@ -504,7 +362,8 @@ public enum RunReport {
                                                       ("head", describe(record.head)), ("backend", record.backend),
                                                       ("domain", record.domain), ("generic", record.generic),
                                                       ("deploy_count", String(record.deployCount)),
-                                                      ("verdict", record.verdict.rawValue)]
+                                                      ("verdict", record.judgement.verdict.rawValue),
+                                                      ("level", record.judgement.levelText)]
                 if let base = record.base { properties.insert(("base", describe(base)), at: 2) }
                 if let aborted = record.aborted { properties.append(("aborted", aborted)) }
                 properties += record.artifacts.map { ("artifact", $0) }
@@ -579,8 +438,8 @@ public enum RunReport {
     /// with `…`, and when the block would still be too long, the rest is counted and left to the JSON.
     public static func markdown(_ record: RunRecord, secrets: [String] = []) -> String {
         let record = redacted(record, secrets: secrets)
-        let all = outcomes(record)
-        let summary = summary(record, all)
+        let judgement = record.judgement
+        let all = judgement.outcomes
         var cut = false
         func cell(_ value: String, limit: Int = markdownDetailLimit) -> String {
             // Only a bounded prefix is cleaned up: details can be megabytes of output.
@@ -592,10 +451,10 @@ public enum RunReport {
         }
 
         var head: [String] = []
-        head.append("## \(summary.isGreen ? "✅" : "❌") \(cell(record.recipe, limit: 100)) @ \(cell(describe(record.head), limit: 100))")
+        head.append("## \(judgement.isGreen ? "✅" : "❌") \(cell(record.recipe, limit: 100)) @ \(cell(describe(record.head), limit: 100))")
         head.append("")
-        var line = summary.isGreen ? "**GREEN**" : "**RED**: \(summary.failed) failed, \(summary.unverified) unverified"
-        line += " · \(summary.passed) passed, \(summary.skipped) skipped"
+        var line = judgement.isGreen ? "**GREEN**" : "**RED**: \(judgement.failed) failed, \(judgement.unverified) unverified"
+        line += " · \(judgement.passed) passed, \(judgement.skipped) skipped"
         if let base = record.base { line += " · \(cell(describe(base), limit: 100)) → \(cell(describe(record.head), limit: 100))" }
         line += " · \(cell(record.backend, limit: 40)) · run \(cell(record.id, limit: 100))"
         head.append(line)
@@ -611,18 +470,19 @@ public enum RunReport {
                 } else {
                     var verdict = emphasized(tier.verdict)
                     if tier.checks.isEmpty { verdict += tier.opVerdict == .pass ? " (no checks ran)" : " (checks did not run)" }
-                    head.append("| \(tier.tier.rawValue) | \(cell(tier.op, limit: 60)) (\(emphasized(tier.opVerdict))) | \(verdict) | \(seconds(tier.seconds)) |")
+                    head.append("| \(tier.tier.rawValue) | \(cell(tier.opDescription, limit: 60)) (\(emphasized(tier.opVerdict))) | \(verdict) | \(seconds(tier.seconds)) |")
                 }
             }
         }
 
         var tail: [String] = [""]
-        let guardResult = deployGuard(record)
+        let guardResult = Judgement.deployGuard(record)
         tail.append(guardResult.verdict == .fail
                     ? "- **Deploys: \(record.deployCount) — deploy-count guard failed:** \(cell(guardResult.reason))"
                     : "- **Deploys:** \(record.deployCount)" + (guardResult.verdict == .skip ? " (\(guardResult.reason))" : ""))
         tail.append("- **Generic suite:** " + (record.generic.isEmpty ? "not recorded" : cell(record.generic)))
-        let teardown = teardownOutcome(record)
+        tail.append("- **Level:** " + cell(judgement.levelText, limit: 400))
+        let teardown = Judgement.teardownOutcome(record)
         tail.append("- **Teardown:** \(emphasized(teardown.verdict)): \(cell(teardown.reason, limit: 1000))")
 
         // Every non-passing check (and op, and tier that never ran), worst first.
@@ -638,7 +498,7 @@ public enum RunReport {
             switch outcome.kind {
             case .check: outcome.verdict != .pass
             case .op, .notRun: outcome.verdict == .fail || outcome.verdict == .unverified
-            case .deployGuard, .teardown: false
+            case .deployGuard, .teardown, .aborted: false
             }
         }
         .sorted { (severity($0.element.verdict), $0.offset) < (severity($1.element.verdict), $1.offset) }

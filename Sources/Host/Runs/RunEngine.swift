@@ -169,9 +169,7 @@ public final class RunEngine {
         // teardown, whatever happened.
         progress("capturing diagnostics of \(state.app.stack)")
         record.artifacts = captureDiagnostics(state.app, since: record.startedAt, into: artifacts)
-        var judgedSoFar = record
-        judgedSoFar.judge()
-        if request.retainData && judgedSoFar.isGreen {
+        if request.retainData && record.judgement.isGreenBeforeTeardown {
             progress("retaining the data of \(state.app.stack)")
             do {
                 record.retainedVolumes = try retainedVolumes.retain(stack: state.app.stack, recipe: request.recipe, runID: runID)
@@ -235,7 +233,7 @@ public final class RunEngine {
             progress("[\(tier.rawValue)] starting")
             var tierRecord: RunRecord.TierRecord
             if let abort = state.abortReason, tier != .lint {
-                tierRecord = RunRecord.TierRecord(tier: tier, verdict: .unverified, op: "none", opVerdict: .unverified,
+                tierRecord = RunRecord.TierRecord(tier: tier, verdict: .unverified, op: .none, opVerdict: .unverified,
                                                   opDetail: "not run: an earlier stage aborted (\(abort))", checks: [], seconds: 0)
                 state.record.tiers.append(tierRecord)
                 continue
@@ -255,9 +253,9 @@ public final class RunEngine {
 
     func runTier(_ tier: Tier, request: RunRequest, state: inout RunState, skipGeneric: Bool,
                  expectedNA: Set<Tier>) -> RunRecord.TierRecord {
-        var op = "none", opVerdict = Verdict.pass, opDetail = ""
+        var op = RunRecord.Op.none, opRef: String?, opVerdict = Verdict.pass, opDetail = ""
         func notApplicable(_ reason: String) -> RunRecord.TierRecord {
-            RunRecord.TierRecord(tier: tier, verdict: .skip, op: "none", opVerdict: .skip, opDetail: reason, checks: [], seconds: 0,
+            RunRecord.TierRecord(tier: tier, verdict: .skip, op: .none, opVerdict: .skip, opDetail: reason, checks: [], seconds: 0,
                                  notApplicable: reason, notApplicableExpected: expectedNA.contains(tier))
         }
         switch tier {
@@ -272,11 +270,11 @@ public final class RunEngine {
                                              cause: nil, seconds: 0)
             }
             return RunRecord.TierRecord(tier: tier, verdict: RunRecord.tierVerdict(op: .pass, checks: checks.map(\.verdict)),
-                                        op: "lint", opVerdict: .pass, opDetail: "\(report.errors) error(s), \(report.warnings) warning(s)",
-                                        checks: checks, seconds: 0)
+                                        op: .lint, opVerdict: .pass, opDetail: "\(report.errors) error(s), \(report.warnings) warning(s)",
+                                        checks: checks, seconds: 0, lintWarnings: report.warnings)
 
         case .install:
-            op = "deploy \(state.app.checkout.reference)"
+            (op, opRef) = (.deploy, state.app.checkout.reference)
             (opVerdict, opDetail) = ensureDeployed(&state, hooksFor: tier)
             // A warm app's data is already set up: install steps would set it up twice.
             if opVerdict == .pass && state.warmFrom == nil { runInstallSteps(&state) }
@@ -287,7 +285,7 @@ public final class RunEngine {
             guard let base = state.base, base.commit != state.head.commit else {
                 return notApplicable("there is no earlier release to upgrade from")
             }
-            op = "chaos redeploy to \(state.head.reference)"
+            (op, opRef) = (.chaosRedeploy, state.head.reference)
             runHooks(tier, &state)
             state.app.checkout = state.head
             do {
@@ -310,7 +308,7 @@ public final class RunEngine {
             guard backedUpServices(state).count > 0 else { return notApplicable("no service has backupbot.backup=true") }
             if !state.deployed { let (v, d) = ensureDeployed(&state, hooksFor: nil); if v != .pass { state.abortReason = d } }
             guard state.abortReason == nil else { break }
-            op = "backup"
+            op = .backup
             do {
                 state.marker = try seedMarker(state)
                 runHooks(tier, &state)
@@ -323,10 +321,10 @@ public final class RunEngine {
         case .restore:
             guard backedUpServices(state).count > 0 else { return notApplicable("no service has backupbot.backup=true") }
             guard let backup = state.backup else {
-                return RunRecord.TierRecord(tier: tier, verdict: .unverified, op: "restore", opVerdict: .unverified,
+                return RunRecord.TierRecord(tier: tier, verdict: .unverified, op: .restore, opVerdict: .unverified,
                                             opDetail: "no backup of this run to restore (select the backup tier)", checks: [], seconds: 0)
             }
-            op = "restore"
+            op = .restore
             do {
                 try mutate(state)
                 runHooks(tier, &state)
@@ -340,7 +338,7 @@ public final class RunEngine {
 
         case .custom:
             if !state.deployed { let (v, d) = ensureDeployed(&state, hooksFor: nil); if v != .pass { state.abortReason = d } }
-            op = "none (custom checks only)"
+            op = .none
         }
         if state.abortReason != nil && opVerdict == .pass && tier != .install {
             (opVerdict, opDetail) = (.unverified, "not run: \(state.abortReason!)")
@@ -356,7 +354,7 @@ public final class RunEngine {
             state.abortReason = "\(tier.rawValue) failed"
         }
         return RunRecord.TierRecord(tier: tier, verdict: RunRecord.tierVerdict(op: opVerdict, checks: checks.map(\.verdict)),
-                                    op: op, opVerdict: opVerdict, opDetail: opDetail, checks: checks, seconds: 0)
+                                    op: op, opRef: opRef, opVerdict: opVerdict, opDetail: opDetail, checks: checks, seconds: 0)
     }
 
     /// Deploys the base (once per run: the deploy-count guard watches), then waits for convergence.
