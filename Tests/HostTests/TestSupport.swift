@@ -1,5 +1,18 @@
 import Foundation
 @testable import Host
+import Testing
+
+/// How the suite was started: `scripts/test --fast` sets CCHOST_TEST_FAST=1 and runs only what needs
+/// no Docker engine.
+enum TestEnvironment {
+    static let fast = ProcessInfo.processInfo.environment["CCHOST_TEST_FAST"] == "1"
+}
+
+extension Trait where Self == ConditionTrait {
+    /// For tests that need a Docker engine: the swarm, the Engine API, the docker CLI, the fixture
+    /// images, or the abra shim (which drives docker). Skipped by `scripts/test --fast`.
+    static var requiresDocker: Self { .enabled(if: !TestEnvironment.fast, "needs a Docker engine") }
+}
 
 /// Paths of the package and of what `swift build` produced (the test binary sits beside them).
 enum TestPaths {
