@@ -7,7 +7,7 @@ import PluginChannel
 /// and never closed: code may still run from it (threads, atexit handlers).
 enum LoadedPlugin {
     /// Opens and checks a plugin. Every problem found is reported, not just the first.
-    static func load(path: String) -> Result<(UnsafePointer<cchost_plugin>, [String: CSignature]), Rejection> {
+    static func load(path: String) -> Result<(cchost_plugin, [String: CSignature]), Rejection> {
         guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
             let why = dlerror().map { String(cString: $0) } ?? "unknown dlopen error"
             return .failure(Rejection(stage: .load, problems: [
@@ -26,11 +26,24 @@ enum LoadedPlugin {
         }
         let header = checkFixedHeader(UnsafeRawPointer(descriptor))
         guard header.isEmpty else { return .failure(Rejection(stage: .abi, problems: header)) }
-        var problems = checkRequiredFields(descriptor.pointee)
+        let plugin = covered(UnsafeRawPointer(descriptor))
+        var problems = checkRequiredFields(plugin)
         var signatures: [String: CSignature] = [:]
-        problems += checkEntries(descriptor.pointee, signatures: &signatures)
+        problems += checkEntries(plugin, signatures: &signatures)
         guard problems.isEmpty else { return .failure(Rejection(stage: .abi, problems: problems)) }
-        return .success((descriptor, signatures))
+        return .success((plugin, signatures))
+    }
+
+    /// The descriptor as far as its `struct_size` covers it: an older minor's descriptor is shorter
+    /// than this worker's, and the bytes after it belong to something else. Fields it does not cover
+    /// stay zero (absent); bytes past this worker's own descriptor are never read either.
+    static func covered(_ raw: UnsafeRawPointer) -> cchost_plugin {
+        let size = Int(raw.load(fromByteOffset: 12, as: UInt32.self))
+        var plugin = cchost_plugin()
+        withUnsafeMutableBytes(of: &plugin) { copy in
+            copy.copyMemory(from: UnsafeRawBufferPointer(start: raw, count: min(size, copy.count)))
+        }
+        return plugin
     }
 
     /// The four fixed fields, read as raw integers before the struct is trusted any further.
@@ -52,7 +65,8 @@ enum LoadedPlugin {
             problems.append(.init(field: "abi_minor", expected: "<= \(CCHOST_ABI_MINOR)", found: "\(minor)",
                                   message: "built for ABI minor \(minor), newer than this worker's \(CCHOST_ABI_MINOR): upgrade cchost or rebuild the plugin"))
         }
-        let least = UInt32(MemoryLayout<cchost_plugin>.size)
+        // The v1.0 size, not this worker's own: a worker built with fields appended still loads v1.0 plugins.
+        let least = UInt32(CCHOST_PLUGIN_SIZE_V1_0)
         if size < least {
             problems.append(.init(field: "struct_size", expected: ">= \(least)", found: "\(size)",
                                   message: "struct_size \(size) is smaller than the v1.0 descriptor (\(least) bytes)"))

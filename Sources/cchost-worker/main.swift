@@ -51,13 +51,12 @@ func reject(_ rejection: Rejection, status: Int32) -> Never {
     exit(status)
 }
 
-let descriptor: UnsafePointer<cchost_plugin>
+let plugin: cchost_plugin
 let signatures: [String: CSignature]
 switch LoadedPlugin.load(path: path) {
 case .failure(let rejection): reject(rejection, status: WorkerExit.rejected)
-case .success(let loaded): (descriptor, signatures) = loaded
+case .success(let loaded): (plugin, signatures) = loaded
 }
-let plugin = descriptor.pointee
 
 var initError = cchost_buffer(data: nil, len: 0)
 let initStatus = withUnsafePointer(to: &hostTable) { plugin.initialize($0, &initError) }

@@ -82,7 +82,7 @@ struct AbraBackendTests {
         }
     }
 
-    @Test("install, chaos upgrade to the head, backup, restore and teardown drive abra with exactly the expected arguments")
+    @Test("install, chaos upgrade to the head, backup, restore and teardown drive abra with exactly the expected arguments", .requiresDocker)
     func lifecycle() throws {
         let fixture = try Fixture(overrides: ["LETS_ENCRYPT_ENV": "staging"])
         let deployer = AbraDeployer(abra: Self.shim, defaultTimeout: 90)
@@ -147,7 +147,7 @@ struct AbraBackendTests {
         #expect(calls.allSatisfy { $0.abraDir == deployer.abraDirectory(app).path })
     }
 
-    @Test("a failing abra call is a DeployError carrying abra's message, and teardown still leaves nothing")
+    @Test("a failing abra call is a DeployError carrying abra's message, and teardown still leaves nothing", .requiresDocker)
     func failingCall() throws {
         let fixture = try Fixture()
         let app = fixture.app
@@ -168,7 +168,7 @@ struct AbraBackendTests {
         #expect(SwarmDeployer().leftovers(stack: app.stack).isEmpty)
     }
 
-    @Test("an abra that cannot run is a DeployError, and teardown falls back to the docker-level cleanup")
+    @Test("an abra that cannot run is a DeployError, and teardown falls back to the docker-level cleanup", .requiresDocker)
     func brokenAbraFallsBack() throws {
         let fixture = try Fixture()
         let app = fixture.app

@@ -173,7 +173,7 @@ extension Trait where Self == SharedEngineService {
     static var sharedEngineService: Self { Self() }
 }
 
-@Suite("DockerEngine against the real engine", .sharedEngineService)
+@Suite("DockerEngine against the real engine", .requiresDocker, .sharedEngineService)
 struct DockerEngineTests {
     let engine = DockerEngine()
 
@@ -365,23 +365,6 @@ struct DockerEngineTests {
         }
     }
 
-    @Test("a socket nobody listens on is unreachable, with what to check")
-    func unreachableSocket() throws {
-        let folder = try TemporaryDirectory("cchost-engine")
-        let engine = DockerEngine(socketPath: folder.file("docker.sock"))
-        do {
-            _ = try engine.version()
-            Issue.record("a missing socket answered")
-        } catch {
-            guard case .unreachable(let socketPath, "GET", "/version", _) = error else {
-                Issue.record("unexpected \(error)")
-                return
-            }
-            #expect(socketPath == folder.file("docker.sock"))
-            #expect(error.description.contains("check that dockerd is running"))
-        }
-    }
-
     // MARK: A service that must not converge
 
     @Test("a service whose healthcheck always fails does not converge")
@@ -402,9 +385,26 @@ struct DockerEngineTests {
     }
 }
 
-/// The wire format pieces, without the engine.
+/// The wire format pieces, and an engine that does not answer: no engine needed.
 @Suite("DockerEngine wire format")
 struct DockerEngineWireTests {
+    @Test("a socket nobody listens on is unreachable, with what to check")
+    func unreachableSocket() throws {
+        let folder = try TemporaryDirectory("cchost-engine")
+        let engine = DockerEngine(socketPath: folder.file("docker.sock"))
+        do {
+            _ = try engine.version()
+            Issue.record("a missing socket answered")
+        } catch {
+            guard case .unreachable(let socketPath, "GET", "/version", _) = error else {
+                Issue.record("unexpected \(error)")
+                return
+            }
+            #expect(socketPath == folder.file("docker.sock"))
+            #expect(error.description.contains("check that dockerd is running"))
+        }
+    }
+
     @Test("chunked bodies decode whatever way the bytes are split, with extensions and trailers")
     func chunked() throws {
         let wire = Array("4;name=x\r\nWiki\r\n6\r\npedia \r\nE\r\nin \r\n\r\nchunks.\r\n0\r\nTrailer: yes\r\n\r\n".utf8)

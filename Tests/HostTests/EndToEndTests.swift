@@ -30,7 +30,7 @@ struct EndToEndTests {
         try #require(try self.tier(record, tier).checks.first { $0.name == name }, "no check \(name) in \(tier)")
     }
 
-    @Test("a static site goes green through every tier: upgrade proves chaos-version, restore brings the marker back")
+    @Test("a static site goes green through every tier: upgrade proves chaos-version, restore brings the marker back", .requiresDocker)
     func staticSiteGreen() throws {
         let state = try TemporaryDirectory("state")
         let record = try Self.engine(state).run(RunRequest(recipe: "static-site", repository: Self.repository("static-site")))
@@ -45,7 +45,7 @@ struct EndToEndTests {
         #expect(Self.leftovers(AppNaming.stackName(forDomain: record.domain)).isEmpty)
     }
 
-    @Test("a two-service app with a real sqlite database keeps its data through backup and restore")
+    @Test("a two-service app with a real sqlite database keeps its data through backup and restore", .requiresDocker)
     func notesDatabaseGreen() throws {
         let state = try TemporaryDirectory("state")
         let record = try Self.engine(state).run(RunRequest(recipe: "notes-db", repository: Self.repository("notes-db"),
@@ -57,7 +57,7 @@ struct EndToEndTests {
         #expect(Self.leftovers(AppNaming.stackName(forDomain: record.domain)).isEmpty)
     }
 
-    @Test("a recipe whose healthcheck never passes goes red with diagnostics, later tiers unverified, nothing left")
+    @Test("a recipe whose healthcheck never passes goes red with diagnostics, later tiers unverified, nothing left", .requiresDocker)
     func neverHealthyIsRed() throws {
         let state = try TemporaryDirectory("state")
         let record = try Self.engine(state).run(RunRequest(recipe: "never-healthy", repository: Self.repository("never-healthy"),
@@ -74,7 +74,7 @@ struct EndToEndTests {
         #expect(Self.leftovers(AppNaming.stackName(forDomain: record.domain)).isEmpty)
     }
 
-    @Test("a recipe without backup labels shows backup and restore as n/a, flagged as not declared")
+    @Test("a recipe without backup labels shows backup and restore as n/a, flagged as not declared", .requiresDocker)
     func noBackupIsNotApplicable() throws {
         let state = try TemporaryDirectory("state")
         let record = try Self.engine(state).run(RunRequest(recipe: "no-backup", repository: Self.repository("no-backup"),
@@ -89,7 +89,7 @@ struct EndToEndTests {
         #expect(Self.leftovers(AppNaming.stackName(forDomain: record.domain)).isEmpty)
     }
 
-    @Test("the deploy-count guard trips when an op deploys twice, and the run is not green")
+    @Test("the deploy-count guard trips when an op deploys twice, and the run is not green", .requiresDocker)
     func deployCountGuard() throws {
         let state = try TemporaryDirectory("state")
         let engine = try Self.engine(state)
@@ -103,7 +103,7 @@ struct EndToEndTests {
         #expect(Self.leftovers(AppNaming.stackName(forDomain: record.domain)).isEmpty)
     }
 
-    @Test("the generic suite can be opted out of, and the record says so")
+    @Test("the generic suite can be opted out of, and the record says so", .requiresDocker)
     func genericOptOut() throws {
         let state = try TemporaryDirectory("state")
         var overlay = try Self.generic()
@@ -139,7 +139,7 @@ struct EndToEndTests {
         throw GitFixtureError(description: "the run never deployed its stack")
     }
 
-    @Test("SIGTERM to cchost during a run tears the app down before it exits")
+    @Test("SIGTERM to cchost during a run tears the app down before it exits", .requiresDocker)
     func sigtermTearsDown() throws {
         let state = try TemporaryDirectory("state")
         let (process, stack) = try startRun(state: state)
@@ -149,7 +149,7 @@ struct EndToEndTests {
         #expect(Self.leftovers(stack).isEmpty, "\(Self.leftovers(stack))")
     }
 
-    @Test("a run killed with SIGKILL leaves its stack, and cchost janitor removes all of it")
+    @Test("a run killed with SIGKILL leaves its stack, and cchost janitor removes all of it", .requiresDocker)
     func janitorReapsKilledRun() throws {
         let state = try TemporaryDirectory("state")
         let (process, stack) = try startRun(state: state)
@@ -165,7 +165,7 @@ struct EndToEndTests {
         #expect(ActiveRuns(directory: state.url.appendingPathComponent("runs/active")).entries().isEmpty)
     }
 
-    @Test("the janitor leaves a young secret of a stack without services alone (another state's run may be retaining its data)")
+    @Test("the janitor leaves a young secret of a stack without services alone (another state's run may be retaining its data)", .requiresDocker)
     func janitorSparesYoungSecrets() throws {
         let state = try TemporaryDirectory("state")
         let stack = "jan\(UUID().uuidString.prefix(8).lowercased())_ci_example"
@@ -192,7 +192,7 @@ struct EndToEndTests {
         #expect(lines.count == 1 && lines[0].contains("no-engine.sock"), "\(result.stderr)")
     }
 
-    @Test("cchost run exits 0 on a green run and writes JSON, JUnit and Markdown without any secret")
+    @Test("cchost run exits 0 on a green run and writes JSON, JUnit and Markdown without any secret", .requiresDocker)
     func cliGreenRunWritesReports() throws {
         let state = try TemporaryDirectory("state")
         let environment = ["CCHOST_STATE_DIR": state.path, "CCHOST_PLUGIN_PATH": state.path,
@@ -208,7 +208,7 @@ struct EndToEndTests {
         #expect(try String(contentsOfFile: state.file("run.md"), encoding: .utf8).contains("static-site"))
     }
 
-    @Test("a plugin that prints the app's secret finds it redacted in the run record")
+    @Test("a plugin that prints the app's secret finds it redacted in the run record", .requiresDocker)
     func secretsAreRedacted() throws {
         let state = try TemporaryDirectory("state")
         let library = try Fixture.compile("leaky")
@@ -227,7 +227,7 @@ struct EndToEndTests {
         #expect(!json.contains(secret) && !RunReport.console(record).contains(secret) && !RunReport.junit(record).contains(secret))
     }
 
-    @Test("the operator's readiness path is what the generic suite's readiness check asks")
+    @Test("the operator's readiness path is what the generic suite's readiness check asks", .requiresDocker)
     func operatorReadinessPath() throws {
         let state = try TemporaryDirectory("state")
         let record = try Self.engine(state).run(RunRequest(recipe: "static-site", repository: Self.repository("static-site"),
@@ -237,7 +237,7 @@ struct EndToEndTests {
         #expect(Self.leftovers(AppNaming.stackName(forDomain: record.domain)).isEmpty)
     }
 
-    @Test("cchost run exits 1 on a red run and 2 on bad input, with one line saying what")
+    @Test("cchost run exits 1 on a red run and 2 on bad input, with one line saying what", .requiresDocker)
     func cliExitStatuses() throws {
         let state = try TemporaryDirectory("state")
         let environment = ["CCHOST_STATE_DIR": state.path, "CCHOST_PLUGIN_PATH": state.path,
@@ -261,7 +261,7 @@ struct EndToEndTests {
         }
     }
 
-    @Test("the abra backend runs the static site through every tier via the abra-compatible shim")
+    @Test("the abra backend runs the static site through every tier via the abra-compatible shim", .requiresDocker)
     func abraBackendRun() throws {
         let state = try TemporaryDirectory("state")
         let shim = TestPaths.packageRoot.appendingPathComponent("Tests/Fixtures/abra-shim/abra").path
@@ -275,7 +275,7 @@ struct EndToEndTests {
         #expect(Self.leftovers(AppNaming.stackName(forDomain: record.domain)).isEmpty)
     }
 
-    @Test("the operator's env and typed-check parameters reach the run: backups switched off, http-expect bound")
+    @Test("the operator's env and typed-check parameters reach the run: backups switched off, http-expect bound", .requiresDocker)
     func operatorSettingsReachTheRun() throws {
         let state = try TemporaryDirectory("state")
         let record = try Self.engine(state).run(RunRequest(

@@ -99,7 +99,7 @@ struct FixtureOverlayTests {
         #expect(notes.description.checks.first { $0.name == "seed-note-present" }?.tiers == ["install", "upgrade", "restore"])
     }
 
-    @Test("static-site with its overlay goes green through every tier: every overlay check passes and the hook's page comes back")
+    @Test("static-site with its overlay goes green through every tier: every overlay check passes and the hook's page comes back", .requiresDocker)
     func staticSiteOverlayGreen() throws {
         let state = try TemporaryDirectory("state")
         let progress = Lines()
@@ -129,7 +129,7 @@ struct FixtureOverlayTests {
         #expect(SwarmDeployer().leftovers(stack: Self.stack(record)).isEmpty, "\(SwarmDeployer().leftovers(stack: Self.stack(record)))")
     }
 
-    @Test("cchost run runs the recipe repo's overlay only when the allowlist approves its digest; a malformed allowlist stops the run before any deploy")
+    @Test("cchost run runs the recipe repo's overlay only when the allowlist approves its digest; a malformed allowlist stops the run before any deploy", .requiresDocker)
     func repoLocalOverlayThroughTheCommandLine() throws {
         let state = try TemporaryDirectory("state")
         let allowlist = state.file("allowlist")
@@ -168,7 +168,7 @@ struct FixtureOverlayTests {
         #expect(try StateStore(stateDirectory: state.path).runs(recipe: "static-site").count == 2, "the stopped run is not recorded")
     }
 
-    @Test("notes-db with its C overlay: the seeded note survives backup and restore, the typed check passes with its default arguments")
+    @Test("notes-db with its C overlay: the seeded note survives backup and restore, the typed check passes with its default arguments", .requiresDocker)
     func notesDatabaseOverlayGreen() throws {
         let state = try TemporaryDirectory("state")
         let progress = Lines()
@@ -196,7 +196,7 @@ struct FixtureOverlayTests {
         #expect(SwarmDeployer().leftovers(stack: Self.stack(record)).isEmpty, "\(SwarmDeployer().leftovers(stack: Self.stack(record)))")
     }
 
-    @Test("a static site whose page lost its text still answers 200: the generic suite passes, index-served fails, the run is red")
+    @Test("a static site whose page lost its text still answers 200: the generic suite passes, index-served fails, the run is red", .requiresDocker)
     func regressedIndexIsRed() throws {
         let state = try TemporaryDirectory("state")
         let progress = Lines()

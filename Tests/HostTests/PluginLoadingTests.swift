@@ -92,6 +92,32 @@ struct PluginLoadingTests {
         #expect(try prober.probe(try Fixture.compile("abi_variant")).isLoadable)
     }
 
+    @Test("a worker whose descriptor has grown a field still loads a v1.0 plugin and runs its checks")
+    func longerDescriptorLoadsV1_0Plugin() throws {
+        let launcher = try WorkerLauncher.appendedFieldWorkerForTests()
+        let library = try Fixture.compile("abi_variant", defines: ["STRUCT_SIZE=CCHOST_PLUGIN_SIZE_V1_0"])
+        let state = try PluginProber(launcher: launcher).probe(library)
+        guard case .loadable(let info) = state else {
+            Issue.record("a worker with a longer descriptor did not load a v1.0 plugin: \(state.problem ?? "\(state)")"); return
+        }
+        #expect(info.description.abiMinor == 0)
+        let session = try WorkerSession(plugin: library, launcher: launcher, services: HostServices())
+        defer { session.close() }
+        let outcome = CheckOutcome.judging(session.invoke(Invocation(kind: .check, name: "plain", tier: "install"), timeout: 5))
+        #expect(outcome.verdict == .pass, "\(outcome)")
+    }
+
+    @Test("a worker whose descriptor has grown a field still rejects a struct_size below v1.0")
+    func longerDescriptorRejectsShortStruct() throws {
+        let library = try Fixture.compile("abi_variant", defines: ["STRUCT_SIZE=CCHOST_PLUGIN_SIZE_V1_0-8"])
+        guard case .rejected(let rejection) = try PluginProber(launcher: try .appendedFieldWorkerForTests()).probe(library) else {
+            Issue.record("a struct_size below v1.0 was not rejected"); return
+        }
+        #expect(rejection.stage == .abi)
+        #expect(rejection.problems.map(\.field) == ["struct_size"])
+        #expect(rejection.summary.contains("smaller than the v1.0 descriptor"), "\(rejection.summary)")
+    }
+
     @Test("a constructor that segfaults makes the plugin broken and leaves the host running")
     func constructorSegfaultIsBroken() throws {
         let library = try Fixture.compile("hostile", defines: ["CRASH_IN_CONSTRUCTOR"])

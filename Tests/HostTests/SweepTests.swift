@@ -49,7 +49,7 @@ struct SweepTests {
         }
     }
 
-    @Test("a sweep promotes the newest release with its tag's commit; a second sweep skips and changes nothing")
+    @Test("a sweep promotes the newest release with its tag's commit; a second sweep skips and changes nothing", .requiresDocker)
     func promoteThenSkip() throws {
         let setup = try Setup()
         let first = try setup.sweep()
@@ -70,7 +70,7 @@ struct SweepTests {
         #expect(try setup.store.history(recipe: "static-site") == history)
     }
 
-    @Test("a red run of a new release is not promoted, and the old canonical stays")
+    @Test("a red run of a new release is not promoted, and the old canonical stays", .requiresDocker)
     func redReleaseIsNotPromoted() throws {
         let setup = try Setup()
         _ = try setup.sweep()
@@ -86,7 +86,7 @@ struct SweepTests {
         #expect(try setup.retained.list().map(\.name) == canonical.volumes, "the canonical's data stays, nothing else is kept")
     }
 
-    @Test("cchost janitor removes retained volumes no canonical uses, keeps the canonical's, and leaves them all to a running sweep")
+    @Test("cchost janitor removes retained volumes no canonical uses, keeps the canonical's, and leaves them all to a running sweep", .requiresDocker)
     func janitorCollectsUnusedRetainedVolumes() throws {
         let state = try TemporaryDirectory("janitor-state")
         let store = try StateStore(stateDirectory: state.path)
@@ -137,7 +137,7 @@ struct SweepTests {
         withExtendedLifetime(held) {}
     }
 
-    @Test("a promotion stopped after any step leaves the old canonical or the new one, whole", arguments: Promoter.Step.allCases)
+    @Test("a promotion stopped after any step leaves the old canonical or the new one, whole", .requiresDocker, arguments: Promoter.Step.allCases)
     func promotionCrashSafety(step: Promoter.Step) throws {
         let state = try TemporaryDirectory("promote-state")
         let store = try StateStore(stateDirectory: state.path)
@@ -172,7 +172,7 @@ struct SweepTests {
         #expect(try volumes.list().map(\.name) == current.volumes)
     }
 
-    @Test("cchost sweep killed -9 after any promotion step leaves the old canonical or the new one, whole; the next sweep finishes the job",
+    @Test("cchost sweep killed -9 after any promotion step leaves the old canonical or the new one, whole; the next sweep finishes the job", .requiresDocker,
           arguments: Promoter.Step.allCases)
     func sweepKilledMidPromotion(step: Promoter.Step) throws {
         let setup = try Setup()
@@ -214,7 +214,7 @@ struct SweepTests {
         #expect(try setup.retained.list().map(\.name) == final.volumes, "only the canonical's data is kept")
     }
 
-    @Test("a promotion refuses a run whose retained volumes are gone, and the old canonical stays")
+    @Test("a promotion refuses a run whose retained volumes are gone, and the old canonical stays", .requiresDocker)
     func promotionNeedsTheRetainedData() throws {
         let state = try TemporaryDirectory("promote-state")
         let store = try StateStore(stateDirectory: state.path)
@@ -231,7 +231,7 @@ struct SweepTests {
         #expect(try store.canonical(recipe: "r") == nil)
     }
 
-    @Test("a quick run starts from a copy of the canonical's data, is never promoted, and leaves that data byte-for-byte as it was")
+    @Test("a quick run starts from a copy of the canonical's data, is never promoted, and leaves that data byte-for-byte as it was", .requiresDocker)
     func quickRunLeavesTheCanonicalUntouched() throws {
         let setup = try Setup()
         _ = try setup.sweep()

@@ -1,5 +1,18 @@
 import Foundation
 @testable import Host
+import Testing
+
+/// How the suite was started: `scripts/test --fast` sets CCHOST_TEST_FAST=1 and runs only what needs
+/// no Docker engine.
+enum TestEnvironment {
+    static let fast = ProcessInfo.processInfo.environment["CCHOST_TEST_FAST"] == "1"
+}
+
+extension Trait where Self == ConditionTrait {
+    /// For tests that need a Docker engine: the swarm, the Engine API, the docker CLI, the fixture
+    /// images, or the abra shim (which drives docker). Skipped by `scripts/test --fast`.
+    static var requiresDocker: Self { .enabled(if: !TestEnvironment.fast, "needs a Docker engine") }
+}
 
 /// Paths of the package and of what `swift build` produced (the test binary sits beside them).
 enum TestPaths {
@@ -103,6 +116,21 @@ extension WorkerLauncher {
 
     /// Without bubblewrap (the development-only --no-sandbox), for comparisons.
     static func unsandboxedForTests() -> WorkerLauncher { WorkerLauncher(workerPath: TestPaths.worker, sandbox: nil) }
+
+    /// The worker of a next minor, as far as loading goes: built by scripts/test with a field appended
+    /// to its descriptor (CCHOST_ABI_TEST_APPENDED_FIELD in the header) and no minor bump.
+    static func appendedFieldWorkerForTests() throws -> WorkerLauncher {
+        let worker = TestPaths.packageRoot.appendingPathComponent(".build-abi-next/debug/cchost-worker").path
+        guard FileManager.default.isExecutableFile(atPath: worker) else {
+            throw MissingWorker(description: """
+                no worker with an appended descriptor field at \(worker): scripts/test builds it; by hand, run \
+                swift build --product cchost-worker --scratch-path .build-abi-next -Xcc -DCCHOST_ABI_TEST_APPENDED_FIELD
+                """)
+        }
+        return WorkerLauncher(workerPath: worker, sandbox: try Sandbox.locate(worker: worker))
+    }
+
+    struct MissingWorker: Error, CustomStringConvertible { var description: String }
 }
 
 /// What the tests that run recipes on the swarm share: fixture repositories, plugins, an engine.

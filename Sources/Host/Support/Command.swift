@@ -22,6 +22,13 @@ public struct CommandError: Error, Sendable, Equatable, CustomStringConvertible 
 
 /// Runs an external tool (docker, abra) to completion: no shell, its own process group, stdin fed
 /// from `input`, both outputs collected (capped), and a deadline after which the whole group is killed.
+///
+/// The input is written without blocking, between reads of the outputs: a child that writes before it
+/// reads cannot stall on a full pipe, and one that never reads is still killed at the deadline. Input
+/// carries secrets and restore archives, so a command that did not take all of it never looks like a
+/// success: if it stops reading (broken pipe) and then fails, its own status and stderr say why; if it
+/// exits 0 anyway, or the write fails in any other way, that is an error naming how much was written.
+/// (Input that fits in the pipe counts as delivered: whether the child read it cannot be told.)
 public enum Command {
     public static func run(_ executable: String, _ arguments: [String], environment: [String: String],
                            input: Data? = nil, timeout: Double, outputLimit: Int = 16 << 20) throws(CommandError) -> CommandOutput {
@@ -30,13 +37,15 @@ public enum Command {
         do { child = try ChildProcess(executable: executable, arguments: arguments, environment: environment) } catch {
             throw CommandError(command: label, reason: error.description)
         }
-        if let input, !input.isEmpty { try? writeAll(child.input, Array(input)) }
-        child.closeInput()
+        let bytes = [UInt8](input ?? Data())
+        var written = 0
+        var writeError: Int32? = nil
+        if bytes.isEmpty { child.closeInput() } else { _ = fcntl(child.input, F_SETFL, fcntl(child.input, F_GETFL) | O_NONBLOCK) }
         var stdout = Data(), stderr = Data()
         var open: [Int32] = [child.output, child.errors]
         var chunk = [UInt8](repeating: 0, count: 65536)
         let deadline = monotonicMilliseconds() + UInt64(timeout * 1000)
-        while !open.isEmpty {
+        while !open.isEmpty || child.input >= 0 {
             let wait = pollTimeout(until: deadline)
             if wait == 0 {
                 child.kill()
@@ -44,14 +53,27 @@ public enum Command {
                 throw CommandError(command: label, reason: "did not finish within \(Int(timeout)) s and was killed")
             }
             var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            if child.input >= 0 { fds.append(pollfd(fd: child.input, events: Int16(POLLOUT), revents: 0)) }
             guard poll(&fds, nfds_t(fds.count), wait) >= 0 || errno == EINTR else { break }
             for fd in fds where fd.revents != 0 {
+                if fd.fd == child.input {
+                    let n = bytes.withUnsafeBytes { write(fd.fd, $0.baseAddress! + written, $0.count - written) }
+                    if n > 0 { written += n } else if errno != EAGAIN && errno != EINTR { writeError = errno }
+                    if written == bytes.count || writeError != nil { child.closeInput() }
+                    continue
+                }
                 let n = chunk.withUnsafeMutableBytes { read(fd.fd, $0.baseAddress, $0.count) }
                 if n <= 0 { open.removeAll { $0 == fd.fd }; continue }
                 if fd.fd == child.output { if stdout.count < outputLimit { stdout.append(contentsOf: chunk[0..<n]) } }
                 else if stderr.count < outputLimit { stderr.append(contentsOf: chunk[0..<n]) }
             }
         }
-        return CommandOutput(termination: child.wait(), stdout: stdout, stderr: stderr)
+        child.closeInput()
+        let termination = child.wait()
+        if let writeError, writeError != EPIPE || termination == .exited(0) {
+            throw CommandError(command: label, reason: "\(termination), but only \(written) of \(bytes.count) bytes of its "
+                + "input were written to it: \(String(cString: strerror(writeError)))")
+        }
+        return CommandOutput(termination: termination, stdout: stdout, stderr: stderr)
     }
 }

@@ -207,10 +207,19 @@ typedef struct cchost_plugin {
     const cchost_step *install_steps;
     size_t hook_count;
     const cchost_step *hooks;
+
+    /* Fields of later minors go here, at the end. A worker reads only the fields a plugin's
+     * `struct_size` covers and treats the rest as absent (zero). */
+#ifdef CCHOST_ABI_TEST_APPENDED_FIELD
+    /* TEST ONLY, never part of the ABI: scripts/test builds a worker with this field appended and no
+     * minor bump, to prove that a worker with a longer descriptor still loads v1.0 plugins. */
+    const void *test_appended_field;
+#endif
 } cchost_plugin;
 
-/* The size of the v1.0 descriptor: the least `struct_size` a plugin of minor 0 may declare. */
-#define CCHOST_PLUGIN_SIZE_V1_0 (offsetof(cchost_plugin, hooks) + sizeof(const cchost_step *))
+/* The size of the v1.0 descriptor: the least `struct_size` a plugin of minor 0 may declare.
+ * (An enum constant rather than a macro, so the worker's Swift sees it too.) */
+enum { CCHOST_PLUGIN_SIZE_V1_0 = offsetof(cchost_plugin, hooks) + sizeof(const cchost_step *) };
 
 /* Every plugin defines this one function. */
 typedef const cchost_plugin *(*cchost_plugin_entry)(void);

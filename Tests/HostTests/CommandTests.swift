@@ -1,0 +1,48 @@
+import Foundation
+import Host
+import Testing
+
+/// External commands fed on stdin (secrets, restore archives): the input arrives whole or the
+/// command does not look like a success, and a command that never reads it still meets its deadline.
+@Suite("Running commands with input")
+struct CommandTests {
+    static let input = Data(repeating: 0x61, count: 8 << 20)
+
+    @Test("a command that reads all of a large input gets it, while its output is drained")
+    func largeInputArrivesWhole() throws {
+        let output = try Command.run("/bin/cat", [], environment: [:], input: Self.input, timeout: 30)
+        #expect(output.termination == .exited(0))
+        #expect(output.stdout == Self.input)
+    }
+
+    @Test("a command that exits 0 without reading its whole input is an error naming the bytes written")
+    func unreadInputIsAnError() throws {
+        #expect {
+            try Command.run("/bin/true", [], environment: [:], input: Self.input, timeout: 30)
+        } throws: { error in
+            let description = "\(error)"
+            return description.hasPrefix("/bin/true: ") && description.contains("of 8388608 bytes")
+                && description.contains("Broken pipe")
+        }
+    }
+
+    @Test("a command that fails without reading its input returns its own status and message")
+    func failingCommandKeepsItsStatus() throws {
+        let output = try Command.run("/bin/sh", ["-c", "echo no such container >&2; exit 3"], environment: [:],
+                                     input: Self.input, timeout: 30)
+        #expect(output.termination == .exited(3))
+        #expect(output.stderrText == "no such container\n")
+    }
+
+    @Test("a command that never reads its input is killed at its deadline, not waited on")
+    func unreadInputMeetsTheDeadline() throws {
+        let started = Date()
+        #expect {
+            try Command.run("/bin/sleep", ["60"], environment: [:], input: Self.input, timeout: 2)
+        } throws: { error in
+            "\(error)" == "/bin/sleep 60: did not finish within 2 s and was killed"
+        }
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(elapsed > 1.5 && elapsed < 5, "took \(elapsed) s")
+    }
+}
