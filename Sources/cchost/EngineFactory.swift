@@ -23,7 +23,7 @@ func makeRunEngine(setup: PluginSetup, recipe: String, deployer: any Deployer, r
 /// Convergence through the Engine API, as every command that deploys waits for it.
 let engineWaiter: ConvergenceWaiter = { stack, deadline in
     do {
-        switch try Convergence.wait(engine: DockerEngine(), stack: stack, deadline: deadline, interval: 0.25) {
+        switch try Convergence.wait(api: DockerAPI(), stack: stack, deadline: deadline, interval: 0.25) {
         case .converged: return (true, [])
         case .waiting(let reasons), .failed(let reasons): return (false, reasons)
         }

@@ -57,7 +57,7 @@ struct AbraBackendTests {
     }
 
     func waitUntilConverged(_ stack: String) throws {
-        let state = try Convergence.wait(engine: DockerEngine(), stack: stack, deadline: Date().addingTimeInterval(90))
+        let state = try Convergence.wait(api: DockerAPI(), stack: stack, deadline: Date().addingTimeInterval(90))
         try #require(state == .converged, "\(stack): \(state)")
     }
 

@@ -147,7 +147,7 @@ enum SwarmRuns {
                   runsDirectory: state.url.appendingPathComponent("runs"),
                   waitForConvergence: { stack, deadline in
                       do {
-                          switch try Convergence.wait(engine: DockerEngine(), stack: stack, deadline: deadline) {
+                          switch try Convergence.wait(api: DockerAPI(), stack: stack, deadline: deadline) {
                           case .converged: return (true, [])
                           case .waiting(let reasons), .failed(let reasons): return (false, reasons)
                           }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The one wrapper around the docker command line (deploys, secrets, teardown). Watching the app
-/// (convergence, exec, logs) goes through the Engine API instead; see DockerEngine.
+/// (convergence, exec, logs) goes through the Engine API instead; see DockerAPI.
 public struct DockerCLI: Sendable {
     public let executable: String
     /// The environment docker runs with: the host's PATH and DOCKER_* settings, plus per-call values.

@@ -137,7 +137,7 @@ public struct ContainerSummary: Sendable, Equatable {
 }
 
 /// One engine event (`docker events`).
-public struct EngineEvent: Sendable, Equatable {
+public struct DockerEvent: Sendable, Equatable {
     /// container, service, network, volume, …
     public var type: String
     /// create, start, die, health_status: healthy, …

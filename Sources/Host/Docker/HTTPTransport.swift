@@ -8,7 +8,7 @@ import Foundation
 
 // MARK: - Requests
 
-extension DockerEngine {
+extension DockerAPI {
     struct HTTPAnswer {
         var status: Int
         var body: [UInt8]
@@ -16,7 +16,7 @@ extension DockerEngine {
 
     /// Writes one request on a new connection to the socket and reads its answer (see `request`).
     func send(_ method: String, _ path: String, versioned prefix: String, query: [String: String] = [:],
-              body: [UInt8]? = nil, deadline: Deadline, hijack: Bool = false, input: [UInt8]? = nil) throws(DockerEngineError) -> HTTPAnswer {
+              body: [UInt8]? = nil, deadline: Deadline, hijack: Bool = false, input: [UInt8]? = nil) throws(DockerAPIError) -> HTTPAnswer {
         let target = prefix + path + (query.isEmpty ? "" : "?" + query.sorted { $0.key < $1.key }
             .map { "\(Self.percentEncode($0.key))=\(Self.percentEncode($0.value))" }.joined(separator: "&"))
         var head = "\(method) \(target) HTTP/1.1\r\nHost: docker\r\nUser-Agent: cchost\r\n"
@@ -24,7 +24,7 @@ extension DockerEngine {
         if let body { head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n" }
         head += "\r\n"
 
-        let connection = try EngineConnection(socketPath: socketPath, method: method, path: path, deadline: deadline,
+        let connection = try APIConnection(socketPath: socketPath, method: method, path: path, deadline: deadline,
                                               limit: responseLimit)
         try connection.write(Array(head.utf8) + (body ?? []))
         let response = try connection.readHead()
@@ -109,7 +109,7 @@ struct Deadline {
 
 /// One connection to the engine's socket, closed when released. Non-blocking, every wait bounded by
 /// poll(2) against the deadline.
-final class EngineConnection {
+final class APIConnection {
     private let descriptor: Int32
     private let method: String
     private let path: String
@@ -124,12 +124,12 @@ final class EngineConnection {
         var rest: [UInt8]
     }
 
-    init(socketPath: String, method: String, path: String, deadline: Deadline, limit: Int) throws(DockerEngineError) {
+    init(socketPath: String, method: String, path: String, deadline: Deadline, limit: Int) throws(DockerAPIError) {
         self.method = method
         self.path = path
         self.deadline = deadline
         self.limit = limit
-        func unreachable(_ reason: String) -> DockerEngineError {
+        func unreachable(_ reason: String) -> DockerAPIError {
             .unreachable(socketPath: socketPath, method: method, path: path, reason: reason)
         }
         var address = sockaddr_un()
@@ -153,7 +153,7 @@ final class EngineConnection {
 
     deinit { close(descriptor) }
 
-    func write(_ bytes: [UInt8]) throws(DockerEngineError) {
+    func write(_ bytes: [UInt8]) throws(DockerAPIError) {
         var sent = 0
         while sent < bytes.count {
             try wait(for: Int16(POLLOUT))
@@ -166,7 +166,7 @@ final class EngineConnection {
         }
     }
 
-    func readHead() throws(DockerEngineError) -> Head {
+    func readHead() throws(DockerAPIError) -> Head {
         var buffer: [UInt8] = []
         let separator: [UInt8] = [13, 10, 13, 10]
         while true {
@@ -193,7 +193,7 @@ final class EngineConnection {
     }
 
     /// The body, by `Content-Length`, chunked transfer encoding, or (neither) until the engine closes.
-    func readBody(_ head: Head) throws(DockerEngineError) -> [UInt8] {
+    func readBody(_ head: Head) throws(DockerAPIError) -> [UInt8] {
         var buffer = head.rest
         if head.status == 204 || head.status == 304 || (100..<200).contains(head.status) { return [] }
         if head.headers["transfer-encoding"]?.lowercased().contains("chunked") == true {
@@ -223,7 +223,7 @@ final class EngineConnection {
     /// stall on a full pipe), closes the write side once `input` is sent so the command sees end of
     /// input, and reads until the engine closes the stream. Without `input` (stdin not attached)
     /// the write side is left alone.
-    func readRawStream(after rest: [UInt8], input: [UInt8]?) throws(DockerEngineError) -> [UInt8] {
+    func readRawStream(after rest: [UInt8], input: [UInt8]?) throws(DockerAPIError) -> [UInt8] {
         var buffer = rest
         var sent = 0
         var writing = input != nil
@@ -250,7 +250,7 @@ final class EngineConnection {
     }
 
     /// Reads what is available into `buffer` (waiting for it unless told not to); false at end of stream.
-    private func receive(into buffer: inout [UInt8], waiting: Bool = true) throws(DockerEngineError) -> Bool {
+    private func receive(into buffer: inout [UInt8], waiting: Bool = true) throws(DockerAPIError) -> Bool {
         var chunk = [UInt8](repeating: 0, count: 64 << 10)
         while true {
             if waiting { try wait(for: Int16(POLLIN)) }
@@ -268,7 +268,7 @@ final class EngineConnection {
 
     /// Waits until the socket is ready for `events` or the deadline passes; returns the ready events.
     @discardableResult
-    private func wait(for events: Int16) throws(DockerEngineError) -> Int16 {
+    private func wait(for events: Int16) throws(DockerAPIError) -> Int16 {
         while true {
             let remaining = deadline.remaining
             guard remaining > 0 else { throw .timedOut(method: method, path: path, seconds: deadline.seconds) }
@@ -279,11 +279,11 @@ final class EngineConnection {
         }
     }
 
-    private func broken(_ reason: String) -> DockerEngineError {
+    private func broken(_ reason: String) -> DockerAPIError {
         .malformedResponse(method: method, path: path, reason: reason)
     }
 
-    private func tooLarge() -> DockerEngineError {
+    private func tooLarge() -> DockerAPIError {
         broken("the answer is larger than \(limit >> 20) MiB")
     }
 

@@ -119,12 +119,12 @@ extension SwarmTask {
                   state: TaskState(rawValue: wire.Status.State),
                   error: wire.Status.Err.flatMap { $0.isEmpty ? nil : $0 },
                   containerID: wire.Status.ContainerStatus?.ContainerID.flatMap { $0.isEmpty ? nil : $0 },
-                  timestamp: wire.Status.Timestamp.flatMap(EngineTime.parse))
+                  timestamp: wire.Status.Timestamp.flatMap(DockerTime.parse))
     }
 }
 
 extension ContainerState {
-    init(_ wire: Wire.ContainerInspect, method: String, path: String) throws(DockerEngineError) {
+    init(_ wire: Wire.ContainerInspect, method: String, path: String) throws(DockerAPIError) {
         var health = ContainerHealth.none
         if let status = wire.State.Health?.Status {
             guard let known = ContainerHealth(rawValue: status) else {
@@ -145,7 +145,7 @@ extension ContainerSummary {
     }
 }
 
-extension EngineEvent {
+extension DockerEvent {
     init(_ wire: Wire.Event) {
         let time = wire.timeNano.map { Date(timeIntervalSince1970: Double($0) / 1e9) }
             ?? Date(timeIntervalSince1970: Double(wire.time ?? 0))
@@ -155,7 +155,7 @@ extension EngineEvent {
 }
 
 /// The engine's RFC 3339 times carry nanoseconds, more than date formatters read.
-enum EngineTime {
+enum DockerTime {
     static func parse(_ text: String) -> Date? {
         // "2024-05-01T12:34:56.123456789Z" or with an offset: split off the fraction, parse the rest.
         var whole = text, fraction = 0.0
@@ -174,7 +174,7 @@ enum EngineTime {
 
 // MARK: - Encoding and decoding
 
-extension DockerEngine {
+extension DockerAPI {
     static func filters(_ filters: [String: [String]]) -> String {
         // Keys sorted so the same filter always makes the same request.
         let encoder = JSONEncoder()

@@ -604,7 +604,7 @@ public final class RunEngine {
             }
         }
         // The engine's events of the stack's containers (what the engine still keeps of them).
-        if let events = try? DockerEngine().events(since: started.addingTimeInterval(-1), until: Date(),
+        if let events = try? DockerAPI().events(since: started.addingTimeInterval(-1), until: Date(),
                                                    filters: ["label": ["com.docker.stack.namespace=\(app.stack)"]]) {
             let formatter = ISO8601DateFormatter()
             save("events.txt", events.map { event in

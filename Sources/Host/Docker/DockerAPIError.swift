@@ -1,7 +1,7 @@
 import Foundation
 
 /// Why a request to the Docker engine failed. Each description is one sentence naming the request.
-public enum DockerEngineError: Error, Sendable, Equatable, CustomStringConvertible {
+public enum DockerAPIError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The socket could not be opened or connected (engine down, wrong path, no permission).
     case unreachable(socketPath: String, method: String, path: String, reason: String)
     /// The engine answered with an error status; `message` is the `message` of its JSON error body.
@@ -36,7 +36,7 @@ public enum DockerEngineError: Error, Sendable, Equatable, CustomStringConvertib
         case let .timedOut(method, path, seconds):
             "the Docker engine did not finish answering \(method) \(path) within \(Self.seconds(seconds)); it may be overloaded, or the timeout is too short for the request"
         case let .malformedResponse(method, path, reason):
-            "the Docker engine's answer to \(method) \(path) could not be read (\(reason)); its API may not match version \(DockerEngine.preferredAPIVersion) that cchost expects"
+            "the Docker engine's answer to \(method) \(path) could not be read (\(reason)); its API may not match version \(DockerAPI.preferredAPIVersion) that cchost expects"
         case let .execTimedOut(container, command, seconds):
             "exec of \(command.joined(separator: " ")) in container \(container) did not finish within \(Self.seconds(seconds)) (the engine cannot stop it: it may still be running there); give it longer or make the command bounded"
         case let .execWithoutExitCode(container, command):

@@ -9,7 +9,7 @@ import Synchronization
 /// with poll(2). Paths are prefixed with a negotiated API version: 1.41, or the nearest version the
 /// engine supports (older engines answer with their own, newer ones may refuse anything below their
 /// minimum).
-public final class DockerEngine: Sendable {
+public final class DockerAPI: Sendable {
     public let socketPath: String
     /// How long one request may take, in seconds (an `exec` has its own timeout).
     public let requestTimeout: Double
@@ -31,14 +31,14 @@ public final class DockerEngine: Sendable {
     // MARK: - Engine and swarm state
 
     /// The engine's own (highest) API version, e.g. "1.41".
-    public func version() throws(DockerEngineError) -> String {
-        try engineVersion().ApiVersion
+    public func version() throws(DockerAPIError) -> String {
+        try serverVersion().ApiVersion
     }
 
     /// The API version this client speaks to the engine, negotiated on first use.
-    public func apiVersion() throws(DockerEngineError) -> String {
+    public func apiVersion() throws(DockerAPIError) -> String {
         if let known = negotiatedVersion.withLock({ $0 }) { return known }
-        let engine = try engineVersion()
+        let engine = try serverVersion()
         let chosen = Self.negotiate(preferred: Self.preferredAPIVersion, engineMaximum: engine.ApiVersion,
                                     engineMinimum: engine.MinAPIVersion)
         negotiatedVersion.withLock { $0 = chosen }
@@ -46,25 +46,25 @@ public final class DockerEngine: Sendable {
     }
 
     /// The services of one stack (label `com.docker.stack.namespace=<stack>`), sorted by name.
-    public func services(stack: String) throws(DockerEngineError) -> [SwarmService] {
+    public func services(stack: String) throws(DockerAPIError) -> [SwarmService] {
         let path = "/services"
         let answer = try request("GET", path, query: ["filters": Self.filters(["label": ["com.docker.stack.namespace=\(stack)"]])])
         return try decode([Wire.Service].self, answer, "GET", path).map(SwarmService.init).sorted { $0.name < $1.name }
     }
 
     /// Every task (current and the history swarm keeps) of one service, by ID or name.
-    public func tasks(service: String) throws(DockerEngineError) -> [SwarmTask] {
+    public func tasks(service: String) throws(DockerAPIError) -> [SwarmTask] {
         try tasks(services: [service])
     }
 
     /// Every task of a stack's services; empty when the stack has no services.
-    public func tasks(stack: String) throws(DockerEngineError) -> [SwarmTask] {
+    public func tasks(stack: String) throws(DockerAPIError) -> [SwarmTask] {
         try tasks(services: services(stack: stack).map(\.id))
     }
 
     /// Every task of the given services (IDs or names). The engine answers 404 when one of them
     /// does not exist (any more).
-    public func tasks(services: [String]) throws(DockerEngineError) -> [SwarmTask] {
+    public func tasks(services: [String]) throws(DockerAPIError) -> [SwarmTask] {
         guard !services.isEmpty else { return [] }
         let path = "/tasks"
         let answer = try request("GET", path, query: ["filters": Self.filters(["service": services])])
@@ -72,7 +72,7 @@ public final class DockerEngine: Sendable {
     }
 
     /// One container's state: status, health and exit code.
-    public func container(id: String) throws(DockerEngineError) -> ContainerState {
+    public func container(id: String) throws(DockerAPIError) -> ContainerState {
         let path = "/containers/\(Self.escapePathSegment(id))/json"
         let answer = try request("GET", path)
         return try ContainerState(try decode(Wire.ContainerInspect.self, answer, "GET", path), method: "GET", path: path)
@@ -80,7 +80,7 @@ public final class DockerEngine: Sendable {
 
     /// Containers carrying every one of `labels` (a value of "" matches the label whatever its
     /// value); stopped ones too when `all`.
-    public func containers(labels: [String: String], all: Bool) throws(DockerEngineError) -> [ContainerSummary] {
+    public func containers(labels: [String: String], all: Bool) throws(DockerAPIError) -> [ContainerSummary] {
         let path = "/containers/json"
         let selectors = labels.sorted { $0.key < $1.key }.map { $0.value.isEmpty ? $0.key : "\($0.key)=\($0.value)" }
         var query = ["all": all ? "true" : "false"]
@@ -99,7 +99,7 @@ public final class DockerEngine: Sendable {
     /// 126 with the runtime's message in `stdout`, never as an empty success. Past `timeout` seconds
     /// this throws `.execTimedOut`; the engine has no call to kill an exec, so the command may still
     /// be running in the container.
-    public func exec(container: String, command: [String], stdin: Data? = nil, timeout: Double) throws(DockerEngineError) -> ExecResult {
+    public func exec(container: String, command: [String], stdin: Data? = nil, timeout: Double) throws(DockerAPIError) -> ExecResult {
         do {
             return try execute(container: container, command: command, stdin: stdin, deadline: Deadline(seconds: timeout))
         } catch .timedOut {
@@ -107,7 +107,7 @@ public final class DockerEngine: Sendable {
         }
     }
 
-    private func execute(container: String, command: [String], stdin: Data?, deadline: Deadline) throws(DockerEngineError) -> ExecResult {
+    private func execute(container: String, command: [String], stdin: Data?, deadline: Deadline) throws(DockerAPIError) -> ExecResult {
         let createPath = "/containers/\(Self.escapePathSegment(container))/exec"
         let creation = Wire.ExecCreate(AttachStdin: stdin != nil, AttachStdout: true, AttachStderr: true, Tty: false, Cmd: command)
         let created = try request("POST", createPath, body: Self.encode(creation), deadline: deadline)
@@ -139,23 +139,23 @@ public final class DockerEngine: Sendable {
     /// Events the engine recorded between `since` and `until`, filtered like `docker events --filter`
     /// (e.g. `["label": ["com.docker.stack.namespace=app"]]`, `["type": ["container", "service"]]`).
     /// An `until` in the future makes the engine hold the answer until then.
-    public func events(since: Date, until: Date, filters: [String: [String]] = [:]) throws(DockerEngineError) -> [EngineEvent] {
+    public func events(since: Date, until: Date, filters: [String: [String]] = [:]) throws(DockerAPIError) -> [DockerEvent] {
         let path = "/events"
         var query = ["since": Self.timestamp(since), "until": Self.timestamp(until)]
         if !filters.isEmpty { query["filters"] = Self.filters(filters) }
         let wait = max(0, until.timeIntervalSinceNow)
         let answer = try request("GET", path, query: query, deadline: Deadline(seconds: wait + requestTimeout))
         // A stream of JSON objects, one per line, not an array.
-        var events: [EngineEvent] = []
+        var events: [DockerEvent] = []
         for line in answer.body.split(separator: UInt8(ascii: "\n")) where !line.allSatisfy({ $0 == 32 || $0 == 13 }) {
-            events.append(EngineEvent(try decode(Wire.Event.self, HTTPAnswer(status: answer.status, body: Array(line)), "GET", path)))
+            events.append(DockerEvent(try decode(Wire.Event.self, HTTPAnswer(status: answer.status, body: Array(line)), "GET", path)))
         }
         return events
     }
 
     /// The last `tail` lines each task of a service logged, stdout and stderr interleaved as the
     /// engine sent them.
-    public func serviceLogs(service: String, tail: Int) throws(DockerEngineError) -> String {
+    public func serviceLogs(service: String, tail: Int) throws(DockerAPIError) -> String {
         let path = "/services/\(Self.escapePathSegment(service))/logs"
         let answer = try request("GET", path, query: ["stdout": "true", "stderr": "true", "tail": String(max(0, tail))])
         return String(decoding: Multiplexed(answer.body).combined, as: UTF8.self)
@@ -168,19 +168,19 @@ public final class DockerEngine: Sendable {
     /// stream, writes `input`, if any, into it (closing the write side after) and reads until the
     /// engine closes it.
     private func request(_ method: String, _ path: String, query: [String: String] = [:], body: [UInt8]? = nil,
-                         deadline: Deadline? = nil, hijack: Bool = false, input: [UInt8]? = nil) throws(DockerEngineError) -> HTTPAnswer {
+                         deadline: Deadline? = nil, hijack: Bool = false, input: [UInt8]? = nil) throws(DockerAPIError) -> HTTPAnswer {
         let version = try apiVersion()
         return try send(method, path, versioned: "/v\(version)", query: query, body: body,
                         deadline: deadline ?? Deadline(seconds: requestTimeout), hijack: hijack, input: input)
     }
 
-    private func engineVersion() throws(DockerEngineError) -> Wire.Version {
+    private func serverVersion() throws(DockerAPIError) -> Wire.Version {
         // Unversioned: the one call that must work whatever versions the engine accepts.
         let answer = try send("GET", "/version", versioned: "", deadline: Deadline(seconds: requestTimeout))
         return try decode(Wire.Version.self, answer, "GET", "/version")
     }
 
-    private func decode<T: Decodable>(_ type: T.Type, _ answer: HTTPAnswer, _ method: String, _ path: String) throws(DockerEngineError) -> T {
+    private func decode<T: Decodable>(_ type: T.Type, _ answer: HTTPAnswer, _ method: String, _ path: String) throws(DockerAPIError) -> T {
         do {
             return try JSONDecoder().decode(type, from: Data(answer.body))
         } catch {
