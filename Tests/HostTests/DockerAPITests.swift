@@ -41,15 +41,19 @@ enum DockerFixture {
         }
     }()
 
-    /// A uniquely named service of a uniquely named stack, labelled with the run.
+    /// A uniquely named stack's `app` service (named `<stack>_app`, as `docker stack deploy` names
+    /// it), labelled with the run, with the stack's volume `<stack>_data` mounted at /data.
     struct Service: Sendable {
         let name: String
         let stack: String
+        /// The service's name within its stack.
+        let short = "app"
+        var volume: String { "\(stack)_data" }
 
         init() {
             let unique = UUID().uuidString.lowercased().prefix(13).replacingOccurrences(of: "-", with: "")
-            name = "cchost-engine-test-\(unique)"
-            stack = "cchost-engine-stack-\(unique)"
+            stack = "cchost-engine-test-\(unique)"
+            name = "\(stack)_\(short)"
         }
 
         /// `docker service create`, not waiting (`--detach`) and not asking a registry for the image's digest.
@@ -61,6 +65,7 @@ enum DockerFixture {
                 "--label", "com.docker.stack.namespace=\(stack)", "--label", "\(runLabel)=\(runID)",
                 "--container-label", "com.docker.stack.namespace=\(stack)", "--container-label", "\(runLabel)=\(runID)",
                 "--label", "cchost.test.on=service", "--container-label", "cchost.test.on=container",
+                "--mount", "type=volume,source=\(volume),target=/data,volume-label=\(runLabel)=\(runID)",
                 "--health-cmd", healthCommand, "--health-interval", "1s", "--health-timeout", "2s", "--health-retries", "1",
                 "--stop-grace-period", "1s", "--restart-delay", "1s",
                 image,
@@ -68,8 +73,8 @@ enum DockerFixture {
             guard created.status == 0 else { throw Failure(description: "docker service create \(name) failed: \(created.stderr)") }
         }
 
-        /// Removes the service and its containers (no waiting out grace periods), then answers what
-        /// of it is still there, as the docker CLI sees it.
+        /// Removes the service, its containers (no waiting out grace periods) and its volume, then
+        /// answers what of it is still there, as the docker CLI sees it.
         func remove() -> [String] {
             _ = try? run(docker, ["service", "rm", name])
             let containerFilter = "label=com.docker.swarm.service.name=\(name)"
@@ -83,7 +88,10 @@ enum DockerFixture {
                     .split(separator: "\n").map(String.init) ?? ["(docker service ls failed)"]
                 let remaining = (try? run(docker, ["ps", "-aq", "--filter", containerFilter]))?.stdout
                     .split(separator: "\n").map(String.init) ?? ["(docker ps failed)"]
-                left = services.map { "service \($0)" } + remaining.map { "container \($0)" }
+                if remaining.isEmpty { _ = try? run(docker, ["volume", "rm", "-f", volume]) }
+                let volumes = (try? run(docker, ["volume", "ls", "-q", "--filter", "name=\(volume)"]))?.stdout
+                    .split(separator: "\n").map(String.init).filter { $0 == volume } ?? ["(docker volume ls failed)"]
+                left = services.map { "service \($0)" } + remaining.map { "container \($0)" } + volumes.map { "volume \($0)" }
                 if left.isEmpty { break }
                 Thread.sleep(forTimeInterval: 0.5)
             } while Date() < deadline
@@ -107,8 +115,14 @@ enum DockerFixture {
     static func leftovers() throws -> [String] {
         let services = try run(docker, ["service", "ls", "-q", "--filter", "label=\(runLabel)=\(runID)"])
         let containers = try run(docker, ["ps", "-aq", "--filter", "label=\(runLabel)=\(runID)"])
+        let volumes = try run(docker, ["volume", "ls", "-q", "--filter", "label=\(runLabel)=\(runID)"])
+        let secrets = try run(docker, ["secret", "ls", "-q", "--filter", "label=\(runLabel)=\(runID)"])
+        let configs = try run(docker, ["config", "ls", "-q", "--filter", "label=\(runLabel)=\(runID)"])
         return (services.stdout.split(separator: "\n").map { "service \($0)" }
-            + containers.stdout.split(separator: "\n").map { "container \($0)" })
+            + containers.stdout.split(separator: "\n").map { "container \($0)" }
+            + volumes.stdout.split(separator: "\n").map { "volume \($0)" }
+            + secrets.stdout.split(separator: "\n").map { "secret \($0)" }
+            + configs.stdout.split(separator: "\n").map { "config \($0)" })
     }
 }
 

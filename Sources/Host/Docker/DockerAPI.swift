@@ -21,11 +21,18 @@ public final class DockerAPI: Sendable {
     /// The API version the decoding here was written against.
     public static let preferredAPIVersion = "1.41"
 
-    public init(socketPath: String = "/var/run/docker.sock", requestTimeout: Double = 30,
-                responseLimit: Int = 256 << 20) {
+    public init(socketPath: String = DockerAPI.defaultSocketPath(), requestTimeout: Double = 30, responseLimit: Int = 256 << 20) {
         self.socketPath = socketPath
         self.requestTimeout = requestTimeout
         self.responseLimit = responseLimit
+    }
+
+    /// The engine's socket as the docker CLI finds it: `DOCKER_HOST` when it names a unix socket
+    /// (`unix:///path`), else `/var/run/docker.sock`. Any other `DOCKER_HOST` (`tcp://…`) is kept as
+    /// it is, so that requests fail saying so instead of asking another engine than the CLI does.
+    public static func defaultSocketPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        guard let host = environment["DOCKER_HOST"], !host.isEmpty else { return "/var/run/docker.sock" }
+        return host.hasPrefix("unix://") ? String(host.dropFirst("unix://".count)) : host
     }
 
     // MARK: - Engine and swarm state
@@ -47,9 +54,28 @@ public final class DockerAPI: Sendable {
 
     /// The services of one stack (label `com.docker.stack.namespace=<stack>`), sorted by name.
     public func services(stack: String) throws(DockerAPIError) -> [SwarmService] {
+        try services(labels: ["com.docker.stack.namespace": stack])
+    }
+
+    /// Services carrying every one of `labels` (a value of "" matches the label whatever its
+    /// value), sorted by name.
+    public func services(labels: [String: String]) throws(DockerAPIError) -> [SwarmService] {
         let path = "/services"
-        let answer = try request("GET", path, query: ["filters": Self.filters(["label": ["com.docker.stack.namespace=\(stack)"]])])
+        let selectors = Self.labelSelectors(labels)
+        let answer = try request("GET", path, query: selectors.isEmpty ? [:] : ["filters": Self.filters(["label": selectors])])
         return try decode([Wire.Service].self, answer, "GET", path).map(SwarmService.init).sorted { $0.name < $1.name }
+    }
+
+    /// One service, by ID or name (404 when there is none).
+    public func service(_ idOrName: String) throws(DockerAPIError) -> SwarmService {
+        let path = "/services/\(Self.escapePathSegment(idOrName))"
+        return SwarmService(try decode(Wire.Service.self, try request("GET", path), "GET", path))
+    }
+
+    /// Removes a service. The engine then stops its containers as `docker stack rm` does: each gets
+    /// its stop signal and grace period, so a database shuts down cleanly.
+    public func removeService(_ idOrName: String) throws(DockerAPIError) {
+        _ = try request("DELETE", "/services/\(Self.escapePathSegment(idOrName))")
     }
 
     /// Every task (current and the history swarm keeps) of one service, by ID or name.
@@ -78,11 +104,55 @@ public final class DockerAPI: Sendable {
         return try ContainerState(try decode(Wire.ContainerInspect.self, answer, "GET", path), method: "GET", path: path)
     }
 
+    /// What one container mounts (volumes, binds, tmpfs) and where.
+    public func mounts(container id: String) throws(DockerAPIError) -> [ContainerMount] {
+        let path = "/containers/\(Self.escapePathSegment(id))/json"
+        return (try decode(Wire.ContainerInspect.self, try request("GET", path), "GET", path).Mounts ?? []).map(ContainerMount.init)
+    }
+
+    /// Every secret or every config of the swarm (names, labels, creation times; never values).
+    public func swarmObjects(_ kind: SwarmObject.Kind) throws(DockerAPIError) -> [SwarmObject] {
+        let path = "/\(kind.rawValue)s"
+        return try decode([Wire.SwarmObject].self, try request("GET", path), "GET", path)
+            .map { SwarmObject($0, kind: kind) }.sorted { $0.name < $1.name }
+    }
+
+    // MARK: - Volumes
+
+    /// Volumes carrying every one of `labels` (a value of "" matches the label whatever its value),
+    /// sorted by name.
+    public func volumes(labels: [String: String]) throws(DockerAPIError) -> [DockerVolume] {
+        let path = "/volumes"
+        let selectors = Self.labelSelectors(labels)
+        let answer = try request("GET", path, query: selectors.isEmpty ? [:] : ["filters": Self.filters(["label": selectors])])
+        return (try decode(Wire.VolumeList.self, answer, "GET", path).Volumes ?? []).map(DockerVolume.init).sorted { $0.name < $1.name }
+    }
+
+    /// One volume (404 when there is none).
+    public func volume(_ name: String) throws(DockerAPIError) -> DockerVolume {
+        let path = "/volumes/\(Self.escapePathSegment(name))"
+        return DockerVolume(try decode(Wire.Volume.self, try request("GET", path), "GET", path))
+    }
+
+    /// Creates a local volume with `labels`. Creating one that exists answers the existing volume.
+    @discardableResult
+    public func createVolume(_ name: String, labels: [String: String]) throws(DockerAPIError) -> DockerVolume {
+        let path = "/volumes/create"
+        let answer = try request("POST", path, body: Self.encode(Wire.VolumeCreate(Name: name, Labels: labels)))
+        return DockerVolume(try decode(Wire.Volume.self, answer, "POST", path))
+    }
+
+    /// Removes a volume (404 when there is none; 409 while a container uses it). `force` also
+    /// removes it when its driver cannot.
+    public func removeVolume(_ name: String, force: Bool = false) throws(DockerAPIError) {
+        _ = try request("DELETE", "/volumes/\(Self.escapePathSegment(name))", query: force ? ["force": "true"] : [:])
+    }
+
     /// Containers carrying every one of `labels` (a value of "" matches the label whatever its
     /// value); stopped ones too when `all`.
     public func containers(labels: [String: String], all: Bool) throws(DockerAPIError) -> [ContainerSummary] {
         let path = "/containers/json"
-        let selectors = labels.sorted { $0.key < $1.key }.map { $0.value.isEmpty ? $0.key : "\($0.key)=\($0.value)" }
+        let selectors = Self.labelSelectors(labels)
         var query = ["all": all ? "true" : "false"]
         if !selectors.isEmpty { query["filters"] = Self.filters(["label": selectors]) }
         let answer = try request("GET", path, query: query)

@@ -14,9 +14,11 @@ public struct SwarmService: Sendable, Equatable {
     /// `UpdateStatus.State`; nil when the service was never updated.
     public var updateState: UpdateState?
     public var updateMessage: String?
+    public var createdAt: Date?
 
     public init(id: String, name: String, labels: [String: String] = [:], containerLabels: [String: String] = [:],
-                image: String = "", replicas: Int?, updateState: UpdateState? = nil, updateMessage: String? = nil) {
+                image: String = "", replicas: Int?, updateState: UpdateState? = nil, updateMessage: String? = nil,
+                createdAt: Date? = nil) {
         self.id = id
         self.name = name
         self.labels = labels
@@ -25,6 +27,7 @@ public struct SwarmService: Sendable, Equatable {
         self.replicas = replicas
         self.updateState = updateState
         self.updateMessage = updateMessage
+        self.createdAt = createdAt
     }
 
     /// The engine's update states, kept open: an unknown one is carried, not a decoding error.
@@ -152,5 +155,64 @@ public struct DockerEvent: Sendable, Equatable {
         self.actorID = actorID
         self.attributes = attributes
         self.time = time
+    }
+}
+
+/// Something a container mounts: a volume, a bind mount, a tmpfs.
+public struct ContainerMount: Sendable, Equatable {
+    /// volume, bind, tmpfs, …
+    public var type: String
+    /// The volume's name; nil for anything but a volume.
+    public var name: String?
+    /// Where the data is on the node (a volume's folder, a bind's source).
+    public var source: String
+    /// Where it is mounted in the container.
+    public var destination: String
+
+    public init(type: String, name: String? = nil, source: String = "", destination: String) {
+        self.type = type
+        self.name = name
+        self.source = source
+        self.destination = destination
+    }
+}
+
+/// A Docker volume.
+public struct DockerVolume: Sendable, Equatable {
+    public var name: String
+    public var driver: String
+    public var labels: [String: String]
+    /// Where the local driver keeps its files on the node.
+    public var mountpoint: String
+    public var createdAt: Date?
+
+    public init(name: String, driver: String = "local", labels: [String: String] = [:], mountpoint: String = "",
+                createdAt: Date? = nil) {
+        self.name = name
+        self.driver = driver
+        self.labels = labels
+        self.mountpoint = mountpoint
+        self.createdAt = createdAt
+    }
+}
+
+/// A swarm secret or config (never its value).
+public struct SwarmObject: Sendable, Equatable {
+    public enum Kind: String, Sendable, CaseIterable {
+        case secret, config
+    }
+
+    public var kind: Kind
+    public var id: String
+    public var name: String
+    public var labels: [String: String]
+    public var createdAt: Date?
+
+    public init(kind: Kind, id: String, name: String, labels: [String: String] = [:], createdAt: Date? = nil) {
+        self.kind = kind
+        self.id = id
+        self.name = name
+        self.labels = labels
+        self.createdAt = createdAt
     }
 }

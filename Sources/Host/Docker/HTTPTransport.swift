@@ -132,6 +132,9 @@ final class APIConnection {
         func unreachable(_ reason: String) -> DockerAPIError {
             .unreachable(socketPath: socketPath, method: method, path: path, reason: reason)
         }
+        guard !socketPath.contains("://") else {
+            throw unreachable("cchost speaks to the engine over a unix socket only (DOCKER_HOST=unix:///path)")
+        }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let pathBytes = Array(socketPath.utf8)

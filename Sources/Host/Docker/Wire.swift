@@ -26,6 +26,7 @@ enum Wire {
         }
         struct UpdateStatus: Decodable { var State: String?; var Message: String? }
         var ID: String
+        var CreatedAt: String?
         var Spec: Spec
         var UpdateStatus: UpdateStatus?
     }
@@ -56,7 +57,18 @@ enum Wire {
             var ExitCode: Int?
             var Health: Health?
         }
+        struct Mount: Decodable {
+            var kind: String?
+            var Name: String?
+            var Source: String?
+            var Destination: String
+
+            enum CodingKeys: String, CodingKey {
+                case kind = "Type", Name, Source, Destination
+            }
+        }
         var State: State
+        var Mounts: [Mount]?
     }
 
     struct ContainerSummary: Decodable {
@@ -66,6 +78,29 @@ enum Wire {
         var Labels: [String: String]?
         var State: String?
         var Status: String?
+    }
+
+    /// A secret or a config: both have these fields.
+    struct SwarmObject: Decodable {
+        struct Spec: Decodable { var Name: String; var Labels: [String: String]? }
+        var ID: String
+        var CreatedAt: String?
+        var Spec: Spec
+    }
+
+    struct Volume: Decodable {
+        var Name: String
+        var Driver: String?
+        var Mountpoint: String?
+        var Labels: [String: String]?
+        var CreatedAt: String?
+    }
+
+    struct VolumeList: Decodable { var Volumes: [Volume]? }
+
+    struct VolumeCreate: Encodable {
+        var Name: String
+        var Labels: [String: String]
     }
 
     struct ExecCreate: Encodable {
@@ -109,7 +144,7 @@ extension SwarmService {
                   image: wire.Spec.TaskTemplate?.ContainerSpec?.Image ?? "",
                   replicas: wire.Spec.Mode?.Replicated.map { $0.Replicas ?? 1 },
                   updateState: wire.UpdateStatus?.State.map(UpdateState.init(rawValue:)),
-                  updateMessage: wire.UpdateStatus?.Message)
+                  updateMessage: wire.UpdateStatus?.Message, createdAt: wire.CreatedAt.flatMap(DockerTime.parse))
     }
 }
 
@@ -154,6 +189,27 @@ extension DockerEvent {
     }
 }
 
+extension ContainerMount {
+    init(_ wire: Wire.ContainerInspect.Mount) {
+        self.init(type: wire.kind ?? "", name: wire.Name.flatMap { $0.isEmpty ? nil : $0 }, source: wire.Source ?? "",
+                  destination: wire.Destination)
+    }
+}
+
+extension DockerVolume {
+    init(_ wire: Wire.Volume) {
+        self.init(name: wire.Name, driver: wire.Driver ?? "", labels: wire.Labels ?? [:], mountpoint: wire.Mountpoint ?? "",
+                  createdAt: wire.CreatedAt.flatMap(DockerTime.parse))
+    }
+}
+
+extension SwarmObject {
+    init(_ wire: Wire.SwarmObject, kind: Kind) {
+        self.init(kind: kind, id: wire.ID, name: wire.Spec.Name, labels: wire.Spec.Labels ?? [:],
+                  createdAt: wire.CreatedAt.flatMap(DockerTime.parse))
+    }
+}
+
 /// The engine's RFC 3339 times carry nanoseconds, more than date formatters read.
 enum DockerTime {
     static func parse(_ text: String) -> Date? {
@@ -182,8 +238,13 @@ extension DockerAPI {
         return (try? String(decoding: encoder.encode(filters), as: UTF8.self)) ?? "{}"
     }
 
+    /// A label filter: `key=value` for each label, just `key` where the value is "" (any value).
+    static func labelSelectors(_ labels: [String: String]) -> [String] {
+        labels.sorted { $0.key < $1.key }.map { $0.value.isEmpty ? $0.key : "\($0.key)=\($0.value)" }
+    }
+
     static func encode<T: Encodable>(_ value: T) -> [UInt8] {
-        // Encoding these flat structs of strings and booleans cannot fail.
+        // Encoding these flat structs of strings, booleans and string dictionaries cannot fail.
         (try? Array(JSONEncoder().encode(value))) ?? Array("{}".utf8)
     }
 
