@@ -135,6 +135,8 @@ struct ConvergedService: Sendable {
     /// The engine's events of the service's containers, read right after convergence: the engine
     /// replays past events from a small in-memory buffer, which other tests' execs soon overwrite.
     var eventsAtConvergence: Result<[DockerEvent], DockerAPIError>
+    /// The same moment's events of the stack, asked through the `Docker` seam.
+    var stackEventsAtConvergence: Result<[DockerEvent], DockerError>
 
     @TaskLocal static var current: Result<ConvergedService, DockerFixture.Failure>?
 
@@ -163,9 +165,12 @@ struct SharedDockerService: SuiteTrait, TestScoping {
                 try DockerAPI().events(since: created.addingTimeInterval(-5), until: Date(),
                                           filters: ["label": ["com.docker.stack.namespace=\(service.stack)"], "type": ["container"]])
             }
+            let stackEvents = Result { () throws(DockerError) -> [DockerEvent] in
+                try DockerDaemon().events(stack: service.stack, since: created.addingTimeInterval(-5), until: Date())
+            }
             print("DockerAPI suite: \(service.name) \(state) after \(String(format: "%.2f", seconds)) s")
             setup = .success(ConvergedService(service: service, created: created, convergence: state, secondsToConverge: seconds,
-                                              eventsAtConvergence: events))
+                                              eventsAtConvergence: events, stackEventsAtConvergence: stackEvents))
         } catch {
             setup = .failure(error as? DockerFixture.Failure ?? DockerFixture.Failure(description: "\(error)"))
         }

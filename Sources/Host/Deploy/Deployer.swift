@@ -47,12 +47,6 @@ public struct BackupRecord: Sendable, Equatable, Codable {
     public var archives: [BackupArchive]
 }
 
-public struct ExecResult: Sendable, Equatable {
-    public var exitCode: Int32
-    public var stdout: Data
-    public var stderr: Data
-}
-
 /// What teardown removed, and anything it could not.
 public struct TeardownResult: Sendable, Equatable, Codable {
     public var removed: [String]

@@ -216,3 +216,16 @@ public struct SwarmObject: Sendable, Equatable {
         self.createdAt = createdAt
     }
 }
+
+/// What a command run in a container did: its exit code and what it wrote on each stream.
+public struct ExecResult: Sendable, Equatable {
+    public var exitCode: Int32
+    public var stdout: Data
+    public var stderr: Data
+
+    public init(exitCode: Int32, stdout: Data = Data(), stderr: Data = Data()) {
+        self.exitCode = exitCode
+        self.stdout = stdout
+        self.stderr = stderr
+    }
+}
