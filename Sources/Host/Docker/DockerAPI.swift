@@ -2,8 +2,8 @@ import Foundation
 import Synchronization
 
 /// The host's window on the Docker engine: a small HTTP/1.1 client for the Engine API over its unix
-/// socket. Watching an app (convergence, exec, logs, events) goes through here, so a poll is one
-/// request on a socket, never a process. Deploys and teardown stay with `DockerCLI`.
+/// socket, on which `DockerDaemon` answers the `Docker` seam: a poll is one request on a socket,
+/// never a process. Deploys and teardown stay with `DockerCLI`.
 ///
 /// Each request opens its own connection (`Connection: close`) and runs to a deadline enforced
 /// with poll(2). Paths are prefixed with a negotiated API version: 1.41, or the nearest version the
