@@ -3,7 +3,7 @@ import Host
 
 /// How every command that deploys builds its run engine, so `cchost run` and `cchost sweep` judge a
 /// recipe with the same plugins: the builtin suite and operator plugins that serve it (the ones
-/// that cannot be used are printed as warnings), convergence through the Engine API, and the head's
+/// that cannot be used are printed as warnings), convergence as Docker answers it, and the head's
 /// repo-local overlays the allowlist approves (denied ones are printed and never loaded; a broken
 /// allowlist stops the run before anything is deployed).
 func makeRunEngine(setup: PluginSetup, recipe: String, deployer: any Deployer, runs: URL,
@@ -11,7 +11,7 @@ func makeRunEngine(setup: PluginSetup, recipe: String, deployer: any Deployer, r
     let resolved = try setup.plugins(forRecipe: recipe, checkout: nil)
     for problem in resolved.problems { printError("cchost: warning: \(recipe): \(problem)") }
     let engine = RunEngine(deployer: deployer, plugins: resolved.plugins, launcher: setup.launcher, runsDirectory: runs,
-                           waitForConvergence: engineWaiter, progress: progress)
+                           waitForConvergence: convergenceWaiter, progress: progress)
     engine.overlays = { checkout in
         let found = try setup.plugins(forRecipe: recipe, checkout: checkout)
         for denied in found.denied { printError("cchost: \(recipe): overlay not run: \(denied)") }
@@ -20,14 +20,14 @@ func makeRunEngine(setup: PluginSetup, recipe: String, deployer: any Deployer, r
     return engine
 }
 
-/// Convergence through the Engine API, as every command that deploys waits for it.
-let engineWaiter: ConvergenceWaiter = { stack, deadline in
+/// Convergence as Docker answers it, the way every command that deploys waits for it.
+let convergenceWaiter: ConvergenceWaiter = { stack, deadline in
     do {
-        switch try Convergence.wait(engine: DockerEngine(), stack: stack, deadline: deadline, interval: 0.25) {
+        switch try DockerDaemon().waitForConvergence(stack: stack, deadline: deadline) {
         case .converged: return (true, [])
         case .waiting(let reasons), .failed(let reasons): return (false, reasons)
         }
     } catch {
-        return (false, ["the Docker engine did not answer: \(error)"])
+        return (false, ["\(error)"])
     }
 }

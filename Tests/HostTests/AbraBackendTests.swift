@@ -57,19 +57,22 @@ struct AbraBackendTests {
     }
 
     func waitUntilConverged(_ stack: String) throws {
-        let state = try Convergence.wait(engine: DockerEngine(), stack: stack, deadline: Date().addingTimeInterval(90))
+        let state = try DockerDaemon().waitForConvergence(stack: stack, deadline: Date().addingTimeInterval(90))
         try #require(state == .converged, "\(stack): \(state)")
     }
 
     /// The app service's deploy labels as the swarm has them.
     func labels(_ stack: String) throws -> [String: String] {
-        let text = try DockerCLI().run(["service", "inspect", "\(stack)_app", "--format", "{{json .Spec.Labels}}"])
-        return try JSONDecoder().decode([String: String].self, from: Data(text.utf8))
+        try DockerDaemon().serviceLabels(stack: stack, service: "app")
     }
 
+    /// What `script` prints in the app's container; it must exit 0.
     func exec(_ app: AppDeployment, _ script: String) throws -> String {
-        let container = try SwarmDeployer().runningContainer(app, service: "app")
-        return try DockerCLI().run(["exec", container, "sh", "-c", script])
+        let docker = DockerDaemon()
+        let container = try docker.runningContainer(stack: app.stack, service: "app")
+        let result = try docker.exec(["sh", "-c", script], in: container, deadline: Date().addingTimeInterval(120))
+        try #require(result.exitCode == 0, "\(script): exit \(result.exitCode): \(String(decoding: result.stderr, as: UTF8.self))")
+        return String(decoding: result.stdout, as: UTF8.self)
     }
 
     /// The shim's log: per call, the ABRA_DIR it ran with and its arguments.

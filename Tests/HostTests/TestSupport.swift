@@ -168,22 +168,23 @@ enum SwarmRuns {
 
     static func generic() throws -> ResolvedPlugin { try probe("libcchost-generic.so", origin: .builtin) }
 
-    /// A run engine on the real swarm, watching convergence through the Engine API.
+    /// A run engine on the real swarm, watching convergence through the deployer's Docker.
     static func engine(_ state: TemporaryDirectory, plugins: [ResolvedPlugin], deployer: any Deployer = SwarmDeployer(defaultTimeout: 90),
                        progress: @escaping @Sendable (String) -> Void = { _ in }) -> RunEngine {
-        RunEngine(deployer: deployer, plugins: plugins, launcher: .forTests(),
-                  runsDirectory: state.url.appendingPathComponent("runs"),
-                  waitForConvergence: { stack, deadline in
-                      do {
-                          switch try Convergence.wait(engine: DockerEngine(), stack: stack, deadline: deadline) {
-                          case .converged: return (true, [])
-                          case .waiting(let reasons), .failed(let reasons): return (false, reasons)
-                          }
-                      } catch {
-                          return (false, ["the Docker engine did not answer: \(error)"])
-                      }
-                  },
-                  progress: progress)
+        let docker = deployer.docker
+        return RunEngine(deployer: deployer, plugins: plugins, launcher: .forTests(),
+                         runsDirectory: state.url.appendingPathComponent("runs"),
+                         waitForConvergence: { stack, deadline in
+                             do {
+                                 switch try docker.waitForConvergence(stack: stack, deadline: deadline) {
+                                 case .converged: return (true, [])
+                                 case .waiting(let reasons), .failed(let reasons): return (false, reasons)
+                                 }
+                             } catch {
+                                 return (false, ["\(error)"])
+                             }
+                         },
+                         progress: progress)
     }
 
     /// Everything of `stack` still on the engine, asked of docker directly.

@@ -8,12 +8,12 @@ import Foundation
 /// Copies go through the volumes' folders on this host (the local driver's mountpoints), so
 /// cchost must run on the swarm node, as root, as its systemd unit does.
 public struct RetainedVolumes: Sendable {
-    public let docker: DockerCLI
+    public let docker: any Docker
     /// The state folder these volumes belong to: two cchost states on one engine never touch each
     /// other's canonicals.
     public let stateDirectory: String
 
-    public init(docker: DockerCLI = DockerCLI(), stateDirectory: String) {
+    public init(docker: any Docker = DockerDaemon(), stateDirectory: String) {
         self.docker = docker
         self.stateDirectory = stateDirectory
     }
@@ -40,21 +40,22 @@ public struct RetainedVolumes: Sendable {
 
     // MARK: Retaining a run's data
 
-    /// Stops `stack` (a graceful `docker stack rm`, so databases shut down cleanly) and copies each
-    /// of its volumes into a retained volume labelled with the recipe and run. Teardown removes the
-    /// stack's own volumes afterwards as usual. Returns the retained volumes' names.
+    /// Stops `stack` (its services removed as `docker stack rm` does, so databases shut down
+    /// cleanly) and copies each of its volumes into a retained volume labelled with the recipe and
+    /// run. Teardown removes the rest of the stack and its own volumes afterwards as usual. Returns
+    /// the retained volumes' names.
     public func retain(stack: String, recipe: String, runID: String, stopTimeout: Double = 120) throws(DeployError) -> [String] {
-        let namespace = "label=com.docker.stack.namespace=\(stack)"
-        let volumes = try docker.lines(["volume", "ls", "-q", "--filter", namespace])
+        let volumes = try DeployError.wrapping { () throws(DockerError) in
+            try docker.volumes(labels: ["com.docker.stack.namespace": stack]).map(\.name)
+        }
         guard !volumes.isEmpty else { return [] }
-        try docker.run(["stack", "rm", stack], timeout: 60)
-        let deadline = Date().addingTimeInterval(stopTimeout)
-        while !(try docker.lines(["ps", "-aq", "--filter", namespace])).isEmpty {
-            guard Date() < deadline else {
-                throw DeployError(operation: "retain the data of \(stack)", stack: stack,
-                                  reason: "its containers did not stop within \(Int(stopTimeout)) s, so the data was not quiescent")
-            }
-            Thread.sleep(forTimeInterval: 0.25)
+        do {
+            try docker.removeServices(stack: stack, timeout: stopTimeout)
+        } catch where error.kind == .timedOut {
+            throw DeployError(operation: "retain the data", stack: stack,
+                              reason: "its containers did not stop within \(Int(stopTimeout)) s, so the data was not quiescent")
+        } catch {
+            throw DeployError(error)
         }
         var retained: [String] = []
         do {
@@ -96,21 +97,20 @@ public struct RetainedVolumes: Sendable {
 
     // MARK: Housekeeping
 
-    /// Every retained volume of this state folder (one docker call).
+    /// Every retained volume of this state folder, by name (one request).
     public func list() throws(DeployError) -> [Entry] {
-        let format = "{{.Name}}\t{{.Label \"\(Label.recipe)\"}}\t{{.Label \"\(Label.run)\"}}\t{{.Label \"\(Label.volume)\"}}"
-        return try docker.lines(["volume", "ls", "--filter", "label=\(Label.state)=\(stateDirectory)", "--format", format])
-            .compactMap { line in
-                let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-                guard fields.count == 4 else { return nil }
-                return Entry(name: fields[0], recipe: fields[1], runID: fields[2], volume: fields[3])
+        try DeployError.wrapping { () throws(DockerError) in
+            try docker.volumes(labels: [Label.state: stateDirectory]).map { volume in
+                Entry(name: volume.name, recipe: volume.labels[Label.recipe] ?? "", runID: volume.labels[Label.run] ?? "",
+                      volume: volume.labels[Label.volume] ?? "")
             }
+        }
     }
 
-    /// Removes volumes; docker's message when one could not be removed.
+    /// Removes volumes; Docker's message for each that could not be removed.
     public func remove(_ names: [String]) throws(DeployError) {
         guard !names.isEmpty else { return }
-        try docker.run(["volume", "rm", "-f"] + names, timeout: 60)
+        try DeployError.wrapping { () throws(DockerError) in try docker.removeVolumes(names) }
     }
 
     /// Removes retained volumes no canonical references (left by a promotion that was stopped, or by
@@ -126,7 +126,7 @@ public struct RetainedVolumes: Sendable {
 
     /// Where a volume's files are on this host.
     public func mountpoint(_ volume: String) throws(DeployError) -> String {
-        let path = try docker.run(["volume", "inspect", "--format", "{{.Mountpoint}}", volume]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let path = try DeployError.wrapping { () throws(DockerError) in try docker.volumeMountpoint(volume) }
         guard !path.isEmpty, FileManager.default.isReadableFile(atPath: path) else {
             throw DeployError(operation: "read volume \(volume)", stack: "",
                               reason: "its folder \(path.isEmpty ? "(none)" : path) is not readable here: cchost must run as root on the swarm node, with the local volume driver")
@@ -161,11 +161,10 @@ public struct RetainedVolumes: Sendable {
         return hasher.finalize().map { String(format: "%02x", $0) }.joined()
     }
 
-    // MARK: Docker and files
+    // MARK: Volumes and files
 
     func create(_ name: String, labels: [String: String]) throws(DeployError) {
-        let flags = labels.sorted { $0.key < $1.key }.flatMap { ["--label", "\($0.key)=\($0.value)"] }
-        try docker.run(["volume", "create"] + flags + [name])
+        try DeployError.wrapping { () throws(DockerError) in try docker.createVolume(name, labels: labels) }
     }
 
     /// Copies a volume's files into another, keeping owners, modes, links and times (`cp -a`).

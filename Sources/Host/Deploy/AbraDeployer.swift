@@ -45,8 +45,9 @@ public struct AbraDeployer: Deployer {
     public let abra: String
     /// abra's server for the apps: `default`, the local docker context.
     public let server: String
-    /// For the docker-level cleanup after abra's own teardown.
-    public let docker: DockerCLI
+    public let docker: any Docker
+    /// For the docker-level cleanup after abra's own teardown, and the DOCKER_* settings abra runs with.
+    public let cli: DockerCLI
     /// Seconds a deploy may take to converge (the host waits; abra does not).
     public var defaultTimeout: Int
     /// Extra variables for abra's environment (ABRA_DIR and HOME always stay the run's own).
@@ -56,11 +57,12 @@ public struct AbraDeployer: Deployer {
     public let secrets = SecretLedger()
     private let logger = Logger(label: "cchost.deploy.abra")
 
-    public init(abra: String, server: String = "default", docker: DockerCLI = DockerCLI(), defaultTimeout: Int = 300,
-                environment: [String: String] = [:]) {
+    public init(abra: String, server: String = "default", docker: any Docker = DockerDaemon(), cli: DockerCLI = DockerCLI(),
+                defaultTimeout: Int = 300, environment: [String: String] = [:]) {
         self.abra = abra
         self.server = server
         self.docker = docker
+        self.cli = cli
         self.defaultTimeout = defaultTimeout
         self.environment = environment
     }
@@ -158,7 +160,7 @@ public struct AbraDeployer: Deployer {
             throw DeployError(operation: "abra app backup create", stack: app.stack, reason: "the archive \(file.path) is empty")
         }
         // What the archive holds, as the recipe's backupbot labels say (descriptive: abra decides).
-        let services = (try? SwarmDeployer(docker: docker).recipe(of: app)).map { BackupLabels.backedUpServices($0.compose) } ?? []
+        let services = (try? SwarmDeployer(docker: docker, cli: cli).recipe(of: app)).map { BackupLabels.backedUpServices($0.compose) } ?? []
         let volumes = services.flatMap { service in BackupLabels.volumePaths(service).map { ($0.0, $0.1) } }
         return BackupRecord(archives: [BackupArchive(
             service: services.map(\.name).joined(separator: ","), volume: volumes.map(\.0).joined(separator: ","),
@@ -206,7 +208,7 @@ public struct AbraDeployer: Deployer {
                               metadata: ["stack": "\(app.stack)", "error": "\(error.reason)"])
             }
         }
-        let swarm = SwarmDeployer(docker: docker)
+        let swarm = SwarmDeployer(docker: docker, cli: cli)
         let sweep = swarm.teardown(stack: app.stack)
         removed += sweep.removed
         for url in [envFile(app), recipeDirectory(app)] where FileManager.default.fileExists(atPath: url.path) {
@@ -236,7 +238,7 @@ public struct AbraDeployer: Deployer {
 
     /// ABRA_DIR and HOME of the run, PATH, the host's DOCKER_* settings, and `environment`.
     func abraEnvironment(_ app: AppDeployment) -> [String: String] {
-        var variables = docker.baseEnvironment.filter { $0.key.hasPrefix("DOCKER_") }
+        var variables = cli.baseEnvironment.filter { $0.key.hasPrefix("DOCKER_") }
         variables["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         variables.merge(environment) { $1 }
         variables["ABRA_DIR"] = abraDirectory(app).path

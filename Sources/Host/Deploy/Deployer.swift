@@ -47,12 +47,6 @@ public struct BackupRecord: Sendable, Equatable, Codable {
     public var archives: [BackupArchive]
 }
 
-public struct ExecResult: Sendable, Equatable {
-    public var exitCode: Int32
-    public var stdout: Data
-    public var stderr: Data
-}
-
 /// What teardown removed, and anything it could not.
 public struct TeardownResult: Sendable, Equatable, Codable {
     public var removed: [String]
@@ -65,12 +59,25 @@ public struct DeployError: Error, Sendable, Equatable, CustomStringConvertible {
     public var operation: String
     public var stack: String
     public var reason: String
-    public var description: String { "\(operation) of \(stack) failed: \(reason)" }
+    /// "deploy of app_ci_example failed: …"; an error of no stack does not name one.
+    public var description: String { stack.isEmpty ? "\(operation) failed: \(reason)" : "\(operation) of \(stack) failed: \(reason)" }
 
     public init(operation: String, stack: String, reason: String) {
         self.operation = operation
         self.stack = stack
         self.reason = reason
+    }
+
+    /// A Docker call that failed under a deploy: the operation and container as Docker's error
+    /// names them, its stack, and Docker's own message.
+    public init(_ error: DockerError) {
+        self.init(operation: error.operation + (error.container.map { " in container \($0.prefix(12))" } ?? ""),
+                  stack: error.stack ?? "", reason: error.message)
+    }
+
+    /// Runs Docker calls where deploy errors are thrown.
+    static func wrapping<T>(_ body: () throws(DockerError) -> T) throws(DeployError) -> T {
+        do { return try body() } catch { throw DeployError(error) }
     }
 }
 
@@ -78,8 +85,9 @@ public struct DeployError: Error, Sendable, Equatable, CustomStringConvertible {
 /// and are the same for every backend; a backend deploys, backs up, restores and tears down.
 public protocol Deployer: Sendable {
     var name: String { get }
-    /// The docker CLI the backend and the host's own inspection use.
-    var docker: DockerCLI { get }
+    /// Docker, as the backend and the host's own inspection of its apps ask it (how a backend
+    /// deploys is its own business).
+    var docker: any Docker { get }
     /// Seconds a deploy may take to converge.
     var defaultTimeout: Int { get }
     /// Secret values the backend generated or learnt, for redaction.
@@ -95,8 +103,7 @@ public protocol Deployer: Sendable {
     func teardown(_ app: AppDeployment) -> TeardownResult
 }
 
-/// What the host does on any backend's app, through docker: read the recipe as deployed, find a
-/// service's running container, find where a volume is mounted.
+/// What the host reads of any backend's app.
 extension Deployer {
     /// The recipe as this app deploys it: `DOMAIN` and `STACK_NAME` always the app's own.
     public func recipe(of app: AppDeployment) throws(DeployError) -> Recipe {
@@ -107,24 +114,4 @@ extension Deployer {
             throw DeployError(operation: "read recipe", stack: app.stack, reason: error.description)
         }
     }
-
-    /// The running container of `service` right now (re-resolved on every call).
-    public func runningContainer(_ app: AppDeployment, service: String) throws(DeployError) -> String {
-        let ids = try docker.lines(["ps", "-q", "--filter", "label=com.docker.swarm.service.name=\(app.stack)_\(service)",
-                                    "--filter", "status=running"])
-        guard let id = ids.first else {
-            throw DeployError(operation: "find a running container of \(service)", stack: app.stack, reason: "none is running")
-        }
-        return id
-    }
-
-    public func mountPoint(_ container: String, volume: String, stack: String) throws(DeployError) -> String {
-        let format = "{{range .Mounts}}{{if eq .Name \"\(volume)\"}}{{.Destination}}{{end}}{{end}}"
-        let mount = try docker.run(["inspect", "--format", format, container]).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !mount.isEmpty else {
-            throw DeployError(operation: "find volume \(volume)", stack: stack, reason: "container \(container.prefix(12)) does not mount it")
-        }
-        return mount
-    }
-
 }

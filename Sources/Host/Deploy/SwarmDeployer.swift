@@ -8,15 +8,19 @@ import Synchronization
 /// backup/restore following the backupbot labels.
 public struct SwarmDeployer: Deployer {
     public let name = "swarm"
-    public let docker: DockerCLI
+    public let docker: any Docker
+    /// How this backend deploys and tears down: stacks, secrets, configs and networks through the
+    /// docker command line (and, until backups stream through `docker`, the backup archives).
+    public let cli: DockerCLI
     /// Seconds a deploy may take to converge, unless the recipe's metadata says otherwise.
     public var defaultTimeout: Int
     /// The secret values this deployer generated, so that whatever echoes one is redacted.
     public let secrets = SecretLedger()
     private let logger = Logger(label: "cchost.deploy")
 
-    public init(docker: DockerCLI = DockerCLI(), defaultTimeout: Int = 300) {
+    public init(docker: any Docker = DockerDaemon(), cli: DockerCLI = DockerCLI(), defaultTimeout: Int = 300) {
         self.docker = docker
+        self.cli = cli
         self.defaultTimeout = defaultTimeout
     }
 
@@ -32,7 +36,7 @@ public struct SwarmDeployer: Deployer {
         arguments += ["-c", labels.path, app.stack]
         logger.info("deploying", metadata: ["stack": "\(app.stack)", "ref": "\(app.checkout.reference)"])
         do {
-            try docker.run(arguments, environment: recipe.environment, timeout: 300)
+            try cli.run(arguments, environment: recipe.environment, timeout: 300)
         } catch {
             throw DeployError(operation: "deploy", stack: app.stack, reason: error.reason)
         }
@@ -80,10 +84,10 @@ public struct SwarmDeployer: Deployer {
     func ensureExternalNetworks(_ compose: ComposeProject, stack: String) throws(DeployError) {
         for (key, network) in compose.networks where network.external {
             let name = network.name ?? key
-            if try docker.output(["network", "inspect", name]).succeeded { continue }
-            let created = try docker.output(["network", "create", "--driver", "overlay", "--attachable", name])
+            if try cli.output(["network", "inspect", name]).succeeded { continue }
+            let created = try cli.output(["network", "create", "--driver", "overlay", "--attachable", name])
             // Another run may have created it meanwhile.
-            let appeared = try docker.output(["network", "inspect", name]).succeeded
+            let appeared = try cli.output(["network", "inspect", name]).succeeded
             if !created.succeeded && !appeared {
                 throw DeployError(operation: "create network \(name)", stack: stack, reason: DockerCLI.message(created))
             }
@@ -97,14 +101,14 @@ public struct SwarmDeployer: Deployer {
         let specs = Dictionary(recipe.envSample.secrets.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
         for (key, secret) in recipe.compose.secrets.sorted(by: { $0.key < $1.key }) {
             guard let name = secret.name ?? (secret.external ? key : nil) else { continue }
-            if try docker.output(["secret", "inspect", name]).succeeded { continue }
+            if try cli.output(["secret", "inspect", name]).succeeded { continue }
             let spec = specs[key]
             if spec?.generate == false {
                 logger.notice("secret marked generate=false: inserting a generated test value", metadata: ["secret": "\(name)"])
             }
             let value = Self.randomSecret(length: spec?.length ?? 32)
             secrets.record(value)
-            let created = try docker.output(["secret", "create", "--label", "cchost.run=\(app.runID)", name, "-"],
+            let created = try cli.output(["secret", "create", "--label", "cchost.run=\(app.runID)", name, "-"],
                                             input: Data(value.utf8))
             guard created.succeeded else {
                 throw DeployError(operation: "create secret \(name)", stack: app.stack, reason: DockerCLI.message(created))
@@ -126,14 +130,14 @@ public struct SwarmDeployer: Deployer {
         let folder = app.workDirectory.appendingPathComponent("backup")
         try FileManager.default.createDirectoryIfMissing(folder, stack: app.stack)
         for service in BackupLabels.backedUpServices(recipe.compose) {
-            let container = try runningContainer(app, service: service.name)
+            let container = try DeployError.wrapping { () throws(DockerError) in try docker.runningContainer(stack: app.stack, service: service.name) }
             if let hook = service.deployLabels["backupbot.backup.pre-hook"] {
-                try hookIn(container, hook, label: "backup pre-hook of \(service.name)", stack: app.stack)
+                try hookIn(container.id, hook, label: "backup pre-hook of \(service.name)", stack: app.stack)
             }
             for (volume, path) in BackupLabels.volumePaths(service) {
-                let mount = try mountPoint(container, volume: "\(app.stack)_\(volume)", stack: app.stack)
+                let mount = try DeployError.wrapping { () throws(DockerError) in try docker.mountPoint(of: "\(app.stack)_\(volume)", in: container) }
                 let file = folder.appendingPathComponent("\(service.name)-\(volume).tar")
-                let output = try docker.output(["exec", container, "tar", "-C", "\(mount)/\(path)", "-cf", "-", "."], timeout: 600)
+                let output = try cli.output(["exec", container.id, "tar", "-C", "\(mount)/\(path)", "-cf", "-", "."], timeout: 600)
                 guard output.succeeded else {
                     throw DeployError(operation: "back up \(volume)", stack: app.stack, reason: DockerCLI.message(output))
                 }
@@ -144,7 +148,7 @@ public struct SwarmDeployer: Deployer {
                                               file: file.path, bytes: output.stdout.count))
             }
             if let hook = service.deployLabels["backupbot.backup.post-hook"] {
-                try hookIn(container, hook, label: "backup post-hook of \(service.name)", stack: app.stack)
+                try hookIn(container.id, hook, label: "backup post-hook of \(service.name)", stack: app.stack)
             }
         }
         guard !archives.isEmpty else {
@@ -156,9 +160,9 @@ public struct SwarmDeployer: Deployer {
     public func restore(_ app: AppDeployment, from record: BackupRecord) throws(DeployError) {
         let recipe = try recipe(of: app)
         for service in BackupLabels.backedUpServices(recipe.compose) {
-            let container = try runningContainer(app, service: service.name)
+            let container = try DeployError.wrapping { () throws(DockerError) in try docker.runningContainer(stack: app.stack, service: service.name) }
             if let hook = service.deployLabels["backupbot.restore.pre-hook"] {
-                try hookIn(container, hook, label: "restore pre-hook of \(service.name)", stack: app.stack)
+                try hookIn(container.id, hook, label: "restore pre-hook of \(service.name)", stack: app.stack)
             }
             for archive in record.archives where archive.service == service.name {
                 let data: Data
@@ -166,19 +170,19 @@ public struct SwarmDeployer: Deployer {
                     throw DeployError(operation: "read backup \(archive.file)", stack: app.stack, reason: error.localizedDescription)
                 }
                 let target = "\(archive.mountPoint)/\(archive.path)"
-                let output = try docker.output(["exec", "-i", container, "tar", "-C", target, "-xf", "-"], input: data, timeout: 600)
+                let output = try cli.output(["exec", "-i", container.id, "tar", "-C", target, "-xf", "-"], input: data, timeout: 600)
                 guard output.succeeded else {
                     throw DeployError(operation: "restore \(archive.volume)", stack: app.stack, reason: DockerCLI.message(output))
                 }
             }
             if let hook = service.deployLabels["backupbot.restore.post-hook"] {
-                try hookIn(container, hook, label: "restore post-hook of \(service.name)", stack: app.stack)
+                try hookIn(container.id, hook, label: "restore post-hook of \(service.name)", stack: app.stack)
             }
         }
     }
 
     func hookIn(_ container: String, _ hook: String, label: String, stack: String) throws(DeployError) {
-        let output = try docker.output(["exec", container, "sh", "-c", hook], timeout: 300)
+        let output = try cli.output(["exec", container, "sh", "-c", hook], timeout: 300)
         guard output.succeeded else { throw DeployError(operation: label, stack: stack, reason: DockerCLI.message(output)) }
     }
 
@@ -200,8 +204,8 @@ public struct SwarmDeployer: Deployer {
         let started = Date()
         var removed: [String] = []
         let stackFilter = "label=com.docker.stack.namespace=\(stack)"
-        func attempt(_ arguments: [String]) { _ = try? docker.output(arguments, timeout: 60) }
-        func list(_ arguments: [String]) -> [String] { (try? docker.lines(arguments)) ?? [] }
+        func attempt(_ arguments: [String]) { _ = try? cli.output(arguments, timeout: 60) }
+        func list(_ arguments: [String]) -> [String] { (try? cli.lines(arguments)) ?? [] }
 
         attempt(["stack", "rm", stack])
         removed.append("stack \(stack)")
@@ -231,7 +235,7 @@ public struct SwarmDeployer: Deployer {
     public func leftovers(stack: String) -> [String] {
         let stackFilter = "label=com.docker.stack.namespace=\(stack)"
         var left: [String] = []
-        func list(_ arguments: [String]) -> [String] { (try? docker.lines(arguments)) ?? ["(docker did not answer)"] }
+        func list(_ arguments: [String]) -> [String] { (try? cli.lines(arguments)) ?? ["(docker did not answer)"] }
         left += list(["service", "ls", "-q", "--filter", stackFilter]).map { "service \($0)" }
         left += list(["ps", "-aq", "--filter", stackFilter]).map { "container \($0)" }
         left += list(["volume", "ls", "-q", "--filter", stackFilter]).map { "volume \($0)" }

@@ -5,16 +5,22 @@ import Foundation
 /// asking the app's own container (`wget` against 127.0.0.1), since CI servers run no proxy and the
 /// host cannot route into the stack's overlay networks.
 public struct SwarmGateway: AppGateway {
-    public let deployer: any Deployer
+    public let docker: any Docker
     public let app: AppDeployment
     /// The port the app listens on inside its container (Traefik's loadbalancer.server.port, else 80).
     public let port: Int
     public var execDeadline: Double = 60
+    /// Seconds between two attempts while the service has no container that can run the command.
+    public var retryInterval: Double = 0.5
 
-    public init(deployer: any Deployer, app: AppDeployment, port: Int) {
-        self.deployer = deployer
+    public init(docker: any Docker, app: AppDeployment, port: Int) {
+        self.docker = docker
         self.app = app
         self.port = port
+    }
+
+    public init(deployer: any Deployer, app: AppDeployment, port: Int) {
+        self.init(docker: deployer.docker, app: app, port: port)
     }
 
     public func exec(service: String, argv: [String]) throws -> (exitCode: Int32, output: Data) {
@@ -24,25 +30,26 @@ public struct SwarmGateway: AppGateway {
 
     /// Runs `argv` in a running container of `service`, finding the container anew on each attempt,
     /// until the command ran (whatever its exit code) or the deadline passed. A command that never
-    /// ran is an error, never empty output.
-    public func execRetrying(service: String, argv: [String]) throws -> ExecResult {
+    /// ran is an error, never empty output, and carries Docker's own words.
+    public func execRetrying(service: String, argv: [String]) throws(DeployError) -> ExecResult {
         let deadline = Date().addingTimeInterval(execDeadline)
         var lastProblem = "no attempt"
         repeat {
             do {
-                let container = try deployer.runningContainer(app, service: service)
-                let output = try deployer.docker.output(["exec", container] + argv, timeout: max(1, deadline.timeIntervalSinceNow))
-                // docker exec: 125 = docker could not exec (container gone or stopping); 126/127 = no such command.
-                if case .exited(let code) = output.termination, code != 125 {
-                    return ExecResult(exitCode: code, stdout: output.stdout, stderr: output.stderr)
-                }
-                lastProblem = DockerCLI.message(output)
+                let container = try docker.runningContainer(stack: app.stack, service: service)
+                return try docker.exec(argv, in: container, deadline: deadline)
+            } catch where error.kind == .notStarted {
+                // The runtime cannot start this command in the service's image (not there, not
+                // executable): another container of the service would say the same.
+                throw DeployError(error)
             } catch {
+                // No container, one gone or stopping between finding and exec: swarm is replacing it.
                 lastProblem = error.description
             }
-            Thread.sleep(forTimeInterval: 0.5)
+            Thread.sleep(forTimeInterval: retryInterval)
         } while Date() < deadline
-        throw DeployError(operation: "exec in \(service)", stack: app.stack, reason: "did not run within \(Int(execDeadline)) s: \(lastProblem)")
+        throw DeployError(operation: "exec in \(service)", stack: app.stack,
+                          reason: "did not run within \(Self.seconds(execDeadline)): \(lastProblem)")
     }
 
     public func http(method: String, path: String, body: String?) throws -> (status: Int32, body: Data) {
@@ -59,6 +66,10 @@ public struct SwarmGateway: AppGateway {
                               reason: "no HTTP answer (exit \(result.exitCode)): \(String(decoding: result.stderr, as: UTF8.self).prefix(300))")
         }
         return (status, result.stdout)
+    }
+
+    private static func seconds(_ value: Double) -> String {
+        value == value.rounded() ? "\(Int(value)) s" : String(format: "%.2f s", value)
     }
 
     /// The last status line wget printed (redirects print several).

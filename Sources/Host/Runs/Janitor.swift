@@ -29,7 +29,7 @@ public struct Janitor: Sendable {
         for entry in entries where !Self.isAlive(entry.pid) {
             found.append((entry.stack, "run \(entry.runID) (pid \(entry.pid)) is gone"))
         }
-        let stacks = try deployer.docker.lines(["stack", "ls", "--format", "{{.Name}}"])
+        let stacks = try deployer.cli.lines(["stack", "ls", "--format", "{{.Name}}"])
         for stack in stacks where stack.hasSuffix(testStackSuffix) && !live.contains(stack) && !found.contains(where: { $0.0 == stack }) {
             guard let created = createdAt(stack), Date().timeIntervalSince(created) >= age else { continue }
             found.append((stack, "test stack with no live run, created \(Int(Date().timeIntervalSince(created) / 60)) min ago"))
@@ -38,7 +38,7 @@ public struct Janitor: Sendable {
         // too: a run of another state folder may be between `docker stack rm` and its teardown
         // (retaining its data), and its secrets are then as young as the run.
         for kind in ["secret", "config"] {
-            let names = try deployer.docker.lines([kind, "ls", "--format", "{{.Name}}"])
+            let names = try deployer.cli.lines([kind, "ls", "--format", "{{.Name}}"])
             for name in names {
                 guard let range = name.range(of: testStackSuffix + "_") else { continue }
                 let stack = String(name[..<range.lowerBound]) + testStackSuffix
@@ -70,14 +70,14 @@ public struct Janitor: Sendable {
 
     /// When a stack's first service was created.
     func createdAt(_ stack: String) -> Date? {
-        let text = try? deployer.docker.run(["service", "ls", "-q", "--filter", "label=com.docker.stack.namespace=\(stack)"])
+        let text = try? deployer.cli.run(["service", "ls", "-q", "--filter", "label=com.docker.stack.namespace=\(stack)"])
         guard let service = text?.split(separator: "\n").first else { return nil }
         return createdAt("service", String(service))
     }
 
     /// When a swarm object (`service`, `secret`, `config`) was created.
     func createdAt(_ kind: String, _ name: String) -> Date? {
-        guard let created = try? deployer.docker.run([kind, "inspect", "--format", "{{.CreatedAt.Unix}}", name]),
+        guard let created = try? deployer.cli.run([kind, "inspect", "--format", "{{.CreatedAt.Unix}}", name]),
               let seconds = Double(created.trimmingCharacters(in: .whitespacesAndNewlines)) else { return nil }
         return Date(timeIntervalSince1970: seconds)
     }

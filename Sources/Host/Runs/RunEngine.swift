@@ -74,6 +74,9 @@ public final class RunEngine {
     /// Where canonicals' data is kept: runs retain into it and warm runs copy from it (labelled with
     /// the state folder, the runs folder's parent).
     public var retainedVolumes: RetainedVolumes
+    /// For the docker command lines the run engine still builds itself (marker exec, deploy labels,
+    /// diagnostics); `deployer.docker` answers each of them.
+    let dockerCLI = DockerCLI()
     private let logger = Logger(label: "cchost.run")
 
     public init(deployer: any Deployer, plugins: [ResolvedPlugin], launcher: WorkerLauncher, runsDirectory: URL,
@@ -425,14 +428,14 @@ public final class RunEngine {
         for marker in state.canonicalMarkers {
             let place = "\(marker.service):\(marker.volume)/\(marker.path)"
             do {
-                let container = try deployer.runningContainer(state.app, service: marker.service)
-                let mount = try deployer.mountPoint(container, volume: "\(state.app.stack)_\(marker.volume)", stack: state.app.stack)
-                let output = try deployer.docker.output(["exec", container, "cat", "\(mount)/\(marker.path)"], timeout: 30)
+                let container = try deployer.docker.runningContainer(stack: state.app.stack, service: marker.service)
+                let mount = try deployer.docker.mountPoint(of: "\(state.app.stack)_\(marker.volume)", in: container)
+                let output = try dockerCLI.output(["exec", container.id, "cat", "\(mount)/\(marker.path)"], timeout: 30)
                 if output.succeeded && output.stdoutText == marker.value { found.append(place) }
                 else if output.succeeded { problems.append("\(place) holds '\(output.stdoutText.prefix(60))', not the canonical's marker \(marker.value)") }
                 else { problems.append("\(place) is missing: \(DockerCLI.message(output))") }
             } catch {
-                problems.append("\(place): \(error.description)")
+                problems.append("\(place): \(error)")
             }
         }
         return problems.isEmpty
@@ -451,11 +454,11 @@ public final class RunEngine {
         let marker = "cchost-\(state.app.runID)-\(UUID().uuidString.prefix(8))"
         var files: [AppContext.BackupMarker.MarkerFile] = []
         for service in backedUpServices(state) {
-            let container = try deployer.runningContainer(state.app, service: service.name)
+            let container = try deployer.docker.runningContainer(stack: state.app.stack, service: service.name)
             for (volume, path) in BackupLabels.volumePaths(service) {
-                let mount = try deployer.mountPoint(container, volume: "\(state.app.stack)_\(volume)", stack: state.app.stack)
+                let mount = try deployer.docker.mountPoint(of: "\(state.app.stack)_\(volume)", in: container)
                 let file = "\(mount)/\(BackupLabels.markerFile(inPath: path))"
-                try deployer.docker.run(["exec", container, "sh", "-c", "printf %s \"$1\" > \"$2\"", "sh", marker, file])
+                try dockerCLI.run(["exec", container.id, "sh", "-c", "printf %s \"$1\" > \"$2\"", "sh", marker, file])
                 files.append(.init(service: service.name, path: file))
             }
         }
@@ -465,8 +468,8 @@ public final class RunEngine {
     /// Changes the data after the backup, so that a restore that does nothing is caught.
     func mutate(_ state: RunState) throws {
         for file in state.marker?.files ?? [] {
-            let container = try deployer.runningContainer(state.app, service: file.service)
-            try deployer.docker.run(["exec", container, "sh", "-c", "printf mutated > \"$1\"", "sh", file.path])
+            let container = try deployer.docker.runningContainer(stack: state.app.stack, service: file.service)
+            try dockerCLI.run(["exec", container.id, "sh", "-c", "printf mutated > \"$1\"", "sh", file.path])
         }
     }
 
@@ -578,7 +581,7 @@ public final class RunEngine {
 
     /// The app service's deploy labels as the swarm has them.
     func deployedLabels(_ app: AppDeployment) -> [String: String] {
-        guard let text = try? deployer.docker.run(["service", "inspect", "\(app.stack)_app", "--format", "{{json .Spec.Labels}}"]),
+        guard let text = try? dockerCLI.run(["service", "inspect", "\(app.stack)_app", "--format", "{{json .Spec.Labels}}"]),
               let labels = try? JSONDecoder().decode([String: String].self, from: Data(text.utf8)) else { return [:] }
         return labels
     }
@@ -590,19 +593,19 @@ public final class RunEngine {
             let file = folder.appendingPathComponent(name)
             if (try? Data(text.utf8).write(to: file)) != nil { saved.append(file.path) }
         }
-        let services = (try? deployer.docker.lines(["service", "ls", "-q", "--filter", "label=com.docker.stack.namespace=\(app.stack)"])) ?? []
+        let services = (try? dockerCLI.lines(["service", "ls", "-q", "--filter", "label=com.docker.stack.namespace=\(app.stack)"])) ?? []
         for service in services {
-            let name = (try? deployer.docker.run(["service", "inspect", "--format", "{{.Spec.Name}}", service]))?
+            let name = (try? dockerCLI.run(["service", "inspect", "--format", "{{.Spec.Name}}", service]))?
                 .trimmingCharacters(in: .whitespacesAndNewlines) ?? service
-            if let logs = try? deployer.docker.output(["service", "logs", "--no-task-ids", "--tail", "500", service], timeout: 30) {
+            if let logs = try? dockerCLI.output(["service", "logs", "--no-task-ids", "--tail", "500", service], timeout: 30) {
                 save("logs-\(name).txt", logs.stdoutText + logs.stderrText)
             }
-            if let tasks = try? deployer.docker.run(["service", "ps", "--no-trunc", "--format", "{{.Name}} {{.CurrentState}} {{.Error}}", service]) {
+            if let tasks = try? dockerCLI.run(["service", "ps", "--no-trunc", "--format", "{{.Name}} {{.CurrentState}} {{.Error}}", service]) {
                 save("tasks-\(name).txt", tasks)
             }
         }
         // The engine's events of the stack's containers (what the engine still keeps of them).
-        if let events = try? DockerEngine().events(since: started.addingTimeInterval(-1), until: Date(),
+        if let events = try? DockerAPI().events(since: started.addingTimeInterval(-1), until: Date(),
                                                    filters: ["label": ["com.docker.stack.namespace=\(app.stack)"]]) {
             let formatter = ISO8601DateFormatter()
             save("events.txt", events.map { event in

@@ -7,7 +7,7 @@ import Testing
 // label with this process's run ID; the suite fails if anything with that label is left.
 
 /// What the suite creates, and how it is checked gone.
-enum EngineFixture {
+enum DockerFixture {
     static let docker = "/usr/bin/docker"
     static let image = "cchost-test/busybox:engine-tests"
     static let runLabel = "cchost.test.engine-run"
@@ -41,15 +41,19 @@ enum EngineFixture {
         }
     }()
 
-    /// A uniquely named service of a uniquely named stack, labelled with the run.
+    /// A uniquely named stack's `app` service (named `<stack>_app`, as `docker stack deploy` names
+    /// it), labelled with the run, with the stack's volume `<stack>_data` mounted at /data.
     struct Service: Sendable {
         let name: String
         let stack: String
+        /// The service's name within its stack.
+        let short = "app"
+        var volume: String { "\(stack)_data" }
 
         init() {
             let unique = UUID().uuidString.lowercased().prefix(13).replacingOccurrences(of: "-", with: "")
-            name = "cchost-engine-test-\(unique)"
-            stack = "cchost-engine-stack-\(unique)"
+            stack = "cchost-engine-test-\(unique)"
+            name = "\(stack)_\(short)"
         }
 
         /// `docker service create`, not waiting (`--detach`) and not asking a registry for the image's digest.
@@ -61,6 +65,7 @@ enum EngineFixture {
                 "--label", "com.docker.stack.namespace=\(stack)", "--label", "\(runLabel)=\(runID)",
                 "--container-label", "com.docker.stack.namespace=\(stack)", "--container-label", "\(runLabel)=\(runID)",
                 "--label", "cchost.test.on=service", "--container-label", "cchost.test.on=container",
+                "--mount", "type=volume,source=\(volume),target=/data,volume-label=\(runLabel)=\(runID)",
                 "--health-cmd", healthCommand, "--health-interval", "1s", "--health-timeout", "2s", "--health-retries", "1",
                 "--stop-grace-period", "1s", "--restart-delay", "1s",
                 image,
@@ -68,8 +73,8 @@ enum EngineFixture {
             guard created.status == 0 else { throw Failure(description: "docker service create \(name) failed: \(created.stderr)") }
         }
 
-        /// Removes the service and its containers (no waiting out grace periods), then answers what
-        /// of it is still there, as the docker CLI sees it.
+        /// Removes the service, its containers (no waiting out grace periods) and its volume, then
+        /// answers what of it is still there, as the docker CLI sees it.
         func remove() -> [String] {
             _ = try? run(docker, ["service", "rm", name])
             let containerFilter = "label=com.docker.swarm.service.name=\(name)"
@@ -83,7 +88,10 @@ enum EngineFixture {
                     .split(separator: "\n").map(String.init) ?? ["(docker service ls failed)"]
                 let remaining = (try? run(docker, ["ps", "-aq", "--filter", containerFilter]))?.stdout
                     .split(separator: "\n").map(String.init) ?? ["(docker ps failed)"]
-                left = services.map { "service \($0)" } + remaining.map { "container \($0)" }
+                if remaining.isEmpty { _ = try? run(docker, ["volume", "rm", "-f", volume]) }
+                let volumes = (try? run(docker, ["volume", "ls", "-q", "--filter", "name=\(volume)"]))?.stdout
+                    .split(separator: "\n").map(String.init).filter { $0 == volume } ?? ["(docker volume ls failed)"]
+                left = services.map { "service \($0)" } + remaining.map { "container \($0)" } + volumes.map { "volume \($0)" }
                 if left.isEmpty { break }
                 Thread.sleep(forTimeInterval: 0.5)
             } while Date() < deadline
@@ -107,22 +115,30 @@ enum EngineFixture {
     static func leftovers() throws -> [String] {
         let services = try run(docker, ["service", "ls", "-q", "--filter", "label=\(runLabel)=\(runID)"])
         let containers = try run(docker, ["ps", "-aq", "--filter", "label=\(runLabel)=\(runID)"])
+        let volumes = try run(docker, ["volume", "ls", "-q", "--filter", "label=\(runLabel)=\(runID)"])
+        let secrets = try run(docker, ["secret", "ls", "-q", "--filter", "label=\(runLabel)=\(runID)"])
+        let configs = try run(docker, ["config", "ls", "-q", "--filter", "label=\(runLabel)=\(runID)"])
         return (services.stdout.split(separator: "\n").map { "service \($0)" }
-            + containers.stdout.split(separator: "\n").map { "container \($0)" })
+            + containers.stdout.split(separator: "\n").map { "container \($0)" }
+            + volumes.stdout.split(separator: "\n").map { "volume \($0)" }
+            + secrets.stdout.split(separator: "\n").map { "secret \($0)" }
+            + configs.stdout.split(separator: "\n").map { "config \($0)" })
     }
 }
 
 /// The healthy service the suite's tests share, converged once.
 struct ConvergedService: Sendable {
-    var service: EngineFixture.Service
+    var service: DockerFixture.Service
     var created: Date
     var convergence: ConvergenceState
     var secondsToConverge: Double
     /// The engine's events of the service's containers, read right after convergence: the engine
     /// replays past events from a small in-memory buffer, which other tests' execs soon overwrite.
-    var eventsAtConvergence: Result<[EngineEvent], DockerEngineError>
+    var eventsAtConvergence: Result<[DockerEvent], DockerAPIError>
+    /// The same moment's events of the stack, asked through the `Docker` seam.
+    var stackEventsAtConvergence: Result<[DockerEvent], DockerError>
 
-    @TaskLocal static var current: Result<ConvergedService, EngineFixture.Failure>?
+    @TaskLocal static var current: Result<ConvergedService, DockerFixture.Failure>?
 
     static func require() throws -> ConvergedService {
         let current = try #require(current, "the suite's service was not set up")
@@ -132,28 +148,31 @@ struct ConvergedService: Sendable {
 
 /// Creates the shared service before the suite, removes it after, and fails the suite if anything
 /// labelled with this run is left, whatever happened in between.
-struct SharedEngineService: SuiteTrait, TestScoping {
+struct SharedDockerService: SuiteTrait, TestScoping {
     static let printed = "cchost-engine-test says hello on stdout"
     static let printedOnStderr = "cchost-engine-test says hello on stderr"
 
     func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
-        let service = EngineFixture.Service()
-        let setup: Result<ConvergedService, EngineFixture.Failure>
+        let service = DockerFixture.Service()
+        let setup: Result<ConvergedService, DockerFixture.Failure>
         do {
             try service.create(healthCommand: "true", command: [
                 "sh", "-c", "echo '\(Self.printed)'; echo '\(Self.printedOnStderr)' >&2; exec sleep 300"])
             let created = Date()
-            let state = try Convergence.wait(engine: DockerEngine(), stack: service.stack, deadline: created.addingTimeInterval(90))
+            let state = try Convergence.wait(api: DockerAPI(), stack: service.stack, deadline: created.addingTimeInterval(90))
             let seconds = Date().timeIntervalSince(created)
-            let events = Result { () throws(DockerEngineError) -> [EngineEvent] in
-                try DockerEngine().events(since: created.addingTimeInterval(-5), until: Date(),
+            let events = Result { () throws(DockerAPIError) -> [DockerEvent] in
+                try DockerAPI().events(since: created.addingTimeInterval(-5), until: Date(),
                                           filters: ["label": ["com.docker.stack.namespace=\(service.stack)"], "type": ["container"]])
             }
-            print("DockerEngine suite: \(service.name) \(state) after \(String(format: "%.2f", seconds)) s")
+            let stackEvents = Result { () throws(DockerError) -> [DockerEvent] in
+                try DockerDaemon().events(stack: service.stack, since: created.addingTimeInterval(-5), until: Date())
+            }
+            print("DockerAPI suite: \(service.name) \(state) after \(String(format: "%.2f", seconds)) s")
             setup = .success(ConvergedService(service: service, created: created, convergence: state, secondsToConverge: seconds,
-                                              eventsAtConvergence: events))
+                                              eventsAtConvergence: events, stackEventsAtConvergence: stackEvents))
         } catch {
-            setup = .failure(error as? EngineFixture.Failure ?? EngineFixture.Failure(description: "\(error)"))
+            setup = .failure(error as? DockerFixture.Failure ?? DockerFixture.Failure(description: "\(error)"))
         }
         do {
             try await ConvergedService.$current.withValue(setup) { try await function() }
@@ -164,18 +183,18 @@ struct SharedEngineService: SuiteTrait, TestScoping {
         }
         let left = service.remove()
         #expect(left.isEmpty, "\(service.name) was not removed: \(left)")
-        let labelled = try EngineFixture.leftovers()
-        #expect(labelled.isEmpty, "objects labelled \(EngineFixture.runLabel)=\(EngineFixture.runID) are left: \(labelled)")
+        let labelled = try DockerFixture.leftovers()
+        #expect(labelled.isEmpty, "objects labelled \(DockerFixture.runLabel)=\(DockerFixture.runID) are left: \(labelled)")
     }
 }
 
-extension Trait where Self == SharedEngineService {
-    static var sharedEngineService: Self { Self() }
+extension Trait where Self == SharedDockerService {
+    static var sharedDockerService: Self { Self() }
 }
 
-@Suite("DockerEngine against the real engine", .requiresDocker, .sharedEngineService)
-struct DockerEngineTests {
-    let engine = DockerEngine()
+@Suite("DockerAPI against the real engine", .requiresDocker, .sharedDockerService)
+struct DockerAPITests {
+    let api = DockerAPI()
 
     // MARK: Convergence and state
 
@@ -189,26 +208,26 @@ struct DockerEngineTests {
     @Test("services(stack:) lists the stack's service with its labels, replicas, image and update state")
     func servicesOfStack() throws {
         let fixture = try ConvergedService.require()
-        let services = try engine.services(stack: fixture.service.stack)
+        let services = try api.services(stack: fixture.service.stack)
         let service = try #require(services.first)
         #expect(services.count == 1)
         #expect(service.name == fixture.service.name)
         #expect(service.replicas == 1)
-        #expect(service.image == EngineFixture.image)
+        #expect(service.image == DockerFixture.image)
         #expect(service.labels["com.docker.stack.namespace"] == fixture.service.stack)
-        #expect(service.containerLabels[EngineFixture.runLabel] == EngineFixture.runID)
+        #expect(service.containerLabels[DockerFixture.runLabel] == DockerFixture.runID)
         #expect(service.labels["cchost.test.on"] == "service")
         #expect(service.containerLabels["cchost.test.on"] == "container")
         #expect(service.updateState == nil)
-        #expect(try engine.services(stack: fixture.service.stack + "-none").isEmpty)
+        #expect(try api.services(stack: fixture.service.stack + "-none").isEmpty)
     }
 
     @Test("tasks(service:) shows one running task whose container is running and healthy")
     func tasksAndContainer() throws {
         let fixture = try ConvergedService.require()
-        let service = try #require(try engine.services(stack: fixture.service.stack).first)
-        let tasks = try engine.tasks(service: fixture.service.name)
-        #expect(tasks == (try engine.tasks(stack: fixture.service.stack)))
+        let service = try #require(try api.services(stack: fixture.service.stack).first)
+        let tasks = try api.tasks(service: fixture.service.name)
+        #expect(tasks == (try api.tasks(stack: fixture.service.stack)))
         let task = try #require(tasks.first { $0.desiredState == .running })
         #expect(task.serviceID == service.id)
         #expect(task.state == .running)
@@ -216,7 +235,7 @@ struct DockerEngineTests {
         #expect(task.error == nil)
         let timestamp = try #require(task.timestamp)
         #expect(abs(timestamp.timeIntervalSince(fixture.created)) < 120)
-        let container = try engine.container(id: try #require(task.containerID))
+        let container = try api.container(id: try #require(task.containerID))
         #expect(container.status == "running")
         #expect(container.health == .healthy)
         #expect(container.exitCode == 0)
@@ -225,13 +244,13 @@ struct DockerEngineTests {
     @Test("containers(labels:all:) finds the service's container by its labels, and nothing for another stack")
     func containersByLabel() throws {
         let fixture = try ConvergedService.require()
-        let found = try engine.containers(labels: ["com.docker.stack.namespace": fixture.service.stack,
+        let found = try api.containers(labels: ["com.docker.stack.namespace": fixture.service.stack,
                                                    "com.docker.swarm.service.name": fixture.service.name], all: false)
-        let task = try #require(try engine.tasks(service: fixture.service.name).first { $0.state == .running })
+        let task = try #require(try api.tasks(service: fixture.service.name).first { $0.state == .running })
         #expect(found.map(\.id) == [task.containerID])
         #expect(found.first?.state == "running")
         #expect(found.first?.names.first?.hasPrefix(fixture.service.name + ".1.") == true)
-        #expect(try engine.containers(labels: ["com.docker.stack.namespace": fixture.service.stack + "-none"], all: true).isEmpty)
+        #expect(try api.containers(labels: ["com.docker.stack.namespace": fixture.service.stack + "-none"], all: true).isEmpty)
     }
 
     // MARK: Exec
@@ -239,13 +258,13 @@ struct DockerEngineTests {
     /// The ID of the shared service's running container.
     func runningContainer() throws -> String {
         let fixture = try ConvergedService.require()
-        let task = try #require(try engine.tasks(service: fixture.service.name).first { $0.state == .running })
+        let task = try #require(try api.tasks(service: fixture.service.name).first { $0.state == .running })
         return try #require(task.containerID)
     }
 
     @Test("exec separates stdout from stderr and reports exit code 0")
     func execSeparatesStreams() throws {
-        let result = try engine.exec(container: try runningContainer(),
+        let result = try api.exec(container: try runningContainer(),
                                      command: ["sh", "-c", "echo out-one; echo err-one >&2; echo out-two"], timeout: 20)
         #expect(result.exitCode == 0)
         #expect(String(decoding: result.stdout, as: UTF8.self) == "out-one\nout-two\n")
@@ -254,7 +273,7 @@ struct DockerEngineTests {
 
     @Test("exec reports a command's non-zero exit code")
     func execNonZeroExit() throws {
-        let result = try engine.exec(container: try runningContainer(), command: ["sh", "-c", "echo failing >&2; exit 3"], timeout: 20)
+        let result = try api.exec(container: try runningContainer(), command: ["sh", "-c", "echo failing >&2; exit 3"], timeout: 20)
         #expect(result.exitCode == 3)
         #expect(String(decoding: result.stderr, as: UTF8.self) == "failing\n")
         #expect(result.stdout.isEmpty)
@@ -264,7 +283,7 @@ struct DockerEngineTests {
     func execStreamsStdin() throws {
         var generator = SystemRandomNumberGenerator()
         let input = Data((0..<(1 << 20)).map { _ in UInt8.random(in: 0...255, using: &generator) })
-        let result = try engine.exec(container: try runningContainer(), command: ["cat"], stdin: input, timeout: 30)
+        let result = try api.exec(container: try runningContainer(), command: ["cat"], stdin: input, timeout: 30)
         #expect(result.exitCode == 0)
         #expect(result.stdout.count == input.count)
         #expect(result.stdout == input)
@@ -274,9 +293,9 @@ struct DockerEngineTests {
     @Test("exec of a tar stream restores files, as a backup restore does")
     func execRestoresTar() throws {
         let container = try runningContainer()
-        let packed = try engine.exec(container: container, command: ["sh", "-c", "mkdir -p /tmp/src && echo marker-42 > /tmp/src/marker && tar -C /tmp/src -cf - ."], timeout: 20)
+        let packed = try api.exec(container: container, command: ["sh", "-c", "mkdir -p /tmp/src && echo marker-42 > /tmp/src/marker && tar -C /tmp/src -cf - ."], timeout: 20)
         #expect(packed.exitCode == 0)
-        let restored = try engine.exec(container: container, command: ["sh", "-c", "mkdir -p /tmp/dst && tar -C /tmp/dst -xf - && cat /tmp/dst/marker"],
+        let restored = try api.exec(container: container, command: ["sh", "-c", "mkdir -p /tmp/dst && tar -C /tmp/dst -xf - && cat /tmp/dst/marker"],
                                        stdin: packed.stdout, timeout: 20)
         #expect(restored.exitCode == 0, "\(String(decoding: restored.stderr, as: UTF8.self))")
         #expect(String(decoding: restored.stdout, as: UTF8.self) == "marker-42\n")
@@ -284,7 +303,7 @@ struct DockerEngineTests {
 
     @Test("exec of a command that does not exist is exit 126 or 127 with the runtime's message, never an empty success")
     func execMissingCommand() throws {
-        let result = try engine.exec(container: try runningContainer(), command: ["/no/such/command"], timeout: 20)
+        let result = try api.exec(container: try runningContainer(), command: ["/no/such/command"], timeout: 20)
         #expect(result.exitCode == 126 || result.exitCode == 127)
         let said = String(decoding: result.stdout + result.stderr, as: UTF8.self)
         #expect(said.contains("/no/such/command"), "the runtime's message is missing: \(said)")
@@ -294,8 +313,8 @@ struct DockerEngineTests {
     func execTimesOut() throws {
         let container = try runningContainer()
         let started = Date()
-        let error = #expect(throws: DockerEngineError.self) {
-            try engine.exec(container: container, command: ["sh", "-c", "echo early; sleep 5"], timeout: 1)
+        let error = #expect(throws: DockerAPIError.self) {
+            try api.exec(container: container, command: ["sh", "-c", "echo early; sleep 5"], timeout: 1)
         }
         #expect(error == .execTimedOut(container: container, command: ["sh", "-c", "echo early; sleep 5"], seconds: 1))
         #expect(Date().timeIntervalSince(started) < 3)
@@ -304,8 +323,8 @@ struct DockerEngineTests {
     @Test("exec in a container that does not exist is an error naming the container")
     func execMissingContainer() throws {
         let missing = "cchost-no-such-container-\(UUID().uuidString.lowercased())"
-        let error = #expect(throws: DockerEngineError.self) {
-            try engine.exec(container: missing, command: ["true"], timeout: 10)
+        let error = #expect(throws: DockerAPIError.self) {
+            try api.exec(container: missing, command: ["true"], timeout: 10)
         }
         #expect(error?.status == 404)
         #expect(error?.description.contains("POST /containers/\(missing)/exec") == true)
@@ -321,12 +340,12 @@ struct DockerEngineTests {
         var logs = ""
         let deadline = Date().addingTimeInterval(10)
         repeat {
-            logs = try engine.serviceLogs(service: fixture.service.name, tail: 50)
-            if logs.contains(SharedEngineService.printedOnStderr) { break }
+            logs = try api.serviceLogs(service: fixture.service.name, tail: 50)
+            if logs.contains(SharedDockerService.printedOnStderr) { break }
             Thread.sleep(forTimeInterval: 0.25)
         } while Date() < deadline
-        #expect(logs.contains(SharedEngineService.printed + "\n"))
-        #expect(logs.contains(SharedEngineService.printedOnStderr + "\n"))
+        #expect(logs.contains(SharedDockerService.printed + "\n"))
+        #expect(logs.contains(SharedDockerService.printedOnStderr + "\n"))
         #expect(!logs.contains("\u{1}\u{0}\u{0}\u{0}"), "frame headers were left in the logs")
     }
 
@@ -346,17 +365,17 @@ struct DockerEngineTests {
 
     @Test("the engine's API version is the one the docker CLI reports")
     func version() throws {
-        let cli = try run(EngineFixture.docker, ["version", "--format", "{{.Server.APIVersion}}"])
-        #expect(try engine.version() == cli.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
-        #expect(try engine.apiVersion() == DockerEngine.negotiate(preferred: DockerEngine.preferredAPIVersion,
-                                                                 engineMaximum: try engine.version(), engineMinimum: nil))
+        let cli = try run(DockerFixture.docker, ["version", "--format", "{{.Server.APIVersion}}"])
+        #expect(try api.version() == cli.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(try api.apiVersion() == DockerAPI.negotiate(preferred: DockerAPI.preferredAPIVersion,
+                                                                 engineMaximum: try api.version(), engineMinimum: nil))
     }
 
     @Test("an error carries the method, path, status and the engine's own message")
     func errorsCarryTheEngineMessage() throws {
         let missing = "cchost-no-such-container-\(UUID().uuidString.lowercased())"
         do {
-            _ = try engine.container(id: missing)
+            _ = try api.container(id: missing)
             Issue.record("inspecting \(missing) did not fail")
         } catch {
             #expect(error == .rejected(method: "GET", path: "/containers/\(missing)/json", status: 404,
@@ -370,10 +389,10 @@ struct DockerEngineTests {
     @Test("a service whose healthcheck always fails does not converge")
     func unhealthyServiceDoesNotConverge() throws {
         let started = Date()
-        let state = try EngineFixture.withService(healthCommand: "false") { service in
-            try Convergence.wait(engine: engine, stack: service.stack, deadline: Date().addingTimeInterval(20))
+        let state = try DockerFixture.withService(healthCommand: "false") { service in
+            try Convergence.wait(api: api, stack: service.stack, deadline: Date().addingTimeInterval(20))
         }
-        print("DockerEngine suite: the never-healthy service \(state) after \(String(format: "%.2f", Date().timeIntervalSince(started))) s (removal included)")
+        print("DockerAPI suite: the never-healthy service \(state) after \(String(format: "%.2f", Date().timeIntervalSince(started))) s (removal included)")
         switch state {
         case .converged:
             Issue.record("a service that is never healthy converged")
@@ -386,14 +405,14 @@ struct DockerEngineTests {
 }
 
 /// The wire format pieces, and an engine that does not answer: no engine needed.
-@Suite("DockerEngine wire format")
-struct DockerEngineWireTests {
+@Suite("DockerAPI wire format")
+struct DockerAPIWireTests {
     @Test("a socket nobody listens on is unreachable, with what to check")
     func unreachableSocket() throws {
         let folder = try TemporaryDirectory("cchost-engine")
-        let engine = DockerEngine(socketPath: folder.file("docker.sock"))
+        let api = DockerAPI(socketPath: folder.file("docker.sock"))
         do {
-            _ = try engine.version()
+            _ = try api.version()
             Issue.record("a missing socket answered")
         } catch {
             guard case .unreachable(let socketPath, "GET", "/version", _) = error else {
@@ -442,23 +461,23 @@ struct DockerEngineWireTests {
 
     @Test("engine times keep their nanoseconds; the zero time is no time")
     func engineTimes() throws {
-        let date = try #require(EngineTime.parse("2024-05-01T12:34:56.123456789Z"))
+        let date = try #require(DockerTime.parse("2024-05-01T12:34:56.123456789Z"))
         #expect(abs(date.timeIntervalSince1970 - 1_714_566_896.123456789) < 1e-6)
-        #expect(EngineTime.parse("2024-05-01T12:34:56Z")?.timeIntervalSince1970 == 1_714_566_896)
-        #expect(EngineTime.parse("0001-01-01T00:00:00Z") == nil)
-        #expect(EngineTime.parse("yesterday") == nil)
+        #expect(DockerTime.parse("2024-05-01T12:34:56Z")?.timeIntervalSince1970 == 1_714_566_896)
+        #expect(DockerTime.parse("0001-01-01T00:00:00Z") == nil)
+        #expect(DockerTime.parse("yesterday") == nil)
     }
 
     @Test("the API version is 1.41 unless the engine cannot speak it", arguments: [
         ("1.41", "1.12", "1.41"), ("1.43", "1.12", "1.41"), ("1.40", "1.12", "1.40"), ("1.51", "1.44", "1.44"),
     ])
     func negotiation(maximum: String, minimum: String, chosen: String) {
-        #expect(DockerEngine.negotiate(preferred: "1.41", engineMaximum: maximum, engineMinimum: minimum) == chosen)
+        #expect(DockerAPI.negotiate(preferred: "1.41", engineMaximum: maximum, engineMinimum: minimum) == chosen)
     }
 
     @Test("query values are escaped so the engine reads them back exactly")
     func queryEscaping() {
-        #expect(DockerEngine.percentEncode("{\"label\":[\"a=b+c d\"]}") == "%7B%22label%22%3A%5B%22a%3Db%2Bc%20d%22%5D%7D")
-        #expect(DockerEngine.timestamp(Date(timeIntervalSince1970: 1_700_000_000.5)) == "1700000000.500000000")
+        #expect(DockerAPI.percentEncode("{\"label\":[\"a=b+c d\"]}") == "%7B%22label%22%3A%5B%22a%3Db%2Bc%20d%22%5D%7D")
+        #expect(DockerAPI.timestamp(Date(timeIntervalSince1970: 1_700_000_000.5)) == "1700000000.500000000")
     }
 }

@@ -123,12 +123,12 @@ public enum Convergence {
     /// Tasks failed before this call do not count towards `failedTaskLimit`, so a stack redeployed
     /// after earlier trouble is judged on what happens now. Objects vanishing between two requests
     /// of one poll (a task replaced, a container removed) make that poll wait, not fail.
-    public static func wait(engine: DockerEngine, stack: String, deadline: Date, interval: TimeInterval = 0.25,
-                            failedTaskLimit: Int = defaultFailedTaskLimit) throws(DockerEngineError) -> ConvergenceState {
+    public static func wait(api: DockerAPI, stack: String, deadline: Date, interval: TimeInterval = 0.25,
+                            failedTaskLimit: Int = defaultFailedTaskLimit) throws(DockerAPIError) -> ConvergenceState {
         // A second of slack: the engine's task timestamps and this clock may round differently.
         let since = Date().addingTimeInterval(-1)
         while true {
-            let state = try observe(engine: engine, stack: stack, since: since, failedTaskLimit: failedTaskLimit)
+            let state = try observe(api: api, stack: stack, since: since, failedTaskLimit: failedTaskLimit)
             if case .waiting = state {
                 let left = deadline.timeIntervalSinceNow
                 guard left > 0 else { return state }
@@ -140,12 +140,12 @@ public enum Convergence {
     }
 
     /// One poll: what the engine says now, evaluated.
-    public static func observe(engine: DockerEngine, stack: String, since: Date? = nil,
-                               failedTaskLimit: Int = defaultFailedTaskLimit) throws(DockerEngineError) -> ConvergenceState {
-        let services = try engine.services(stack: stack)
+    public static func observe(api: DockerAPI, stack: String, since: Date? = nil,
+                               failedTaskLimit: Int = defaultFailedTaskLimit) throws(DockerAPIError) -> ConvergenceState {
+        let services = try api.services(stack: stack)
         let tasks: [SwarmTask]
         do {
-            tasks = try engine.tasks(services: services.map(\.id))
+            tasks = try api.tasks(services: services.map(\.id))
         } catch where error.status == 404 {
             return .waiting(reasons: ["a service of the stack disappeared while it was being read: \(error.engineMessage ?? "")"])
         }
@@ -153,7 +153,7 @@ public enum Convergence {
         for task in tasks where task.desiredState == .running {
             guard let id = task.containerID else { continue }
             do {
-                containers[id] = try engine.container(id: id)
+                containers[id] = try api.container(id: id)
             } catch where error.status == 404 {
                 continue
             }

@@ -1,7 +1,8 @@
 import Foundation
 
-/// The one wrapper around the docker command line (deploys, secrets, teardown). Watching the app
-/// (convergence, exec, logs) goes through the Engine API instead; see DockerEngine.
+/// The one wrapper around the docker command line, for what the deployers do: stack deploy and
+/// teardown, secrets, configs, networks. Everything else the host asks of Docker goes through the
+/// `Docker` seam (`DockerDaemon`, over the Engine API).
 public struct DockerCLI: Sendable {
     public let executable: String
     /// The environment docker runs with: the host's PATH and DOCKER_* settings, plus per-call values.

@@ -1,0 +1,173 @@
+import Foundation
+
+/// The Docker daemon of this machine, through its Engine API: the `Docker` cchost runs with.
+/// Every call is a few requests on the engine's socket; no process is spawned.
+public struct DockerDaemon: Docker {
+    public let api: DockerAPI
+    /// Seconds between two looks at a stack while waiting for it (convergence, containers stopping).
+    public var pollInterval: Double = 0.25
+
+    public init(api: DockerAPI = DockerAPI()) {
+        self.api = api
+    }
+
+    static let stackLabel = "com.docker.stack.namespace"
+
+    // MARK: Containers
+
+    public func runningContainer(stack: String, service: String) throws(DockerError) -> ServiceContainer {
+        let operation = "find the running container of \(service)"
+        let name = "\(stack)_\(service)"
+        let found = try asking(operation, stack: stack) { () throws(DockerAPIError) in
+            try api.containers(labels: ["com.docker.swarm.service.name": name], all: false)
+        }
+        // The engine lists the newest first.
+        guard let running = found.first(where: { $0.state == "running" }) else {
+            throw DockerError(.missing, operation: operation, stack: stack, message: "no container of service \(name) is running")
+        }
+        return ServiceContainer(id: running.id, stack: stack, service: service)
+    }
+
+    public func mountPoint(of volume: String, in container: ServiceContainer) throws(DockerError) -> String {
+        let operation = "find where volume \(volume) is mounted"
+        let mounts = try asking(operation, stack: container.stack, container: container.id) { () throws(DockerAPIError) in
+            try api.mounts(container: container.id)
+        }
+        guard let mount = mounts.first(where: { $0.name == volume }) else {
+            throw DockerError(.missing, operation: operation, stack: container.stack, container: container.id,
+                              message: "the container does not mount it (it mounts \(mounts.compactMap(\.name).joined(separator: ", ")))")
+        }
+        return mount.destination
+    }
+
+    public func exec(_ command: [String], in container: ServiceContainer, stdin: Data?, deadline: Date) throws(DockerError) -> ExecResult {
+        let operation = "exec \(Self.shortened(command))"
+        let result = try asking(operation, stack: container.stack, container: container.id) { () throws(DockerAPIError) in
+            try api.exec(container: container.id, command: command, stdin: stdin, timeout: max(0, deadline.timeIntervalSinceNow))
+        }
+        if let refusal = Self.runtimeRefusal(result) {
+            throw DockerError(.notStarted, operation: operation, stack: container.stack, container: container.id, message: refusal)
+        }
+        return result
+    }
+
+    /// When the runtime could not start the command at all, the engine answers 126 (not executable)
+    /// or 127 (not found) with the runtime's error on stdout, e.g. `OCI runtime exec failed: exec
+    /// failed: … "wget": executable file not found in $PATH: unknown`: that message. A command that
+    /// ran and exited 126 or 127 itself (a shell not finding a program) is a result, not this.
+    static func runtimeRefusal(_ result: ExecResult) -> String? {
+        guard result.exitCode == 126 || result.exitCode == 127, result.stderr.isEmpty else { return nil }
+        let said = String(decoding: result.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return said.hasPrefix("OCI runtime exec failed") || said.hasPrefix("exec failed") ? said : nil
+    }
+
+    // MARK: Services
+
+    public func services(stack: String) throws(DockerError) -> [SwarmService] {
+        try asking("list the services", stack: stack) { () throws(DockerAPIError) in try api.services(stack: stack) }
+    }
+
+    public func serviceLabels(stack: String, service: String) throws(DockerError) -> [String: String] {
+        try asking("read the deploy labels of \(service)", stack: stack) { () throws(DockerAPIError) in
+            try api.service("\(stack)_\(service)").labels
+        }
+    }
+
+    public func serviceLogs(stack: String, service: String, tail: Int) throws(DockerError) -> String {
+        try asking("read the logs of \(service)", stack: stack) { () throws(DockerAPIError) in
+            try api.serviceLogs(service: "\(stack)_\(service)", tail: tail)
+        }
+    }
+
+    public func tasks(stack: String) throws(DockerError) -> [SwarmTask] {
+        try asking("list the tasks", stack: stack) { () throws(DockerAPIError) in try api.tasks(stack: stack) }
+    }
+
+    public func events(stack: String, since: Date, until: Date) throws(DockerError) -> [DockerEvent] {
+        try asking("read the events", stack: stack) { () throws(DockerAPIError) in
+            try api.events(since: since, until: until, filters: ["label": ["\(Self.stackLabel)=\(stack)"]])
+        }
+    }
+
+    public func waitForConvergence(stack: String, deadline: Date) throws(DockerError) -> ConvergenceState {
+        try asking("watch the convergence", stack: stack) { () throws(DockerAPIError) in
+            try Convergence.wait(api: api, stack: stack, deadline: deadline, interval: pollInterval)
+        }
+    }
+
+    public func removeServices(stack: String, timeout: Double) throws(DockerError) {
+        let operation = "remove the services"
+        let deadline = Date().addingTimeInterval(timeout)
+        try asking(operation, stack: stack) { () throws(DockerAPIError) in
+            for service in try api.services(stack: stack) {
+                do throws(DockerAPIError) { try api.removeService(service.id) } catch where error.status == 404 { continue }
+            }
+        }
+        while true {
+            let left = try asking(operation, stack: stack) { () throws(DockerAPIError) in
+                try api.containers(labels: [Self.stackLabel: stack], all: true)
+            }
+            if left.isEmpty { return }
+            guard Date() < deadline else {
+                throw DockerError(.timedOut, operation: operation, stack: stack,
+                                  message: "\(left.count) container(s) of the stack did not stop within \(Int(timeout)) s")
+            }
+            Thread.sleep(forTimeInterval: pollInterval)
+        }
+    }
+
+    // MARK: What the swarm holds
+
+    public func stacks() throws(DockerError) -> [SwarmStack] {
+        let services = try asking("list the stacks") { () throws(DockerAPIError) in try api.services(labels: [Self.stackLabel: ""]) }
+        let byStack = Dictionary(grouping: services) { $0.labels[Self.stackLabel] ?? "" }
+        return byStack.map { name, services in
+            SwarmStack(name: name, services: services.count, createdAt: services.compactMap(\.createdAt).min())
+        }.sorted { $0.name < $1.name }
+    }
+
+    public func swarmObjects(_ kind: SwarmObject.Kind) throws(DockerError) -> [SwarmObject] {
+        try asking("list the \(kind.rawValue)s") { () throws(DockerAPIError) in try api.swarmObjects(kind) }
+    }
+
+    // MARK: Volumes
+
+    public func volumes(labels: [String: String]) throws(DockerError) -> [DockerVolume] {
+        let selectors = DockerAPI.labelSelectors(labels).joined(separator: ", ")
+        return try asking("list the volumes labelled \(selectors)") { () throws(DockerAPIError) in try api.volumes(labels: labels) }
+    }
+
+    public func createVolume(_ name: String, labels: [String: String]) throws(DockerError) {
+        _ = try asking("create volume \(name)") { () throws(DockerAPIError) in try api.createVolume(name, labels: labels) }
+    }
+
+    public func volumeMountpoint(_ name: String) throws(DockerError) -> String {
+        try asking("find the folder of volume \(name)") { () throws(DockerAPIError) in try api.volume(name).mountpoint }
+    }
+
+    public func removeVolumes(_ names: [String]) throws(DockerError) {
+        var problems: [String] = []
+        for name in names {
+            do { try api.removeVolume(name, force: true) } catch where error.status == 404 { continue } catch {
+                problems.append("\(name): \(error.engineMessage ?? error.description)")
+            }
+        }
+        guard problems.isEmpty else {
+            throw DockerError(.failed, operation: "remove volumes \(names.joined(separator: ", "))", message: problems.joined(separator: "; "))
+        }
+    }
+
+    // MARK: Errors
+
+    /// Runs one Engine API request (or a few) for `operation`, turning its failure into a `DockerError`.
+    private func asking<T>(_ operation: String, stack: String? = nil, container: String? = nil,
+                           _ body: () throws(DockerAPIError) -> T) throws(DockerError) -> T {
+        do { return try body() } catch { throw DockerError(error, operation: operation, stack: stack, container: container) }
+    }
+
+    /// A command as an error names it: its words, at most 80 characters.
+    static func shortened(_ command: [String]) -> String {
+        let text = command.joined(separator: " ")
+        return text.count > 80 ? text.prefix(79) + "…" : text
+    }
+}

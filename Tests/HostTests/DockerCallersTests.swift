@@ -1,0 +1,188 @@
+import Foundation
+@testable import Host
+import Testing
+
+/// The callers of the `Docker` seam, against the in-memory fake: no engine, milliseconds each.
+@Suite("Callers of Docker, on an in-memory Docker")
+struct DockerCallersTests {
+    static let stack = "app-3f9a0c1d_ci_example"
+
+    static func app(_ folder: TemporaryDirectory) -> AppDeployment {
+        AppDeployment(runID: "3f9a0c1d", recipe: "static-site", domain: "app-3f9a0c1d.ci.example",
+                      checkout: Checkout(directory: folder.path, reference: "1.0.0+1", commit: String(repeating: "a", count: 40)),
+                      workDirectory: folder.url)
+    }
+
+    static func gateway(_ docker: FakeDocker, _ folder: TemporaryDirectory, deadline: Double = 5) -> SwarmGateway {
+        var gateway = SwarmGateway(docker: docker, app: app(folder), port: 80)
+        gateway.execDeadline = deadline
+        gateway.retryInterval = 0.001
+        return gateway
+    }
+
+    static func output(_ text: String) -> ExecResult { ExecResult(exitCode: 0, stdout: Data(text.utf8)) }
+
+    // MARK: SwarmGateway: exec in a service of the app
+
+    @Test("exec finds the service's container anew on each attempt and runs once the container is back")
+    func execWaitsForTheContainer() throws {
+        let folder = try TemporaryDirectory()
+        let docker = FakeDocker(root: folder.url) {
+            $0.containers["\(Self.stack)/app"] = [nil, nil, "c2"]
+            $0.exec = { command, container, _ in Self.output("\(command.joined(separator: " ")) in \(container.id)") }
+        }
+        let started = Date()
+        let result = try Self.gateway(docker, folder).exec(service: "app", argv: ["cat", "/etc/hostname"])
+        #expect(result.exitCode == 0)
+        #expect(String(decoding: result.output, as: UTF8.self) == "cat /etc/hostname in c2")
+        #expect(docker.calls == Array(repeating: "runningContainer \(Self.stack)/app", count: 3) + ["exec c2 cat /etc/hostname"])
+        #expect(Date().timeIntervalSince(started) < 1)
+    }
+
+    @Test("a container that goes away between finding it and exec is found again")
+    func execFollowsAReplacedContainer() throws {
+        let folder = try TemporaryDirectory()
+        let docker = FakeDocker(root: folder.url) {
+            $0.containers["\(Self.stack)/app"] = ["c1", "c2"]
+            $0.exec = { _, container, _ throws(DockerError) in
+                guard container.id == "c2" else {
+                    throw DockerError(.missing, operation: "exec true", stack: container.stack, container: container.id,
+                                      message: "No such container: \(container.id)")
+                }
+                return Self.output("ran")
+            }
+        }
+        let result = try Self.gateway(docker, folder).execRetrying(service: "app", argv: ["true"])
+        #expect(result == Self.output("ran"))
+        #expect(docker.calls.filter { $0.hasPrefix("exec") } == ["exec c1 true", "exec c2 true"])
+    }
+
+    @Test("exec that never runs fails after its deadline with Docker's own message, never as empty output")
+    func execFailsWithDockersMessage() throws {
+        let folder = try TemporaryDirectory()
+        let docker = FakeDocker(root: folder.url) {
+            $0.containers["\(Self.stack)/app"] = ["c1"]
+            $0.exec = { command, container, _ throws(DockerError) in
+                throw DockerError(.conflict, operation: "exec \(command.joined(separator: " "))", stack: container.stack,
+                                  container: container.id, message: "Container c1 is not running")
+            }
+        }
+        let error = #expect(throws: DeployError.self) {
+            try Self.gateway(docker, folder, deadline: 0.05).execRetrying(service: "app", argv: ["true"])
+        }
+        #expect(error?.description == "exec in app of \(Self.stack) failed: did not run within 0.05 s: exec true in container c1 (stack \(Self.stack)) failed: Container c1 is not running")
+        #expect(docker.calls.filter { $0.hasPrefix("exec") }.count > 1, "it was not retried")
+    }
+
+    @Test("a command the runtime cannot start fails at once with the runtime's message; HTTP through wget says so too")
+    func execNotStarted() throws {
+        let folder = try TemporaryDirectory()
+        let refusal = "OCI runtime exec failed: exec failed: container_linux.go:380: starting container process caused: exec: \"wget\": executable file not found in $PATH: unknown"
+        let docker = FakeDocker(root: folder.url) {
+            $0.containers["\(Self.stack)/app"] = ["c1"]
+            $0.exec = { command, container, _ throws(DockerError) in
+                throw DockerError(.notStarted, operation: "exec \(command[0])", stack: container.stack, container: container.id, message: refusal)
+            }
+        }
+        let gateway = Self.gateway(docker, folder)
+        let error = #expect(throws: DeployError.self) { try gateway.execRetrying(service: "app", argv: ["wget"]) }
+        #expect(error?.reason == refusal)
+        #expect(docker.calls.filter { $0.hasPrefix("exec") }.count == 1, "a command that cannot start was retried")
+        let http = #expect(throws: (any Error).self) { try gateway.http(method: "GET", path: "/", body: nil) }
+        #expect("\(http.map { "\($0)" } ?? "")".contains("executable file not found"))
+    }
+
+    @Test("a command that ran is a result whatever its exit code, 127 included")
+    func execExitCodeIsAResult() throws {
+        let folder = try TemporaryDirectory()
+        let docker = FakeDocker(root: folder.url) {
+            $0.containers["\(Self.stack)/app"] = ["c1"]
+            $0.exec = { _, _, _ in ExecResult(exitCode: 127, stderr: Data("sh: nope: not found\n".utf8)) }
+        }
+        let result = try Self.gateway(docker, folder).exec(service: "app", argv: ["sh", "-c", "nope"])
+        #expect(result.exitCode == 127)
+        #expect(String(decoding: result.output, as: UTF8.self) == "sh: nope: not found\n")
+    }
+
+    // MARK: RetainedVolumes: a canonical's data
+
+    /// A fake node holding the stack's volume `data` with one file.
+    static func nodeWithData(_ folder: TemporaryDirectory) throws -> FakeDocker {
+        let docker = FakeDocker(root: folder.url)
+        try docker.createVolume("\(stack)_data", labels: ["com.docker.stack.namespace": stack])
+        try "kept".write(toFile: "\(try docker.volumeMountpoint("\(stack)_data"))/marker", atomically: true, encoding: .utf8)
+        return docker
+    }
+
+    @Test("retain stops the stack's services, then copies each of its volumes into a labelled retained volume")
+    func retainCopiesTheStacksVolumes() throws {
+        let folder = try TemporaryDirectory()
+        let docker = try Self.nodeWithData(folder)
+        let volumes = RetainedVolumes(docker: docker, stateDirectory: "/var/lib/cchost")
+        let retained = try volumes.retain(stack: Self.stack, recipe: "static-site", runID: "3f9a0c1d")
+        #expect(retained == ["warm-static-site-3f9a0c1d_data"])
+        let calls = docker.calls
+        let stopped = try #require(calls.firstIndex(of: "removeServices \(Self.stack)"))
+        #expect(stopped < (try #require(calls.firstIndex(of: "createVolume warm-static-site-3f9a0c1d_data"))), "\(calls)")
+        #expect(try volumes.list() == [.init(name: "warm-static-site-3f9a0c1d_data", recipe: "static-site", runID: "3f9a0c1d", volume: "data")])
+        let copy = try docker.volumeMountpoint("warm-static-site-3f9a0c1d_data")
+        #expect(try String(contentsOfFile: "\(copy)/marker", encoding: .utf8) == "kept")
+        #expect(try volumes.checksum("warm-static-site-3f9a0c1d_data") == (try volumes.checksum("\(Self.stack)_data")))
+    }
+
+    @Test("a warm app's volumes are copies of the canonical's, labelled as the stack's own; garbage collection keeps the canonical's")
+    func seedAndCollectGarbage() throws {
+        let folder = try TemporaryDirectory()
+        let docker = try Self.nodeWithData(folder)
+        let volumes = RetainedVolumes(docker: docker, stateDirectory: "/var/lib/cchost")
+        let kept = try volumes.retain(stack: Self.stack, recipe: "static-site", runID: "aaaa")
+        let stale = try volumes.retain(stack: Self.stack, recipe: "static-site", runID: "bbbb")
+        let canonical = Canonical(recipe: "static-site", version: "1.0.0+1", commit: String(repeating: "a", count: 40), promotedAt: Date(),
+                                  status: "promoted", runID: "aaaa", volumes: kept)
+        #expect(try volumes.seed(stack: "warm-1234_ci_example", from: canonical) == ["warm-1234_ci_example_data"])
+        let seeded = try #require(try docker.volumes(labels: ["com.docker.stack.namespace": "warm-1234_ci_example"]).first)
+        #expect(try String(contentsOfFile: "\(seeded.mountpoint)/marker", encoding: .utf8) == "kept")
+        #expect(try volumes.collectGarbage(recipes: ["static-site"], keep: ["aaaa"], dryRun: true) == stale)
+        #expect(try volumes.list().count == 2, "a dry run removed something")
+        #expect(try volumes.collectGarbage(recipes: nil, keep: ["aaaa"]) == stale)
+        #expect(try volumes.list().map(\.name) == kept)
+    }
+
+    @Test("data whose containers do not stop is not retained: not quiescent")
+    func retainRefusesDataStillInUse() throws {
+        let folder = try TemporaryDirectory()
+        let docker = try Self.nodeWithData(folder)
+        docker.update {
+            $0.failures["removeServices"] = DockerError(.timedOut, operation: "remove the services", stack: Self.stack,
+                                                        message: "1 container(s) of the stack did not stop within 5 s")
+        }
+        let error = #expect(throws: DeployError.self) {
+            try RetainedVolumes(docker: docker, stateDirectory: "/s").retain(stack: Self.stack, recipe: "r", runID: "1", stopTimeout: 5)
+        }
+        #expect(error?.description == "retain the data of \(Self.stack) failed: its containers did not stop within 5 s, so the data was not quiescent")
+        #expect(try docker.volumes(labels: [RetainedVolumes.Label.state: "/s"]).isEmpty)
+    }
+
+    @Test("retained volumes Docker cannot list are an error with Docker's message, not an empty list")
+    func listWithoutDocker() throws {
+        let folder = try TemporaryDirectory()
+        let docker = FakeDocker(root: folder.url) {
+            $0.failures["volumes"] = DockerError(.unreachable, operation: "list the volumes labelled cchost.canon.state=/s",
+                                                 message: "cannot reach the Docker engine at /run/no.sock")
+        }
+        let error = #expect(throws: DeployError.self) { try RetainedVolumes(docker: docker, stateDirectory: "/s").list() }
+        #expect(error?.description == "list the volumes labelled cchost.canon.state=/s failed: cannot reach the Docker engine at /run/no.sock")
+    }
+
+    // MARK: Errors name what failed
+
+    @Test("an error of no stack does not print an empty stack name")
+    func errorsWithoutStack() {
+        #expect(DeployError(operation: "docker exec 599c2f3c20bf", stack: "", reason: "exit 1").description == "docker exec 599c2f3c20bf failed: exit 1")
+        let docker = DockerError(.missing, operation: "exec cat /data/x", stack: "", container: "599c2f3c20bf0123", message: "No such container: 599c2f3c20bf0123")
+        #expect(docker.description == "exec cat /data/x in container 599c2f3c20bf failed: No such container: 599c2f3c20bf0123")
+        #expect(DeployError(docker).description == "exec cat /data/x in container 599c2f3c20bf failed: No such container: 599c2f3c20bf0123")
+        let inStack = DockerError(.missing, operation: "find the running container of db", stack: "s_ci_example", message: "none")
+        #expect(DeployError(inStack).description == "find the running container of db of s_ci_example failed: none")
+    }
+}
