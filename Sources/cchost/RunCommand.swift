@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import Host
 import PluginChannel
 
@@ -81,18 +82,19 @@ struct RunCommand: ParsableCommand {
             let deployer: any Deployer = backend == "abra" ? AbraDeployer(abra: try abraExecutable(), defaultTimeout: timeout)
                 : SwarmDeployer(defaultTimeout: timeout)
             let runs = URL(fileURLWithPath: setup.configuration.stateDirectory).appendingPathComponent("runs")
-            TeardownOnSignal.install(deployer: SwarmDeployer(), registry: ActiveRuns(directory: runs.appendingPathComponent("active")))
-            let engine = try makeRunEngine(setup: setup, recipe: recipe, deployer: deployer, runs: runs,
-                                           progress: { [started = Date()] line in
-                                               printError("cchost: [+\(Int(Date().timeIntervalSince(started)))s] \(line)")
+            let cancellation = RunCancellation()
+            TeardownOnSignal.install(deployer: SwarmDeployer(), registry: ActiveRuns(directory: runs.appendingPathComponent("active")),
+                                     cancellation: cancellation)
+            let engine = try makeRunEngine(setup: setup, recipe: recipe, deployer: deployer, runs: runs, recorder: store,
+                                           events: { [started = Date()] event in
+                                               printError("cchost: [+\(Int(Date().timeIntervalSince(started)))s] \(event.line)")
                                            })
             do {
                 let record = try engine.run(RunRequest(
                     recipe: recipe, repository: repository, headRef: ref, base: base, stages: try tiers(configured: settings?.stages),
                     baseDomain: baseDomain, environment: settings?.env ?? [:], checkArguments: settings?.checks ?? [:],
                     readinessPath: settings?.readinessPath, canonicalVersion: canonical?.version,
-                    warmFrom: warm || quick ? canonical : nil, quick: quick))
-                try store.record(run: StoredRun(record))
+                    warmFrom: warm || quick ? canonical : nil, quick: quick, cancellation: cancellation))
                 return record
             } catch {
                 throw Failure(message: "\(error)")
@@ -102,21 +104,36 @@ struct RunCommand: ParsableCommand {
         if let json { try RunReport.json(record).write(to: URL(fileURLWithPath: json)) }
         if let junit { try Data(RunReport.junit(record).utf8).write(to: URL(fileURLWithPath: junit)) }
         if let markdown { try Data(RunReport.markdown(record).utf8).write(to: URL(fileURLWithPath: markdown)) }
+        // A run stopped by a signal exits as the signal says (130, 143), after its teardown and record.
+        if let signalNumber = TeardownOnSignal.received { throw ExitCode(128 + signalNumber) }
         if record.exitStatus != 0 { throw ExitCode(record.exitStatus) }
     }
 }
 
-/// SIGINT or SIGTERM during a run: tear down this process's registered apps, then exit 130/143.
-/// Teardown is sacred even when the operator gives up on a run.
+/// SIGINT or SIGTERM during a run: the first one cancels the runs of this process, which stop
+/// before their next step, tear down and record themselves (red), then the process exits 130/143;
+/// a second one tears down this process's registered apps at once and exits 130/143. Teardown is
+/// sacred even when the operator gives up on a run.
 enum TeardownOnSignal {
     nonisolated(unsafe) static var sources: [DispatchSourceSignal] = []
+    private static let first = Mutex<Int32?>(nil)
 
-    static func install(deployer: SwarmDeployer, registry: ActiveRuns) {
+    /// The signal that cancelled this process's runs, if one did.
+    static var received: Int32? { first.withLock { $0 } }
+
+    static func install(deployer: SwarmDeployer, registry: ActiveRuns, cancellation: RunCancellation) {
         for signalNumber in [SIGINT, SIGTERM] {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
             source.setEventHandler {
-                printError("cchost: interrupted: tearing down")
+                let name = signalNumber == SIGINT ? "SIGINT" : "SIGTERM"
+                guard cancellation.reason != nil else {
+                    first.withLock { $0 = $0 ?? signalNumber }
+                    cancellation.cancel("\(name) received")
+                    printError("cchost: \(name): stopping the run before its next step; it tears down and records itself (again to tear down at once)")
+                    return
+                }
+                printError("cchost: \(name) again: tearing down now")
                 for entry in registry.entries() where entry.pid == getpid() {
                     let result = deployer.teardown(stack: entry.stack)
                     registry.unregister(runID: entry.runID)

@@ -29,17 +29,19 @@ struct SweepCommand: ParsableCommand {
             let installed = found.plugins.map(\.info)
             let recipes = try SweepPlan.enrolled(configuration, plugins: installed)
             let runs = URL(fileURLWithPath: configuration.stateDirectory).appendingPathComponent("runs")
-            TeardownOnSignal.install(deployer: SwarmDeployer(), registry: ActiveRuns(directory: runs.appendingPathComponent("active")))
+            let cancellation = RunCancellation()
+            TeardownOnSignal.install(deployer: SwarmDeployer(), registry: ActiveRuns(directory: runs.appendingPathComponent("active")),
+                                     cancellation: cancellation)
             let runner = SweepRunner(
                 configuration: configuration, store: store,
                 makeEngine: { recipe in
                     let deployer: any Deployer = configuration.backend == "abra"
                         ? AbraDeployer(abra: ProcessInfo.processInfo.environment["CCHOST_ABRA"] ?? "abra", defaultTimeout: recipe.timeout ?? 300)
                         : SwarmDeployer(defaultTimeout: recipe.timeout ?? 300)
-                    return try makeRunEngine(setup: setup, recipe: recipe.name, deployer: deployer, runs: runs,
-                                             progress: { printError("cchost: [\(recipe.name)] \($0)") })
+                    return try makeRunEngine(setup: setup, recipe: recipe.name, deployer: deployer, runs: runs, recorder: store,
+                                             events: { printError("cchost: [\(recipe.name)] \($0.line)") })
                 },
-                progress: { printError("cchost: \($0)") })
+                progress: { printError("cchost: \($0)") }, cancellation: cancellation)
             return try runner.sweep(recipes: recipes, dryRun: dryRun)
         }
         for outcome in outcomes {
@@ -49,6 +51,7 @@ struct SweepCommand: ParsableCommand {
             if let error = outcome.error { line += "; error: \(error)" }
             print(line)
         }
+        if let signalNumber = TeardownOnSignal.received { throw ExitCode(128 + signalNumber) }
         if outcomes.contains(where: { $0.error != nil || ($0.run.map { !$0.isGreen } ?? false) }) { throw ExitCode(1) }
     }
 }

@@ -139,10 +139,27 @@ struct EndToEndTests {
         throw GitFixtureError(description: "the run never deployed its stack")
     }
 
-    @Test("SIGTERM to cchost during a run tears the app down before it exits", .requiresDocker)
-    func sigtermTearsDown() throws {
+    @Test("SIGTERM to cchost during a run cancels it: it stops, tears the app down, records itself as cancelled, and exits 143", .requiresDocker)
+    func sigtermCancelsTheRun() throws {
         let state = try TemporaryDirectory("state")
         let (process, stack) = try startRun(state: state)
+        process.terminate()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 128 + SIGTERM)
+        #expect(Self.leftovers(stack).isEmpty, "\(Self.leftovers(stack))")
+        let runs = try StateStore(stateDirectory: state.path).latestRuns(recipe: "static-site", limit: 1)
+        let record = try RunReport.decode(Data(try #require(runs.first).record.utf8))
+        #expect(record.aborted == "cancelled: SIGTERM received" && record.finishedAt != nil && record.teardown?.isClean == true,
+                "\(record)")
+        #expect(try #require(record.tiers.last).opDetail == "not run: the run was cancelled (SIGTERM received)")
+    }
+
+    @Test("a second SIGTERM tears the app down at once and exits 143", .requiresDocker)
+    func secondSigtermTearsDownAtOnce() throws {
+        let state = try TemporaryDirectory("state")
+        let (process, stack) = try startRun(state: state)
+        process.terminate()
+        Thread.sleep(forTimeInterval: 0.1)
         process.terminate()
         process.waitUntilExit()
         #expect(process.terminationStatus == 128 + SIGTERM)

@@ -168,23 +168,11 @@ enum SwarmRuns {
 
     static func generic() throws -> ResolvedPlugin { try probe("libcchost-generic.so", origin: .builtin) }
 
-    /// A run engine on the real swarm, watching convergence through the deployer's Docker.
+    /// A run engine on the real swarm; `progress` gets each event's console line.
     static func engine(_ state: TemporaryDirectory, plugins: [ResolvedPlugin], deployer: any Deployer = SwarmDeployer(defaultTimeout: 90),
                        progress: @escaping @Sendable (String) -> Void = { _ in }) -> RunEngine {
-        let docker = deployer.docker
-        return RunEngine(deployer: deployer, plugins: plugins, launcher: .forTests(),
-                         runsDirectory: state.url.appendingPathComponent("runs"),
-                         waitForConvergence: { stack, deadline in
-                             do {
-                                 switch try docker.waitForConvergence(stack: stack, deadline: deadline) {
-                                 case .converged: return (true, [])
-                                 case .waiting(let reasons), .failed(let reasons): return (false, reasons)
-                                 }
-                             } catch {
-                                 return (false, ["\(error)"])
-                             }
-                         },
-                         progress: progress)
+        RunEngine(deployer: deployer, plugins: plugins, launcher: .forTests(), runsDirectory: state.url.appendingPathComponent("runs"),
+                  events: { progress($0.line) })
     }
 
     /// Everything of `stack` still on the engine, asked of docker directly.

@@ -112,3 +112,10 @@ enum RunResultRows {
             """, arguments: arguments)
     }
 }
+
+/// The state database records each run as it starts (so a run killed outright is there, unfinished
+/// and unverified) and again as it finishes, replacing the first row.
+extension StateStore: RunRecorder {
+    public func started(_ record: RunRecord) throws { try self.record(run: try StoredRun(record)) }
+    public func finished(_ record: RunRecord) throws { try self.record(run: try StoredRun(record)) }
+}

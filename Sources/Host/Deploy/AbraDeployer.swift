@@ -154,13 +154,15 @@ public struct AbraDeployer: Deployer {
             throw DeployError(operation: "abra app backup create", stack: app.stack, reason: "abra reported no backup archive on stdout")
         }
         try checkOwnArchive(file.path, app: app, operation: "abra app backup create")
-        let attributes = try? FileManager.default.attributesOfItem(atPath: file.path)
-        let bytes = (attributes?[.size] as? NSNumber)?.intValue ?? 0
+        let bytes: Int
+        do { bytes = (try FileManager.default.attributesOfItem(atPath: file.path)[.size] as? NSNumber)?.intValue ?? 0 } catch {
+            throw DeployError(operation: "abra app backup create", stack: app.stack, reason: "the archive \(file.path) cannot be read: \(error)")
+        }
         guard bytes > 0 else {
             throw DeployError(operation: "abra app backup create", stack: app.stack, reason: "the archive \(file.path) is empty")
         }
         // What the archive holds, as the recipe's backupbot labels say (descriptive: abra decides).
-        let services = (try? SwarmDeployer(docker: docker, cli: cli).recipe(of: app)).map { BackupLabels.backedUpServices($0.compose) } ?? []
+        let services = BackupLabels.backedUpServices(try recipe(of: app).compose)
         let volumes = services.flatMap { service in BackupLabels.volumePaths(service).map { ($0.0, $0.1) } }
         return BackupRecord(archives: [BackupArchive(
             service: services.map(\.name).joined(separator: ","), volume: volumes.map(\.0).joined(separator: ","),

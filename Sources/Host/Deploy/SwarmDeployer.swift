@@ -199,8 +199,21 @@ public struct SwarmDeployer: Deployer {
         return result
     }
 
+    /// Teardowns of one stack in this process, one at a time: a signal handler's teardown must not
+    /// race the run's own (each would find the other's half-removed objects and give up on them).
+    private static let stacksBeingTornDown = Mutex<[String: NSLock]>([:])
+
     /// Teardown by stack name alone: what the janitor and a signal handler have of a run.
     public func teardown(stack: String) -> TeardownResult {
+        let lock = Self.stacksBeingTornDown.withLock { locks in
+            if let lock = locks[stack] { return lock }
+            locks[stack] = NSLock()
+            return locks[stack]!  // just stored
+        }
+        return lock.withLock { removeEverything(of: stack) }
+    }
+
+    private func removeEverything(of stack: String) -> TeardownResult {
         let started = Date()
         var removed: [String] = []
         let stackFilter = "label=com.docker.stack.namespace=\(stack)"

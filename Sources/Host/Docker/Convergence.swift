@@ -124,14 +124,16 @@ public enum Convergence {
     /// after earlier trouble is judged on what happens now. Objects vanishing between two requests
     /// of one poll (a task replaced, a container removed) make that poll wait, not fail.
     public static func wait(api: DockerAPI, stack: String, deadline: Date, interval: TimeInterval = 0.25,
-                            failedTaskLimit: Int = defaultFailedTaskLimit) throws(DockerAPIError) -> ConvergenceState {
+                            failedTaskLimit: Int = defaultFailedTaskLimit,
+                            stop: () -> Bool = { false }) throws(DockerAPIError) -> ConvergenceState {
         // A second of slack: the engine's task timestamps and this clock may round differently.
         let since = Date().addingTimeInterval(-1)
         while true {
             let state = try observe(api: api, stack: stack, since: since, failedTaskLimit: failedTaskLimit)
-            if case .waiting = state {
+            if case .waiting(let reasons) = state {
                 let left = deadline.timeIntervalSinceNow
                 guard left > 0 else { return state }
+                guard !stop() else { return .waiting(reasons: ["stopped waiting: the run was cancelled"] + reasons) }
                 sleep(seconds: min(max(interval, 0.01), left))
                 continue
             }

@@ -50,9 +50,9 @@ public protocol Docker: Sendable {
     /// in the future waits until then).
     func events(stack: String, since: Date, until: Date) throws(DockerError) -> [DockerEvent]
 
-    /// Waits until the stack is converged or failed, or `deadline` passes (then `.waiting` with what
-    /// it was still waiting for); see `Convergence`.
-    func waitForConvergence(stack: String, deadline: Date) throws(DockerError) -> ConvergenceState
+    /// Waits until the stack is converged or failed, or `deadline` passes, or `stop` says so between
+    /// polls (then `.waiting` with what it was still waiting for); see `Convergence`.
+    func waitForConvergence(stack: String, deadline: Date, stop: @Sendable () -> Bool) throws(DockerError) -> ConvergenceState
 
     /// Removes the stack's services, so that their containers stop as in `docker stack rm` (each
     /// with its grace period: databases shut down cleanly), and waits until none of the stack's
@@ -85,6 +85,11 @@ public protocol Docker: Sendable {
 }
 
 extension Docker {
+    /// `waitForConvergence` until the deadline.
+    public func waitForConvergence(stack: String, deadline: Date) throws(DockerError) -> ConvergenceState {
+        try waitForConvergence(stack: stack, deadline: deadline, stop: { false })
+    }
+
     /// `exec` without input.
     public func exec(_ command: [String], in container: ServiceContainer, deadline: Date) throws(DockerError) -> ExecResult {
         try exec(command, in: container, stdin: nil, deadline: deadline)

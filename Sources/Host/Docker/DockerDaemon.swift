@@ -18,11 +18,15 @@ public struct DockerDaemon: Docker {
     public func runningContainer(stack: String, service: String) throws(DockerError) -> ServiceContainer {
         let operation = "find the running container of \(service)"
         let name = "\(stack)_\(service)"
-        let found = try asking(operation, stack: stack) { () throws(DockerAPIError) in
-            try api.containers(labels: ["com.docker.swarm.service.name": name], all: false)
+        let running = try asking(operation, stack: stack) { () throws(DockerAPIError) -> ContainerSummary? in
+            let found = try api.containers(labels: ["com.docker.swarm.service.name": name], all: false).filter { $0.state == "running" }
+            guard !found.isEmpty else { return nil }
+            // During a start-first update the old task's container still runs for a while: the
+            // service's container is the one of a task swarm wants running.
+            let current = Set(try api.tasks(service: name).filter { $0.desiredState == .running }.compactMap(\.containerID))
+            return found.first { current.contains($0.id) }
         }
-        // The engine lists the newest first.
-        guard let running = found.first(where: { $0.state == "running" }) else {
+        guard let running else {
             throw DockerError(.missing, operation: operation, stack: stack, message: "no container of service \(name) is running")
         }
         return ServiceContainer(id: running.id, stack: stack, service: service)
@@ -89,9 +93,9 @@ public struct DockerDaemon: Docker {
         }
     }
 
-    public func waitForConvergence(stack: String, deadline: Date) throws(DockerError) -> ConvergenceState {
+    public func waitForConvergence(stack: String, deadline: Date, stop: @Sendable () -> Bool) throws(DockerError) -> ConvergenceState {
         try asking("watch the convergence", stack: stack) { () throws(DockerAPIError) in
-            try Convergence.wait(api: api, stack: stack, deadline: deadline, interval: pollInterval)
+            try Convergence.wait(api: api, stack: stack, deadline: deadline, interval: pollInterval, stop: stop)
         }
     }
 

@@ -20,13 +20,16 @@ public final class SweepRunner: Sendable {
     /// Builds a run engine for one recipe (each recipe runs on its own engine and thread).
     public let makeEngine: @Sendable (RecipeSettings) throws -> RunEngine
     public let progress: @Sendable (String) -> Void
+    /// Stops the sweep from outside: a running run stops and tears down, no new one starts.
+    public let cancellation: RunCancellation
 
     public init(configuration: Configuration, store: StateStore, makeEngine: @escaping @Sendable (RecipeSettings) throws -> RunEngine,
-                progress: @escaping @Sendable (String) -> Void = { _ in }) {
+                progress: @escaping @Sendable (String) -> Void = { _ in }, cancellation: RunCancellation = RunCancellation()) {
         self.configuration = configuration
         self.store = store
         self.makeEngine = makeEngine
         self.progress = progress
+        self.cancellation = cancellation
     }
 
     /// Decides for every recipe; with `dryRun`, stops there.
@@ -77,19 +80,19 @@ public final class SweepRunner: Sendable {
     func runAndPromote(_ item: SweepItem, version: String) -> SweepOutcome {
         var outcome = SweepOutcome(item: item)
         do {
+            if let reason = cancellation.reason { throw PlanError(description: "not run: the sweep was cancelled (\(reason))") }
             let lock = try StateLock(StateLock.recipe(item.recipe.name), store: store)
             defer { withExtendedLifetime(lock) {} }
             let engine = try makeEngine(item.recipe)
+            // Every sweep run is in the state database from its start.
+            engine.recorder = store
             progress("\(item.recipe.name): running \(version) cold (base: \(item.canonical ?? "the previous release"))")
             let record = try engine.run(RunRequest(
                 recipe: item.recipe.name, repository: item.mirror, headRef: version, base: item.canonical,
                 stages: item.recipe.stages ?? Tier.allCases, trigger: .sweep, baseDomain: configuration.baseDomain,
                 environment: item.recipe.env, checkArguments: item.recipe.checks, readinessPath: item.recipe.readinessPath,
-                retainData: true))
+                retainData: true, cancellation: cancellation))
             outcome.run = record
-            do { try store.record(run: StoredRun(record)) } catch {
-                progress("\(item.recipe.name): warning: run \(record.id) is not in the state database: \(error)")
-            }
             // Promoted, refused or failed, the volumes no canonical references are garbage afterwards:
             // the previous canonical's, or this run's. A promotion's own error is what the sweep reports.
             defer { collectGarbage(recipes: [item.recipe.name]) }

@@ -124,7 +124,7 @@ final class FakeDocker: Docker {
         return state.withLock { $0.events[stack] ?? [] }.filter { $0.time >= since && $0.time <= until }
     }
 
-    func waitForConvergence(stack: String, deadline: Date) throws(DockerError) -> ConvergenceState {
+    func waitForConvergence(stack: String, deadline: Date, stop: @Sendable () -> Bool) throws(DockerError) -> ConvergenceState {
         try called("waitForConvergence", stack)
         return state.withLock { Self.next(&$0.convergence) } ?? .waiting(reasons: ["the stack has no services yet"])
     }

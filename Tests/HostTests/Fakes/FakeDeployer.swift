@@ -1,0 +1,87 @@
+import Foundation
+@testable import Host
+import Synchronization
+
+/// `Deployer` in memory, over a `FakeDocker`: a deploy makes every service of the recipe "run" in
+/// the fake (one container each, every named volume mounted at `/data/<volume>`, the deploy labels
+/// the swarm backend writes), so the run engine's whole tier loop runs without a swarm. The test
+/// sets failures and answers; the fake records every call.
+final class FakeDeployer: Deployer {
+    struct Behaviour {
+        /// Per op (`install`, `upgrade`, `backup`, `restore`): the error it throws.
+        var failures: [String: DeployError] = [:]
+        /// The `chaos-version` an upgrade writes; nil: the head's short commit, as the swarm backend does.
+        var chaosVersion: String?
+        var teardown = TeardownResult(removed: ["the stack"], leftovers: [], seconds: 0)
+        /// Runs after each successful deploy (a test breaking the checkout, cancelling the run…).
+        var afterDeploy: (@Sendable (AppDeployment, DeployKind) -> Void)?
+        var calls: [String] = []
+    }
+
+    let name = "fake"
+    let fake: FakeDocker
+    var docker: any Docker { fake }
+    let defaultTimeout = 5
+    let secrets = SecretLedger()
+    let behaviour: Mutex<Behaviour>
+
+    init(docker: FakeDocker, _ configure: (inout Behaviour) -> Void = { _ in }) {
+        fake = docker
+        var initial = Behaviour()
+        configure(&initial)
+        behaviour = Mutex(initial)
+    }
+
+    var calls: [String] { behaviour.withLock { $0.calls } }
+
+    private func called(_ op: String, _ app: AppDeployment) throws(DeployError) {
+        let failure = behaviour.withLock { state -> DeployError? in
+            state.calls.append("\(op) \(app.checkout.reference)")
+            return state.failures[op]
+        }
+        if let failure { throw failure }
+    }
+
+    func deploy(_ app: AppDeployment, as kind: DeployKind) throws(DeployError) {
+        let recipe = try recipe(of: app)
+        switch kind {
+        case .install(let version):
+            try called("install", app)
+            fake.update { state in
+                for service in recipe.compose.services.values {
+                    let container = "\(app.stack)-\(service.name)"
+                    state.containers["\(app.stack)/\(service.name)"] = [container]
+                    state.mounts[container] = Dictionary(uniqueKeysWithValues: service.volumes.map { ("\(app.stack)_\($0)", "/data/\($0)") })
+                    state.labels["\(app.stack)/\(service.name)"] = service.deployLabels
+                        .merging(["coop-cloud.\(app.stack).version": version]) { $1 }
+                }
+            }
+        case .chaosUpgrade:
+            try called("upgrade", app)
+            let chaos = behaviour.withLock { $0.chaosVersion } ?? String(app.checkout.commit.prefix(7))
+            fake.update { state in
+                for service in recipe.compose.services.values {
+                    state.labels["\(app.stack)/\(service.name)", default: [:]]["coop-cloud.\(app.stack).chaos-version"] = chaos
+                }
+            }
+        }
+        behaviour.withLock { $0.afterDeploy }?(app, kind)
+    }
+
+    func backup(_ app: AppDeployment) throws(DeployError) -> BackupRecord {
+        try called("backup", app)
+        return BackupRecord(archives: [BackupArchive(service: "app", volume: "content", mountPoint: "/data/content", path: ".",
+                                                     file: app.workDirectory.appendingPathComponent("backup.tar").path, bytes: 10)])
+    }
+
+    func restore(_ app: AppDeployment, from record: BackupRecord) throws(DeployError) {
+        try called("restore", app)
+    }
+
+    func teardown(_ app: AppDeployment) -> TeardownResult {
+        behaviour.withLock { state in
+            state.calls.append("teardown")
+            return state.teardown
+        }
+    }
+}

@@ -1,0 +1,292 @@
+import Foundation
+@testable import Host
+import PluginChannel
+import Synchronization
+import Testing
+
+/// The whole tier loop on in-memory fakes of the deployer and Docker: every op, every abort path,
+/// cancellation, events and recording, in milliseconds and without a swarm. (What only a real
+/// engine can show stays in the swarm suites.)
+@Suite("The run engine on fakes")
+struct RunEngineTests {
+    /// The fixture recipes as git repositories (git only; no Docker).
+    static let repositories = Result { try SwarmRuns.repositories("engine-fakes") }
+
+    /// A run engine over fakes, with no plugins (no worker starts).
+    struct Harness {
+        let state: TemporaryDirectory
+        let docker: FakeDocker
+        let deployer: FakeDeployer
+        let engine: RunEngine
+        let events = Events()
+
+        final class Events: Sendable {
+            let list = Mutex<[RunEvent]>([])
+            func append(_ event: RunEvent) { list.withLock { $0.append(event) } }
+        }
+
+        init(_ configure: (inout FakeDeployer.Behaviour) -> Void = { _ in },
+             docker configureDocker: (inout FakeDocker.State) -> Void = { _ in }) throws {
+            state = try TemporaryDirectory("engine-fakes-state")
+            docker = FakeDocker(root: state.url.appendingPathComponent("volumes"), configureDocker)
+            deployer = FakeDeployer(docker: docker, configure)
+            let events = events
+            engine = RunEngine(deployer: deployer, plugins: [], launcher: .forTests(),
+                               runsDirectory: state.url.appendingPathComponent("runs"),
+                               events: { event in events.append(event) })
+        }
+
+        func run(_ recipe: String = "static-site", ref: String? = nil, stages: [Tier] = Tier.allCases,
+                 cancellation: RunCancellation = RunCancellation()) throws -> RunRecord {
+            let repository = try RunEngineTests.repositories.get().file(recipe)
+            return try engine.run(RunRequest(recipe: recipe, repository: repository, headRef: ref, stages: stages,
+                                             cancellation: cancellation))
+        }
+
+        var eventLines: [String] { events.list.withLock { $0.map(\.line) } }
+    }
+
+    static func tier(_ record: RunRecord, _ tier: Tier) throws -> RunRecord.TierRecord {
+        try #require(record.tiers.first { $0.tier == tier }, "no \(tier) in \(record.tiers.map(\.tier))")
+    }
+
+    @Test("a recipe goes green through every tier: one deploy, the chaos upgrade to the head, backup, restore, teardown")
+    func greenRun() throws {
+        let harness = try Harness()
+        let record = try harness.run()
+        #expect(record.isGreen, "\(RunReport.console(record))")
+        #expect(record.tiers.map(\.tier) == Tier.allCases)
+        #expect(record.tiers.map(\.op) == [.lint, .deploy, .chaosRedeploy, .backup, .restore, .none])
+        #expect(try Self.tier(record, .install).opRef == "1.1.0+1.36.1" && Self.tier(record, .upgrade).opRef == "2.0.0+2.0.0")
+        #expect(record.deployCount == 1 && record.teardown?.isClean == true && record.level != nil)
+        #expect(harness.deployer.calls == ["install 1.1.0+1.36.1", "upgrade 2.0.0+2.0.0", "backup 2.0.0+2.0.0",
+                                           "restore 2.0.0+2.0.0", "teardown"])
+        // The marker was seeded in the backed-up volume, then changed before the restore.
+        let execs = harness.docker.calls.filter { $0.hasPrefix("exec") }
+        #expect(execs.count == 2 && execs[0].contains("/data/content/") && execs[1].contains("printf mutated"), "\(execs)")
+    }
+
+    @Test("a failed install aborts the run: later tiers are not run, the run is RED at L0, and teardown still runs")
+    func failedInstallAborts() throws {
+        let harness = try Harness { $0.failures["install"] = DeployError(operation: "deploy", stack: "s", reason: "no such image") }
+        let record = try harness.run()
+        let install = try Self.tier(record, .install)
+        #expect(install.opVerdict == .fail && install.opDetail.contains("no such image"))
+        for tier in [Tier.upgrade, .backup, .restore, .custom] {
+            #expect(try Self.tier(record, tier).opDetail == "not run: an earlier stage aborted (install failed)")
+            #expect(try Self.tier(record, tier).verdict == .unverified)
+        }
+        #expect(record.aborted == "install failed" && !record.isGreen && record.level == 0)
+        #expect(harness.deployer.calls.last == "teardown")
+        #expect(record.exitStatus == 1)
+    }
+
+    @Test("an install that does not converge aborts with that reason")
+    func installThatDoesNotConverge() throws {
+        let harness = try Harness(docker: { $0.convergence = [.failed(reasons: ["app: task failed: exit 1"])] })
+        let record = try harness.run(stages: [.install, .upgrade])
+        #expect(try Self.tier(record, .install).opDetail == "did not converge: app: task failed: exit 1")
+        #expect(record.aborted == "install did not converge")
+        #expect(try Self.tier(record, .upgrade).verdict == .unverified)
+    }
+
+    @Test("an upgrade whose chaos-version is not the head fails, and nothing after it runs")
+    func wrongChaosVersion() throws {
+        let harness = try Harness { $0.chaosVersion = "0000000" }
+        let record = try harness.run(stages: [.install, .upgrade, .backup])
+        #expect(try Self.tier(record, .upgrade).opDetail.hasPrefix("deployed chaos-version is 0000000, expected the head"))
+        #expect(record.aborted == "upgrade failed")
+        #expect(try Self.tier(record, .backup).opDetail == "not run: an earlier stage aborted (upgrade failed)")
+        #expect(!harness.deployer.calls.contains { $0.hasPrefix("backup") })
+    }
+
+    @Test("deploy labels Docker cannot read make the upgrade unverified with Docker's message, never a missing chaos-version")
+    func unreadableLabels() throws {
+        let harness = try Harness()
+        harness.deployer.behaviour.withLock { behaviour in
+            behaviour.afterDeploy = { [docker = harness.docker] _, kind in
+                if case .chaosUpgrade = kind {
+                    docker.update { $0.failures["serviceLabels"] = DockerError(.unreachable, operation: "inspect the service", message: "socket closed") }
+                }
+            }
+        }
+        let record = try harness.run(stages: [.install, .upgrade])
+        let upgrade = try Self.tier(record, .upgrade)
+        #expect(upgrade.opVerdict == .unverified && upgrade.opDetail.contains("socket closed"), "\(upgrade.opDetail)")
+        #expect(!upgrade.opDetail.contains("missing"))
+        #expect(!record.isGreen)
+    }
+
+    @Test("a recipe that cannot be read makes backup and restore unverified with the cause, never n/a")
+    func unreadableRecipeIsNotNotApplicable() throws {
+        let harness = try Harness {
+            $0.afterDeploy = { app, _ in
+                try? "services: [unclosed".write(toFile: app.checkout.directory + "/compose.yml", atomically: true, encoding: .utf8)
+            }
+        }
+        let record = try harness.run(stages: [.install, .backup, .restore])
+        for tier in [Tier.backup, .restore] {
+            let recorded = try Self.tier(record, tier)
+            #expect(recorded.verdict == .unverified && recorded.notApplicable == nil, "\(recorded)")
+            #expect(recorded.opDetail.hasPrefix("which services are backed up is unknown"), "\(recorded.opDetail)")
+        }
+        #expect(!record.isGreen)
+    }
+
+    @Test("a recipe without backup labels has n/a backup and restore, flagged as not declared, and stays green")
+    func notApplicableBackups() throws {
+        let record = try Harness().run("no-backup")
+        for tier in [Tier.backup, .restore] {
+            let recorded = try Self.tier(record, tier)
+            #expect(recorded.notApplicable == "no service has backupbot.backup=true" && recorded.notApplicableExpected == false)
+        }
+        #expect(record.isGreen)
+    }
+
+    @Test("the first release has no earlier release: upgrade is n/a")
+    func firstReleaseHasNoUpgrade() throws {
+        let record = try Harness().run(ref: "1.0.0+1.35.0", stages: [.install, .upgrade])
+        #expect(try Self.tier(record, .upgrade).notApplicable == "there is no earlier release to upgrade from")
+        #expect(record.base == nil && record.isGreen)
+    }
+
+    @Test("a failed backup leaves restore unverified, with why")
+    func failedBackup() throws {
+        let harness = try Harness { $0.failures["backup"] = DeployError(operation: "backup", stack: "s", reason: "tar: short write") }
+        let record = try harness.run(stages: [.install, .backup, .restore])
+        #expect(try Self.tier(record, .backup).opDetail.contains("tar: short write"))
+        #expect(try Self.tier(record, .restore).opDetail == "no backup of this run to restore (select the backup tier)")
+        #expect(record.judgement.verdict == .fail)
+    }
+
+    @Test("a marker exec that fails fails the backup with Docker's own message")
+    func markerExecFails() throws {
+        let harness = try Harness(docker: {
+            $0.failures["exec"] = DockerError(.notStarted, operation: "exec sh", container: "c1", message: "exec: \"sh\": executable file not found in $PATH")
+        })
+        let record = try harness.run(stages: [.install, .backup])
+        #expect(try Self.tier(record, .backup).opDetail.contains("executable file not found"))
+    }
+
+    @Test("the deploy-count guard trips when the base is deployed twice, and aborts the run")
+    func deployCountGuard() throws {
+        let harness = try Harness()
+        harness.engine.installDeploys = 2
+        let record = try harness.run(stages: [.install, .upgrade])
+        #expect(record.deployCount == 2 && record.aborted == "deploy-count guard: 2 deploys in one run, expected 1")
+        #expect(try Self.tier(record, .upgrade).verdict == .unverified && !record.isGreen)
+    }
+
+    @Test("a run cancelled during install does not start another tier, still tears down, and is RED saying so")
+    func cancelledRun() throws {
+        let cancellation = RunCancellation()
+        let harness = try Harness { $0.afterDeploy = { _, _ in cancellation.cancel("SIGINT received") } }
+        let record = try harness.run(stages: [.install, .upgrade, .backup], cancellation: cancellation)
+        #expect(try Self.tier(record, .upgrade).opDetail == "not run: the run was cancelled (SIGINT received)")
+        #expect(record.aborted == "cancelled: SIGINT received" && !record.isGreen)
+        #expect(harness.deployer.calls == ["install 1.1.0+1.36.1", "teardown"])
+        #expect(record.retainedVolumes == nil)
+    }
+
+    @Test("events: started, each tier started and finished in order, then finished with the judged record")
+    func events() throws {
+        let harness = try Harness()
+        let record = try harness.run(stages: [.lint, .install])
+        let lines = harness.eventLines
+        #expect(lines.first?.hasPrefix("run \(record.id) of static-site as ") == true, "\(lines)")
+        #expect(lines.filter { $0.hasPrefix("[") && ($0.hasSuffix("starting") || $0.contains(" in ")) }
+                == ["[lint] starting", "[lint] \(record.tiers[0].verdict.rawValue) in 0 s", "[install] starting",
+                    "[install] pass in 0 s"], "\(lines)")
+        #expect(lines.last == "run \(record.id) finished: \(record.judgement.line), \(record.judgement.levelText)")
+    }
+
+    /// Records what it is told, or fails where asked.
+    final class Recorder: RunRecorder {
+        let records = Mutex<[(String, RunRecord)]>([])
+        let failStart: Bool
+        init(failStart: Bool = false) { self.failStart = failStart }
+        func started(_ record: RunRecord) throws {
+            struct Refused: Error {}
+            if failStart { throw Refused() }
+            records.withLock { $0.append(("started", record)) }
+        }
+        func finished(_ record: RunRecord) throws { records.withLock { $0.append(("finished", record)) } }
+    }
+
+    @Test("the run is recorded before anything is deployed, and again, judged, when it finishes")
+    func recordedAtStartAndFinish() throws {
+        let harness = try Harness()
+        let recorder = Recorder()
+        harness.engine.recorder = recorder
+        let record = try harness.run(stages: [.install])
+        let recorded = recorder.records.withLock { $0 }
+        #expect(recorded.map(\.0) == ["started", "finished"])
+        #expect(recorded[0].1.tiers.isEmpty && recorded[0].1.finishedAt == nil && !recorded[0].1.isGreen)
+        #expect(recorded[1].1 == record && record.verdict == .pass)
+    }
+
+    @Test("a run that cannot be recorded or registered at its start is a plan error, and nothing is deployed")
+    func unrecordableRunDeploysNothing() throws {
+        let harness = try Harness()
+        harness.engine.recorder = Recorder(failStart: true)
+        #expect(throws: PlanError.self) { try harness.run(stages: [.install]) }
+
+        let unregistrable = try Harness()
+        try FileManager.default.createDirectory(at: unregistrable.state.url.appendingPathComponent("runs"), withIntermediateDirectories: true)
+        try Data().write(to: unregistrable.state.url.appendingPathComponent("runs/active"))
+        #expect { try unregistrable.run(stages: [.install]) } throws: { "\($0)".contains("could not be registered") }
+        #expect(harness.deployer.calls.isEmpty && unregistrable.deployer.calls.isEmpty)
+    }
+
+    @Test("diagnostics Docker cannot give are kept as a problem artifact and change no verdict")
+    func diagnosticsProblems() throws {
+        let harness = try Harness(docker: { $0.failures["events"] = DockerError(.unreachable, operation: "events", message: "socket closed") })
+        let record = try harness.run(stages: [.install])
+        let problems = try #require(record.artifacts.first { $0.hasSuffix("diagnostics-problems.txt") })
+        #expect(try String(contentsOfFile: problems, encoding: .utf8).contains("socket closed"))
+        #expect(record.isGreen)
+    }
+}
+
+@Suite("The tier policy")
+struct TierPolicyTests {
+    typealias Situation = TierPolicy.Situation
+    static let unreadable = DeployError(operation: "read recipe", stack: "s", reason: "bad yaml")
+
+    @Test("which tiers run, are n/a or are not run", arguments: [
+        ("lint runs even after an abort", Situation(tier: .lint, abort: "install failed"), TierPolicy.Start.run),
+        ("an abort stops every later tier", Situation(tier: .upgrade, abort: "install failed"),
+         .unverified(.none, "not run: an earlier stage aborted (install failed)")),
+        ("a cancellation stops every tier, lint too", Situation(tier: .lint, cancelled: "SIGINT"), .unverified(.none, "not run: the run was cancelled (SIGINT)")),
+        ("a cancellation wins over an abort", Situation(tier: .backup, abort: "x", cancelled: "SIGTERM"),
+         .unverified(.none, "not run: the run was cancelled (SIGTERM)")),
+        ("no earlier release: upgrade n/a", Situation(tier: .upgrade, hasEarlierRelease: false),
+         .notApplicable("there is no earlier release to upgrade from")),
+        ("no earlier release does not matter to install", Situation(tier: .install, hasEarlierRelease: false), .run),
+        ("no backup labels: backup n/a", Situation(tier: .backup, backedUp: .success(false)), .notApplicable("no service has backupbot.backup=true")),
+        ("no backup labels: restore n/a", Situation(tier: .restore, backedUp: .success(false)), .notApplicable("no service has backupbot.backup=true")),
+        ("an unreadable recipe is unverified, never n/a", Situation(tier: .backup, backedUp: .failure(unreadable)),
+         .unverified(.backup, "which services are backed up is unknown: read recipe of s failed: bad yaml")),
+        ("restore without this run's backup is unverified", Situation(tier: .restore, hasBackup: false),
+         .unverified(.restore, "no backup of this run to restore (select the backup tier)")),
+        ("restore with a backup runs", Situation(tier: .restore, hasBackup: true), .run),
+        ("custom runs", Situation(tier: .custom), .run),
+    ])
+    func start(name: String, situation: Situation, expected: TierPolicy.Start) {
+        #expect(TierPolicy.start(situation) == expected, "\(name)")
+    }
+
+    @Test("when the run cannot go on", arguments: [
+        (Tier.install, Verdict.pass, nil as String?, 1, nil as String?),
+        (.install, .fail, nil, 1, "install failed"),
+        (.install, .fail, "install did not converge", 1, "install did not converge"),
+        (.upgrade, .unverified, nil, 1, "upgrade failed"),
+        (.backup, .fail, nil, 1, nil),               // a failed backup leaves the app up: restore says why it cannot run
+        (.custom, .fail, "install failed", 1, "install failed"),
+        (.upgrade, .pass, nil, 2, "deploy-count guard: 2 deploys in one run, expected 1"),
+        (.install, .fail, "install failed", 3, "deploy-count guard: 3 deploys in one run, expected 1"),
+    ])
+    func abort(tier: Tier, verdict: Verdict, opAbort: String?, deploys: Int, expected: String?) {
+        #expect(TierPolicy.abort(after: tier, opVerdict: verdict, opAbort: opAbort, deployCount: deploys) == expected)
+    }
+}
