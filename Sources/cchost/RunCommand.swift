@@ -134,7 +134,12 @@ enum TeardownOnSignal {
                     return
                 }
                 printError("cchost: \(name) again: tearing down now")
-                for entry in registry.entries() where entry.pid == getpid() {
+                let entries: [ActiveRuns.Entry]
+                do { entries = try registry.entries() } catch {
+                    printError("cchost: \(error); tearing down what this process registered is not possible")
+                    exit(128 + signalNumber)
+                }
+                for entry in entries where entry.pid == getpid() {
                     let result = deployer.teardown(stack: entry.stack)
                     registry.unregister(runID: entry.runID)
                     printError("cchost: tore down \(entry.stack)" + (result.isClean ? "" : "; left: \(result.leftovers.joined(separator: ", "))"))

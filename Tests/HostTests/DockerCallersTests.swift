@@ -174,6 +174,64 @@ struct DockerCallersTests {
         #expect(error?.description == "list the volumes labelled cchost.canon.state=/s failed: cannot reach the Docker engine at /run/no.sock")
     }
 
+    // MARK: Janitor: what killed runs left
+
+    @Test("the janitor reaps a dead run's stack, old test stacks and old secrets of gone stacks; never live, young or other stacks")
+    func janitorCandidates() throws {
+        let folder = try TemporaryDirectory()
+        let hoursAgo = Date().addingTimeInterval(-2 * 3600)
+        let docker = FakeDocker(root: folder.url) {
+            $0.stacks = [
+                SwarmStack(name: "dead-1_ci_example", services: 1, createdAt: Date()),
+                SwarmStack(name: "old-2_ci_example", services: 2, createdAt: hoursAgo),
+                SwarmStack(name: "young-3_ci_example", services: 1, createdAt: Date()),
+                SwarmStack(name: "live-4_ci_example", services: 1, createdAt: hoursAgo),
+                SwarmStack(name: "production_example_org", services: 1, createdAt: hoursAgo),
+            ]
+            $0.swarmObjects = [
+                SwarmObject(kind: .secret, id: "s1", name: "gone-5_ci_example_db_password_v1", createdAt: hoursAgo),
+                SwarmObject(kind: .config, id: "c1", name: "gone-6_ci_example_nginx_conf_v1", createdAt: Date()),
+                SwarmObject(kind: .secret, id: "s2", name: "live-4_ci_example_db_password_v1", createdAt: hoursAgo),
+            ]
+        }
+        let registry = ActiveRuns(directory: folder.url.appendingPathComponent("active"))
+        try registry.register(runID: "live", stack: "live-4_ci_example")
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        // A pid no process has: the run was killed.
+        try encoder.encode(ActiveRuns.Entry(runID: "dead", stack: "dead-1_ci_example", pid: Int32.max, startedAt: Date()))
+            .write(to: registry.directory.appendingPathComponent("dead.json"))
+        let janitor = Janitor(deployer: SwarmDeployer(docker: docker), registry: registry, baseDomain: "ci.example")
+        let found = try janitor.candidates(olderThan: 3600)
+        #expect(found.map(\.stack) == ["dead-1_ci_example", "old-2_ci_example", "gone-5_ci_example"])
+        #expect(found.map(\.reason) == ["run dead (pid \(Int32.max)) is gone", "test stack with no live run, created 120 min ago",
+                                        "secrets left by a test stack that no longer runs, created 120 min ago"])
+        #expect(docker.calls == ["stacks ", "swarmObjects secret", "swarmObjects config"])
+    }
+
+    @Test("a janitor that cannot ask Docker fails with Docker's message, never \"nothing to reap\"")
+    func janitorWithoutDocker() throws {
+        let folder = try TemporaryDirectory()
+        let docker = FakeDocker(root: folder.url) {
+            $0.failures["stacks"] = DockerError(.unreachable, operation: "list the stacks", message: "cannot reach the Docker engine at /run/no.sock")
+        }
+        let janitor = Janitor(deployer: SwarmDeployer(docker: docker), registry: ActiveRuns(directory: folder.url), baseDomain: "ci.example")
+        let error = #expect(throws: DeployError.self) { try janitor.candidates(olderThan: 0) }
+        #expect(error?.description == "list the stacks failed: cannot reach the Docker engine at /run/no.sock")
+    }
+
+    @Test("a janitor that cannot read an active run's entry stops, naming it, instead of taking that live run for a dead one")
+    func janitorWithUnreadableEntry() throws {
+        let folder = try TemporaryDirectory()
+        let docker = FakeDocker(root: folder.url) { $0.stacks = [SwarmStack(name: "live-1_ci_example", services: 1, createdAt: .distantPast)] }
+        let registry = ActiveRuns(directory: folder.url.appendingPathComponent("active"))
+        try registry.register(runID: "live", stack: "live-1_ci_example")
+        try Data("{\"run_id\": ".utf8).write(to: registry.directory.appendingPathComponent("torn.json"))
+        let janitor = Janitor(deployer: SwarmDeployer(docker: docker), registry: registry, baseDomain: "ci.example")
+        #expect { try janitor.candidates(olderThan: 0) } throws: { "\($0)".contains("torn.json") }
+        #expect(!docker.calls.contains { $0.hasPrefix("removeServices") })
+    }
+
     // MARK: Errors name what failed
 
     @Test("an error of no stack does not print an empty stack name")

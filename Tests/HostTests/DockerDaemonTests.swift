@@ -187,3 +187,34 @@ extension DockerAPITests {
                 "\(String(describing: error))")
     }
 }
+
+/// What DockerDaemon decides from the engine's answers, without the engine.
+@Suite("DockerDaemon decisions")
+struct DockerDaemonDecisionTests {
+    static let refusal = "OCI runtime exec failed: exec failed: container_linux.go:380: starting container process caused: exec: \"wget\": executable file not found in $PATH: unknown"
+
+    @Test("only the runtime's refusal to start a command is a command that never ran", arguments: [
+        (127, refusal + "\r\n", "", refusal), (126, "OCI runtime exec failed: permission denied", "", "OCI runtime exec failed: permission denied"),
+        (127, "", "sh: wget: not found\n", nil), (127, refusal, "also on stderr", nil), (0, refusal, "", nil), (1, refusal, "", nil),
+        (126, "plain output", "", nil),
+    ] as [(Int32, String, String, String?)])
+    func runtimeRefusal(exitCode: Int32, stdout: String, stderr: String, refusal: String?) {
+        let result = ExecResult(exitCode: exitCode, stdout: Data(stdout.utf8), stderr: Data(stderr.utf8))
+        #expect(DockerDaemon.runtimeRefusal(result) == refusal)
+    }
+
+    @Test("an Engine API failure keeps the engine's message and says what kind of failure it is", arguments: [
+        (DockerAPIError.rejected(method: "GET", path: "/services/s_app", status: 404, message: "service s_app not found"), DockerError.Kind.missing, "service s_app not found"),
+        (.rejected(method: "POST", path: "/containers/c/exec", status: 409, message: "Container c is not running"), .conflict, "Container c is not running"),
+        (.rejected(method: "GET", path: "/volumes", status: 500, message: "boom"), .failed, "boom"),
+        (.execTimedOut(container: "c", command: ["sleep", "9"], seconds: 1), .timedOut, DockerAPIError.execTimedOut(container: "c", command: ["sleep", "9"], seconds: 1).description),
+        (.unreachable(socketPath: "/run/x.sock", method: "GET", path: "/version", reason: "No such file or directory"), .unreachable,
+         DockerAPIError.unreachable(socketPath: "/run/x.sock", method: "GET", path: "/version", reason: "No such file or directory").description),
+    ])
+    func apiErrors(error: DockerAPIError, kind: DockerError.Kind, message: String) {
+        let docker = DockerError(error, operation: "do it", stack: "s", container: "c")
+        #expect(docker.kind == kind)
+        #expect(docker.message == message)
+        #expect(docker.description == "do it in container c (stack s) failed: \(message)")
+    }
+}

@@ -129,7 +129,7 @@ struct EndToEndTests {
         try process.run()
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
-            let entries = ActiveRuns(directory: state.url.appendingPathComponent("runs/active")).entries()
+            let entries = try ActiveRuns(directory: state.url.appendingPathComponent("runs/active")).entries()
             if let stack = entries.first?.stack, !(try run("/usr/bin/docker", ["stack", "ps", "-q", stack]).stdout.isEmpty) {
                 return (process, stack)
             }
@@ -179,7 +179,7 @@ struct EndToEndTests {
         #expect(reaped.map(\.stack).contains(stack))
         #expect(reaped.first { $0.stack == stack }?.reason.contains("is gone") == true)
         #expect(Self.leftovers(stack).isEmpty, "\(Self.leftovers(stack))")
-        #expect(ActiveRuns(directory: state.url.appendingPathComponent("runs/active")).entries().isEmpty)
+        #expect(try ActiveRuns(directory: state.url.appendingPathComponent("runs/active")).entries().isEmpty)
     }
 
     @Test("the janitor leaves a young secret of a stack without services alone (another state's run may be retaining its data)", .requiresDocker)

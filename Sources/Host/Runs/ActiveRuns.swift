@@ -28,10 +28,24 @@ public struct ActiveRuns: Sendable {
         try? FileManager.default.removeItem(at: directory.appendingPathComponent("\(runID).json"))
     }
 
-    public func entries() -> [Entry] {
+    /// The runs registered now. An entry that cannot be read is an error naming it, never a run
+    /// skipped (the janitor would take its live stack for a dead one's).
+    public func entries() throws(DeployError) -> [Entry] {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
-        let files = (try? FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)) ?? []
-        return files.compactMap { try? decoder.decode(Entry.self, from: Data(contentsOf: $0)) }
+        guard FileManager.default.fileExists(atPath: directory.path) else { return [] }
+        do {
+            return try FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)
+                .filter { $0.pathExtension == "json" }
+                .map { file in
+                    do { return try decoder.decode(Entry.self, from: Data(contentsOf: file)) } catch {
+                        throw DeployError(operation: "read the active run \(file.path)", stack: "", reason: "\(error)")
+                    }
+                }
+        } catch let error as DeployError {
+            throw error
+        } catch {
+            throw DeployError(operation: "list the active runs in \(directory.path)", stack: "", reason: "\(error)")
+        }
     }
 }

@@ -24,38 +24,41 @@ public struct Janitor: Sendable {
     /// never "nothing to reap".
     public func candidates(olderThan age: TimeInterval) throws(DeployError) -> [(stack: String, reason: String)] {
         var found: [(String, String)] = []
-        let entries = registry.entries()
+        let entries = try registry.entries()
         let live = Set(entries.filter { Self.isAlive($0.pid) }.map(\.stack))
         for entry in entries where !Self.isAlive(entry.pid) {
             found.append((entry.stack, "run \(entry.runID) (pid \(entry.pid)) is gone"))
         }
-        let stacks = try deployer.cli.lines(["stack", "ls", "--format", "{{.Name}}"])
-        for stack in stacks where stack.hasSuffix(testStackSuffix) && !live.contains(stack) && !found.contains(where: { $0.0 == stack }) {
-            guard let created = createdAt(stack), Date().timeIntervalSince(created) >= age else { continue }
-            found.append((stack, "test stack with no live run, created \(Int(Date().timeIntervalSince(created) / 60)) min ago"))
+        let stacks = try DeployError.wrapping { () throws(DockerError) in try deployer.docker.stacks() }
+        for stack in stacks where stack.name.hasSuffix(testStackSuffix) && !live.contains(stack.name) && !found.contains(where: { $0.0 == stack.name }) {
+            guard let created = stack.createdAt, Date().timeIntervalSince(created) >= age else { continue }
+            found.append((stack.name, "test stack with no live run, created \(Int(Date().timeIntervalSince(created) / 60)) min ago"))
         }
         // Secrets and configs of a test stack whose services are already gone. The age matters here
         // too: a run of another state folder may be between `docker stack rm` and its teardown
         // (retaining its data), and its secrets are then as young as the run.
-        for kind in ["secret", "config"] {
-            let names = try deployer.cli.lines([kind, "ls", "--format", "{{.Name}}"])
-            for name in names {
-                guard let range = name.range(of: testStackSuffix + "_") else { continue }
-                let stack = String(name[..<range.lowerBound]) + testStackSuffix
-                guard !live.contains(stack) && !stacks.contains(stack) && !found.contains(where: { $0.0 == stack }),
-                      let created = createdAt(kind, name), Date().timeIntervalSince(created) >= age else { continue }
-                found.append((stack, "\(kind)s left by a test stack that no longer runs, created \(Int(Date().timeIntervalSince(created) / 60)) min ago"))
+        let running = Set(stacks.map(\.name))
+        for kind in [SwarmObject.Kind.secret, .config] {
+            let objects = try DeployError.wrapping { () throws(DockerError) in try deployer.docker.swarmObjects(kind) }
+            for object in objects {
+                guard let range = object.name.range(of: testStackSuffix + "_") else { continue }
+                let stack = String(object.name[..<range.lowerBound]) + testStackSuffix
+                guard !live.contains(stack) && !running.contains(stack) && !found.contains(where: { $0.0 == stack }),
+                      let created = object.createdAt, Date().timeIntervalSince(created) >= age else { continue }
+                found.append((stack, "\(kind.rawValue)s left by a test stack that no longer runs, created \(Int(Date().timeIntervalSince(created) / 60)) min ago"))
             }
         }
         return found
     }
 
     public func reap(olderThan age: TimeInterval) throws(DeployError) -> [Reaped] {
-        try candidates(olderThan: age).map { stack, reason in
+        var reaped: [Reaped] = []
+        for (stack, reason) in try candidates(olderThan: age) {
             let result = deployer.teardown(stack: stack)
-            for entry in registry.entries() where entry.stack == stack { registry.unregister(runID: entry.runID) }
-            return Reaped(stack: stack, reason: reason, leftovers: result.leftovers)
+            for entry in try registry.entries() where entry.stack == stack { registry.unregister(runID: entry.runID) }
+            reaped.append(Reaped(stack: stack, reason: reason, leftovers: result.leftovers))
         }
+        return reaped
     }
 
     /// Retained volumes of a state folder that no canonical references: left by a sweep killed
@@ -66,20 +69,6 @@ public struct Janitor: Sendable {
         let lock = try StateLock(StateLock.sweep, store: store)
         defer { withExtendedLifetime(lock) {} }
         return try volumes.collectGarbage(recipes: nil, keep: Set(try store.canonicals().map(\.runID)), dryRun: dryRun)
-    }
-
-    /// When a stack's first service was created.
-    func createdAt(_ stack: String) -> Date? {
-        let text = try? deployer.cli.run(["service", "ls", "-q", "--filter", "label=com.docker.stack.namespace=\(stack)"])
-        guard let service = text?.split(separator: "\n").first else { return nil }
-        return createdAt("service", String(service))
-    }
-
-    /// When a swarm object (`service`, `secret`, `config`) was created.
-    func createdAt(_ kind: String, _ name: String) -> Date? {
-        guard let created = try? deployer.cli.run([kind, "inspect", "--format", "{{.CreatedAt.Unix}}", name]),
-              let seconds = Double(created.trimmingCharacters(in: .whitespacesAndNewlines)) else { return nil }
-        return Date(timeIntervalSince1970: seconds)
     }
 
     static func isAlive(_ pid: Int32) -> Bool {
