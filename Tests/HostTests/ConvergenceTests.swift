@@ -47,7 +47,45 @@ struct ConvergenceTests {
     static let running = ContainerState(status: "running")
     static let healthy = ContainerState(status: "running", health: .healthy)
 
+    /// A container spec as the engine reports it, with the image and a field the engine fills in.
+    static func spec(_ image: String, grace: Int64? = nil) -> JSONValue {
+        var fields: [String: JSONValue] = ["Image": .string(image), "Env": .array([.string("A=1")])]
+        if let grace { fields["StopGracePeriod"] = .integer(grace) }
+        return .object(fields)
+    }
+
+    static func redeployed(_ tasks: [SwarmTask]) -> Case {
+        var service = service()
+        service.containerSpec = spec("app:2", grace: 10_000_000_000)
+        return Case(name: "", services: [service], tasks: tasks, containers: ["c1": running, "c2": running], expected: .converged)
+    }
+
+    static func withSpec(_ task: SwarmTask, _ image: String) -> SwarmTask {
+        var task = task
+        task.containerSpec = spec(image)
+        return task
+    }
+
     static let cases: [Case] = [
+        {
+            var old = redeployed([withSpec(task("t1", state: .running, container: "c1"), "app:1")])
+            old.name = "right after a redeploy, the only running task still runs the previous spec"
+            old.expected = .waiting("still runs the previous spec")
+            return old
+        }(),
+        {
+            var both = redeployed([withSpec(task("t1", state: .running, container: "c1"), "app:1"),
+                                   withSpec(task("t2", state: .running, container: "c2", at: 20), "app:2")])
+            both.name = "during a start-first update, the old task still runs beside the new one"
+            both.expected = .waiting("still runs the previous spec")
+            return both
+        }(),
+        {
+            var done = redeployed([withSpec(task("t1", desired: .shutdown, state: .running, container: "c1"), "app:1"),
+                                   withSpec(task("t2", state: .running, container: "c2", at: 20), "app:2")])
+            done.name = "the new task runs the service's spec (fields the engine fills in differ), the old one is shutting down"
+            return done
+        }(),
         Case(name: "one replica running without a healthcheck",
              services: [service()], tasks: [task("t1", state: .running, container: "c1")],
              containers: ["c1": running], expected: .converged),

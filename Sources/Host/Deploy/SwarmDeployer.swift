@@ -223,7 +223,10 @@ public struct SwarmDeployer: Deployer {
         attempt(["stack", "rm", stack])
         removed.append("stack \(stack)")
         // Kill instead of waiting out stop grace periods; retry while swarm still schedules tasks away.
+        // A task dispatched just before `stack rm` may still get its container (and volume) a moment
+        // later: done only once nothing of the stack has been seen for a quiet second.
         let deadline = Date().addingTimeInterval(60)
+        var quietSince: Date?
         repeat {
             let containers = list(["ps", "-aq", "--filter", stackFilter])
             if !containers.isEmpty { attempt(["rm", "-f"] + containers) }
@@ -231,7 +234,12 @@ public struct SwarmDeployer: Deployer {
             if !volumes.isEmpty { attempt(["volume", "rm", "-f"] + volumes) }
             let networks = list(["network", "ls", "-q", "--filter", stackFilter])
             if !networks.isEmpty { attempt(["network", "rm"] + networks) }
-            if containers.isEmpty && volumes.isEmpty && networks.isEmpty { break }
+            if containers.isEmpty && volumes.isEmpty && networks.isEmpty {
+                quietSince = quietSince ?? Date()
+                if let quietSince, Date().timeIntervalSince(quietSince) >= 1 { break }
+            } else {
+                quietSince = nil
+            }
             Thread.sleep(forTimeInterval: 0.25)
         } while Date() < deadline
         for kind in ["secret", "config"] {

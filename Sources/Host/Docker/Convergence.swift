@@ -73,7 +73,13 @@ public enum Convergence {
             waiting.append("service \(name) is in update state \(other.rawValue)")
         }
 
-        let active = tasks.filter { $0.desiredState == .running }.sorted { ($0.slot ?? 0, $0.id) < ($1.slot ?? 0, $1.id) }
+        let wanted = tasks.filter { $0.desiredState == .running }.sorted { ($0.slot ?? 0, $0.id) < ($1.slot ?? 0, $1.id) }
+        // Right after a redeploy, and during a start-first update, tasks of the previous spec still
+        // run: the stack has not converged on what was deployed until swarm has replaced them.
+        for task in wanted where !task.isUpToDate(with: service) {
+            waiting.append("service \(name): task \(label(task)) still runs the previous spec")
+        }
+        let active = wanted.filter { $0.isUpToDate(with: service) }
         let running = active.filter { $0.state == .running }
         for task in active {
             guard let id = task.containerID, let container = containers[id] else {

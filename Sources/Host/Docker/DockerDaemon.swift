@@ -22,8 +22,10 @@ public struct DockerDaemon: Docker {
             let found = try api.containers(labels: ["com.docker.swarm.service.name": name], all: false).filter { $0.state == "running" }
             guard !found.isEmpty else { return nil }
             // During a start-first update the old task's container still runs for a while: the
-            // service's container is the one of a task swarm wants running.
-            let current = Set(try api.tasks(service: name).filter { $0.desiredState == .running }.compactMap(\.containerID))
+            // service's container is the one of an up-to-date task swarm wants running.
+            let service = try api.service(name)
+            let current = Set(try api.tasks(service: name).filter { $0.desiredState == .running && $0.isUpToDate(with: service) }
+                .compactMap(\.containerID))
             return found.first { current.contains($0.id) }
         }
         guard let running else {

@@ -15,10 +15,12 @@ public struct SwarmService: Sendable, Equatable {
     public var updateState: UpdateState?
     public var updateMessage: String?
     public var createdAt: Date?
+    /// `Spec.TaskTemplate.ContainerSpec` as the engine has it: what up-to-date tasks run.
+    public var containerSpec: JSONValue?
 
     public init(id: String, name: String, labels: [String: String] = [:], containerLabels: [String: String] = [:],
                 image: String = "", replicas: Int?, updateState: UpdateState? = nil, updateMessage: String? = nil,
-                createdAt: Date? = nil) {
+                createdAt: Date? = nil, containerSpec: JSONValue? = nil) {
         self.id = id
         self.name = name
         self.labels = labels
@@ -28,6 +30,7 @@ public struct SwarmService: Sendable, Equatable {
         self.updateState = updateState
         self.updateMessage = updateMessage
         self.createdAt = createdAt
+        self.containerSpec = containerSpec
     }
 
     /// The engine's update states, kept open: an unknown one is carried, not a decoding error.
@@ -58,9 +61,11 @@ public struct SwarmTask: Sendable, Equatable {
     public var error: String?
     public var containerID: String?
     public var timestamp: Date?
+    /// `Spec.ContainerSpec`: the service's container spec as it was when swarm made the task.
+    public var containerSpec: JSONValue?
 
     public init(id: String, serviceID: String, slot: Int? = nil, desiredState: TaskState, state: TaskState,
-                error: String? = nil, containerID: String? = nil, timestamp: Date? = nil) {
+                error: String? = nil, containerID: String? = nil, timestamp: Date? = nil, containerSpec: JSONValue? = nil) {
         self.id = id
         self.serviceID = serviceID
         self.slot = slot
@@ -69,6 +74,18 @@ public struct SwarmTask: Sendable, Equatable {
         self.error = error
         self.containerID = containerID
         self.timestamp = timestamp
+        self.containerSpec = containerSpec
+    }
+
+    /// The fields of a container spec a redeploy changes (image, command, env, labels, configs,
+    /// secrets, mounts); the engine fills others in differently for a service and its tasks.
+    static let specFields = ["Image", "Command", "Args", "Env", "Labels", "Configs", "Secrets", "Mounts", "User", "Dir"]
+
+    /// Whether the task runs the service's current spec, as far as the engine said (a task or service
+    /// without a spec, as in tests built by hand, counts as current).
+    public func isUpToDate(with service: SwarmService) -> Bool {
+        guard case .object(let own)? = containerSpec, case .object(let current)? = service.containerSpec else { return true }
+        return Self.specFields.allSatisfy { own[$0] == current[$0] }
     }
 
     public struct TaskState: RawRepresentable, Hashable, Sendable, CustomStringConvertible {

@@ -12,8 +12,18 @@ enum Wire {
     struct Service: Decodable {
         struct Spec: Decodable {
             struct TaskTemplate: Decodable {
-                struct ContainerSpec: Decodable { var Image: String?; var Labels: [String: String]? }
-                var ContainerSpec: ContainerSpec?
+                struct ContainerSpecFields: Decodable { var Image: String?; var Labels: [String: String]? }
+                var ContainerSpec: ContainerSpecFields?
+                /// The same, whole: what a task's own spec is compared with.
+                var containerSpecJSON: JSONValue?
+
+                enum CodingKeys: String, CodingKey { case ContainerSpec }
+
+                init(from decoder: any Decoder) throws {
+                    let container = try decoder.container(keyedBy: CodingKeys.self)
+                    ContainerSpec = try container.decodeIfPresent(ContainerSpecFields.self, forKey: .ContainerSpec)
+                    containerSpecJSON = try container.decodeIfPresent(JSONValue.self, forKey: .ContainerSpec)
+                }
             }
             struct Mode: Decodable {
                 struct Replicated: Decodable { var Replicas: Int? }
@@ -39,11 +49,13 @@ enum Wire {
             var Err: String?
             var ContainerStatus: ContainerStatus?
         }
+        struct Spec: Decodable { var ContainerSpec: JSONValue? }
         var ID: String
         var ServiceID: String
         var Slot: Int?
         var DesiredState: String
         var Status: Status
+        var Spec: Spec?
     }
 
     struct ContainerInspect: Decodable {
@@ -144,7 +156,8 @@ extension SwarmService {
                   image: wire.Spec.TaskTemplate?.ContainerSpec?.Image ?? "",
                   replicas: wire.Spec.Mode?.Replicated.map { $0.Replicas ?? 1 },
                   updateState: wire.UpdateStatus?.State.map(UpdateState.init(rawValue:)),
-                  updateMessage: wire.UpdateStatus?.Message, createdAt: wire.CreatedAt.flatMap(DockerTime.parse))
+                  updateMessage: wire.UpdateStatus?.Message, createdAt: wire.CreatedAt.flatMap(DockerTime.parse),
+                  containerSpec: wire.Spec.TaskTemplate?.containerSpecJSON)
     }
 }
 
@@ -154,7 +167,7 @@ extension SwarmTask {
                   state: TaskState(rawValue: wire.Status.State),
                   error: wire.Status.Err.flatMap { $0.isEmpty ? nil : $0 },
                   containerID: wire.Status.ContainerStatus?.ContainerID.flatMap { $0.isEmpty ? nil : $0 },
-                  timestamp: wire.Status.Timestamp.flatMap(DockerTime.parse))
+                  timestamp: wire.Status.Timestamp.flatMap(DockerTime.parse), containerSpec: wire.Spec?.ContainerSpec)
     }
 }
 

@@ -52,10 +52,10 @@ public struct Judgement: Sendable, Equatable {
     /// 0–5 (see `Level`); nil for warm and quick runs.
     public var level: Int?
     public var levelReason: String
-    public var isGreen: Bool { verdict == .pass || verdict == .skip }
+    public var isGreen: Bool { verdict.isGreen }
     /// Green in everything but teardown: whether a run may keep its data before it is torn down.
     public var isGreenBeforeTeardown: Bool {
-        outcomes.allSatisfy { $0.kind == .teardown || $0.verdict == .pass || $0.verdict == .skip }
+        outcomes.allSatisfy { $0.kind == .teardown || $0.verdict.isGreen }
     }
 
     public var failed: Int { count(.fail) }

@@ -6,10 +6,8 @@ import PluginChannel
 public enum Verdict: String, Sendable, Equatable, Codable, CaseIterable {
     case pass, fail, skip, unverified
 
-    /// Green: nothing failed and nothing that should have run went unverified.
-    public static func isGreen(_ verdicts: some Sequence<Verdict>) -> Bool {
-        verdicts.allSatisfy { $0 == .pass || $0 == .skip }
-    }
+    /// Green: passed, or skipped on purpose (the run's verdict is green when it is; see `Judgement`).
+    public var isGreen: Bool { self == .pass || self == .skip }
 }
 
 /// A judged plugin entry: its verdict, why, and what the plugin printed when it went wrong.
