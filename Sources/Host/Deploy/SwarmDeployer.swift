@@ -31,15 +31,8 @@ public struct SwarmDeployer: Deployer {
         try ensureSecrets(recipe, app: app)
         let labels = try writeLabels(recipe, app: app, kind: kind)
         try writeEnvironment(recipe, app: app)
-        var arguments = ["stack", "deploy", "--resolve-image", "never", "--prune"]
-        for file in recipe.compose.files { arguments += ["-c", file] }
-        arguments += ["-c", labels.path, app.stack]
         logger.info("deploying", metadata: ["stack": "\(app.stack)", "ref": "\(app.checkout.reference)"])
-        do {
-            try cli.run(arguments, environment: recipe.environment, timeout: 300)
-        } catch {
-            throw DeployError(operation: "deploy", stack: app.stack, reason: error.reason)
-        }
+        try cli.deployStack(app.stack, composeFiles: recipe.compose.files + [labels.path], environment: recipe.environment)
     }
 
     /// The labels abra puts on an app, in an extra compose file of this run (never in the checkout).
@@ -83,14 +76,7 @@ public struct SwarmDeployer: Deployer {
     /// the way a server's setup creates them when missing. They belong to the server, not the stack.
     func ensureExternalNetworks(_ compose: ComposeProject, stack: String) throws(DeployError) {
         for (key, network) in compose.networks where network.external {
-            let name = network.name ?? key
-            if try cli.output(["network", "inspect", name]).succeeded { continue }
-            let created = try cli.output(["network", "create", "--driver", "overlay", "--attachable", name])
-            // Another run may have created it meanwhile.
-            let appeared = try cli.output(["network", "inspect", name]).succeeded
-            if !created.succeeded && !appeared {
-                throw DeployError(operation: "create network \(name)", stack: stack, reason: DockerCLI.message(created))
-            }
+            try cli.ensureOverlayNetwork(network.name ?? key, stack: stack)
         }
     }
 
@@ -101,18 +87,14 @@ public struct SwarmDeployer: Deployer {
         let specs = Dictionary(recipe.envSample.secrets.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
         for (key, secret) in recipe.compose.secrets.sorted(by: { $0.key < $1.key }) {
             guard let name = secret.name ?? (secret.external ? key : nil) else { continue }
-            if try cli.output(["secret", "inspect", name]).succeeded { continue }
+            if try cli.secretExists(name) { continue }
             let spec = specs[key]
             if spec?.generate == false {
                 logger.notice("secret marked generate=false: inserting a generated test value", metadata: ["secret": "\(name)"])
             }
             let value = Self.randomSecret(length: spec?.length ?? 32)
             secrets.record(value)
-            let created = try cli.output(["secret", "create", "--label", "cchost.run=\(app.runID)", name, "-"],
-                                            input: Data(value.utf8))
-            guard created.succeeded else {
-                throw DeployError(operation: "create secret \(name)", stack: app.stack, reason: DockerCLI.message(created))
-            }
+            try cli.createSecret(name, value: Data(value.utf8), labels: ["cchost.run": app.runID], stack: app.stack)
         }
     }
 
@@ -132,7 +114,7 @@ public struct SwarmDeployer: Deployer {
         for service in BackupLabels.backedUpServices(recipe.compose) {
             let container = try DeployError.wrapping { () throws(DockerError) in try docker.runningContainer(stack: app.stack, service: service.name) }
             if let hook = service.deployLabels["backupbot.backup.pre-hook"] {
-                try hookIn(container.id, hook, label: "backup pre-hook of \(service.name)", stack: app.stack)
+                try hookIn(container, hook, label: "backup pre-hook of \(service.name)", stack: app.stack)
             }
             for (volume, path) in BackupLabels.volumePaths(service) {
                 let mount = try DeployError.wrapping { () throws(DockerError) in try docker.mountPoint(of: "\(app.stack)_\(volume)", in: container) }
@@ -148,7 +130,7 @@ public struct SwarmDeployer: Deployer {
                                               file: file.path, bytes: output.stdout.count))
             }
             if let hook = service.deployLabels["backupbot.backup.post-hook"] {
-                try hookIn(container.id, hook, label: "backup post-hook of \(service.name)", stack: app.stack)
+                try hookIn(container, hook, label: "backup post-hook of \(service.name)", stack: app.stack)
             }
         }
         guard !archives.isEmpty else {
@@ -162,7 +144,7 @@ public struct SwarmDeployer: Deployer {
         for service in BackupLabels.backedUpServices(recipe.compose) {
             let container = try DeployError.wrapping { () throws(DockerError) in try docker.runningContainer(stack: app.stack, service: service.name) }
             if let hook = service.deployLabels["backupbot.restore.pre-hook"] {
-                try hookIn(container.id, hook, label: "restore pre-hook of \(service.name)", stack: app.stack)
+                try hookIn(container, hook, label: "restore pre-hook of \(service.name)", stack: app.stack)
             }
             for archive in record.archives where archive.service == service.name {
                 let data: Data
@@ -176,14 +158,21 @@ public struct SwarmDeployer: Deployer {
                 }
             }
             if let hook = service.deployLabels["backupbot.restore.post-hook"] {
-                try hookIn(container.id, hook, label: "restore post-hook of \(service.name)", stack: app.stack)
+                try hookIn(container, hook, label: "restore post-hook of \(service.name)", stack: app.stack)
             }
         }
     }
 
-    func hookIn(_ container: String, _ hook: String, label: String, stack: String) throws(DeployError) {
-        let output = try cli.output(["exec", container, "sh", "-c", hook], timeout: 300)
-        guard output.succeeded else { throw DeployError(operation: label, stack: stack, reason: DockerCLI.message(output)) }
+    /// A backupbot hook, run as backupbot does: `sh -c HOOK` in the service's container.
+    func hookIn(_ container: ServiceContainer, _ hook: String, label: String, stack: String) throws(DeployError) {
+        let result = try DeployError.wrapping { () throws(DockerError) in
+            try docker.exec(["sh", "-c", hook], in: container, deadline: Date().addingTimeInterval(300))
+        }
+        guard result.exitCode == 0 else {
+            let said = (String(decoding: result.stderr, as: UTF8.self) + String(decoding: result.stdout, as: UTF8.self))
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            throw DeployError(operation: label, stack: stack, reason: "exit \(result.exitCode)" + (said.isEmpty ? "" : ": \(said)"))
+        }
     }
 
     // MARK: Teardown
@@ -210,63 +199,11 @@ public struct SwarmDeployer: Deployer {
             locks[stack] = NSLock()
             return locks[stack]!  // just stored
         }
-        return lock.withLock { removeEverything(of: stack) }
-    }
-
-    private func removeEverything(of stack: String) -> TeardownResult {
-        let started = Date()
-        var removed: [String] = []
-        let stackFilter = "label=com.docker.stack.namespace=\(stack)"
-        func attempt(_ arguments: [String]) { _ = try? cli.output(arguments, timeout: 60) }
-        func list(_ arguments: [String]) -> [String] { (try? cli.lines(arguments)) ?? [] }
-
-        attempt(["stack", "rm", stack])
-        removed.append("stack \(stack)")
-        // Kill instead of waiting out stop grace periods; retry while swarm still schedules tasks away.
-        // A task dispatched just before `stack rm` may still get its container (and volume) a moment
-        // later: done only once nothing of the stack has been seen for a quiet second.
-        let deadline = Date().addingTimeInterval(60)
-        var quietSince: Date?
-        repeat {
-            let containers = list(["ps", "-aq", "--filter", stackFilter])
-            if !containers.isEmpty { attempt(["rm", "-f"] + containers) }
-            let volumes = list(["volume", "ls", "-q", "--filter", stackFilter])
-            if !volumes.isEmpty { attempt(["volume", "rm", "-f"] + volumes) }
-            let networks = list(["network", "ls", "-q", "--filter", stackFilter])
-            if !networks.isEmpty { attempt(["network", "rm"] + networks) }
-            if containers.isEmpty && volumes.isEmpty && networks.isEmpty {
-                quietSince = quietSince ?? Date()
-                if let quietSince, Date().timeIntervalSince(quietSince) >= 1 { break }
-            } else {
-                quietSince = nil
-            }
-            Thread.sleep(forTimeInterval: 0.25)
-        } while Date() < deadline
-        for kind in ["secret", "config"] {
-            let names = list([kind, "ls", "--format", "{{.Name}}", "--filter", "name=\(stack)_"]).filter { $0.hasPrefix(stack + "_") }
-            if !names.isEmpty {
-                attempt([kind, "rm"] + names)
-                removed += names.map { "\(kind) \($0)" }
-            }
-        }
-        return TeardownResult(removed: removed, leftovers: leftovers(stack: stack), seconds: Date().timeIntervalSince(started))
+        return lock.withLock { cli.tearDown(stack: stack) }
     }
 
     /// Anything of the stack still on the engine.
-    public func leftovers(stack: String) -> [String] {
-        let stackFilter = "label=com.docker.stack.namespace=\(stack)"
-        var left: [String] = []
-        func list(_ arguments: [String]) -> [String] { (try? cli.lines(arguments)) ?? ["(docker did not answer)"] }
-        left += list(["service", "ls", "-q", "--filter", stackFilter]).map { "service \($0)" }
-        left += list(["ps", "-aq", "--filter", stackFilter]).map { "container \($0)" }
-        left += list(["volume", "ls", "-q", "--filter", stackFilter]).map { "volume \($0)" }
-        left += list(["network", "ls", "-q", "--filter", stackFilter]).map { "network \($0)" }
-        for kind in ["secret", "config"] {
-            left += list([kind, "ls", "--format", "{{.Name}}", "--filter", "name=\(stack)_"])
-                .filter { $0.hasPrefix(stack + "_") }.map { "\(kind) \($0)" }
-        }
-        return left
-    }
+    public func leftovers(stack: String) -> [String] { cli.leftovers(stack: stack) }
 }
 
 extension FileManager {
