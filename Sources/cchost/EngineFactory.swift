@@ -11,6 +11,7 @@ func makeRunEngine(setup: PluginSetup, recipe: String, deployer: any Deployer, r
     let resolved = try setup.plugins(forRecipe: recipe, checkout: nil)
     for problem in resolved.problems { printError("cchost: warning: \(recipe): \(problem)") }
     let engine = RunEngine(deployer: deployer, plugins: resolved.plugins, launcher: setup.launcher, runsDirectory: runs,
+                           retainedData: RetainedVolumes(docker: deployer.docker, stateDirectory: runs.deletingLastPathComponent().path),
                            events: events)
     engine.recorder = recorder
     engine.overlays = { checkout in

@@ -22,7 +22,7 @@ struct PluginCatalogTests {
         }
 
         func catalog() throws -> PluginCatalog {
-            try PluginCatalog(store: try store(), prober: PluginProber(launcher: launcher))
+            try PluginCatalog(cache: try store(), prober: PluginProber(launcher: launcher))
         }
 
         func store() throws -> StateStore {

@@ -33,6 +33,7 @@ struct RunEngineTests {
             let events = events
             engine = RunEngine(deployer: deployer, plugins: [], launcher: .forTests(),
                                runsDirectory: state.url.appendingPathComponent("runs"),
+                               retainedData: RetainedVolumes(docker: docker, stateDirectory: state.path),
                                events: { event in events.append(event) })
         }
 

@@ -172,7 +172,7 @@ enum SwarmRuns {
     static func engine(_ state: TemporaryDirectory, plugins: [ResolvedPlugin], deployer: any Deployer = SwarmDeployer(defaultTimeout: 90),
                        progress: @escaping @Sendable (String) -> Void = { _ in }) -> RunEngine {
         RunEngine(deployer: deployer, plugins: plugins, launcher: .forTests(), runsDirectory: state.url.appendingPathComponent("runs"),
-                  events: { progress($0.line) })
+                  retainedData: RetainedVolumes(docker: deployer.docker, stateDirectory: state.path), events: { progress($0.line) })
     }
 
     /// Everything of `stack` still on the engine, asked of docker directly.

@@ -79,9 +79,9 @@ public struct RetainedVolumes: Sendable {
     /// Creates `stack`'s volumes as copies of the canonical's before the stack's first deploy, labelled
     /// as the stack's own so that teardown removes them. The canonical's volumes are only read.
     /// Returns the stack volumes created.
-    public func seed(stack: String, from canonical: Canonical) throws(DeployError) -> [String] {
+    public func seed(stack: String, recipe: String, from canonical: RunRecord.CanonicalStart) throws(DeployError) -> [String] {
         var created: [String] = []
-        let prefix = Self.name(recipe: canonical.recipe, runID: canonical.runID, volume: "")
+        let prefix = Self.name(recipe: recipe, runID: canonical.runID, volume: "")
         for name in canonical.volumes {
             guard name.hasPrefix(prefix), name.count > prefix.count else {
                 throw DeployError(operation: "copy the canonical's volume \(name)", stack: stack, reason: "it is not named \(prefix)<volume>")
@@ -179,5 +179,18 @@ public struct RetainedVolumes: Sendable {
         guard output.succeeded else {
             throw DeployError(operation: "copy volume \(source) to \(target)", stack: stack, reason: output.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))
         }
+    }
+}
+
+/// The run engine's retained data (see `RetainedData`).
+extension RetainedVolumes: RetainedData {
+    public func retain(stack: String, recipe: String, runID: String) throws(DeployError) -> [String] {
+        try retain(stack: stack, recipe: recipe, runID: runID, stopTimeout: 120)
+    }
+
+    public func folder(of volume: String, recipe: String, in canonical: RunRecord.CanonicalStart) throws(DeployError) -> String? {
+        let retained = Self.name(recipe: recipe, runID: canonical.runID, volume: volume)
+        guard canonical.volumes.contains(retained) else { return nil }
+        return try mountpoint(retained)
     }
 }

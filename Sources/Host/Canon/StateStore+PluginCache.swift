@@ -3,9 +3,19 @@ internal import GRDB
 
 /// The plugin metadata cache as rows of `plugin_cache`: what each plugin library is, keyed by path +
 /// size + mtime + sha256 (see PluginCatalog). Every process sharing the database reads and adds to it.
-extension StateStore {
+extension StateStore: PluginCache {
     /// Every cached library, by path.
-    func pluginCacheEntries() throws(StateStoreError) -> [CatalogEntry] {
+    public func pluginCacheEntries() throws(CatalogError) -> [CatalogEntry] {
+        do { return try pluginCacheRows() } catch { throw .cacheUnreadable(path, reason: error.message) }
+    }
+
+    /// Inserts or replaces the rows of `entries`, in one transaction. Rows of other libraries are left
+    /// as they are: another process may have just written them.
+    public func savePluginCache(_ entries: [CatalogEntry]) throws(CatalogError) {
+        do { try savePluginCacheRows(entries) } catch { throw .cacheUnwritable(path, reason: error.message) }
+    }
+
+    private func pluginCacheRows() throws(StateStoreError) -> [CatalogEntry] {
         try Self.attempt(path, "read the plugin cache") {
             try pool.read { db in
                 try Row.fetchAll(db, sql: """
@@ -23,9 +33,7 @@ extension StateStore {
         }
     }
 
-    /// Inserts or replaces the rows of `entries`, in one transaction. Rows of other libraries are left
-    /// as they are: another process may have just written them.
-    func savePluginCache(_ entries: [CatalogEntry]) throws(StateStoreError) {
+    private func savePluginCacheRows(_ entries: [CatalogEntry]) throws(StateStoreError) {
         try Self.attempt(path, "save the plugin cache") {
             let rows = try entries.map { entry in
                 (entry, String(decoding: try JSONEncoder().encode(entry.state), as: UTF8.self))

@@ -29,6 +29,13 @@ public struct Canonical: Sendable, Equatable {
     }
 }
 
+extension RunRecord.CanonicalStart {
+    /// Where a warm run from `canonical` starts.
+    public init(_ canonical: Canonical) {
+        self.init(version: canonical.version, commit: canonical.commit, runID: canonical.runID, volumes: canonical.volumes)
+    }
+}
+
 /// One row of a recipe's promotion history. The history is append-only.
 public struct Promotion: Sendable, Equatable {
     /// Increases with every promotion, across recipes.

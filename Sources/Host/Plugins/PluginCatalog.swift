@@ -27,6 +27,22 @@ public struct CatalogEntry: Sendable, Equatable, Codable {
     public var sha256: String
     public var probedAt: Date
     public var state: PluginState
+
+    public init(path: String, size: Int64, modifiedNanoseconds: Int64, sha256: String, probedAt: Date, state: PluginState) {
+        (self.path, self.size, self.modifiedNanoseconds, self.sha256, self.probedAt, self.state) = (path, size, modifiedNanoseconds, sha256, probedAt, state)
+    }
+}
+
+/// Where probed plugin metadata is kept between processes: the state database's `plugin_cache`
+/// table (`StateStore` conforms). Its errors are the catalog's: `cacheUnreadable`, `cacheUnwritable`.
+public protocol PluginCache: Sendable {
+    /// Where the cache is, for messages.
+    var path: String { get }
+    /// Every cached library.
+    func pluginCacheEntries() throws(CatalogError) -> [CatalogEntry]
+    /// Inserts or replaces the entries of `entries`, leaving other libraries' entries as they are
+    /// (another process may have just written them).
+    func savePluginCache(_ entries: [CatalogEntry]) throws(CatalogError)
 }
 
 public enum CatalogError: Error, Sendable, CustomStringConvertible {
@@ -57,21 +73,17 @@ public enum CatalogError: Error, Sendable, CustomStringConvertible {
 /// catalog changed, so it never undoes what another process saved meanwhile.
 public final class PluginCatalog {
     /// Where the cache lives.
-    public let store: StateStore
+    public let cache: any PluginCache
     private let prober: PluginProber
     private var entries: [String: CatalogEntry]
     /// Paths whose entries were probed or re-keyed since the last save.
     private var changed: Set<String> = []
     private let logger = Logger(label: "cchost.plugins")
 
-    public init(store: StateStore, prober: PluginProber) throws(CatalogError) {
-        self.store = store
+    public init(cache: any PluginCache, prober: PluginProber) throws(CatalogError) {
+        self.cache = cache
         self.prober = prober
-        do {
-            entries = Dictionary(uniqueKeysWithValues: try store.pluginCacheEntries().map { ($0.path, $0) })
-        } catch {
-            throw .cacheUnreadable(store.path, reason: error.message)
-        }
+        entries = Dictionary(uniqueKeysWithValues: try cache.pluginCacheEntries().map { ($0.path, $0) })
     }
 
     /// What `path` is: from the cache when its key matches, otherwise probed (once) and cached.
@@ -102,12 +114,8 @@ public final class PluginCatalog {
     /// Writes the entries that changed since the last save, in one transaction.
     public func save() throws(CatalogError) {
         guard !changed.isEmpty else { return }
-        do {
-            try store.savePluginCache(changed.sorted().compactMap { entries[$0] })
-            changed = []
-        } catch {
-            throw .cacheUnwritable(store.path, reason: error.message)
-        }
+        try cache.savePluginCache(changed.sorted().compactMap { entries[$0] })
+        changed = []
     }
 
     /// The `.so` files in operator plugin folders, in search order. A folder that does not exist is an

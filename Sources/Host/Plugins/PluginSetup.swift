@@ -6,11 +6,15 @@ public struct PluginSetup: Sendable {
     public let launcher: WorkerLauncher
     public let prober: PluginProber
     public let environment: [String: String]
+    /// Opens the plugin cache of a state folder (the state database's, see `PluginSetup+StateStore`).
+    public let openCache: @Sendable (_ stateDirectory: String) throws -> any PluginCache
 
     /// `sandboxed: false` is the development-only `--no-sandbox`: workers still confine themselves
     /// (rlimits, syscall filter) but run without bubblewrap's namespaces and empty root.
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment, sandboxed: Bool = true) throws {
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment, sandboxed: Bool = true,
+                openCache: @escaping @Sendable (_ stateDirectory: String) throws -> any PluginCache) throws {
         self.environment = environment
+        self.openCache = openCache
         configuration = try Configuration.load(environment: environment)
         let worker = try WorkerLauncher.locateWorker(configured: configuration.workerPath)
         launcher = sandboxed ? WorkerLauncher(workerPath: worker, bubblewrap: try Sandbox.bubblewrap(),
@@ -25,9 +29,9 @@ public struct PluginSetup: Sendable {
         return configuration.operatorProfile
     }
 
-    /// The catalog over the plugin cache in the state database.
+    /// The catalog over the plugin cache of the state folder.
     public func catalog() throws -> PluginCatalog {
-        try PluginCatalog(store: try StateStore(stateDirectory: configuration.stateDirectory), prober: prober)
+        try PluginCatalog(cache: try openCache(configuration.stateDirectory), prober: prober)
     }
 
     /// The generic suite ships next to the worker.

@@ -57,20 +57,19 @@ extension RunContext {
 
     /// The backup markers in the canonical's retained volumes, read on this host. A volume without
     /// a marker file has none to expect; a marker that exists and cannot be read is an error.
-    func canonicalMarkers(of canonical: Canonical) throws -> [CanonicalMarker] {
+    func canonicalMarkers(of canonical: RunRecord.CanonicalStart) throws -> [CanonicalMarker] {
         var markers: [CanonicalMarker] = []
         for service in try backedUpServices() {
             for (volume, path) in BackupLabels.volumePaths(service) {
-                let retained = RetainedVolumes.name(recipe: canonical.recipe, runID: canonical.runID, volume: volume)
-                guard canonical.volumes.contains(retained) else { continue }
+                guard let folder = try retainedData.folder(of: volume, recipe: request.recipe, in: canonical) else { continue }
                 let file = BackupLabels.markerFile(inPath: path)
-                let location = "\(try retainedVolumes.mountpoint(retained))/\(file)"
+                let location = "\(folder)/\(file)"
                 guard FileManager.default.fileExists(atPath: location) else { continue }
                 do {
                     markers.append(CanonicalMarker(service: service.name, volume: volume, path: file,
                                                    value: try String(contentsOfFile: location, encoding: .utf8)))
                 } catch {
-                    throw DeployError(operation: "read the canonical's data marker \(retained)/\(file)", stack: app.stack, reason: "\(error)")
+                    throw DeployError(operation: "read the canonical's data marker \(location)", stack: app.stack, reason: "\(error)")
                 }
             }
         }

@@ -8,7 +8,7 @@ final class RunContext {
     let request: RunRequest
     let plan: RunPlan
     let deployer: any Deployer
-    let retainedVolumes: RetainedVolumes
+    let retainedData: any RetainedData
     /// How many times the base is deployed: 1, except in the deploy-count guard's own test.
     let installDeploys: Int
     let emit: @Sendable (RunEvent) -> Void
@@ -29,11 +29,11 @@ final class RunContext {
     var docker: any Docker { deployer.docker }
 
     init(request: RunRequest, plan: RunPlan, deployer: any Deployer, plugins: [ResolvedPlugin], launcher: WorkerLauncher,
-         retainedVolumes: RetainedVolumes, installDeploys: Int = 1, emit: @escaping @Sendable (RunEvent) -> Void) {
+         retainedData: any RetainedData, installDeploys: Int = 1, emit: @escaping @Sendable (RunEvent) -> Void) {
         self.request = request
         self.plan = plan
         self.deployer = deployer
-        self.retainedVolumes = retainedVolumes
+        self.retainedData = retainedData
         self.installDeploys = installDeploys
         self.emit = emit
         app = AppDeployment(runID: plan.runID, recipe: request.recipe, domain: plan.domain, checkout: plan.base ?? plan.head,

@@ -26,18 +26,18 @@ public final class RunEngine {
     /// Records each run as it starts and as it finishes (the state database); nil: not recorded.
     public var recorder: (any RunRecorder)?
     /// Where canonicals' data is kept: runs retain into it and warm runs copy from it.
-    public var retainedVolumes: RetainedVolumes
+    public let retainedData: any RetainedData
     /// Test hook: deploy the base this many times (the deploy-count guard must trip above 1).
     public var installDeploys = 1
 
     public init(deployer: any Deployer, plugins: [ResolvedPlugin], launcher: WorkerLauncher, runsDirectory: URL,
-                events: @escaping @Sendable (RunEvent) -> Void = { _ in }) {
+                retainedData: any RetainedData, events: @escaping @Sendable (RunEvent) -> Void = { _ in }) {
         self.deployer = deployer
         self.plugins = plugins
         self.launcher = launcher
         self.runsDirectory = runsDirectory
         self.events = events
-        retainedVolumes = RetainedVolumes(docker: deployer.docker, stateDirectory: runsDirectory.deletingLastPathComponent().path)
+        self.retainedData = retainedData
     }
 
     public func run(_ request: RunRequest) throws(PlanError) -> RunRecord {
@@ -49,7 +49,7 @@ public final class RunEngine {
             throw PlanError(description: "the head's repo-local overlays could not be considered: \(error)")
         }
         let run = RunContext(request: request, plan: plan, deployer: deployer, plugins: plugins + approvedOverlays,
-                             launcher: launcher, retainedVolumes: retainedVolumes, installDeploys: installDeploys, emit: events)
+                             launcher: launcher, retainedData: retainedData, installDeploys: installDeploys, emit: events)
         let registry = ActiveRuns(directory: runsDirectory.appendingPathComponent("active"))
         do {
             try registry.register(runID: plan.runID, stack: run.app.stack)
@@ -109,7 +109,7 @@ public final class RunEngine {
         if run.request.retainData && run.request.cancellation.reason == nil && run.record.judgement.isGreenBeforeTeardown {
             run.note("retaining the data of \(run.app.stack)")
             do {
-                run.record.retainedVolumes = try retainedVolumes.retain(stack: run.app.stack, recipe: run.request.recipe, runID: run.plan.runID)
+                run.record.retainedVolumes = try retainedData.retain(stack: run.app.stack, recipe: run.request.recipe, runID: run.plan.runID)
             } catch {
                 run.record.retentionProblem = error.description
             }

@@ -60,7 +60,7 @@ struct RunPlan {
             verdict: .unverified, aborted: nil)
         if let canonical = request.warmFrom {
             record.start = request.quick ? .quick : .warm
-            record.startedFrom = .init(version: canonical.version, commit: canonical.commit, runID: canonical.runID, volumes: canonical.volumes)
+            record.startedFrom = canonical
         }
         self.record = record
     }

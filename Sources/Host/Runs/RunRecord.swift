@@ -170,6 +170,10 @@ public struct RunRecord: Sendable, Codable, Equatable {
         /// The run that earned the canonical (its volumes are the data copied).
         public var runID: String
         public var volumes: [String]
+
+        public init(version: String, commit: String, runID: String, volumes: [String]) {
+            (self.version, self.commit, self.runID, self.volumes) = (version, commit, runID, volumes)
+        }
     }
     /// What the judgement decided, stored for readers of the JSON and the database.
     public var verdict: Verdict

@@ -25,7 +25,7 @@ public struct RunRequest: Sendable {
     /// what a promotion makes the canonical's data).
     public var retainData: Bool
     /// Start from a copy of this canonical's data, at its version (a warm run; never promoted).
-    public var warmFrom: Canonical?
+    public var warmFrom: RunRecord.CanonicalStart?
     /// A warm run that skips what it can (the caller chooses fewer tiers); recorded as `quick`.
     public var quick: Bool
     /// Stops the run from outside: the tiers not yet started are not run, and the run still tears
@@ -36,7 +36,7 @@ public struct RunRequest: Sendable {
                 stages: [Tier] = Tier.allCases, trigger: RunRecord.Trigger = .manual, baseDomain: String = "ci.example",
                 environment: [String: String] = [:], checkArguments: [String: [String: ArgumentValue]] = [:],
                 readinessPath: String? = nil, canonicalVersion: String? = nil, retainData: Bool = false,
-                warmFrom: Canonical? = nil, quick: Bool = false, cancellation: RunCancellation = RunCancellation()) {
+                warmFrom: RunRecord.CanonicalStart? = nil, quick: Bool = false, cancellation: RunCancellation = RunCancellation()) {
         self.recipe = recipe
         self.repository = repository
         self.headRef = headRef

@@ -96,7 +96,7 @@ public final class SweepRunner: Sendable {
             // Promoted, refused or failed, the volumes no canonical references are garbage afterwards:
             // the previous canonical's, or this run's. A promotion's own error is what the sweep reports.
             defer { collectGarbage(recipes: [item.recipe.name]) }
-            let promoter = Promoter(store: store, volumes: engine.retainedVolumes)
+            let promoter = Promoter(store: store, volumes: RetainedVolumes(docker: engine.deployer.docker, stateDirectory: configuration.stateDirectory))
             switch PromoteGate.decide(PromotionCandidate(record, fromPullRequest: false)) {
             case .promote(let version):
                 let canonical = try promoter.promote(record, version: version)

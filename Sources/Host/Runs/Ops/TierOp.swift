@@ -51,7 +51,7 @@ extension RunContext {
         if let canonical = request.warmFrom {
             note("copying the canonical's data (\(canonical.version), run \(canonical.runID)) into \(app.stack)")
             do {
-                let created = try retainedVolumes.seed(stack: app.stack, from: canonical)
+                let created = try retainedData.seed(stack: app.stack, recipe: request.recipe, from: canonical)
                 canonicalMarkers = try canonicalMarkers(of: canonical)
                 from = " on a copy of the canonical's data (\(canonical.version), run \(canonical.runID): \(created.count) volume(s))"
             } catch {
