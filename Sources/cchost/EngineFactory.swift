@@ -1,5 +1,8 @@
 import Foundation
-import Host
+import HostBase
+import HostDocker
+import HostRuns
+import HostState
 
 /// How every command that deploys builds its run engine, so `cchost run` and `cchost sweep` judge a
 /// recipe with the same plugins: the builtin suite and operator plugins that serve it (the ones

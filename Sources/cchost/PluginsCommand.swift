@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Host
+import HostBase
 import PluginChannel
 
 struct Plugins: ParsableCommand {

@@ -1,8 +1,11 @@
 import ArgumentParser
 import Foundation
-import Synchronization
-import Host
+import HostBase
+import HostDocker
+import HostRuns
+import HostState
 import PluginChannel
+import Synchronization
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,6 @@
 import Foundation
-@testable import Host
+@testable import HostBase
+@testable import HostDocker
 import Testing
 
 /// The abra backend on the real swarm of this machine, driven through the abra-compatible shim

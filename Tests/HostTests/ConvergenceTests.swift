@@ -1,5 +1,5 @@
 import Foundation
-import Host
+import HostDocker
 import Testing
 
 /// `Convergence.evaluate` as a truth table: what the engine reports in, converged / waiting / failed out.

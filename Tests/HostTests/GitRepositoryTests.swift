@@ -1,5 +1,5 @@
 import Foundation
-import Host
+import HostBase
 import Testing
 
 /// A real git repository built with the git command line, as a recipe maintainer would make one.

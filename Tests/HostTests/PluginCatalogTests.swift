@@ -1,5 +1,6 @@
 import Foundation
-@testable import Host
+@testable import HostBase
+@testable import HostState
 import Testing
 
 /// The metadata cache: listings answered without starting a worker, and probes only when a library

@@ -1,5 +1,8 @@
 import Foundation
-@testable import Host
+@testable import HostBase
+@testable import HostDocker
+@testable import HostRuns
+@testable import HostState
 import Testing
 
 /// How the suite was started: `scripts/test --fast` sets CCHOST_TEST_FAST=1 and runs only what needs

@@ -1,5 +1,6 @@
 import Foundation
-@testable import Host
+@testable import HostBase
+@testable import HostDocker
 import Synchronization
 
 /// `Deployer` in memory, over a `FakeDocker`: a deploy makes every service of the recipe "run" in
