@@ -12,7 +12,7 @@ struct DockerCallersTests {
 
     static func app(_ folder: TemporaryDirectory) -> AppDeployment {
         AppDeployment(runID: "3f9a0c1d", recipe: "static-site", domain: "app-3f9a0c1d.ci.example",
-                      checkout: Checkout(directory: folder.path, reference: "1.0.0+1", commit: String(repeating: "a", count: 40)),
+                      checkout: Checkout(directory: folder.path, ref: "1.0.0+1", commit: String(repeating: "a", count: 40)),
                       workDirectory: folder.url)
     }
 

@@ -143,7 +143,7 @@ struct GitRepositoryTests {
         #expect(checkouts.count == 12)
         for (tag, checkout, content) in checkouts {
             #expect(checkout.commit == expected[tag])
-            #expect(checkout.reference == tag)
+            #expect(checkout.ref == tag)
             #expect(content == "release: \(tag.prefix(1))\n")
             #expect(try GitRepository.open(checkout.directory).head() == expected[tag])
         }

@@ -186,7 +186,7 @@ public final class GitRepository {
         let commit = try resolve(reference)
         let tree = try Self.clone(path, to: directory, bare: false)
         try tree.detach(at: commit)
-        return Checkout(directory: directory, reference: reference, commit: commit)
+        return Checkout(directory: directory, ref: reference, commit: commit)
     }
 
     /// Points HEAD at `commit` (detached) and makes the working tree match it.
@@ -226,8 +226,9 @@ public final class GitRepository {
 /// A per-run working tree: what was asked for, and the exact commit it is at.
 public struct Checkout: Sendable, Equatable {
     public var directory: String
-    /// The ref as given (a tag, a branch, a PR head sha): the run's head_ref.
-    public var reference: String
+    /// The ref as given: a release tag, a branch, a commit (a PR's head).
+    public var ref: String
+    /// The full commit the ref resolved to.
     public var commit: String
     public var shortCommit: String { String(commit.prefix(7)) }
 }

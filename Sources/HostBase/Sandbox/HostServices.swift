@@ -11,8 +11,9 @@ public struct AppContext: Sendable, Equatable, Codable {
     public var labels: [String: String]
     public var baseVersion: String?
     public var headVersion: String?
-    /// The code under test: the head's short commit (what `chaos-version` must say after an upgrade).
-    public var headRef: String?
+    /// The code under test: the head's full commit (an upgrade's `chaos-version` must be a short
+    /// prefix of it). `head_ref` in the ABI's JSON.
+    public var headCommit: String?
     public var tier: String?
     /// Set from the backup tier on: the marker the host seeded and where it put it.
     public var backup: BackupMarker?
@@ -32,7 +33,7 @@ public struct AppContext: Sendable, Equatable, Codable {
     }
 
     public init(recipe: String, domain: String, services: [String], labels: [String: String] = [:],
-                baseVersion: String? = nil, headVersion: String? = nil, headRef: String? = nil, tier: String? = nil) {
+                baseVersion: String? = nil, headVersion: String? = nil, headCommit: String? = nil, tier: String? = nil) {
         self.recipe = recipe
         self.domain = domain
         self.stack = domain.replacingOccurrences(of: ".", with: "_")
@@ -40,13 +41,13 @@ public struct AppContext: Sendable, Equatable, Codable {
         self.labels = labels
         self.baseVersion = baseVersion
         self.headVersion = headVersion
-        self.headRef = headRef
+        self.headCommit = headCommit
         self.tier = tier
     }
 
     enum CodingKeys: String, CodingKey {
         case recipe, domain, stack, services, labels, tier, backup
-        case baseVersion = "base_version", headVersion = "head_version", headRef = "head_ref"
+        case baseVersion = "base_version", headVersion = "head_version", headCommit = "head_ref"
     }
 }
 

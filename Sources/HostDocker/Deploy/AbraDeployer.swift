@@ -94,13 +94,13 @@ public struct AbraDeployer: Deployer {
         }
         var arguments = ["app", "deploy", app.domain]
         switch kind {
-        case .install(let version) where (try? RecipeVersion(parsing: version)) != nil:
-            arguments.append(version)
+        case .install(let ref) where (try? RecipeVersion(parsing: ref)) != nil:
+            arguments.append(ref)
         case .install, .chaosUpgrade:
             arguments.append("--chaos")
         }
         arguments += ["--offline", "--no-input", "--no-converge-checks"]
-        logger.info("deploying through abra", metadata: ["stack": "\(app.stack)", "ref": "\(app.checkout.reference)"])
+        logger.info("deploying through abra", metadata: ["stack": "\(app.stack)", "ref": "\(app.checkout.ref)"])
         try run(arguments, app: app, timeout: 300)
     }
 

@@ -28,9 +28,11 @@ public struct AppDeployment: Sendable, Equatable {
 
 /// What a deploy is: the base freshly installed, or an in-place redeploy of the head (chaos).
 public enum DeployKind: Sendable, Equatable {
-    case install(version: String)
-    /// `headRef` is the ref under test as given; its short commit goes into `chaos-version`.
-    case chaosUpgrade(headRef: String)
+    /// The app's checkout installed fresh; `ref` is its ref as given (a release tag deploys as that
+    /// version).
+    case install(ref: String)
+    /// The app's checkout redeployed in place; its short commit goes into `chaos-version`.
+    case chaosUpgrade
 }
 
 /// A backup archive of one volume path, kept per run so that restore uses this run's own archive.

@@ -35,7 +35,7 @@ public struct SwarmDeployer: Deployer {
         var arguments = ["stack", "deploy", "--resolve-image", "never", "--prune"]
         for file in recipe.compose.files { arguments += ["-c", file] }
         arguments += ["-c", labels.path, app.stack]
-        logger.info("deploying", metadata: ["stack": "\(app.stack)", "ref": "\(app.checkout.reference)"])
+        logger.info("deploying", metadata: ["stack": "\(app.stack)", "ref": "\(app.checkout.ref)"])
         do {
             try cli.run(arguments, environment: recipe.environment, timeout: 300)
         } catch {
@@ -49,7 +49,7 @@ public struct SwarmDeployer: Deployer {
         let recipeVersion = recipe.compose.services["app"]?.deployLabels[prefix + "version"]
         let (version, chaos, chaosVersion): (String, String, String)
         switch kind {
-        case .install(let tag): (version, chaos, chaosVersion) = (tag, "false", "false")
+        case .install(let ref): (version, chaos, chaosVersion) = (ref, "false", "false")
         case .chaosUpgrade: (version, chaos, chaosVersion) = (recipeVersion ?? app.checkout.shortCommit, "true", app.checkout.shortCommit)
         }
         let timeout = recipe.compose.services["app"]?.deployLabels[prefix + "timeout"] ?? String(defaultTimeout)

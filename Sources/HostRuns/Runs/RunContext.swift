@@ -86,8 +86,8 @@ final class RunContext {
         let labels = deployed ? try docker.serviceLabels(stack: app.stack, service: "app") : [:]
         var context = AppContext(recipe: record.recipe, domain: app.domain, services: recipe.compose.services.keys.sorted(),
                                  labels: labels,
-                                 baseVersion: plan.base?.reference, headVersion: plan.headVersion,
-                                 headRef: plan.head.commit, tier: tier.rawValue)
+                                 baseVersion: plan.baseVersion, headVersion: plan.headVersion,
+                                 headCommit: plan.head.commit, tier: tier.rawValue)
         context.backup = marker
         return context
     }

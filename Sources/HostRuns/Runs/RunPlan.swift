@@ -14,6 +14,8 @@ struct RunPlan {
     let base: Checkout?
     /// The head's release version, when the head is a release tag.
     let headVersion: String?
+    /// The base's release version, when the base is a release tag.
+    let baseVersion: String?
     let domain: String
     let record: RunRecord
 
@@ -46,6 +48,8 @@ struct RunPlan {
         self.head = head
         self.base = base
         headVersion = releases.releases.first { $0.tag == headRef }?.tag
+        let baseVersion = baseRef.flatMap { ref in releases.releases.first { $0.tag == ref }?.tag }
+        self.baseVersion = baseVersion
         let runID = runID
         domain = try planned {
             let objects = AppNaming.objects(in: try Recipe.load(directory: head.directory).compose)
@@ -55,7 +59,7 @@ struct RunPlan {
 
         var record = RunRecord(
             id: runID, trigger: request.trigger, recipe: request.recipe, repository: request.repository, backend: backend,
-            domain: domain, base: base.map { RunRecord.Ref(ref: $0.reference, commit: $0.commit, version: $0.reference) },
+            domain: domain, base: base.map { RunRecord.Ref(ref: $0.ref, commit: $0.commit, version: baseVersion) },
             head: RunRecord.Ref(ref: headRef, commit: head.commit, version: headVersion), stages: request.stages,
             startedAt: Date(), finishedAt: nil, tiers: [], deployCount: 0, generic: "", teardown: nil, artifacts: [],
             verdict: .unverified, aborted: nil)

@@ -44,9 +44,9 @@ extension RunContext {
     /// a warm run first copies the canonical's data into the app's volumes. `hooksFor`: the tier
     /// whose hooks run before the deploy.
     func deployBase(hooksFor tier: Tier?) -> OpResult {
-        let version = app.checkout.reference
+        let ref = app.checkout.ref
         func failed(_ detail: String, abort: String) -> OpResult {
-            OpResult(op: .deploy, ref: version, verdict: .fail, detail: detail, abort: abort)
+            OpResult(op: .deploy, ref: ref, verdict: .fail, detail: detail, abort: abort)
         }
         if let tier { plugins.runHooks(tier, in: self) }
         var from = ""
@@ -62,7 +62,7 @@ extension RunContext {
         }
         do {
             for _ in 0..<installDeploys {
-                try deployer.deploy(app, as: .install(version: version))
+                try deployer.deploy(app, as: .install(ref: ref))
                 record.deployCount += 1
             }
         } catch {
@@ -72,7 +72,7 @@ extension RunContext {
         note("waiting for \(app.stack) to converge")
         let (converged, reasons) = waitForConvergence()
         guard converged else { return failed("did not converge: \(reasons.joined(separator: "; "))", abort: "install did not converge") }
-        return OpResult(op: .deploy, ref: version, verdict: .pass, detail: "\(version) converged\(from)")
+        return OpResult(op: .deploy, ref: ref, verdict: .pass, detail: "\(ref) converged\(from)")
     }
 
     /// For a tier that needs the app: nil when it is up, else the failed deploy to record instead.

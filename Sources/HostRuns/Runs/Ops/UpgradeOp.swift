@@ -11,12 +11,12 @@ struct UpgradeOp: TierOp {
         run.plugins.runHooks(.upgrade, in: run)
         run.app.checkout = head
         func result(_ verdict: Verdict, _ detail: String) -> OpResult {
-            var result = OpResult(op: .chaosRedeploy, ref: head.reference, verdict: verdict, detail: detail)
+            var result = OpResult(op: .chaosRedeploy, ref: head.ref, verdict: verdict, detail: detail)
             if verdict == .pass, run.request.warmFrom != nil { result.checks = [run.canonicalDataCheck()] }
             return result
         }
         do {
-            try run.deployer.deploy(run.app, as: .chaosUpgrade(headRef: head.reference))
+            try run.deployer.deploy(run.app, as: .chaosUpgrade)
         } catch {
             return result(.fail, error.description)
         }
