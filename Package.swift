@@ -34,21 +34,41 @@ let package = Package(
                        providers: [.apt(["libseccomp-dev"])]),
         // Frames and messages spoken between the host and cchost-worker.
         .target(name: "PluginChannel"),
+        // The engine, in layers along the data flow: each target sees only the ones below it, so the
+        // compiler refuses a back-edge. A lower layer that needs something above owns a protocol for it.
+        // Support, git, recipes, configuration, the sandbox, plugins.
         .target(
-            name: "Host",
+            name: "HostBase",
             dependencies: [
                 "PluginChannel",
                 "CLibGit2",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
+            ]),
+        // The Docker seam and the deployers.
+        .target(
+            name: "HostDocker",
+            dependencies: ["HostBase", "PluginChannel", .product(name: "Logging", package: "swift-log")]),
+        // The run engine, its ops, the judgement, reports.
+        .target(
+            name: "HostRuns",
+            dependencies: ["HostBase", "HostDocker", "PluginChannel", .product(name: "Logging", package: "swift-log")]),
+        // The state database (canonicals, runs, locks, the plugin cache), the promote gate, retained volumes, the sweep.
+        .target(
+            name: "HostState",
+            dependencies: [
+                "HostBase", "HostDocker", "HostRuns", "PluginChannel",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]),
         .executableTarget(
             name: "cchost",
-            dependencies: ["Host", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["HostBase", "HostDocker", "HostRuns", "HostState",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Measurements for scripts/bench that need the library (worker handshakes, host-call round trips).
-        .executableTarget(name: "cchost-bench", dependencies: ["Host", "PluginChannel", .product(name: "Logging", package: "swift-log")]),
+        .executableTarget(name: "cchost-bench", dependencies: ["HostBase", "HostState", "PluginChannel", .product(name: "Logging", package: "swift-log")]),
         .executableTarget(name: "cchost-worker", dependencies: ["PluginChannel", "PluginABI", "CLibFFI", "CWorkerSystem"]),
         // Authoring kit for Swift plugins: conform to `Plugin`, export one function.
         .target(name: "PluginKit", dependencies: ["PluginABI"]),
@@ -57,6 +77,6 @@ let package = Package(
         .target(name: "ExampleC", dependencies: ["PluginABI"], path: "Plugins/example-c", publicHeadersPath: "."),
         .target(name: "OverlayStaticSite", dependencies: ["PluginKit"], path: "Plugins/overlay-static-site"),
         .target(name: "OverlayNotesDB", dependencies: ["PluginABI"], path: "Plugins/overlay-notes-db", publicHeadersPath: "."),
-        .testTarget(name: "HostTests", dependencies: ["Host"], exclude: ["Fixtures"]),
+        .testTarget(name: "HostTests", dependencies: ["HostBase", "HostDocker", "HostRuns", "HostState"], exclude: ["Fixtures"]),
     ]
 )

@@ -19,7 +19,7 @@ struct GenericSuite: Plugin {
             } else if app.labels[prefix + "recipe"] == nil {
                 problems.append("\(prefix)recipe is missing")
             }
-            if call.tier == "upgrade", let head = app.headRef {
+            if call.tier == "upgrade", let head = app.headCommit {
                 // A short commit of the head (7 or 8 characters), never marked +U (uncommitted changes).
                 let chaos = app.labels[prefix + "chaos-version"]
                 if chaos == nil || chaos!.count < 7 || chaos!.hasSuffix("+U") || !head.hasPrefix(chaos!) {

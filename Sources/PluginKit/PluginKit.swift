@@ -122,7 +122,9 @@ public struct AppInfo: Decodable, Sendable {
     public var labels: [String: String]
     public var baseVersion: String?
     public var headVersion: String?
-    public var headRef: String?
+    /// The code under test: the head's full commit (`head_ref` in the JSON). After an upgrade, the
+    /// deployed `chaos-version` label is a short prefix of it.
+    public var headCommit: String?
     public var tier: String?
     /// From the backup tier on: the marker the host seeded, and the files it is in.
     public var backup: BackupMarker?
@@ -138,8 +140,12 @@ public struct AppInfo: Decodable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case recipe, domain, stack, services, labels, tier, backup
-        case baseVersion = "base_version", headVersion = "head_version", headRef = "head_ref"
+        case baseVersion = "base_version", headVersion = "head_version", headCommit = "head_ref"
     }
+
+    /// The head's full commit, under its wire name.
+    @available(*, deprecated, renamed: "headCommit", message: "head_ref is the head's full commit: use headCommit")
+    public var headRef: String? { headCommit }
 }
 
 public typealias Body = @Sendable (Host, Call) throws -> Verdict

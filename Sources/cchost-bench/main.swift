@@ -13,7 +13,8 @@
 // cchost reads it, environment overrides included) to its upstream's latest release and that tag's
 // commit, so that a sweep decides `skip no-new-version` for each. Prints "canonicals-seeded N".
 import Foundation
-import Host
+import HostBase
+import HostState
 import Logging
 import PluginChannel
 

@@ -3,7 +3,7 @@
 //   cchost-worker [--confine as=BYTES,cpu=SECONDS,nofile=N,nproc=N,fsize=BYTES] PLUGIN.so
 //
 // With --confine, the worker limits itself (see Confinement) before any plugin code is loaded.
-// cchost starts it inside bubblewrap; see Sources/Host/Sandbox/Sandbox.swift.
+// cchost starts it inside bubblewrap; see Sources/HostBase/Sandbox/Sandbox.swift.
 //
 // The channel is the worker's stdin (host -> worker) and stdout (worker -> host) as launched. Both
 // are moved to private descriptors before the plugin is loaded, and stdout is pointed at stderr, so

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import Host
+import HostBase
+import HostState
 
 struct AllowlistCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

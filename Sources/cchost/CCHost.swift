@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
-import Host
+import HostBase
+import HostRuns
+import HostState
 import Logging
 
 @main

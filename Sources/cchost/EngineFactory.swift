@@ -1,5 +1,8 @@
 import Foundation
-import Host
+import HostBase
+import HostDocker
+import HostRuns
+import HostState
 
 /// How every command that deploys builds its run engine, so `cchost run` and `cchost sweep` judge a
 /// recipe with the same plugins: the builtin suite and operator plugins that serve it (the ones
@@ -11,6 +14,7 @@ func makeRunEngine(setup: PluginSetup, recipe: String, deployer: any Deployer, r
     let resolved = try setup.plugins(forRecipe: recipe, checkout: nil)
     for problem in resolved.problems { printError("cchost: warning: \(recipe): \(problem)") }
     let engine = RunEngine(deployer: deployer, plugins: resolved.plugins, launcher: setup.launcher, runsDirectory: runs,
+                           retainedData: RetainedVolumes(docker: deployer.docker, stateDirectory: runs.deletingLastPathComponent().path),
                            events: events)
     engine.recorder = recorder
     engine.overlays = { checkout in

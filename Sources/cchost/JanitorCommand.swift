@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import Host
+import HostBase
+import HostDocker
+import HostRuns
+import HostState
 
 struct JanitorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

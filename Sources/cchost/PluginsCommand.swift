@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Host
+import HostBase
 import PluginChannel
 
 struct Plugins: ParsableCommand {
@@ -126,10 +126,10 @@ struct Plugins: ParsableCommand {
                         var cache: String
                         enum CodingKeys: String, CodingKey { case plugins, cache; case workersStarted = "workers_started" }
                     }
-                    try printJSON(Listing(plugins: rows, workersStarted: setup.launcher.launchCount, cache: catalog.store.path))
+                    try printJSON(Listing(plugins: rows, workersStarted: setup.launcher.launchCount, cache: catalog.cache.path))
                 } else {
                     printTable(rows)
-                    print("\(rows.count) plugin(s); \(setup.launcher.launchCount) probed now, the rest from the plugin cache in \(catalog.store.path)")
+                    print("\(rows.count) plugin(s); \(setup.launcher.launchCount) probed now, the rest from the plugin cache in \(catalog.cache.path)")
                 }
             }
         }

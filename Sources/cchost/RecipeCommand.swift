@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Host
+import HostBase
 
 struct RecipeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

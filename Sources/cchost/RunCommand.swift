@@ -1,8 +1,11 @@
 import ArgumentParser
 import Foundation
-import Synchronization
-import Host
+import HostBase
+import HostDocker
+import HostRuns
+import HostState
 import PluginChannel
+import Synchronization
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -94,7 +97,7 @@ struct RunCommand: ParsableCommand {
                     recipe: recipe, repository: repository, headRef: ref, base: base, stages: try tiers(configured: settings?.stages),
                     baseDomain: baseDomain, environment: settings?.env ?? [:], checkArguments: settings?.checks ?? [:],
                     readinessPath: settings?.readinessPath, canonicalVersion: canonical?.version,
-                    warmFrom: warm || quick ? canonical : nil, quick: quick, cancellation: cancellation))
+                    warmFrom: warm || quick ? canonical.map(RunRecord.CanonicalStart.init) : nil, quick: quick, cancellation: cancellation))
                 return record
             } catch {
                 throw Failure(message: "\(error)")

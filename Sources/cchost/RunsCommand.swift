@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import Host
+import HostBase
+import HostState
 
 /// The runs the state database holds (every sweep run and every `cchost run`), read back.
 struct RunsCommand: ParsableCommand {

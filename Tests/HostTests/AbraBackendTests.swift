@@ -1,5 +1,6 @@
 import Foundation
-@testable import Host
+@testable import HostBase
+@testable import HostDocker
 import Testing
 
 /// The abra backend on the real swarm of this machine, driven through the abra-compatible shim
@@ -95,7 +96,7 @@ struct AbraBackendTests {
         defer { Self.tearDown(deployer, app, done: tornDown) }
 
         // Install: the base release, deployed as that version.
-        try deployer.deploy(app, as: .install(version: Self.base))
+        try deployer.deploy(app, as: .install(ref: Self.base))
         try waitUntilConverged(stack)
         var deployed = try labels(stack)
         #expect(deployed["coop-cloud.\(stack).version"] == Self.base)
@@ -107,7 +108,7 @@ struct AbraBackendTests {
 
         // Upgrade: the head, redeployed in place with --chaos; abra's chaos-version is its SmallSHA.
         app.checkout = fixture.head
-        try deployer.deploy(app, as: .chaosUpgrade(headRef: Self.head))
+        try deployer.deploy(app, as: .chaosUpgrade)
         try waitUntilConverged(stack)
         deployed = try labels(stack)
         #expect(deployed["coop-cloud.\(stack).chaos"] == "true")
@@ -158,7 +159,7 @@ struct AbraBackendTests {
         var tornDown = false
         defer { Self.tearDown(deployer, app, done: tornDown) }
 
-        let error = try #require(throws: DeployError.self) { try deployer.deploy(app, as: .install(version: Self.base)) }
+        let error = try #require(throws: DeployError.self) { try deployer.deploy(app, as: .install(ref: Self.base)) }
         #expect(error.operation == "abra app deploy")
         #expect(error.stack == app.stack)
         #expect(error.reason == "FATA abra shim: failing \"app deploy\" as ABRA_SHIM_FAIL asks")
@@ -180,11 +181,11 @@ struct AbraBackendTests {
         var tornDown = false
         defer { Self.tearDown(working, app, done: tornDown) }
 
-        let error = try #require(throws: DeployError.self) { try broken.deploy(app, as: .install(version: Self.base)) }
+        let error = try #require(throws: DeployError.self) { try broken.deploy(app, as: .install(ref: Self.base)) }
         #expect(error.operation == "abra app new")
         #expect(error.reason.contains("no-such-abra"), "\(error.reason)")
 
-        try working.deploy(app, as: .install(version: Self.base))
+        try working.deploy(app, as: .install(ref: Self.base))
         try waitUntilConverged(app.stack)
         let result = broken.teardown(app)
         tornDown = true

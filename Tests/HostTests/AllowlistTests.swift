@@ -1,7 +1,7 @@
 import Foundation
+@testable import HostBase
 import Testing
 
-@testable import Host
 
 private let source = "/etc/cchost/allowlist"
 private let hexA = String(repeating: "a1", count: 32)

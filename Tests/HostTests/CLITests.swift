@@ -1,5 +1,5 @@
 import Foundation
-import Host
+import HostBase
 import Testing
 
 /// The real `cchost` binary, run as an operator would: exit statuses, one-line errors on stderr, and

@@ -1,4 +1,6 @@
-@testable import Host
+@testable import HostBase
+@testable import HostRuns
+@testable import HostState
 import Testing
 
 @Suite("Promote gate and sweep decision")

@@ -1,5 +1,5 @@
 import Foundation
-import Host
+import HostBase
 import Testing
 
 /// External commands fed on stdin (secrets, restore archives): the input arrives whole or the

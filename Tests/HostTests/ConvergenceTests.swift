@@ -1,5 +1,6 @@
 import Foundation
-import Host
+import HostBase
+import HostDocker
 import Testing
 
 /// `Convergence.evaluate` as a truth table: what the engine reports in, converged / waiting / failed out.

@@ -1,5 +1,5 @@
 import Foundation
-@testable import Host
+@testable import HostDocker
 import Testing
 
 // The Engine API client's services, mounts, secrets, configs and volumes against the real engine,

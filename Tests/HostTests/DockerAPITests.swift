@@ -1,5 +1,5 @@
 import Foundation
-@testable import Host
+@testable import HostDocker
 import Testing
 
 // The Engine API client against the real engine: a swarm service made for the suite, watched with

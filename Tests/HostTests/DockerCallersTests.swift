@@ -1,5 +1,8 @@
 import Foundation
-@testable import Host
+@testable import HostBase
+@testable import HostDocker
+@testable import HostRuns
+@testable import HostState
 import Testing
 
 /// The callers of the `Docker` seam, against the in-memory fake: no engine, milliseconds each.
@@ -9,7 +12,7 @@ struct DockerCallersTests {
 
     static func app(_ folder: TemporaryDirectory) -> AppDeployment {
         AppDeployment(runID: "3f9a0c1d", recipe: "static-site", domain: "app-3f9a0c1d.ci.example",
-                      checkout: Checkout(directory: folder.path, reference: "1.0.0+1", commit: String(repeating: "a", count: 40)),
+                      checkout: Checkout(directory: folder.path, ref: "1.0.0+1", commit: String(repeating: "a", count: 40)),
                       workDirectory: folder.url)
     }
 
@@ -139,7 +142,7 @@ struct DockerCallersTests {
         let stale = try volumes.retain(stack: Self.stack, recipe: "static-site", runID: "bbbb")
         let canonical = Canonical(recipe: "static-site", version: "1.0.0+1", commit: String(repeating: "a", count: 40), promotedAt: Date(),
                                   status: "promoted", runID: "aaaa", volumes: kept)
-        #expect(try volumes.seed(stack: "warm-1234_ci_example", from: canonical) == ["warm-1234_ci_example_data"])
+        #expect(try volumes.seed(stack: "warm-1234_ci_example", recipe: canonical.recipe, from: .init(canonical)) == ["warm-1234_ci_example_data"])
         let seeded = try #require(try docker.volumes(labels: ["com.docker.stack.namespace": "warm-1234_ci_example"]).first)
         #expect(try String(contentsOfFile: "\(seeded.mountpoint)/marker", encoding: .utf8) == "kept")
         #expect(try volumes.collectGarbage(recipes: ["static-site"], keep: ["aaaa"], dryRun: true) == stale)

@@ -1,5 +1,5 @@
 import Foundation
-@testable import Host
+@testable import HostDocker
 import Testing
 
 // The `Docker` seam as cchost runs it (DockerDaemon, over the Engine API) against the real engine,

@@ -1,7 +1,7 @@
 import Foundation
+@testable import HostBase
 import Testing
 
-@testable import Host
 
 private let source = "/r/.env.sample"
 

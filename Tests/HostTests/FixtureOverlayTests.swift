@@ -1,5 +1,8 @@
 import Foundation
-@testable import Host
+@testable import HostBase
+@testable import HostDocker
+@testable import HostRuns
+@testable import HostState
 import PluginChannel
 import Testing
 

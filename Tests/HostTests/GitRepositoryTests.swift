@@ -1,5 +1,5 @@
 import Foundation
-import Host
+import HostBase
 import Testing
 
 /// A real git repository built with the git command line, as a recipe maintainer would make one.
@@ -143,7 +143,7 @@ struct GitRepositoryTests {
         #expect(checkouts.count == 12)
         for (tag, checkout, content) in checkouts {
             #expect(checkout.commit == expected[tag])
-            #expect(checkout.reference == tag)
+            #expect(checkout.ref == tag)
             #expect(content == "release: \(tag.prefix(1))\n")
             #expect(try GitRepository.open(checkout.directory).head() == expected[tag])
         }

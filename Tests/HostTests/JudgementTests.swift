@@ -1,5 +1,7 @@
 import Foundation
-@testable import Host
+@testable import HostDocker
+@testable import HostRuns
+@testable import HostState
 import PluginChannel
 import Testing
 

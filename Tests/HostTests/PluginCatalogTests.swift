@@ -1,5 +1,6 @@
 import Foundation
-@testable import Host
+@testable import HostBase
+@testable import HostState
 import Testing
 
 /// The metadata cache: listings answered without starting a worker, and probes only when a library
@@ -22,7 +23,7 @@ struct PluginCatalogTests {
         }
 
         func catalog() throws -> PluginCatalog {
-            try PluginCatalog(store: try store(), prober: PluginProber(launcher: launcher))
+            try PluginCatalog(cache: try store(), prober: PluginProber(launcher: launcher))
         }
 
         func store() throws -> StateStore {

@@ -1,5 +1,6 @@
 import Foundation
-import Host
+import HostBase
+import HostRuns
 import PluginChannel
 import Testing
 

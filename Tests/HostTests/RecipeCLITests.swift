@@ -1,5 +1,4 @@
 import Foundation
-import Host
 import Testing
 
 /// `cchost recipe …` on real repositories built with git.

@@ -1,5 +1,5 @@
 import Foundation
-@testable import Host
+@testable import HostBase
 import Testing
 
 /// A recipe shaped like a real one that passes every lint rule; each test breaks one thing.

@@ -1,7 +1,7 @@
 import Foundation
+@testable import HostBase
 import Testing
 
-@testable import Host
 
 /// The error `body` throws, as a `RecipeError`.
 private func recipeError(_ body: () throws -> Void) -> RecipeError? {

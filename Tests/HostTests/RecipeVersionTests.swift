@@ -1,4 +1,4 @@
-import Host
+import HostBase
 import Testing
 
 /// Recipe release tags: parsing, errors, the order, and picking the latest release.

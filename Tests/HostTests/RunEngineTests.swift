@@ -1,5 +1,8 @@
 import Foundation
-@testable import Host
+@testable import HostBase
+@testable import HostDocker
+@testable import HostRuns
+@testable import HostState
 import PluginChannel
 import Synchronization
 import Testing
@@ -33,6 +36,7 @@ struct RunEngineTests {
             let events = events
             engine = RunEngine(deployer: deployer, plugins: [], launcher: .forTests(),
                                runsDirectory: state.url.appendingPathComponent("runs"),
+                               retainedData: RetainedVolumes(docker: docker, stateDirectory: state.path),
                                events: { event in events.append(event) })
         }
 

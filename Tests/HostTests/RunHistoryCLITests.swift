@@ -1,6 +1,7 @@
 import Foundation
+@testable import HostRuns
+@testable import HostState
 import Testing
-@testable import Host
 
 /// `cchost runs`: what the state database holds about runs, read back by the real binary.
 @Suite("cchost runs")

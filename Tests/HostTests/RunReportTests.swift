@@ -2,7 +2,8 @@ import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
-@testable import Host
+@testable import HostDocker
+@testable import HostRuns
 import PluginChannel
 import Testing
 

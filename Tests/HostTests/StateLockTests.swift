@@ -1,6 +1,6 @@
 import Foundation
+@testable import HostState
 import Testing
-@testable import Host
 
 /// Locks in the state database: who may take one, and when a dead holder's lock is taken over.
 @Suite("StateLock: locks in the state database")

@@ -1,6 +1,7 @@
 import Foundation
+@testable import HostRuns
+@testable import HostState
 import Testing
-@testable import Host
 
 @Suite("StateStore")
 struct StateStoreTests {

@@ -1,5 +1,6 @@
 import Foundation
-@testable import Host
+@testable import HostBase
+@testable import HostState
 import Testing
 
 @Suite("Sweep plan")

@@ -1,5 +1,7 @@
 import Foundation
-@testable import Host
+@testable import HostBase
+@testable import HostRuns
+@testable import HostState
 import PluginChannel
 import Testing
 
@@ -244,7 +246,7 @@ struct SweepTests {
         let engine = SwarmRuns.engine(setup.state, plugins: [try SwarmRuns.generic()])
         let record = try engine.run(RunRequest(
             recipe: "static-site", repository: setup.repositories.file("static-site"), headRef: "2.1.0+2.0.0",
-            stages: [.install, .upgrade, .backup, .restore], warmFrom: canonical, quick: true))
+            stages: [.install, .upgrade, .backup, .restore], warmFrom: .init(canonical), quick: true))
         #expect(record.isGreen, "\(RunReport.console(record))")
         #expect(record.start == .quick && record.startedFrom?.runID == canonical.runID)
         #expect(record.base?.ref == canonical.version, "a warm run's base is the canonical's version")
@@ -266,7 +268,7 @@ struct SweepTests {
                                   promotedAt: Date(), status: "promoted", runID: "aaaa", volumes: [])
         let engine = SwarmRuns.engine(setup.state, plugins: [])
         #expect { try engine.run(RunRequest(recipe: "static-site", repository: setup.repositories.file("static-site"),
-                                            base: "1.0.0+1.0.0", warmFrom: canonical)) }
+                                            base: "1.0.0+1.0.0", warmFrom: .init(canonical))) }
             throws: { "\($0)".contains("starts from the canonical's data, which is at 2.0.0+2.0.0") }
     }
 }

@@ -1,5 +1,8 @@
 import Foundation
-@testable import Host
+@testable import HostBase
+@testable import HostDocker
+@testable import HostRuns
+@testable import HostState
 import Testing
 
 /// How the suite was started: `scripts/test --fast` sets CCHOST_TEST_FAST=1 and runs only what needs
@@ -172,7 +175,7 @@ enum SwarmRuns {
     static func engine(_ state: TemporaryDirectory, plugins: [ResolvedPlugin], deployer: any Deployer = SwarmDeployer(defaultTimeout: 90),
                        progress: @escaping @Sendable (String) -> Void = { _ in }) -> RunEngine {
         RunEngine(deployer: deployer, plugins: plugins, launcher: .forTests(), runsDirectory: state.url.appendingPathComponent("runs"),
-                  events: { progress($0.line) })
+                  retainedData: RetainedVolumes(docker: deployer.docker, stateDirectory: state.path), events: { progress($0.line) })
     }
 
     /// Everything of `stack` still on the engine, asked of docker directly.

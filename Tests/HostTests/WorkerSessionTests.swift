@@ -1,5 +1,5 @@
 import Foundation
-import Host
+import HostBase
 import PluginChannel
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
-@testable import Host
+@testable import HostBase
+@testable import HostDocker
 import Synchronization
 
 /// `Deployer` in memory, over a `FakeDocker`: a deploy makes every service of the recipe "run" in
@@ -36,7 +37,7 @@ final class FakeDeployer: Deployer {
 
     private func called(_ op: String, _ app: AppDeployment) throws(DeployError) {
         let failure = behaviour.withLock { state -> DeployError? in
-            state.calls.append("\(op) \(app.checkout.reference)")
+            state.calls.append("\(op) \(app.checkout.ref)")
             return state.failures[op]
         }
         if let failure { throw failure }
@@ -45,7 +46,7 @@ final class FakeDeployer: Deployer {
     func deploy(_ app: AppDeployment, as kind: DeployKind) throws(DeployError) {
         let recipe = try recipe(of: app)
         switch kind {
-        case .install(let version):
+        case .install(let ref):
             try called("install", app)
             fake.update { state in
                 for service in recipe.compose.services.values {
@@ -53,7 +54,7 @@ final class FakeDeployer: Deployer {
                     state.containers["\(app.stack)/\(service.name)"] = [container]
                     state.mounts[container] = Dictionary(uniqueKeysWithValues: service.volumes.map { ("\(app.stack)_\($0)", "/data/\($0)") })
                     state.labels["\(app.stack)/\(service.name)"] = service.deployLabels
-                        .merging(["coop-cloud.\(app.stack).version": version]) { $1 }
+                        .merging(["coop-cloud.\(app.stack).version": ref]) { $1 }
                 }
             }
         case .chaosUpgrade:

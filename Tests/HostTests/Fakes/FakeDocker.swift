@@ -1,5 +1,5 @@
 import Foundation
-@testable import Host
+@testable import HostDocker
 import Synchronization
 
 /// `Docker` in memory, for fast tests of its callers: the test sets the containers, mounts, labels,

@@ -1,0 +1,120 @@
+import Foundation
+import HostBase
+
+/// One app of a run: a recipe checked out at some commit, deployed under a test domain.
+/// The run owns it; the deployer only acts on it.
+public struct AppDeployment: Sendable, Equatable {
+    public var runID: String
+    public var recipe: String
+    public var domain: String
+    public var stack: String { AppNaming.stackName(forDomain: domain) }
+    /// The checkout being deployed (the base for install, the head for an upgrade).
+    public var checkout: Checkout
+    /// The app's own settings over `.env.sample` (DOMAIN is always the test domain).
+    public var overrides: [String: String]
+    /// Where this run keeps its files: env, generated compose overlay, backups, artifacts.
+    public var workDirectory: URL
+
+    public init(runID: String, recipe: String, domain: String, checkout: Checkout, overrides: [String: String] = [:],
+                workDirectory: URL) {
+        self.runID = runID
+        self.recipe = recipe
+        self.domain = domain
+        self.checkout = checkout
+        self.overrides = overrides
+        self.workDirectory = workDirectory
+    }
+}
+
+/// What a deploy is: the base freshly installed, or an in-place redeploy of the head (chaos).
+public enum DeployKind: Sendable, Equatable {
+    /// The app's checkout installed fresh; `ref` is its ref as given (a release tag deploys as that
+    /// version).
+    case install(ref: String)
+    /// The app's checkout redeployed in place; its short commit goes into `chaos-version`.
+    case chaosUpgrade
+}
+
+/// A backup archive of one volume path, kept per run so that restore uses this run's own archive.
+public struct BackupArchive: Sendable, Equatable, Codable {
+    public var service: String
+    public var volume: String
+    /// Where the volume is mounted in the service's container, and the path inside it that was saved.
+    public var mountPoint: String
+    public var path: String
+    public var file: String
+    public var bytes: Int
+}
+
+public struct BackupRecord: Sendable, Equatable, Codable {
+    public var archives: [BackupArchive]
+}
+
+/// What teardown removed, and anything it could not.
+public struct TeardownResult: Sendable, Equatable, Codable {
+    public var removed: [String]
+    public var leftovers: [String]
+    public var seconds: Double
+    public var isClean: Bool { leftovers.isEmpty }
+}
+
+public struct DeployError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var operation: String
+    public var stack: String
+    public var reason: String
+    /// "deploy of app_ci_example failed: …"; an error of no stack does not name one.
+    public var description: String { stack.isEmpty ? "\(operation) failed: \(reason)" : "\(operation) of \(stack) failed: \(reason)" }
+
+    public init(operation: String, stack: String, reason: String) {
+        self.operation = operation
+        self.stack = stack
+        self.reason = reason
+    }
+
+    /// A Docker call that failed under a deploy: the operation and container as Docker's error
+    /// names them, its stack, and Docker's own message.
+    public init(_ error: DockerError) {
+        self.init(operation: error.operation + (error.container.map { " in container \($0.prefix(12))" } ?? ""),
+                  stack: error.stack ?? "", reason: error.message)
+    }
+
+    /// Runs Docker calls where deploy errors are thrown.
+    public static func wrapping<T>(_ body: () throws(DockerError) -> T) throws(DeployError) -> T {
+        do { return try body() } catch { throw DeployError(error) }
+    }
+}
+
+/// Deploy backends (the swarm backend; abra). Convergence, exec and diagnostics belong to the host
+/// and are the same for every backend; a backend deploys, backs up, restores and tears down.
+public protocol Deployer: Sendable {
+    var name: String { get }
+    /// Docker, as the backend and the host's own inspection of its apps ask it (how a backend
+    /// deploys is its own business).
+    var docker: any Docker { get }
+    /// Seconds a deploy may take to converge.
+    var defaultTimeout: Int { get }
+    /// Secret values the backend generated or learnt, for redaction.
+    var secrets: SecretLedger { get }
+    /// Deploys `app` (creating what it needs first: network, secrets, env).
+    func deploy(_ app: AppDeployment, as kind: DeployKind) throws(DeployError)
+    /// Runs the recipe's backup (pre-hooks, archives of the labelled volumes, post-hooks) into the run.
+    func backup(_ app: AppDeployment) throws(DeployError) -> BackupRecord
+    /// Restores `record` (this run's own archives), then runs the restore post-hooks.
+    func restore(_ app: AppDeployment, from record: BackupRecord) throws(DeployError)
+    /// Removes everything of the app, whatever state it is in. Never throws: what it cannot remove
+    /// is reported as leftovers.
+    func teardown(_ app: AppDeployment) -> TeardownResult
+}
+
+/// What the host reads of any backend's app.
+extension Deployer {
+    /// The recipe as this app deploys it: `DOMAIN` and `STACK_NAME` always the app's own.
+    public func recipe(of app: AppDeployment) throws(DeployError) -> Recipe {
+        do {
+            return try Recipe.load(directory: app.checkout.directory,
+                                   environmentOverrides: app.overrides.merging(["DOMAIN": app.domain, "STACK_NAME": app.stack]) { $1 })
+        } catch {
+            throw DeployError(operation: "read recipe", stack: app.stack, reason: error.description)
+        }
+    }
+}

@@ -1,0 +1,148 @@
+import Foundation
+import HostBase
+
+/// The one wrapper around the docker command line, for what the deployers do: stack deploy and
+/// teardown, secrets, configs, networks. Everything else the host asks of Docker goes through the
+/// `Docker` seam (`DockerDaemon`, over the Engine API).
+public struct DockerCLI: Sendable {
+    public let executable: String
+    /// The environment docker runs with: the host's PATH and DOCKER_* settings, plus per-call values.
+    public let baseEnvironment: [String: String]
+
+    public init(executable: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.executable = executable ?? ["/usr/bin/docker", "/usr/local/bin/docker", "/bin/docker"]
+            .first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/bin/docker"
+        baseEnvironment = environment.filter { $0.key == "PATH" || $0.key == "HOME" || $0.key.hasPrefix("DOCKER_") }
+    }
+
+    /// Runs `docker arguments…`; a non-zero exit is an error carrying docker's own message.
+    @discardableResult
+    public func run(_ arguments: [String], environment: [String: String] = [:], input: Data? = nil,
+                    timeout: Double = 120) throws(DeployError) -> String {
+        let output = try output(arguments, environment: environment, input: input, timeout: timeout)
+        guard output.succeeded else {
+            throw DeployError(operation: "docker \(arguments.prefix(2).joined(separator: " "))", stack: "",
+                              reason: Self.message(output))
+        }
+        return output.stdoutText
+    }
+
+    /// Runs `docker arguments…` and returns whatever happened, for callers that judge the status.
+    public func output(_ arguments: [String], environment: [String: String] = [:], input: Data? = nil,
+                       timeout: Double = 120) throws(DeployError) -> CommandOutput {
+        do {
+            return try Command.run(executable, arguments, environment: baseEnvironment.merging(environment) { $1 },
+                                   input: input, timeout: timeout)
+        } catch {
+            throw DeployError(operation: "docker \(arguments.prefix(2).joined(separator: " "))", stack: "", reason: error.description)
+        }
+    }
+
+    /// Lines of output, empty ones dropped.
+    public func lines(_ arguments: [String]) throws(DeployError) -> [String] {
+        try run(arguments).split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+    }
+
+    static func message(_ output: CommandOutput) -> String {
+        let text = (output.stderrText.isEmpty ? output.stdoutText : output.stderrText).trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.isEmpty ? "docker \(output.termination)" : text
+    }
+}
+
+// MARK: - What the deployers ask of the command line
+
+extension DockerCLI {
+    /// `docker stack deploy` of `composeFiles` (in order) as `stack`, with `environment` for the
+    /// files' interpolation. Images are never resolved against a registry; services the files no
+    /// longer declare are removed.
+    public func deployStack(_ stack: String, composeFiles: [String], environment: [String: String]) throws(DeployError) {
+        var arguments = ["stack", "deploy", "--resolve-image", "never", "--prune"]
+        for file in composeFiles { arguments += ["-c", file] }
+        do {
+            try run(arguments + [stack], environment: environment, timeout: 300)
+        } catch {
+            throw DeployError(operation: "deploy", stack: stack, reason: error.reason)
+        }
+    }
+
+    /// An attachable overlay network `name`, created when missing (another run may create it at
+    /// the same moment: it is there either way).
+    public func ensureOverlayNetwork(_ name: String, stack: String) throws(DeployError) {
+        if try output(["network", "inspect", name]).succeeded { return }
+        let created = try output(["network", "create", "--driver", "overlay", "--attachable", name])
+        let appeared = try output(["network", "inspect", name]).succeeded
+        if !created.succeeded && !appeared {
+            throw DeployError(operation: "create network \(name)", stack: stack, reason: Self.message(created))
+        }
+    }
+
+    public func secretExists(_ name: String) throws(DeployError) -> Bool {
+        try output(["secret", "inspect", name]).succeeded
+    }
+
+    /// Creates secret `name` with `value` fed on stdin (never on the command line).
+    public func createSecret(_ name: String, value: Data, labels: [String: String], stack: String) throws(DeployError) {
+        let created = try output(["secret", "create"] + labels.sorted { $0.key < $1.key }.flatMap { ["--label", "\($0.key)=\($0.value)"] }
+                                 + [name, "-"], input: value)
+        guard created.succeeded else {
+            throw DeployError(operation: "create secret \(name)", stack: stack, reason: Self.message(created))
+        }
+    }
+
+    /// Removes everything of `stack`: the stack, its containers (killed at once: their data is being
+    /// discarded), volumes, networks, secrets and configs; then lists what is left.
+    public func tearDown(stack: String) -> TeardownResult {
+        let started = Date()
+        var removed: [String] = []
+        let stackFilter = "label=com.docker.stack.namespace=\(stack)"
+        func attempt(_ arguments: [String]) { _ = try? output(arguments, timeout: 60) }
+        func list(_ arguments: [String]) -> [String] { (try? lines(arguments)) ?? [] }
+
+        attempt(["stack", "rm", stack])
+        removed.append("stack \(stack)")
+        // Kill instead of waiting out stop grace periods; retry while swarm still schedules tasks away.
+        // A task dispatched just before `stack rm` may still get its container (and volume) a moment
+        // later: done only once nothing of the stack has been seen for a quiet second.
+        let deadline = Date().addingTimeInterval(60)
+        var quietSince: Date?
+        repeat {
+            let containers = list(["ps", "-aq", "--filter", stackFilter])
+            if !containers.isEmpty { attempt(["rm", "-f"] + containers) }
+            let volumes = list(["volume", "ls", "-q", "--filter", stackFilter])
+            if !volumes.isEmpty { attempt(["volume", "rm", "-f"] + volumes) }
+            let networks = list(["network", "ls", "-q", "--filter", stackFilter])
+            if !networks.isEmpty { attempt(["network", "rm"] + networks) }
+            if containers.isEmpty && volumes.isEmpty && networks.isEmpty {
+                quietSince = quietSince ?? Date()
+                if let quietSince, Date().timeIntervalSince(quietSince) >= 1 { break }
+            } else {
+                quietSince = nil
+            }
+            Thread.sleep(forTimeInterval: 0.25)
+        } while Date() < deadline
+        for kind in ["secret", "config"] {
+            let names = list([kind, "ls", "--format", "{{.Name}}", "--filter", "name=\(stack)_"]).filter { $0.hasPrefix(stack + "_") }
+            if !names.isEmpty {
+                attempt([kind, "rm"] + names)
+                removed += names.map { "\(kind) \($0)" }
+            }
+        }
+        return TeardownResult(removed: removed, leftovers: leftovers(stack: stack), seconds: Date().timeIntervalSince(started))
+    }
+
+    /// Anything of the stack still on the engine; a listing docker could not give is a leftover too.
+    public func leftovers(stack: String) -> [String] {
+        let stackFilter = "label=com.docker.stack.namespace=\(stack)"
+        var left: [String] = []
+        func list(_ arguments: [String]) -> [String] { (try? lines(arguments)) ?? ["(docker did not answer)"] }
+        left += list(["service", "ls", "-q", "--filter", stackFilter]).map { "service \($0)" }
+        left += list(["ps", "-aq", "--filter", stackFilter]).map { "container \($0)" }
+        left += list(["volume", "ls", "-q", "--filter", stackFilter]).map { "volume \($0)" }
+        left += list(["network", "ls", "-q", "--filter", stackFilter]).map { "network \($0)" }
+        for kind in ["secret", "config"] {
+            left += list([kind, "ls", "--format", "{{.Name}}", "--filter", "name=\(stack)_"])
+                .filter { $0.hasPrefix(stack + "_") }.map { "\(kind) \($0)" }
+        }
+        return left
+    }
+}

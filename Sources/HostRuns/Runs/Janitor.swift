@@ -1,0 +1,69 @@
+import Foundation
+import HostBase
+import HostDocker
+
+/// Reaps what killed runs left: stacks of registered runs whose process is gone, and test stacks
+/// (under the test base domain) that no live run owns and that are older than a threshold.
+public struct Janitor: Sendable {
+    public let deployer: SwarmDeployer
+    public let registry: ActiveRuns
+    /// Stacks of test apps end with this (the base domain with `.` → `_`).
+    public let testStackSuffix: String
+
+    public init(deployer: SwarmDeployer, registry: ActiveRuns, baseDomain: String) {
+        self.deployer = deployer
+        self.registry = registry
+        testStackSuffix = "_" + AppNaming.stackName(forDomain: baseDomain)
+    }
+
+    public struct Reaped: Sendable, Codable, Equatable {
+        public var stack: String
+        public var reason: String
+        public var leftovers: [String]
+    }
+
+    /// What to reap, without touching anything: `(stack, reason)`. Docker not answering is an error,
+    /// never "nothing to reap".
+    public func candidates(olderThan age: TimeInterval) throws(DeployError) -> [(stack: String, reason: String)] {
+        var found: [(String, String)] = []
+        let entries = try registry.entries()
+        let live = Set(entries.filter { Self.isAlive($0.pid) }.map(\.stack))
+        for entry in entries where !Self.isAlive(entry.pid) {
+            found.append((entry.stack, "run \(entry.runID) (pid \(entry.pid)) is gone"))
+        }
+        let stacks = try DeployError.wrapping { () throws(DockerError) in try deployer.docker.stacks() }
+        for stack in stacks where stack.name.hasSuffix(testStackSuffix) && !live.contains(stack.name) && !found.contains(where: { $0.0 == stack.name }) {
+            guard let created = stack.createdAt, Date().timeIntervalSince(created) >= age else { continue }
+            found.append((stack.name, "test stack with no live run, created \(Int(Date().timeIntervalSince(created) / 60)) min ago"))
+        }
+        // Secrets and configs of a test stack whose services are already gone. The age matters here
+        // too: a run of another state folder may be between `docker stack rm` and its teardown
+        // (retaining its data), and its secrets are then as young as the run.
+        let running = Set(stacks.map(\.name))
+        for kind in [SwarmObject.Kind.secret, .config] {
+            let objects = try DeployError.wrapping { () throws(DockerError) in try deployer.docker.swarmObjects(kind) }
+            for object in objects {
+                guard let range = object.name.range(of: testStackSuffix + "_") else { continue }
+                let stack = String(object.name[..<range.lowerBound]) + testStackSuffix
+                guard !live.contains(stack) && !running.contains(stack) && !found.contains(where: { $0.0 == stack }),
+                      let created = object.createdAt, Date().timeIntervalSince(created) >= age else { continue }
+                found.append((stack, "\(kind.rawValue)s left by a test stack that no longer runs, created \(Int(Date().timeIntervalSince(created) / 60)) min ago"))
+            }
+        }
+        return found
+    }
+
+    public func reap(olderThan age: TimeInterval) throws(DeployError) -> [Reaped] {
+        var reaped: [Reaped] = []
+        for (stack, reason) in try candidates(olderThan: age) {
+            let result = deployer.teardown(stack: stack)
+            for entry in try registry.entries() where entry.stack == stack { registry.unregister(runID: entry.runID) }
+            reaped.append(Reaped(stack: stack, reason: reason, leftovers: result.leftovers))
+        }
+        return reaped
+    }
+
+    static func isAlive(_ pid: Int32) -> Bool {
+        kill(pid, 0) == 0 || errno == EPERM
+    }
+}

@@ -1,0 +1,20 @@
+import Foundation
+import HostDocker
+
+/// Backup: a fresh marker seeded into every backed-up path, the backup hooks, then the deployer's
+/// backup (backupbot's pre-hooks, the labelled paths archived into the run's folder, post-hooks).
+struct BackupOp: TierOp {
+    func run(_ run: RunContext) -> OpResult {
+        if let failed = run.deployIfNeeded() { return failed }
+        do {
+            run.marker = try run.seedMarker()
+            run.plugins.runHooks(.backup, in: run)
+            let backup = try run.deployer.backup(run.app)
+            run.backup = backup
+            return OpResult(op: .backup, verdict: .pass,
+                            detail: "\(backup.archives.count) archive(s), \(backup.archives.map(\.bytes).reduce(0, +)) bytes")
+        } catch {
+            return OpResult(op: .backup, verdict: .fail, detail: "\(error)")
+        }
+    }
+}

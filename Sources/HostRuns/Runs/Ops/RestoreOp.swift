@@ -1,0 +1,23 @@
+import Foundation
+import HostDocker
+
+/// Restore: the marker changed (a restore that does nothing is caught), the restore hooks, this
+/// run's own archives restored, and the app converged again.
+struct RestoreOp: TierOp {
+    func run(_ run: RunContext) -> OpResult {
+        guard let backup = run.backup else {
+            return OpResult(op: .restore, verdict: .unverified, detail: "no backup of this run to restore (select the backup tier)")
+        }
+        do {
+            try run.mutateMarker()
+            run.plugins.runHooks(.restore, in: run)
+            try run.deployer.restore(run.app, from: backup)
+        } catch {
+            return OpResult(op: .restore, verdict: .fail, detail: "\(error)")
+        }
+        let (converged, reasons) = run.waitForConvergence()
+        return converged
+            ? OpResult(op: .restore, verdict: .pass, detail: "restored \(backup.archives.count) archive(s)")
+            : OpResult(op: .restore, verdict: .fail, detail: "did not converge after restore: \(reasons.joined(separator: "; "))")
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import HostBase
+import HostDocker
+import PluginChannel
+
+/// What a tier does to the app, once, owned by the host: one small type per tier. An op never
+/// throws: whatever goes wrong is its verdict and detail.
+protocol TierOp {
+    func run(_ run: RunContext) -> OpResult
+}
+
+/// An op's outcome as the tier records it.
+struct OpResult {
+    var op: RunRecord.Op
+    /// The ref a deploy put up.
+    var ref: String? = nil
+    var verdict: Verdict
+    var detail: String
+    /// Why the run cannot go on, when the op knows better than "<tier> failed" (a deploy that did
+    /// not converge, the canonical's data that could not be copied). `TierPolicy` decides.
+    var abort: String? = nil
+    /// The host's own checks of the tier (lint rules, a warm app's canonical data), beside the plugins'.
+    var checks: [RunRecord.CheckRecord] = []
+    /// The lint op's warnings.
+    var lintWarnings: Int? = nil
+}
+
+extension Tier {
+    /// The op this tier runs.
+    var op: any TierOp {
+        switch self {
+        case .lint: LintOp()
+        case .install: InstallOp()
+        case .upgrade: UpgradeOp()
+        case .backup: BackupOp()
+        case .restore: RestoreOp()
+        case .custom: CustomOp()
+        }
+    }
+}
+
+extension RunContext {
+    /// Deploys the base, once per run (the deploy-count guard watches), and waits for convergence;
+    /// a warm run first copies the canonical's data into the app's volumes. `hooksFor`: the tier
+    /// whose hooks run before the deploy.
+    func deployBase(hooksFor tier: Tier?) -> OpResult {
+        let ref = app.checkout.ref
+        func failed(_ detail: String, abort: String) -> OpResult {
+            OpResult(op: .deploy, ref: ref, verdict: .fail, detail: detail, abort: abort)
+        }
+        if let tier { plugins.runHooks(tier, in: self) }
+        var from = ""
+        if let canonical = request.warmFrom {
+            note("copying the canonical's data (\(canonical.version), run \(canonical.runID)) into \(app.stack)")
+            do {
+                let created = try retainedData.seed(stack: app.stack, recipe: request.recipe, from: canonical)
+                canonicalMarkers = try canonicalMarkers(of: canonical)
+                from = " on a copy of the canonical's data (\(canonical.version), run \(canonical.runID): \(created.count) volume(s))"
+            } catch {
+                return failed("\(error)", abort: "the canonical's data could not be copied")
+            }
+        }
+        do {
+            for _ in 0..<installDeploys {
+                try deployer.deploy(app, as: .install(ref: ref))
+                record.deployCount += 1
+            }
+        } catch {
+            return failed(error.description, abort: "install failed")
+        }
+        deployed = true
+        note("waiting for \(app.stack) to converge")
+        let (converged, reasons) = waitForConvergence()
+        guard converged else { return failed("did not converge: \(reasons.joined(separator: "; "))", abort: "install did not converge") }
+        return OpResult(op: .deploy, ref: ref, verdict: .pass, detail: "\(ref) converged\(from)")
+    }
+
+    /// For a tier that needs the app: nil when it is up, else the failed deploy to record instead.
+    func deployIfNeeded() -> OpResult? {
+        guard !deployed else { return nil }
+        let result = deployBase(hooksFor: nil)
+        return result.verdict == .pass ? nil : result
+    }
+}

@@ -1,0 +1,148 @@
+import Foundation
+import HostBase
+import HostDocker
+import Logging
+import PluginChannel
+
+/// The plugins' part of a run: their hooks before an op, install steps after the first deploy, and
+/// their checks after each op, every call in the plugin's own sandboxed worker (one per plugin,
+/// kept across tiers). Each call becomes a check record; hooks and steps wait in `pendingSteps` to
+/// be judged with their tier.
+final class PluginCalls {
+    let plugins: [ResolvedPlugin]
+    let launcher: WorkerLauncher
+    let checkArguments: [String: [String: ArgumentValue]]
+    let readinessPath: String?
+    let artifacts: URL
+    /// A recipe plugin opts out of the generic suite.
+    let skipsGeneric: Bool
+    /// Tiers the recipe's plugins declare `n/a` on purpose.
+    let expectedNotApplicable: Set<Tier>
+    private var sessions: [String: WorkerSession] = [:]
+    /// Hooks and install steps run since the last tier record: they belong to the next one.
+    private(set) var pendingSteps: [RunRecord.CheckRecord] = []
+    private let logger = Logger(label: "cchost.run")
+
+    init(plugins: [ResolvedPlugin], launcher: WorkerLauncher, checkArguments: [String: [String: ArgumentValue]],
+         readinessPath: String?, artifacts: URL) {
+        self.plugins = plugins
+        self.launcher = launcher
+        self.checkArguments = checkArguments
+        self.readinessPath = readinessPath
+        self.artifacts = artifacts
+        skipsGeneric = plugins.contains { $0.origin != .builtin && $0.info.metadata.skipGeneric }
+        expectedNotApplicable = Set(plugins.flatMap(\.info.metadata.expectedNA))
+    }
+
+    /// The hooks and steps run since the last call, handed to the tier being recorded.
+    func takeSteps() -> [RunRecord.CheckRecord] {
+        defer { pendingSteps = [] }
+        return pendingSteps
+    }
+
+    func runHooks(_ tier: Tier, in run: RunContext) {
+        let context = Self.look(at: run, tier: tier)
+        for plugin in plugins {
+            for hook in plugin.info.description.hooks where hook.tiers.contains(tier.rawValue) {
+                let record = call(plugin, .hook, hook.name, tier: tier, context: context, in: run, recordedAs: "hook:\(hook.name)")
+                run.note("hook \(plugin.info.description.name)/\(hook.name): \(record.verdict.rawValue)", tier: tier)
+                pendingSteps.append(record)
+            }
+        }
+    }
+
+    func runInstallSteps(in run: RunContext) {
+        let context = Self.look(at: run, tier: .install)
+        for plugin in plugins {
+            for step in plugin.info.description.installSteps {
+                let record = call(plugin, .installStep, step.name, tier: .install, context: context, in: run, recordedAs: "step:\(step.name)")
+                run.note("step \(plugin.info.description.name)/\(step.name): \(record.verdict.rawValue)", tier: .install)
+                pendingSteps.append(record)
+            }
+        }
+    }
+
+    /// The generic suite and the overlays, each check once, on the same post-op state.
+    func checks(after tier: Tier, in run: RunContext) -> [RunRecord.CheckRecord] {
+        var records: [RunRecord.CheckRecord] = []
+        // One look at the app per tier: every check judges the same post-op state.
+        let context = Self.look(at: run, tier: tier)
+        for plugin in plugins where !(skipsGeneric && plugin.origin == .builtin) {
+            for check in plugin.info.description.checks where check.tiers.contains(tier.rawValue) {
+                var arguments: [String: ArgumentValue] = plugin.info.metadata.config[check.name] ?? [:]
+                arguments.merge(checkArguments[check.name] ?? [:]) { $1 }
+                if let parameters = check.parameters, !parameters.isEmpty, arguments.isEmpty {
+                    records.append(.init(plugin: plugin.info.description.name, name: check.name, verdict: .skip,
+                                         detail: "not configured for \(run.record.recipe) (parameters: \(parameters.map(\.name).joined(separator: ", ")))",
+                                         cause: nil, seconds: 0))
+                    continue
+                }
+                arguments = arguments.filter { key, _ in check.parameters?.contains { $0.name == key } ?? false }
+                records.append(call(plugin, .check, check.name, tier: tier, arguments: arguments, context: context, in: run,
+                                    recordedAs: check.name))
+            }
+        }
+        return records
+    }
+
+    /// Why the app could not be described to plugins.
+    struct DescribeError: Error { var message: String }
+
+    /// The app as plugins see it at this tier, read once for every call of the tier.
+    static func look(at run: RunContext, tier: Tier) -> Result<AppContext, DescribeError> {
+        do { return .success(try run.appContext(tier: tier)) } catch { return .failure(DescribeError(message: "\(error)")) }
+    }
+
+    func closeSessions() {
+        sessions.values.forEach { $0.close() }
+        sessions = [:]
+    }
+
+    /// One call into a plugin, judged. A plugin may print whatever it read, secrets included: they
+    /// never reach the record. A call that cannot be made is `unverified` with why.
+    private func call(_ plugin: ResolvedPlugin, _ kind: EntryKind, _ name: String, tier: Tier, arguments: [String: ArgumentValue] = [:],
+                      context look: Result<AppContext, DescribeError>, in run: RunContext, recordedAs recordName: String) -> RunRecord.CheckRecord {
+        let started = Date()
+        let secrets = run.deployer.secrets.all
+        func unverified(_ cause: String) -> RunRecord.CheckRecord {
+            .init(plugin: plugin.info.description.name, name: recordName, verdict: .unverified, detail: "",
+                  cause: RunReport.redact(cause, secrets: secrets), seconds: Date().timeIntervalSince(started))
+        }
+        let context: AppContext
+        switch look {
+        case .success(let described): context = described
+        case .failure(let error): return unverified("the app could not be described to the plugin: \(error.message)")
+        }
+        let session: WorkerSession
+        do { session = try self.session(for: plugin, context: context, app: run.app, deployer: run.deployer) } catch {
+            logger.error("plugin worker did not start", metadata: ["plugin": "\(plugin.path)", "error": "\(error)"])
+            return unverified("the plugin's worker could not start: \(error)")
+        }
+        let outcome = CheckOutcome.judging(session.invoke(Invocation(kind: kind, name: name, tier: tier.rawValue, arguments: arguments)))
+        let logs = session.services.takeLogs().map(\.message).joined(separator: "; ")
+        return RunRecord.CheckRecord(plugin: plugin.info.description.name, name: recordName, verdict: outcome.verdict,
+                                     detail: RunReport.redact(outcome.detail.isEmpty ? logs : outcome.detail, secrets: secrets),
+                                     cause: outcome.cause.map { RunReport.redact($0, secrets: secrets) },
+                                     seconds: Date().timeIntervalSince(started))
+    }
+
+    /// One worker per plugin per run, kept across tiers; the app context follows the run.
+    private func session(for plugin: ResolvedPlugin, context: AppContext, app: AppDeployment,
+                         deployer: any Deployer) throws -> WorkerSession {
+        if let session = sessions[plugin.path] {
+            session.services.app = context
+            return session
+        }
+        let port = context.labels.first { $0.key.hasSuffix(".loadbalancer.server.port") }.map { Int($0.value) } ?? 80
+        guard let port else {
+            throw DeployError(operation: "read the app's port", stack: app.stack, reason: "its loadbalancer.server.port label is not a number")
+        }
+        let services = HostServices(app: context, configuration: readinessPath.map { ["readiness_path": $0] } ?? [:],
+                                    artifactsDirectory: artifacts.appendingPathComponent(plugin.info.description.name),
+                                    gateway: SwarmGateway(deployer: deployer, app: app, port: port),
+                                    logger: Logger(label: "cchost.plugin.\(plugin.info.description.name)"))
+        let session = try WorkerSession(plugin: plugin.path, launcher: launcher, services: services, profile: plugin.profile)
+        sessions[plugin.path] = session
+        return session
+    }
+}

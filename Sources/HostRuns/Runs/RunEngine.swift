@@ -1,0 +1,134 @@
+import Foundation
+import HostBase
+import HostDocker
+import PluginChannel
+
+/// The run engine: one app, deployed once, pushed through the selected tiers in order, then
+/// finished whatever happened. Read top to bottom:
+///
+/// 1. **plan** (`RunPlan`): the head and base checked out, the test domain; a `PlanError` here
+///    means nothing was deployed;
+/// 2. **tiers**: for each, `TierPolicy` says run, `n/a` or not run; a tier that runs has its op
+///    (`Tier.op`, one small type per tier in `Ops/`) run once by the host, then the plugins' checks
+///    (`PluginCalls`) judge the same post-op state; the policy says whether the run can go on;
+/// 3. **finish**: diagnostics, the data retained (when asked and green so far), teardown, the one
+///    judgement (`Judgement`), the record written and recorded.
+///
+/// Progress is a stream of `RunEvent`s; a run can be cancelled from outside (`RunCancellation`)
+/// and still tears down and records itself.
+public final class RunEngine {
+    public let deployer: any Deployer
+    public let plugins: [ResolvedPlugin]
+    /// The head checkout's repo-local overlays the allowlist approves; nil when overlays are not
+    /// considered. An error (a broken allowlist) stops the run before anything is deployed.
+    public var overlays: (@Sendable (_ checkout: String) throws -> [ResolvedPlugin])?
+    public let launcher: WorkerLauncher
+    public let runsDirectory: URL
+    public let events: @Sendable (RunEvent) -> Void
+    /// Records each run as it starts and as it finishes (the state database); nil: not recorded.
+    public var recorder: (any RunRecorder)?
+    /// Where canonicals' data is kept: runs retain into it and warm runs copy from it.
+    public let retainedData: any RetainedData
+    /// Test hook: deploy the base this many times (the deploy-count guard must trip above 1).
+    public var installDeploys = 1
+
+    public init(deployer: any Deployer, plugins: [ResolvedPlugin], launcher: WorkerLauncher, runsDirectory: URL,
+                retainedData: any RetainedData, events: @escaping @Sendable (RunEvent) -> Void = { _ in }) {
+        self.deployer = deployer
+        self.plugins = plugins
+        self.launcher = launcher
+        self.runsDirectory = runsDirectory
+        self.events = events
+        self.retainedData = retainedData
+    }
+
+    public func run(_ request: RunRequest) throws(PlanError) -> RunRecord {
+        // 1. Plan.
+        let plan = try RunPlan(request, runsDirectory: runsDirectory, backend: deployer.name)
+        defer { plan.removeCheckouts() }
+        let approvedOverlays: [ResolvedPlugin]
+        do { approvedOverlays = try overlays?(plan.head.directory) ?? [] } catch {
+            throw PlanError(description: "the head's repo-local overlays could not be considered: \(error)")
+        }
+        let run = RunContext(request: request, plan: plan, deployer: deployer, plugins: plugins + approvedOverlays,
+                             launcher: launcher, retainedData: retainedData, installDeploys: installDeploys, emit: events)
+        let registry = ActiveRuns(directory: runsDirectory.appendingPathComponent("active"))
+        do {
+            try registry.register(runID: plan.runID, stack: run.app.stack)
+            try recorder?.started(run.record)
+        } catch {
+            registry.unregister(runID: plan.runID)
+            throw PlanError(description: "run \(plan.runID) could not be registered before deploying: \(error)")
+        }
+        defer { registry.unregister(runID: plan.runID) }
+        events(.started(runID: plan.runID, recipe: request.recipe, stack: run.app.stack, stages: request.stages))
+
+        // 2. Tiers.
+        for tier in request.stages { run.record.tiers.append(self.tier(tier, of: run)) }
+
+        // 3. Finish.
+        return finish(run)
+    }
+
+    /// One tier: the policy's decision, else the op once, then the checks on the post-op state.
+    func tier(_ tier: Tier, of run: RunContext) -> RunRecord.TierRecord {
+        events(.tierStarted(tier))
+        let started = Date()
+        var record: RunRecord.TierRecord
+        switch TierPolicy.start(run.situation(for: tier)) {
+        case .notApplicable(let reason):
+            record = .init(tier: tier, verdict: .skip, op: .none, opVerdict: .skip, opDetail: reason, checks: [], seconds: 0,
+                           notApplicable: reason, notApplicableExpected: run.plugins.expectedNotApplicable.contains(tier))
+        case .unverified(let op, let reason):
+            // A tier skipped because the run was stopped: the run stopped early.
+            if let why = run.request.cancellation.reason.map({ "cancelled: \($0)" }) ?? run.abort {
+                run.record.aborted = run.record.aborted ?? why
+            }
+            record = .init(tier: tier, verdict: .unverified, op: op, opVerdict: .unverified, opDetail: reason, checks: [], seconds: 0)
+        case .run:
+            let result = tier.op.run(run)
+            let steps = run.plugins.takeSteps()
+            let pluginChecks = result.verdict == .pass && tier != .lint ? run.plugins.checks(after: tier, in: run) : []
+            let checks = steps + pluginChecks + result.checks
+            record = .init(tier: tier, verdict: RunRecord.tierVerdict(op: result.verdict, checks: checks.map(\.verdict)),
+                           op: result.op, opRef: result.ref, opVerdict: result.verdict, opDetail: result.detail, checks: checks,
+                           seconds: 0, lintWarnings: result.lintWarnings)
+            // The one place an abort reason is written.
+            run.abort = TierPolicy.abort(after: tier, opVerdict: result.verdict, opAbort: result.abort,
+                                         deployCount: run.record.deployCount) ?? run.abort
+        }
+        record.seconds = Date().timeIntervalSince(started)
+        events(.tierFinished(record))
+        return record
+    }
+
+    /// Diagnostics before teardown, then the data kept (if asked and every tier passed), then
+    /// teardown, whatever happened; then the judgement, and the record written and recorded.
+    func finish(_ run: RunContext) -> RunRecord {
+        run.note("capturing diagnostics of \(run.app.stack)")
+        run.record.artifacts = Diagnostics.capture(stack: run.app.stack, docker: deployer.docker, since: run.record.startedAt,
+                                                   into: run.plan.artifacts)
+        if run.request.retainData && run.request.cancellation.reason == nil && run.record.judgement.isGreenBeforeTeardown {
+            run.note("retaining the data of \(run.app.stack)")
+            do {
+                run.record.retainedVolumes = try retainedData.retain(stack: run.app.stack, recipe: run.request.recipe, runID: run.plan.runID)
+            } catch {
+                run.record.retentionProblem = error.description
+            }
+        }
+        run.plugins.closeSessions()
+        run.note("tearing down \(run.app.stack)")
+        run.record.teardown = deployer.teardown(run.app)
+        run.record.finishedAt = Date()
+        if let cancelled = run.request.cancellation.reason, run.record.aborted == nil { run.record.aborted = "cancelled: \(cancelled)" }
+        run.record.judge()
+        do { try RunReport.json(run.record).write(to: run.plan.work.appendingPathComponent("run.json")) } catch {
+            run.note("warning: the run record was not written to \(run.plan.work.path)/run.json: \(error)")
+        }
+        do { try recorder?.finished(run.record) } catch {
+            run.note("warning: run \(run.plan.runID) is recorded as unfinished in the state database: \(error)")
+        }
+        events(.finished(run.record))
+        return run.record
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import HostBase
+import HostDocker
+import HostRuns
+import PluginChannel
+import Synchronization
+
+/// What the sweep did for one recipe.
+public struct SweepOutcome: Sendable {
+    public var item: SweepItem
+    public var run: RunRecord?
+    /// `promoted <version>`, or why not.
+    public var promotion: String?
+    public var error: String?
+}
+
+/// The scheduled job: for each enrolled recipe, sync the mirror, decide on versions, run the new
+/// release cold, gate, promote. Recipes run in parallel up to the configured bound, each under its
+/// own lock; the whole sweep holds a lock too, so a second sweep is refused, never interleaved.
+public final class SweepRunner: Sendable {
+    public let configuration: Configuration
+    public let store: StateStore
+    /// Builds a run engine for one recipe (each recipe runs on its own engine and thread).
+    public let makeEngine: @Sendable (RecipeSettings) throws -> RunEngine
+    public let progress: @Sendable (String) -> Void
+    /// Stops the sweep from outside: a running run stops and tears down, no new one starts.
+    public let cancellation: RunCancellation
+
+    public init(configuration: Configuration, store: StateStore, makeEngine: @escaping @Sendable (RecipeSettings) throws -> RunEngine,
+                progress: @escaping @Sendable (String) -> Void = { _ in }, cancellation: RunCancellation = RunCancellation()) {
+        self.configuration = configuration
+        self.store = store
+        self.makeEngine = makeEngine
+        self.progress = progress
+        self.cancellation = cancellation
+    }
+
+    /// Decides for every recipe; with `dryRun`, stops there.
+    public func sweep(recipes: [RecipeSettings], dryRun: Bool) throws -> [SweepOutcome] {
+        let sweepLock = try StateLock(StateLock.sweep, store: store)
+        defer { withExtendedLifetime(sweepLock) {} }
+        let items = try SweepPlan.plan(recipes, stateDirectory: configuration.stateDirectory) { recipe in
+            try self.store.canonical(recipe: recipe)?.version
+        }
+        for item in items { progress("\(item.recipe.name): \(item.decision)") }
+        guard !dryRun else { return items.map { SweepOutcome(item: $0) } }
+        collectGarbage(recipes: Set(recipes.map(\.name)))
+
+        let outcomes = Mutex<[Int: SweepOutcome]>([:])
+        let slots = DispatchSemaphore(value: max(1, configuration.concurrency))
+        let group = DispatchGroup()
+        for (index, item) in items.enumerated() {
+            guard case .run(let version) = item.decision else {
+                outcomes.withLock { $0[index] = SweepOutcome(item: item) }
+                continue
+            }
+            slots.wait()
+            group.enter()
+            DispatchQueue.global().async {
+                defer { slots.signal(); group.leave() }
+                let outcome = self.runAndPromote(item, version: version)
+                outcomes.withLock { $0[index] = outcome }
+            }
+        }
+        group.wait()
+        return outcomes.withLock { results in items.indices.compactMap { results[$0] } }
+    }
+
+    /// Removes the recipes' retained volumes no canonical references (a previous canonical's, a
+    /// refused run's, or what a promotion stopped midway left). The caller holds the sweep lock or
+    /// the recipe's lock, so no run of these recipes is between retaining and promoting.
+    func collectGarbage(recipes: Set<String>) {
+        do {
+            let keep = Set(try store.canonicals().map(\.runID))
+            let removed = try RetainedVolumes(stateDirectory: configuration.stateDirectory).collectGarbage(recipes: recipes, keep: keep)
+            if !removed.isEmpty { progress("removed retained volumes no canonical uses: \(removed.joined(separator: ", "))") }
+        } catch {
+            progress("warning: retained volumes no canonical uses were not removed (the next sweep tries again): \(error)")
+        }
+    }
+
+    /// A cold run of `version` that keeps its data, then the gate, then (maybe) the promotion.
+    func runAndPromote(_ item: SweepItem, version: String) -> SweepOutcome {
+        var outcome = SweepOutcome(item: item)
+        do {
+            if let reason = cancellation.reason { throw PlanError(description: "not run: the sweep was cancelled (\(reason))") }
+            let lock = try StateLock(StateLock.recipe(item.recipe.name), store: store)
+            defer { withExtendedLifetime(lock) {} }
+            let engine = try makeEngine(item.recipe)
+            // Every sweep run is in the state database from its start.
+            engine.recorder = store
+            progress("\(item.recipe.name): running \(version) cold (base: \(item.canonical ?? "the previous release"))")
+            let record = try engine.run(RunRequest(
+                recipe: item.recipe.name, repository: item.mirror, headRef: version, base: item.canonical,
+                stages: item.recipe.stages ?? Tier.allCases, trigger: .sweep, baseDomain: configuration.baseDomain,
+                environment: item.recipe.env, checkArguments: item.recipe.checks, readinessPath: item.recipe.readinessPath,
+                retainData: true, cancellation: cancellation))
+            outcome.run = record
+            // Promoted, refused or failed, the volumes no canonical references are garbage afterwards:
+            // the previous canonical's, or this run's. A promotion's own error is what the sweep reports.
+            defer { collectGarbage(recipes: [item.recipe.name]) }
+            let promoter = Promoter(store: store, volumes: RetainedVolumes(docker: engine.deployer.docker, stateDirectory: configuration.stateDirectory))
+            switch PromoteGate.decide(PromotionCandidate(record, fromPullRequest: false)) {
+            case .promote(let version):
+                let canonical = try promoter.promote(record, version: version)
+                outcome.promotion = "promoted \(canonical.version) (\(canonical.commit.prefix(12)))"
+            case .refuse(let reasons):
+                outcome.promotion = "not promoted: " + reasons.joined(separator: "; ")
+            }
+            progress("\(item.recipe.name): \(record.verdict.rawValue); \(outcome.promotion ?? "")")
+        } catch {
+            outcome.error = "\(error)"
+            progress("\(item.recipe.name): \(error)")
+        }
+        return outcome
+    }
+}
