@@ -5,26 +5,28 @@ import Testing
 
 @Suite("Promote gate and sweep decision")
 struct CanonDecisionTests {
-    /// Every combination of the gate's four inputs: only green, cold, not quick, on a tag promotes.
+    /// Every combination of the gate's five inputs: only green, full, cold, not quick, on a tag promotes.
     static let combinations: [PromotionCandidate] = [true, false].flatMap { green in
-        [true, false].flatMap { pullRequest in
-            [true, false].flatMap { quick in
-                [String?.some("1.2.0+3.4"), nil].map { version in
-                    PromotionCandidate(green: green, fromPullRequest: pullRequest, quick: quick, releaseVersion: version)
+        [true, false].flatMap { full in
+            [true, false].flatMap { pullRequest in
+                [true, false].flatMap { quick in
+                    [String?.some("1.2.0+3.4"), nil].map { version in
+                        PromotionCandidate(green: green, full: full, fromPullRequest: pullRequest, quick: quick, releaseVersion: version)
+                    }
                 }
             }
         }
     }
 
-    @Test("the gate promotes only green, cold, not quick runs of a release tag", arguments: combinations)
+    @Test("the gate promotes only green, full, cold, not quick runs of a release tag", arguments: combinations)
     func gate(candidate: PromotionCandidate) {
         let decision = PromoteGate.decide(candidate)
-        let shouldPromote = candidate.green && !candidate.fromPullRequest && !candidate.quick && candidate.releaseVersion != nil
+        let shouldPromote = candidate.green && candidate.full && !candidate.fromPullRequest && !candidate.quick && candidate.releaseVersion != nil
         if shouldPromote {
             #expect(decision == .promote(version: "1.2.0+3.4"))
         } else {
             guard case .refuse(let reasons) = decision else { Issue.record("\(candidate) was promoted"); return }
-            #expect(reasons.count == [!candidate.green, candidate.fromPullRequest, candidate.quick, candidate.releaseVersion == nil]
+            #expect(reasons.count == [!candidate.green, !candidate.full, candidate.fromPullRequest, candidate.quick, candidate.releaseVersion == nil]
                 .filter { $0 }.count)
         }
     }

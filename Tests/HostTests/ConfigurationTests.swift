@@ -195,6 +195,7 @@ struct ConfigurationTests {
 
     @Test("a bad recipe setting is an error naming its path and line", arguments: [
         ("recipes:\n  - name: x\n    upstream: /u\n    stages: [install, deploy]\n", 4, "recipes[0].stages[1]"),
+        ("recipes:\n  - name: x\n    upstream: /u\n    stages: []\n", 4, "recipes[0].stages"),
         ("recipes:\n  - name: Bad Name\n    upstream: /u\n", 2, "recipes[0].name"),
         ("recipes:\n  - name: x\n", 2, "recipes[0].upstream"),
         ("recipes:\n  - name: x\n    upstream: /u\n    colour: red\n", 4, "recipes[0].colour"),

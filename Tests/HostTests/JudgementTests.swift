@@ -140,19 +140,23 @@ struct JudgementTests {
                 && (jsonVerdict == "fail" || jsonVerdict == "unverified") && junitFailuresAndErrors > 0 && markdownSaysRed
         }
 
-        var allGreen: Bool {
-            exitStatus == 0 && promotion == .promote(version: "1.1.0+1") && consoleLastLine == "GREEN"
+        /// Green everywhere; promoted when the run was full (it planned install, upgrade, backup and restore).
+        func allGreen(full: Bool) -> Bool {
+            let gate = full ? promotion == .promote(version: "1.1.0+1")
+                : promotion == .refuse(reasons: ["the run did not plan every tier that deploys (install, upgrade, backup, restore)"])
+            return exitStatus == 0 && gate && consoleLastLine == "GREEN"
                 && (jsonVerdict == "pass" || jsonVerdict == "skip") && junitFailuresAndErrors == 0 && !markdownSaysRed
         }
     }
 
-    @Test("every green shape reads green everywhere: exit 0, promoted, and every format says so",
+    @Test("every green shape reads green everywhere: exit 0, promoted when full, and every format says so",
           arguments: Facts.shapes.map(\.description))
     func greenShapesAreGreen(shape: String) throws {
-        let record = Facts.green(try #require(Facts.shapes.first { $0.description == shape }))
+        let shape = try #require(Facts.shapes.first { $0.description == shape })
+        let record = Facts.green(shape)
         #expect(record.judgement.verdict == .pass)
         let readings = try Readings(record)
-        #expect(readings.allGreen, "\(readings)")
+        #expect(readings.allGreen(full: Set(shape.stages).isSuperset(of: [.install, .upgrade, .backup, .restore])), "\(readings)")
     }
 
     @Test("a run with any one fault is RED through the exit status, the promote gate and every renderer, and its level says less than L5")
@@ -217,7 +221,7 @@ struct JudgementTests {
 
     @Test("levels: the highest rung passed with every rung below passed or skipped on purpose", arguments: [
         ("everything passes, lint clean", Facts.Shape(stages: Tier.allCases, backupNotApplicable: false, recipeCheck: true), nil, 5, "every rung passed"),
-        ("no recipe checks", Facts.Shape(stages: Tier.allCases, backupNotApplicable: false, recipeCheck: false), nil, 5, "no recipe checks declared"),
+        ("no recipe checks", Facts.Shape(stages: Tier.allCases, backupNotApplicable: false, recipeCheck: false), nil, 5, "no recipe checks ran"),
         ("backup n/a", Facts.Shape(stages: Tier.allCases, backupNotApplicable: true, recipeCheck: true), nil, 5, "backup n/a"),
         ("lint warnings", Facts.Shape(stages: Tier.allCases, backupNotApplicable: false, recipeCheck: true), "warnings", 4, "lint has 3 warning(s)"),
         ("lint not selected", Facts.Shape(stages: [.install, .upgrade, .backup, .restore], backupNotApplicable: false, recipeCheck: true), nil, 4, "lint tier was not selected"),
@@ -228,6 +232,10 @@ struct JudgementTests {
         ("recipe check fails", Facts.Shape(stages: Tier.allCases, backupNotApplicable: false, recipeCheck: true), "recipe", 3, "notes-overlay/notes-install fail"),
         ("leftovers", Facts.Shape(stages: Tier.allCases, backupNotApplicable: false, recipeCheck: true), "leftovers", 0, "teardown"),
         ("lint error", Facts.Shape(stages: Tier.allCases, backupNotApplicable: false, recipeCheck: true), "lint", 4, "lint/R001 fail"),
+        ("data check skipped", Facts.Shape(stages: Tier.allCases, backupNotApplicable: false, recipeCheck: true), "no data proof", 2,
+         "the data was not proven (generic/data-continuity skip"),
+        ("generic suite skipped on purpose", Facts.Shape(stages: Tier.allCases, backupNotApplicable: false, recipeCheck: true), "skip generic", 2,
+         "generic/data-continuity did not run"),
     ])
     func levelTruthTable(name: String, shape: Facts.Shape, fault: String?, level: Int, reason: String) {
         var record = Facts.green(shape)
@@ -240,6 +248,8 @@ struct JudgementTests {
         case "recipe": record.tiers[tier(.install)].checks[1].verdict = .fail
         case "leftovers": record.teardown?.leftovers = ["v"]
         case "lint": record.tiers[tier(.lint)].checks[0].verdict = .fail
+        case "no data proof": record.tiers[tier(.restore)].checks[0].verdict = .skip
+        case "skip generic": record.tiers[tier(.restore)].checks.removeAll { $0.plugin == "generic" }
         default: break
         }
         let judgement = record.judgement

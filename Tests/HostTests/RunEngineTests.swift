@@ -28,23 +28,31 @@ struct RunEngineTests {
             func append(_ event: RunEvent) { list.withLock { $0.append(event) } }
         }
 
-        init(_ configure: (inout FakeDeployer.Behaviour) -> Void = { _ in },
+        /// A builtin plugin that declares nothing: the generic suite is there, and no worker starts.
+        static let quietGeneric = ResolvedPlugin(
+            path: "/nonexistent/libcchost-generic.so", origin: .builtin,
+            info: PluginInfo(description: PluginDescription(name: "generic", version: "0", abiMajor: 1, abiMinor: 0, structSize: 0,
+                                                            checks: [], installSteps: [], hooks: [], metadataJSON: "{}"),
+                             metadata: try! PluginMetadata(json: #"{"recipes": ["*"]}"#)),
+            profile: .operatorDefault)
+
+        init(plugins: [ResolvedPlugin] = [quietGeneric], _ configure: (inout FakeDeployer.Behaviour) -> Void = { _ in },
              docker configureDocker: (inout FakeDocker.State) -> Void = { _ in }) throws {
             state = try TemporaryDirectory("engine-fakes-state")
             docker = FakeDocker(root: state.url.appendingPathComponent("volumes"), configureDocker)
             deployer = FakeDeployer(docker: docker, configure)
             let events = events
-            engine = RunEngine(deployer: deployer, plugins: [], launcher: .forTests(),
+            engine = RunEngine(deployer: deployer, plugins: plugins, launcher: .forTests(),
                                runsDirectory: state.url.appendingPathComponent("runs"),
                                retainedData: RetainedVolumes(docker: docker, stateDirectory: state.path),
                                events: { event in events.append(event) })
         }
 
         func run(_ recipe: String = "static-site", ref: String? = nil, stages: [Tier] = Tier.allCases,
-                 cancellation: RunCancellation = RunCancellation()) throws -> RunRecord {
+                 cancellation: RunCancellation = RunCancellation(), retainData: Bool = false) throws -> RunRecord {
             let repository = try RunEngineTests.repositories.get().file(recipe)
             return try engine.run(RunRequest(recipe: recipe, repository: repository, headRef: ref, stages: stages,
-                                             cancellation: cancellation))
+                                             retainData: retainData, cancellation: cancellation))
         }
 
         var eventLines: [String] { events.list.withLock { $0.map(\.line) } }
@@ -181,15 +189,34 @@ struct RunEngineTests {
         #expect(try Self.tier(record, .upgrade).verdict == .unverified && !record.isGreen)
     }
 
-    @Test("a run cancelled during install does not start another tier, still tears down, and is RED saying so")
+    @Test("a run cancelled during install does not start another tier, still tears down, keeps no data, and is RED saying so")
     func cancelledRun() throws {
         let cancellation = RunCancellation()
         let harness = try Harness { $0.afterDeploy = { _, _ in cancellation.cancel("SIGINT received") } }
-        let record = try harness.run(stages: [.install, .upgrade, .backup], cancellation: cancellation)
+        let record = try harness.run(stages: [.install, .upgrade, .backup], cancellation: cancellation, retainData: true)
         #expect(try Self.tier(record, .upgrade).opDetail == "not run: the run was cancelled (SIGINT received)")
         #expect(record.aborted == "cancelled: SIGINT received" && !record.isGreen)
         #expect(harness.deployer.calls == ["install 1.1.0+1.36.1", "teardown"])
         #expect(record.retainedVolumes == nil)
+    }
+
+    @Test("a wait for convergence the cancellation stops makes the op unverified, never the recipe's failure")
+    func cancelledWaitIsUnverified() throws {
+        let cancellation = RunCancellation()
+        let harness = try Harness({ $0.afterDeploy = { _, _ in cancellation.cancel("SIGTERM received") } },
+                                  docker: { $0.convergence = [.waiting(reasons: ["stopped waiting: the run was cancelled"])] })
+        let record = try harness.run(stages: [.install, .upgrade], cancellation: cancellation)
+        let install = try Self.tier(record, .install)
+        #expect(install.opVerdict == .unverified && install.opDetail.contains("stopped waiting"), "\(install)")
+        #expect(record.judgement.failed == 0 && !record.isGreen)
+    }
+
+    @Test("a run without the builtin generic suite (it could not be loaded) is unverified, never GREEN")
+    func missingGenericSuite() throws {
+        let record = try Harness(plugins: []).run(stages: [.install])
+        #expect(record.generic.hasPrefix("missing: the builtin generic suite is not among the run's plugins"))
+        #expect(record.judgement.verdict == .unverified && record.exitStatus == 1 && record.level == 0)
+        #expect(PromoteGate.decide(PromotionCandidate(record, fromPullRequest: false)) != .promote(version: "2.0.0+2.0.0"))
     }
 
     @Test("events: started, each tier started and finished in order, then finished with the judged record")

@@ -185,7 +185,7 @@ struct SweepTests {
             recipes:
               - name: static-site
                 upstream: \(setup.repositories.file("static-site"))
-                stages: [install]
+                stages: [install, upgrade, backup, restore]
             """.write(toFile: config, atomically: true, encoding: .utf8)
         func sweep(killAfter step: Promoter.Step? = nil) throws -> CommandResult {
             var environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]

@@ -67,7 +67,7 @@ public struct RecipeSettings: Sendable, Equatable {
                 guard let seconds = value.int, seconds > 0 else { throw wrong(field, line, "a whole number of seconds") }
                 settings.timeout = seconds
             case "stages":
-                guard let list = value.sequence else { throw wrong(field, line, "a list of tiers") }
+                guard let list = value.sequence, !list.isEmpty else { throw wrong(field, line, "a non-empty list of tiers") }
                 settings.stages = try list.enumerated().map { (offset, item) throws(ConfigurationError) -> Tier in
                     guard let tier = item.scalar.flatMap({ Tier(rawValue: $0.string) }) else {
                         throw wrong("\(field)[\(offset)]", item.mark?.line, "a tier (\(Tier.allCases.map(\.rawValue).joined(separator: ", ")))")

@@ -63,6 +63,8 @@ public enum RunReport {
         var record = record
         record.generic = clean(record.generic)
         record.aborted = record.aborted.map(clean)
+        record.retentionProblem = record.retentionProblem.map(clean)
+        record.levelReason = record.levelReason.map(clean)
         for t in record.tiers.indices {
             record.tiers[t].opDetail = clean(record.tiers[t].opDetail)
             record.tiers[t].opRef = record.tiers[t].opRef.map(clean)
@@ -292,7 +294,7 @@ public enum RunReport {
     ///   (objects teardown could not remove; non-empty makes the run red), `seconds`.
     /// - `artifacts`: paths of files the run kept (logs, diagnostics).
     /// - `verdict`: the run's verdict; green is `pass` or `skip`.
-    /// - `level`: 0–5 (L0 install failed, L1 installs healthy, L2 upgrades with the data intact, L3 data
+    /// - `level`: 0–5 (L0 install failed, L1 installs healthy, L2 upgrades in place, L3 data
     ///   proven through backup and restore, L4 recipe checks pass, L5 lint clean), absent for warm
     ///   and quick runs; `level_reason`: why it stopped where it did.
     /// - `aborted`: why the run stopped early, when it did.
@@ -498,7 +500,7 @@ public enum RunReport {
             switch outcome.kind {
             case .check: outcome.verdict != .pass
             case .op, .notRun: outcome.verdict == .fail || outcome.verdict == .unverified
-            case .deployGuard, .teardown, .aborted: false
+            case .deployGuard, .teardown, .aborted, .genericSuite: false
             }
         }
         .sorted { (severity($0.element.verdict), $0.offset) < (severity($1.element.verdict), $1.offset) }

@@ -38,8 +38,10 @@ public struct ActiveRuns: Sendable {
         do {
             return try FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)
                 .filter { $0.pathExtension == "json" }
-                .map { file in
+                .compactMap { file in
                     do { return try decoder.decode(Entry.self, from: Data(contentsOf: file)) } catch {
+                        // A run that finished between the listing and the read is simply not active.
+                        guard FileManager.default.fileExists(atPath: file.path) else { return nil }
                         throw DeployError(operation: "read the active run \(file.path)", stack: "", reason: "\(error)")
                     }
                 }

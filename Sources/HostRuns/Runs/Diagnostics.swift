@@ -2,15 +2,16 @@ import Foundation
 import HostDocker
 
 /// Service logs, task states and the engine's events of the app, saved as artifacts before
-/// teardown. What could not be read is saved too (`diagnostics-problems.txt`): diagnostics never
+/// teardown, with the run's secrets redacted. What could not be read is saved too (`diagnostics-problems.txt`): diagnostics never
 /// change a verdict, and never vanish without a word.
 enum Diagnostics {
-    static func capture(stack: String, docker: any Docker, since started: Date, into folder: URL) -> [String] {
+    /// `secrets`: values the app may have printed, replaced before anything is saved.
+    static func capture(stack: String, docker: any Docker, since started: Date, into folder: URL, redacting secrets: [String]) -> [String] {
         var saved: [String] = [], problems: [String] = []
         func save(_ name: String, _ text: String) {
             let file = folder.appendingPathComponent(name)
             do {
-                try Data(text.utf8).write(to: file)
+                try Data(RunReport.redact(text, secrets: secrets).utf8).write(to: file)
                 saved.append(file.path)
             } catch {
                 problems.append("\(name) could not be written: \(error)")

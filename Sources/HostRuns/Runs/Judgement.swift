@@ -13,13 +13,14 @@ import PluginChannel
 /// - the deploy-count guard: exactly one fresh deploy once a tier that needs the app got its op
 ///   through; more than one, or none, fails;
 /// - teardown: leftovers fail; no teardown after anything was deployed is unverified;
-/// - an abort is unverified, whatever the tiers say.
+/// - an abort is unverified, whatever the tiers say;
+/// - a generic suite that was missing (not skipped on purpose) is unverified.
 /// The verdict is the worst outcome (fail > unverified > pass > skip); green is pass or skip.
 public struct Judgement: Sendable, Equatable {
     /// One thing judged: a tier's op, a check, a planned tier that never ran, the deploy-count
     /// guard, teardown or an abort.
     public struct Outcome: Sendable, Equatable {
-        public enum Kind: Sendable, Equatable { case op, check, notRun, deployGuard, teardown, aborted }
+        public enum Kind: Sendable, Equatable { case op, check, notRun, deployGuard, teardown, aborted, genericSuite }
         public var kind: Kind
         public var tier: Tier?
         /// The check's plugin; nil for everything the host itself judges.
@@ -93,6 +94,10 @@ public struct Judgement: Sendable, Equatable {
         outcomes.append(Outcome(kind: .deployGuard, tier: nil, plugin: nil, name: "deploy count", verdict: guardResult.verdict,
                                 reason: guardResult.reason, detail: guardResult.reason, text: guardResult.reason, seconds: 0))
         outcomes.append(Self.teardownOutcome(record))
+        if record.generic.hasPrefix(RunRecord.genericMissing) {
+            outcomes.append(Outcome(kind: .genericSuite, tier: nil, plugin: nil, name: "generic suite", verdict: .unverified,
+                                    reason: record.generic, detail: record.generic, text: record.generic, seconds: 0))
+        }
         if let aborted = record.aborted {
             outcomes.append(Outcome(kind: .aborted, tier: nil, plugin: nil, name: "aborted", verdict: .unverified,
                                     reason: "the run stopped early: \(aborted)", detail: aborted,
@@ -190,13 +195,15 @@ public struct Judgement: Sendable, Equatable {
 
 /// The level ladder, read by people and badges, decided from the judgement's own outcomes so that it
 /// never reads better than the verdict:
-/// L0 install failed; L1 installs healthy (and deploys once, tears down clean); L2 upgrades with the
-/// data intact; L3 data proven through backup and restore; L4 recipe checks pass; L5 lint clean.
+/// L0 install failed; L1 installs healthy (and deploys once, tears down clean); L2 upgrades in place
+/// (the seeded data's survival of the upgrade is proven once data is seeded at install; until then
+/// the data proof is L3's); L3 data proven through backup and restore (the generic suite's
+/// data-continuity check passed after the restore); L4 recipe checks pass; L5 lint clean.
 /// The level is the highest rung passed with every rung below it passed or skipped on purpose (n/a,
 /// nothing declared); a fail or unverified blocks its rung, and so does a rung whose tiers were not
 /// selected. Lint errors make the run red; lint warnings only cost L5. Warm and quick runs have none.
 public enum Level {
-    public static let names = [1: "installs healthy", 2: "upgrades with the data intact",
+    public static let names = [1: "installs healthy", 2: "upgrades in place",
                                3: "data proven through backup and restore", 4: "recipe checks pass", 5: "lint clean"]
 
     /// Plugins whose checks the host owns; every other plugin's checks, hooks and steps are recipe checks.
@@ -206,7 +213,7 @@ public enum Level {
     static func rung(_ outcome: Judgement.Outcome) -> Int? {
         if outcome.kind == .check, let plugin = outcome.plugin, !hostPlugins.contains(plugin) { return 4 }
         switch outcome.kind {
-        case .deployGuard, .teardown: return 1
+        case .deployGuard, .teardown, .genericSuite: return 1
         case .aborted: return nil
         case .op, .check, .notRun: return outcome.tier.map(rung)
         }
@@ -244,8 +251,17 @@ public enum Level {
             if let na = recorded.first(where: { $0.notApplicable != nil }) {
                 skipped.append("\(na.tier.rawValue) n/a")
             }
+            // Data is proven only by the data-continuity check passing after the restore.
+            if rung == 3, let restore = recorded.first(where: { $0.tier == .restore && $0.notApplicable == nil }) {
+                let proof = restore.checks.first { $0.plugin == "generic" && $0.name == "data-continuity" }
+                guard proof?.verdict == .pass else {
+                    let why = proof.map { "generic/data-continuity \($0.verdict.rawValue): \(Judgement.oneLine($0.detail, limit: 160))" }
+                        ?? "generic/data-continuity did not run"
+                    return (2, "\(name) not reached: the data was not proven (\(why))")
+                }
+            }
             if rung == 4, !outcomes.contains(where: { self.rung($0) == 4 && $0.kind == .check }) {
-                skipped.append("no recipe checks declared")
+                skipped.append("no recipe checks ran")
             }
             if rung == 5, let warnings = record.tiers.first(where: { $0.tier == .lint })?.lintWarnings, warnings > 0 {
                 return (4, "\(name) not reached: lint has \(warnings) warning(s)")

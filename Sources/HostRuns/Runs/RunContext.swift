@@ -46,7 +46,9 @@ final class RunContext {
             ?? plugins.first { $0.origin != .builtin && $0.info.metadata.readiness != nil }?.info.metadata.readiness?.path
         self.plugins = PluginCalls(plugins: plugins, launcher: launcher, checkArguments: request.checkArguments,
                                    readinessPath: readiness, artifacts: plan.artifacts)
-        record.generic = self.plugins.skipsGeneric ? "skipped: a recipe plugin sets skip_generic" : "ran"
+        record.generic = self.plugins.skipsGeneric ? "skipped: a recipe plugin sets skip_generic"
+            : plugins.contains { $0.origin == .builtin } ? "ran"
+            : "\(RunRecord.genericMissing): the builtin generic suite is not among the run's plugins (see `cchost plugins list`)"
     }
 
     func note(_ text: String, tier: Tier? = nil) { emit(.note(tier: tier, text)) }
@@ -66,16 +68,19 @@ final class RunContext {
     }
 
     /// Waits for the app to converge, until the deployer's timeout or a cancellation.
-    func waitForConvergence() -> (converged: Bool, reasons: [String]) {
+    /// nil once converged; else what the wait earns and why: `fail` when the app did not converge,
+    /// `unverified` when the run was cancelled or Docker did not answer (not the recipe's doing).
+    func waitForConvergence() -> (verdict: Verdict, reasons: [String])? {
+        let cancellation = request.cancellation
         do {
-            let cancellation = request.cancellation
             switch try docker.waitForConvergence(stack: app.stack, deadline: Date().addingTimeInterval(Double(deployer.defaultTimeout)),
                                                  stop: { cancellation.reason != nil }) {
-            case .converged: return (true, [])
-            case .waiting(let reasons), .failed(let reasons): return (false, reasons)
+            case .converged: return nil
+            case .waiting(let reasons), .failed(let reasons):
+                return (cancellation.reason == nil ? .fail : .unverified, reasons)
             }
         } catch {
-            return (false, ["the Docker engine did not answer: \(error)"])
+            return (.unverified, ["the Docker engine did not answer: \(error)"])
         }
     }
 

@@ -107,7 +107,7 @@ public final class RunEngine {
     func finish(_ run: RunContext) -> RunRecord {
         run.note("capturing diagnostics of \(run.app.stack)")
         run.record.artifacts = Diagnostics.capture(stack: run.app.stack, docker: deployer.docker, since: run.record.startedAt,
-                                                   into: run.plan.artifacts)
+                                                   into: run.plan.artifacts, redacting: deployer.secrets.all)
         if run.request.retainData && run.request.cancellation.reason == nil && run.record.judgement.isGreenBeforeTeardown {
             run.note("retaining the data of \(run.app.stack)")
             do {
@@ -121,6 +121,8 @@ public final class RunEngine {
         run.record.teardown = deployer.teardown(run.app)
         run.record.finishedAt = Date()
         if let cancelled = run.request.cancellation.reason, run.record.aborted == nil { run.record.aborted = "cancelled: \(cancelled)" }
+        // Whatever the app or its hooks printed may hold a secret: none reaches the record.
+        run.record = RunReport.redacted(run.record, secrets: deployer.secrets.all)
         run.record.judge()
         do { try RunReport.json(run.record).write(to: run.plan.work.appendingPathComponent("run.json")) } catch {
             run.note("warning: the run record was not written to \(run.plan.work.path)/run.json: \(error)")

@@ -150,7 +150,10 @@ public struct RunRecord: Sendable, Codable, Equatable {
     public var tiers: [TierRecord]
     /// Fresh deploys of the app in this run: must be exactly 1 when any deploy tier ran.
     public var deployCount: Int
+    /// The generic suite's status: `ran`, `skipped: <why>`, or `missing: <why>` (the run is then
+    /// unverified: nothing checked what every recipe must pass).
     public var generic: String
+    public static let genericMissing = "missing"
     public var teardown: TeardownResult?
     public var artifacts: [String]
     /// Where the app's data came from: fresh volumes (cold), or a copy of the canonical's (warm, quick).

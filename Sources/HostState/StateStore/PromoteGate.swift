@@ -3,8 +3,9 @@ import HostRuns
 
 /// The promote gate: whether a finished run may become its recipe's canonical. Pure.
 ///
-/// Promote only if the run is green ∧ cold (not a PR's ref) ∧ not quick (it did not start from the
-/// canonical's data) ∧ its head is a release tag. Everything else keeps the canonical where it is.
+/// Promote only if the run is green ∧ full (it planned every tier that deploys: install, upgrade,
+/// backup, restore) ∧ cold (not a PR's ref) ∧ not quick (it did not start from the canonical's data)
+/// ∧ its head is a release tag. Everything else keeps the canonical where it is.
 public struct PromotionCandidate: Sendable, Equatable {
     public var green: Bool
     /// The run tested a pull request's head (a PR ref), not a release of the recipe itself.
@@ -13,9 +14,13 @@ public struct PromotionCandidate: Sendable, Equatable {
     public var quick: Bool
     /// The head's release version when the head is a release tag; nil for a branch or commit.
     public var releaseVersion: String?
+    /// The run planned every tier that deploys (install, upgrade, backup, restore): a lint-only or
+    /// install-only run proves too little to become the canonical.
+    public var full: Bool
 
-    public init(green: Bool, fromPullRequest: Bool, quick: Bool, releaseVersion: String?) {
+    public init(green: Bool, full: Bool = true, fromPullRequest: Bool, quick: Bool, releaseVersion: String?) {
         self.green = green
+        self.full = full
         self.fromPullRequest = fromPullRequest
         self.quick = quick
         self.releaseVersion = releaseVersion
@@ -23,8 +28,8 @@ public struct PromotionCandidate: Sendable, Equatable {
 
     /// A finished run as the gate sees it: a warm or quick start counts as quick.
     public init(_ record: RunRecord, fromPullRequest: Bool) {
-        self.init(green: record.isGreen, fromPullRequest: fromPullRequest, quick: record.start != .cold,
-                  releaseVersion: record.head.version)
+        self.init(green: record.isGreen, full: Set(record.stages).isSuperset(of: [.install, .upgrade, .backup, .restore]),
+                  fromPullRequest: fromPullRequest, quick: record.start != .cold, releaseVersion: record.head.version)
     }
 }
 
@@ -38,6 +43,7 @@ public enum PromoteGate {
     public static func decide(_ candidate: PromotionCandidate) -> Decision {
         var reasons: [String] = []
         if !candidate.green { reasons.append("the run is not green") }
+        if !candidate.full { reasons.append("the run did not plan every tier that deploys (install, upgrade, backup, restore)") }
         if candidate.fromPullRequest { reasons.append("the run tested a pull request, not a release") }
         if candidate.quick { reasons.append("the run was quick (it started from the canonical's data)") }
         if candidate.releaseVersion == nil { reasons.append("the head is not a release tag") }

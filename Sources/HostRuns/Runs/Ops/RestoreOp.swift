@@ -15,9 +15,9 @@ struct RestoreOp: TierOp {
         } catch {
             return OpResult(op: .restore, verdict: .fail, detail: "\(error)")
         }
-        let (converged, reasons) = run.waitForConvergence()
-        return converged
-            ? OpResult(op: .restore, verdict: .pass, detail: "restored \(backup.archives.count) archive(s)")
-            : OpResult(op: .restore, verdict: .fail, detail: "did not converge after restore: \(reasons.joined(separator: "; "))")
+        if let (verdict, reasons) = run.waitForConvergence() {
+            return OpResult(op: .restore, verdict: verdict, detail: "did not converge after restore: \(reasons.joined(separator: "; "))")
+        }
+        return OpResult(op: .restore, verdict: .pass, detail: "restored \(backup.archives.count) archive(s)")
     }
 }

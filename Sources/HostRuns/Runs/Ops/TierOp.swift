@@ -45,8 +45,8 @@ extension RunContext {
     /// whose hooks run before the deploy.
     func deployBase(hooksFor tier: Tier?) -> OpResult {
         let ref = app.checkout.ref
-        func failed(_ detail: String, abort: String) -> OpResult {
-            OpResult(op: .deploy, ref: ref, verdict: .fail, detail: detail, abort: abort)
+        func failed(_ detail: String, abort: String, verdict: Verdict = .fail) -> OpResult {
+            OpResult(op: .deploy, ref: ref, verdict: verdict, detail: detail, abort: abort)
         }
         if let tier { plugins.runHooks(tier, in: self) }
         var from = ""
@@ -70,8 +70,9 @@ extension RunContext {
         }
         deployed = true
         note("waiting for \(app.stack) to converge")
-        let (converged, reasons) = waitForConvergence()
-        guard converged else { return failed("did not converge: \(reasons.joined(separator: "; "))", abort: "install did not converge") }
+        if let (verdict, reasons) = waitForConvergence() {
+            return failed("did not converge: \(reasons.joined(separator: "; "))", abort: "install did not converge", verdict: verdict)
+        }
         return OpResult(op: .deploy, ref: ref, verdict: .pass, detail: "\(ref) converged\(from)")
     }
 

@@ -20,8 +20,7 @@ struct UpgradeOp: TierOp {
         } catch {
             return result(.fail, error.description)
         }
-        let (converged, reasons) = run.waitForConvergence()
-        guard converged else { return result(.fail, "did not converge: \(reasons.joined(separator: "; "))") }
+        if let (verdict, reasons) = run.waitForConvergence() { return result(verdict, "did not converge: \(reasons.joined(separator: "; "))") }
         let labels: [String: String]
         do { labels = try run.docker.serviceLabels(stack: run.app.stack, service: "app") } catch {
             return result(.unverified, "the deployed labels could not be read: \(error)")
