@@ -48,10 +48,10 @@ struct RunEngineTests {
                                events: { event in events.append(event) })
         }
 
-        func run(_ recipe: String = "static-site", ref: String? = nil, stages: [Tier] = Tier.allCases,
+        func run(_ recipe: String = "static-site", ref: String? = nil, base: String? = nil, stages: [Tier] = Tier.allCases,
                  cancellation: RunCancellation = RunCancellation(), retainData: Bool = false) throws -> RunRecord {
             let repository = try RunEngineTests.repositories.get().file(recipe)
-            return try engine.run(RunRequest(recipe: recipe, repository: repository, headRef: ref, stages: stages,
+            return try engine.run(RunRequest(recipe: recipe, repository: repository, headRef: ref, base: base, stages: stages,
                                              retainData: retainData, cancellation: cancellation))
         }
 
@@ -167,7 +167,7 @@ struct RunEngineTests {
         let harness = try Harness { $0.failures["backup"] = DeployError(operation: "backup", stack: "s", reason: "tar: short write") }
         let record = try harness.run(stages: [.install, .backup, .restore])
         #expect(try Self.tier(record, .backup).opDetail.contains("tar: short write"))
-        #expect(try Self.tier(record, .restore).opDetail == "no backup of this run to restore (select the backup tier)")
+        #expect(try Self.tier(record, .restore).opDetail == "no backup of this run to restore (the backup tier was not selected or did not succeed)")
         #expect(record.judgement.verdict == .fail)
     }
 
@@ -217,6 +217,33 @@ struct RunEngineTests {
         #expect(record.generic.hasPrefix("missing: the builtin generic suite is not among the run's plugins"))
         #expect(record.judgement.verdict == .unverified && record.exitStatus == 1 && record.level == 0)
         #expect(PromoteGate.decide(PromotionCandidate(record, fromPullRequest: false)) != .promote(version: "2.0.0+2.0.0"))
+    }
+
+    @Test("a run cancelled while it plans deploys nothing and leaves no checkout behind")
+    func cancelledWhilePlanning() throws {
+        let cancellation = RunCancellation()
+        cancellation.cancel("SIGINT received")
+        let harness = try Harness()
+        #expect { try harness.run(stages: [.install], cancellation: cancellation) } throws: {
+            "\($0)".contains("cancelled before anything was deployed (SIGINT received)")
+        }
+        #expect(harness.deployer.calls.isEmpty)
+        let runs = try FileManager.default.contentsOfDirectory(atPath: harness.state.file("runs"))
+        for run in runs where run != "active" {
+            #expect(try FileManager.default.contentsOfDirectory(atPath: harness.state.file("runs/\(run)")) == ["artifacts"])
+        }
+    }
+
+    @Test("a plan that fails after checking out leaves no checkout behind")
+    func failedPlanCleansUp() throws {
+        let harness = try Harness()
+        // The head is checked out, then the base cannot be.
+        #expect(throws: PlanError.self) { try harness.run(base: "no-such-base", stages: [.install]) }
+        let runs = try FileManager.default.contentsOfDirectory(atPath: harness.state.file("runs"))
+        #expect(!runs.isEmpty)
+        for run in runs where run != "active" {
+            #expect(try FileManager.default.contentsOfDirectory(atPath: harness.state.file("runs/\(run)")) == ["artifacts"])
+        }
     }
 
     @Test("events: started, each tier started and finished in order, then finished with the judged record")
@@ -299,7 +326,7 @@ struct TierPolicyTests {
         ("an unreadable recipe is unverified, never n/a", Situation(tier: .backup, backedUp: .failure(unreadable)),
          .unverified(.backup, "which services are backed up is unknown: read recipe of s failed: bad yaml")),
         ("restore without this run's backup is unverified", Situation(tier: .restore, hasBackup: false),
-         .unverified(.restore, "no backup of this run to restore (select the backup tier)")),
+         .unverified(.restore, "no backup of this run to restore (the backup tier was not selected or did not succeed)")),
         ("restore with a backup runs", Situation(tier: .restore, hasBackup: true), .run),
         ("custom runs", Situation(tier: .custom), .run),
     ])

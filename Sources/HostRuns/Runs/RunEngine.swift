@@ -50,6 +50,10 @@ public final class RunEngine {
         do { approvedOverlays = try overlays?(plan.head.directory) ?? [] } catch {
             throw PlanError(description: "the head's repo-local overlays could not be considered: \(error)")
         }
+        // Stopped while planning: nothing was deployed, so there is nothing to tear down or record.
+        if let reason = request.cancellation.reason {
+            throw PlanError(description: "cancelled before anything was deployed (\(reason))")
+        }
         let run = RunContext(request: request, plan: plan, deployer: deployer, plugins: plugins + approvedOverlays,
                              launcher: launcher, retainedData: retainedData, installDeploys: installDeploys, emit: events)
         let registry = ActiveRuns(directory: runsDirectory.appendingPathComponent("active"))

@@ -23,10 +23,15 @@ struct RunPlan {
         runID = String(UUID().uuidString.lowercased().prefix(8))
         work = runsDirectory.appendingPathComponent(runID)
         artifacts = work.appendingPathComponent("artifacts")
-        func planned<T>(_ what: String = "", _ body: () throws -> T) throws(PlanError) -> T {
-            do { return try body() } catch { throw PlanError(description: what + "\(error)") }
-        }
         let artifacts = artifacts, work = work
+        // A plan that fails leaves the run's folder without checkouts, as a finished run does.
+        func givingUp(_ description: String) -> PlanError {
+            Self.removeCheckouts(in: work)
+            return PlanError(description: description)
+        }
+        func planned<T>(_ what: String = "", _ body: () throws -> T) throws(PlanError) -> T {
+            do { return try body() } catch { throw givingUp(what + "\(error)") }
+        }
         try planned("the run's folder \(artifacts.path) cannot be created: ") {
             try FileManager.default.createDirectory(at: artifacts, withIntermediateDirectories: true)
         }
@@ -34,11 +39,11 @@ struct RunPlan {
         let source = try planned { try RecipeSource.open(request.repository, scratch: work.appendingPathComponent("source").path) }
         let releases = try planned { try ReleaseListing(source: request.repository, repository: source) }
         guard let headRef = request.headRef ?? releases.latest else {
-            throw PlanError(description: "\(request.repository) has no release tag; give --ref to test a branch or commit")
+            throw givingUp("\(request.repository) has no release tag; give --ref to test a branch or commit")
         }
         // A warm run's data is the canonical's, so its base is the canonical's version.
         if let canonical = request.warmFrom, let base = request.base, base != canonical.version {
-            throw PlanError(description: "a warm or quick run starts from the canonical's data, which is at \(canonical.version); it cannot use base \(base)")
+            throw givingUp("a warm or quick run starts from the canonical's data, which is at \(canonical.version); it cannot use base \(base)")
         }
         let baseRef = request.warmFrom?.version ?? request.base
             ?? RunEngine.defaultBase(head: headRef, canonical: request.canonicalVersion,
@@ -71,7 +76,9 @@ struct RunPlan {
     }
 
     /// The checkouts and mirror go with the run; the record and artifacts stay.
-    func removeCheckouts() {
+    func removeCheckouts() { Self.removeCheckouts(in: work) }
+
+    static func removeCheckouts(in work: URL) {
         for folder in ["base", "head", "source"] { try? FileManager.default.removeItem(at: work.appendingPathComponent(folder)) }
     }
 }

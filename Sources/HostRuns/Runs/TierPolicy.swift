@@ -55,7 +55,7 @@ public enum TierPolicy {
             case .success(false):
                 return .notApplicable("no service has backupbot.backup=true")
             case .success(true) where tier == .restore && !situation.hasBackup:
-                return .unverified(.restore, "no backup of this run to restore (select the backup tier)")
+                return .unverified(.restore, "no backup of this run to restore (the backup tier was not selected or did not succeed)")
             case .success(true):
                 return .run
             }

@@ -6,7 +6,7 @@ import HostDocker
 struct RestoreOp: TierOp {
     func run(_ run: RunContext) -> OpResult {
         guard let backup = run.backup else {
-            return OpResult(op: .restore, verdict: .unverified, detail: "no backup of this run to restore (select the backup tier)")
+            return OpResult(op: .restore, verdict: .unverified, detail: "no backup of this run to restore (the backup tier was not selected or did not succeed)")
         }
         do {
             try run.mutateMarker()
