@@ -18,6 +18,7 @@ exits 0 when GET http://127.0.0.1:8000/health answers 200, else 1.
 
 import html
 import os
+import signal
 import sys
 import urllib.parse
 import urllib.request
@@ -166,6 +167,9 @@ def main(argv):
         return 1
     print(f"notes {version()}: {CFG['type']} at {CFG['host']}:{CFG['port']}, listening on 0.0.0.0:{PORT}",
           file=sys.stderr, flush=True)
+    # As PID 1 the process gets no default SIGTERM handling: without this, a stop would wait for
+    # Docker's SIGKILL.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     ThreadingHTTPServer(("0.0.0.0", PORT), Handler).serve_forever()
     return 0
 
