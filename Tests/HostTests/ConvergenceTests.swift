@@ -34,8 +34,9 @@ struct ConvergenceTests {
     static let start = Date(timeIntervalSince1970: 1_700_000_000)
 
     static func service(_ name: String = "app", replicas: Int? = 1, update: SwarmService.UpdateState? = nil,
-                        message: String? = nil) -> SwarmService {
-        SwarmService(id: "svc-\(name)", name: "stack_\(name)", replicas: replicas, updateState: update, updateMessage: message)
+                        message: String? = nil, restart: SwarmService.RestartPolicy = .init()) -> SwarmService {
+        SwarmService(id: "svc-\(name)", name: "stack_\(name)", replicas: replicas, updateState: update, updateMessage: message,
+                     restartPolicy: restart)
     }
 
     static func task(_ id: String, of service: String = "app", slot: Int? = 1, desired: SwarmTask.TaskState = .running,
@@ -131,32 +132,79 @@ struct ConvergenceTests {
         Case(name: "a paused rollback",
              services: [service(update: .rollbackPaused)], tasks: [task("t1", state: .running, container: "c1")],
              containers: ["c1": running], expected: .failed("rollback_paused")),
-        Case(name: "tasks failing again and again",
+        Case(name: "a task restarting again and again (its database is not up yet) is waited for",
              services: [service()],
              tasks: [task("t1", desired: .shutdown, state: .failed, error: "task: non-zero exit (1)", at: 1),
                      task("t2", desired: .shutdown, state: .failed, error: "task: non-zero exit (2)", at: 3),
                      task("t3", desired: .shutdown, state: .failed, error: "task: non-zero exit (3)", at: 2),
                      task("t4", state: .preparing)],
-             expected: .failed("3 tasks failed or were rejected, the last with: task: non-zero exit (2)")),
-        Case(name: "tasks rejected again and again",
+             expected: .waiting("3 task(s) failed and swarm replaces them, the last with: task: non-zero exit (2)")),
+        Case(name: "an exited container that was unhealthy is ignored: its task failed and swarm replaces it",
              services: [service()],
-             tasks: [task("t1", desired: .shutdown, state: .rejected, error: "No such image: gone:1", at: 1),
-                     task("t2", desired: .shutdown, state: .rejected, error: "No such image: gone:1", at: 2),
-                     task("t3", state: .rejected, error: "No such image: gone:1", at: 3)],
-             expected: .failed("No such image: gone:1")),
-        Case(name: "two failures are not yet repeated failure",
-             services: [service()],
+             tasks: [task("t1", state: .failed, error: "task: non-zero exit (143)", container: "c1")],
+             containers: ["c1": ContainerState(status: "exited", health: .unhealthy, exitCode: 143)],
+             expected: .waiting("0/1 replicas running; #1 failed")),
+        Case(name: "a running up-to-date container that is unhealthy fails",
+             services: [service()], tasks: [task("t1", state: .running, container: "c1")],
+             containers: ["c1": ContainerState(status: "running", health: .unhealthy)], expected: .failed("is unhealthy")),
+        Case(name: "a running unhealthy container of the previous spec is waited out, not judged",
+             services: [{ var s = service(); s.containerSpec = spec("app:2"); return s }()],
+             tasks: [withSpec(task("t1", state: .running, container: "c1"), "app:1")],
+             containers: ["c1": ContainerState(status: "running", health: .unhealthy)],
+             expected: .waiting("still runs the previous spec")),
+        Case(name: "a failed task of a service whose restart condition is none fails: swarm will not replace it",
+             services: [service(restart: .init(condition: "none"))],
+             tasks: [task("t1", desired: .shutdown, state: .failed, error: "task: non-zero exit (1)")],
+             expected: .failed("failed: task: non-zero exit (1), and its restart condition is none")),
+        Case(name: "a slot whose failures used up max_attempts fails: swarm gave up",
+             services: [service(restart: .init(condition: "on-failure", maxAttempts: 2))],
              tasks: [task("t1", desired: .shutdown, state: .failed, error: "exit 1", at: 1),
                      task("t2", desired: .shutdown, state: .failed, error: "exit 1", at: 2),
-                     task("t3", state: .starting)],
+                     task("t3", desired: .shutdown, state: .failed, error: "exit 3", at: 3)],
+             expected: .failed("slot #1 failed 3 times, using up max_attempts 2: exit 3")),
+        Case(name: "a slot with restarts left under max_attempts is waited for",
+             services: [service(restart: .init(condition: "on-failure", maxAttempts: 2))],
+             tasks: [task("t1", desired: .shutdown, state: .failed, error: "exit 1", at: 1),
+                     task("t2", desired: .shutdown, state: .failed, error: "exit 1", at: 2),
+                     task("t3", state: .starting, at: 3)],
              expected: .waiting("0/1 replicas running")),
+        Case(name: "max_attempts with a window is waited out: only attempts within the window count",
+             services: [service(restart: .init(condition: "any", maxAttempts: 1, window: 60))],
+             tasks: [task("t1", desired: .shutdown, state: .failed, at: 1), task("t2", desired: .shutdown, state: .failed, at: 2),
+                     task("t3", state: .pending, at: 3)],
+             expected: .waiting("0/1 replicas running")),
+        Case(name: "an image that cannot be found fails",
+             services: [service()],
+             tasks: [task("t1", desired: .shutdown, state: .rejected, error: "No such image: gone:1", at: 1),
+                     task("t2", state: .pending, at: 2)],
+             expected: .failed("the image of task #1 cannot be found: No such image: gone:1")),
+        Case(name: "an image whose repository does not exist fails",
+             services: [service()],
+             tasks: [task("t1", state: .rejected,
+                          error: "pull access denied for gone, repository does not exist or may require 'docker login'")],
+             expected: .failed("cannot be found: pull access denied")),
+        Case(name: "a pending task no node suits fails",
+             services: [service()],
+             tasks: [task("t1", state: .pending, error: "no suitable node (scheduling constraints not satisfied on 1 node)")],
+             expected: .failed("task #1 cannot be placed: no suitable node")),
+        Case(name: "failures of the previous spec do not use up the current spec's max_attempts",
+             services: [{ var s = service(restart: .init(maxAttempts: 1)); s.containerSpec = spec("app:2"); return s }()],
+             tasks: [withSpec(task("t1", desired: .shutdown, state: .failed, at: 1), "app:1"),
+                     withSpec(task("t2", desired: .shutdown, state: .failed, at: 2), "app:1"),
+                     withSpec(task("t3", state: .running, container: "c3", at: 3), "app:2")],
+             containers: ["c3": healthy], expected: .converged),
+        Case(name: "a healthy running up-to-date container converges after earlier restarts",
+             services: [service()],
+             tasks: [task("t1", desired: .shutdown, state: .failed, error: "exit 1", at: 1),
+                     task("t2", state: .running, container: "c2", at: 2)],
+             containers: ["c2": healthy], expected: .converged),
         Case(name: "earlier failures do not matter once the service runs",
              services: [service()],
              tasks: [task("t1", desired: .shutdown, state: .failed, at: 1), task("t2", desired: .shutdown, state: .failed, at: 2),
                      task("t3", desired: .shutdown, state: .failed, at: 3), task("t4", state: .running, container: "c4")],
              containers: ["c4": running], expected: .converged),
         Case(name: "failures from before the deploy being watched do not count",
-             services: [service()],
+             services: [service(restart: .init(condition: "none"))],
              tasks: [task("t1", desired: .shutdown, state: .failed, at: 1), task("t2", desired: .shutdown, state: .failed, at: 2),
                      task("t3", desired: .shutdown, state: .failed, at: 3), task("t4", state: .preparing, at: 20)],
              failuresSince: start.addingTimeInterval(5), expected: .waiting("0/1 replicas running")),
@@ -221,15 +269,5 @@ struct ConvergenceTests {
                     Self.task("w2", of: "web", slot: 2, state: .starting, container: "cx")],
             containers: ["cd": Self.healthy, "cw": Self.healthy, "cx": ContainerState(status: "running", health: .starting)])
         #expect(state == .waiting(reasons: ["service stack_web: 1/2 replicas running; #2 starting"]))
-    }
-
-    @Test("the failed-task limit is the caller's")
-    func failedTaskLimit() {
-        let tasks = [Self.task("t1", desired: .shutdown, state: .failed, error: "exit 1", at: 1),
-                     Self.task("t2", state: .preparing, at: 2)]
-        #expect(Convergence.evaluate(services: [Self.service()], tasks: tasks, containers: [:], failedTaskLimit: 1)
-            == .failed(reasons: ["service stack_app: 1 tasks failed or were rejected, the last with: exit 1"]))
-        #expect(Convergence.evaluate(services: [Self.service()], tasks: tasks, containers: [:], failedTaskLimit: 2)
-            == .waiting(reasons: ["service stack_app: 0/1 replicas running; #1 preparing"]))
     }
 }

@@ -468,6 +468,18 @@ struct DockerAPIWireTests {
         #expect(DockerTime.parse("yesterday") == nil)
     }
 
+    @Test("a service's restart policy is read from its task template; none given is swarm's default (any, never give up)")
+    func restartPolicy() throws {
+        let json = #"""
+            {"ID": "s1", "Spec": {"Name": "st_app", "TaskTemplate": {"ContainerSpec": {"Image": "x:1"},
+             "RestartPolicy": {"Condition": "on-failure", "MaxAttempts": 3, "Window": 30000000000}}}}
+            """#
+        let service = SwarmService(try JSONDecoder().decode(Wire.Service.self, from: Data(json.utf8)))
+        #expect(service.restartPolicy == SwarmService.RestartPolicy(condition: "on-failure", maxAttempts: 3, window: 30))
+        let bare = SwarmService(try JSONDecoder().decode(Wire.Service.self, from: Data(#"{"ID": "s2", "Spec": {"Name": "st_db"}}"#.utf8)))
+        #expect(bare.restartPolicy == SwarmService.RestartPolicy(condition: "any", maxAttempts: 0, window: 0))
+    }
+
     @Test("the API version is 1.41 unless the engine cannot speak it", arguments: [
         ("1.41", "1.12", "1.41"), ("1.43", "1.12", "1.41"), ("1.40", "1.12", "1.40"), ("1.51", "1.44", "1.44"),
     ])

@@ -102,6 +102,65 @@ struct RunEngineTests {
         #expect(try Self.tier(record, .upgrade).verdict == .unverified)
     }
 
+    /// A harness whose install puts `label` as the app's `coop-cloud.<stack>.timeout` deploy label.
+    static func withTimeoutLabel(_ label: String) throws -> Harness {
+        let harness = try Harness()
+        harness.deployer.behaviour.withLock { behaviour in
+            behaviour.afterDeploy = { [docker = harness.docker] app, _ in
+                docker.update { $0.labels["\(app.stack)/app", default: [:]]["coop-cloud.\(app.stack).timeout"] = label }
+            }
+        }
+        return harness
+    }
+
+    @Test("the recipe's coop-cloud.<stack>.timeout label is how long convergence is waited for")
+    func timeoutLabelIsTheDeadline() throws {
+        let harness = try Self.withTimeoutLabel("42")
+        let started = Date()
+        _ = try harness.run(stages: [.install])
+        let deadline = try #require(harness.docker.state.withLock { $0.deadlines.first })
+        #expect(abs(deadline.timeIntervalSince(started) - 42) < 5, "waited until \(deadline.timeIntervalSince(started)) s after the start")
+    }
+
+    @Test("a timeout label that is not a positive number is ignored with a note: the configured timeout is waited for",
+          arguments: ["soon", "0", "-3"])
+    func badTimeoutLabelIsIgnored(label: String) throws {
+        let harness = try Self.withTimeoutLabel(label)
+        let started = Date()
+        let record = try harness.run(stages: [.install])
+        let deadline = try #require(harness.docker.state.withLock { $0.deadlines.first })
+        #expect(abs(deadline.timeIntervalSince(started) - Double(harness.deployer.defaultTimeout)) < 2)
+        #expect(harness.eventLines.contains { $0.contains("timeout=\"\(label)\": not a positive number of seconds") }, "\(harness.eventLines)")
+        #expect(try Self.tier(record, .install).opVerdict == .pass)
+    }
+
+    @Test("restarts since the deploy are counted from the engine's die events and reported; containers swarm stopped on purpose are not")
+    func restartsAreReported() throws {
+        let harness = try Harness()
+        harness.deployer.behaviour.withLock { behaviour in
+            behaviour.afterDeploy = { [docker = harness.docker] app, _ in
+                func died(_ service: String, task: String) -> DockerEvent {
+                    DockerEvent(type: "container", action: "die", actorID: "c-\(task)", attributes: [
+                        "com.docker.swarm.service.name": "\(app.stack)_\(service)", "com.docker.swarm.task.id": task,
+                    ], time: Date())
+                }
+                docker.update { state in
+                    state.events[app.stack] = [died("app", task: "t1"), died("app", task: "t2"), died("app", task: "replaced"),
+                                               DockerEvent(type: "container", action: "start", actorID: "c-t3", time: Date())]
+                    state.tasks[app.stack] = [SwarmTask(id: "replaced", serviceID: "s", desiredState: .shutdown, state: .shutdown)]
+                }
+            }
+        }
+        let record = try harness.run(stages: [.install])
+        #expect(try Self.tier(record, .install).opDetail == "1.1.0+1.36.1 converged; restarts: app 2")
+    }
+
+    @Test("a deploy without restarts says only that it converged")
+    func noRestartsNoNote() throws {
+        let record = try Harness().run(stages: [.install])
+        #expect(try Self.tier(record, .install).opDetail == "1.1.0+1.36.1 converged")
+    }
+
     @Test("an upgrade whose chaos-version is not the head fails, and nothing after it runs")
     func wrongChaosVersion() throws {
         let harness = try Harness { $0.chaosVersion = "0000000" }

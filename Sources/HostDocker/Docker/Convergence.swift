@@ -22,33 +22,36 @@ public enum ConvergenceState: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// Is a stack converged? A pure decision over what the engine reports (`evaluate`), and a loop that
-/// polls the Engine API for it (`wait`).
+/// Is a stack converged, as abra sees it? A pure decision over what the engine reports (`evaluate`),
+/// and a loop that polls the Engine API for it (`wait`).
+///
+/// A failed task is the restart policy at work: apps restart until their database is up (swarm
+/// ignores `depends_on`), so waiting goes on until the deadline. It stops early only when swarm
+/// itself gives up, or what it retries cannot succeed.
 public enum Convergence {
-    /// Failed or rejected tasks of one service, since the deploy, after which waiting stops.
-    public static let defaultFailedTaskLimit = 3
-
     /// Decides whether the stack described by `services`, their `tasks` and the `containers` of
     /// their tasks (keyed by container ID) is converged:
-    /// - every service runs as many tasks as it wants replicas (a task counts when both its desired
-    ///   and its actual state are `running`; a global service, every task it wants running);
+    /// - every service runs as many up-to-date tasks as it wants replicas (a task counts when both
+    ///   its desired and its actual state are `running`; a global service, every task it wants running);
     /// - no service is `updating`; a `paused` update or any rollback is a failure;
-    /// - every container of a running task is running and, when it has a healthcheck, healthy; an
-    ///   `unhealthy` container (the engine says so only after the healthcheck's retries) is a failure;
-    /// - `failedTaskLimit` tasks of one service failed or rejected (counting those whose timestamp
-    ///   is not before `failuresSince`, when given) while it is not converged is a failure.
+    /// - every running container of an up-to-date task is, when it has a healthcheck, healthy; a
+    ///   running `unhealthy` one (the engine says so only after the healthcheck's retries) is a
+    ///   failure. An exited container's health does not matter: its task failed, and swarm replaces it.
+    /// - a failed task is waited out, unless swarm will not replace it: its service's restart
+    ///   condition is `none`, or a slot's failures used up `max_attempts`; or retrying cannot help:
+    ///   the image cannot be found, or no node suits a pending task. Only tasks of the service's
+    ///   current spec whose timestamp is not before `failuresSince` (when given) count.
     ///
     /// No services at all is waiting: the stack is not deployed (yet).
     public static func evaluate(services: [SwarmService], tasks: [SwarmTask], containers: [String: ContainerState],
-                                failuresSince: Date? = nil, failedTaskLimit: Int = defaultFailedTaskLimit) -> ConvergenceState {
+                                failuresSince: Date? = nil) -> ConvergenceState {
         guard !services.isEmpty else { return .waiting(reasons: ["the stack has no services yet"]) }
         var waiting: [String] = [], failures: [String] = []
         for service in services.sorted(by: { $0.name < $1.name }) {
             let own = tasks.filter { $0.serviceID == service.id }
-            let verdict = evaluate(service, tasks: own, containers: containers, failuresSince: failuresSince,
-                                   failedTaskLimit: failedTaskLimit)
+            let verdict = evaluate(service, tasks: own, containers: containers, failuresSince: failuresSince)
             waiting += verdict.waiting
-            failures += verdict.failures
+            failures += verdict.failures + givenUp(service, tasks: own, failuresSince: failuresSince)
         }
         if !failures.isEmpty { return .failed(reasons: failures) }
         if !waiting.isEmpty { return .waiting(reasons: waiting) }
@@ -56,7 +59,7 @@ public enum Convergence {
     }
 
     private static func evaluate(_ service: SwarmService, tasks: [SwarmTask], containers: [String: ContainerState],
-                                 failuresSince: Date?, failedTaskLimit: Int) -> (waiting: [String], failures: [String]) {
+                                 failuresSince: Date?) -> (waiting: [String], failures: [String]) {
         let name = service.name
         var waiting: [String] = [], failures: [String] = []
         let update = service.updateMessage.map { ": \($0)" } ?? ""
@@ -86,18 +89,19 @@ public enum Convergence {
                 if task.state == .running { waiting.append("service \(name): the container of running task \(label(task)) is not inspected yet") }
                 continue
             }
+            guard container.status == "running" else {
+                // Exited (or not started yet): whatever its healthcheck said, swarm replaces the task.
+                if task.state == .running { waiting.append("service \(name): container \(short(id)) of task \(label(task)) is \(container.status)") }
+                continue
+            }
             switch container.health {
             case .unhealthy:
                 let output = container.lastHealthOutput.map { "; its last healthcheck said: \($0)" } ?? ""
                 failures.append("service \(name): container \(short(id)) of task \(label(task)) is unhealthy\(output)")
-                continue
             case .starting where task.state == .running:
                 waiting.append("service \(name): container \(short(id)) of task \(label(task)) is not healthy yet")
             case .none, .healthy, .starting:
                 break
-            }
-            if task.state == .running && container.status != "running" {
-                waiting.append("service \(name): container \(short(id)) of task \(label(task)) is \(container.status)")
             }
         }
 
@@ -108,17 +112,54 @@ public enum Convergence {
             let detail = others.isEmpty ? "" : "; " + others.joined(separator: ", ")
             waiting.append("service \(name): \(running.count)/\(service.replicas.map(String.init) ?? "global") replicas running\(detail)")
         }
-
-        let failed = tasks.filter { task in
-            (task.state == .failed || task.state == .rejected)
-                && (failuresSince.map { since in task.timestamp.map { $0 >= since } ?? true } ?? true)
-        }
-        if !waiting.isEmpty, failed.count >= failedTaskLimit {
-            let last = failed.max { ($0.timestamp ?? .distantPast) < ($1.timestamp ?? .distantPast) }
-            let why = last?.error.map { ", the last with: \($0)" } ?? ""
-            failures.append("service \(name): \(failed.count) tasks failed or were rejected\(why)")
+        // What the restart policy is working through, so that a wait that ends at the deadline says why.
+        let failed = recent(tasks, of: service, since: failuresSince).filter { $0.state == .failed || $0.state == .rejected }
+        if !waiting.isEmpty, let last = failed.max(by: { ($0.timestamp ?? .distantPast) < ($1.timestamp ?? .distantPast) }) {
+            waiting.append("service \(name): \(failed.count) task(s) failed and swarm replaces them, the last with: \(last.error ?? last.state.rawValue)")
         }
         return (waiting, failures)
+    }
+
+    /// Why waiting for `service` cannot help: swarm will not replace a failed task, or what it
+    /// retries cannot succeed. Empty while swarm's restart policy may still get there.
+    private static func givenUp(_ service: SwarmService, tasks: [SwarmTask], failuresSince: Date?) -> [String] {
+        let name = service.name, policy = service.restartPolicy
+        let recent = recent(tasks, of: service, since: failuresSince)
+        let failed = recent.filter { $0.state == .failed || $0.state == .rejected }
+        var reasons: [String] = []
+        func why(_ task: SwarmTask) -> String { task.error.map { ": \($0)" } ?? "" }
+
+        if policy.condition == "none", let task = failed.last {
+            reasons.append("service \(name): task \(label(task)) \(task.state.rawValue)\(why(task)), and its restart condition is none")
+        }
+        // Swarm restarts a slot `max_attempts` times, then gives up: the first try and every restart
+        // failed. (With a `window`, only attempts within it count, which tasks alone cannot tell; and
+        // swarm keeps only a few old tasks per slot, so a large `max_attempts` is waited out.)
+        if policy.condition != "none", policy.maxAttempts > 0, policy.window == 0 {
+            for (slot, slotFailures) in Dictionary(grouping: failed, by: \.slot).sorted(by: { ($0.key ?? 0) < ($1.key ?? 0) })
+            where slotFailures.count > policy.maxAttempts {
+                let last = slotFailures.max { ($0.timestamp ?? .distantPast) < ($1.timestamp ?? .distantPast) }
+                reasons.append("service \(name): \(slot.map { "slot #\($0)" } ?? "its tasks") failed \(slotFailures.count) times"
+                               + ", using up max_attempts \(policy.maxAttempts)\(last.map(why) ?? "")")
+            }
+        }
+        // The engine's words: "No such image: x:1", "pull access denied for x, repository does not exist …".
+        if let task = failed.last(where: { task in
+            task.error.map { $0.localizedCaseInsensitiveContains("no such image") || $0.contains("does not exist") } ?? false
+        }) {
+            reasons.append("service \(name): the image of task \(label(task)) cannot be found\(why(task))")
+        }
+        if let task = recent.last(where: { $0.state == .pending && ($0.error?.localizedCaseInsensitiveContains("no suitable node") ?? false) }) {
+            reasons.append("service \(name): task \(label(task)) cannot be placed\(why(task))")
+        }
+        return reasons
+    }
+
+    /// The tasks of `service`'s current spec whose timestamp is not before `since` (when given).
+    private static func recent(_ tasks: [SwarmTask], of service: SwarmService, since: Date?) -> [SwarmTask] {
+        tasks.filter { task in
+            task.isUpToDate(with: service) && (since.map { since in task.timestamp.map { $0 >= since } ?? true } ?? true)
+        }
     }
 
     /// Polls the Engine API (services, tasks, then the containers of the tasks meant to run) every
@@ -126,16 +167,15 @@ public enum Convergence {
     /// answers `.waiting` with what it was still waiting for. Each poll is a few requests on the
     /// engine's socket: no process is spawned per poll.
     ///
-    /// Tasks failed before this call do not count towards `failedTaskLimit`, so a stack redeployed
-    /// after earlier trouble is judged on what happens now. Objects vanishing between two requests
+    /// Tasks failed before this call do not count (see `evaluate`), so a stack redeployed after
+    /// earlier trouble is judged on what happens now. Objects vanishing between two requests
     /// of one poll (a task replaced, a container removed) make that poll wait, not fail.
     public static func wait(api: DockerAPI, stack: String, deadline: Date, interval: TimeInterval = 0.25,
-                            failedTaskLimit: Int = defaultFailedTaskLimit,
                             stop: () -> Bool = { false }) throws(DockerAPIError) -> ConvergenceState {
         // A second of slack: the engine's task timestamps and this clock may round differently.
         let since = Date().addingTimeInterval(-1)
         while true {
-            let state = try observe(api: api, stack: stack, since: since, failedTaskLimit: failedTaskLimit)
+            let state = try observe(api: api, stack: stack, since: since)
             if case .waiting(let reasons) = state {
                 let left = deadline.timeIntervalSinceNow
                 guard left > 0 else { return state }
@@ -148,8 +188,7 @@ public enum Convergence {
     }
 
     /// One poll: what the engine says now, evaluated.
-    public static func observe(api: DockerAPI, stack: String, since: Date? = nil,
-                               failedTaskLimit: Int = defaultFailedTaskLimit) throws(DockerAPIError) -> ConvergenceState {
+    public static func observe(api: DockerAPI, stack: String, since: Date? = nil) throws(DockerAPIError) -> ConvergenceState {
         let services = try api.services(stack: stack)
         let tasks: [SwarmTask]
         do {
@@ -166,8 +205,7 @@ public enum Convergence {
                 continue
             }
         }
-        return evaluate(services: services, tasks: tasks, containers: containers, failuresSince: since,
-                        failedTaskLimit: failedTaskLimit)
+        return evaluate(services: services, tasks: tasks, containers: containers, failuresSince: since)
     }
 
     private static func sleep(seconds: TimeInterval) {

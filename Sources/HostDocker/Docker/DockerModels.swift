@@ -18,10 +18,12 @@ public struct SwarmService: Sendable, Equatable {
     public var createdAt: Date?
     /// `Spec.TaskTemplate.ContainerSpec` as the engine has it: what up-to-date tasks run.
     public var containerSpec: JSONValue?
+    /// `Spec.TaskTemplate.RestartPolicy`: when swarm replaces a failed task, and when it gives up.
+    public var restartPolicy: RestartPolicy
 
     public init(id: String, name: String, labels: [String: String] = [:], containerLabels: [String: String] = [:],
                 image: String = "", replicas: Int?, updateState: UpdateState? = nil, updateMessage: String? = nil,
-                createdAt: Date? = nil, containerSpec: JSONValue? = nil) {
+                createdAt: Date? = nil, containerSpec: JSONValue? = nil, restartPolicy: RestartPolicy = RestartPolicy()) {
         self.id = id
         self.name = name
         self.labels = labels
@@ -32,6 +34,23 @@ public struct SwarmService: Sendable, Equatable {
         self.updateMessage = updateMessage
         self.createdAt = createdAt
         self.containerSpec = containerSpec
+        self.restartPolicy = restartPolicy
+    }
+
+    /// A service's restart policy (compose `deploy.restart_policy`), as swarm applies it to each slot.
+    public struct RestartPolicy: Sendable, Equatable {
+        /// `none`, `on-failure` or `any` (swarm's default).
+        public var condition: String
+        /// Restarts swarm attempts per slot before giving up; 0: never gives up.
+        public var maxAttempts: Int
+        /// Seconds over which attempts are counted; 0: since the service's spec last changed.
+        public var window: Double
+
+        public init(condition: String = "any", maxAttempts: Int = 0, window: Double = 0) {
+            self.condition = condition
+            self.maxAttempts = maxAttempts
+            self.window = window
+        }
     }
 
     /// The engine's update states, kept open: an unknown one is carried, not a decoding error.

@@ -17,13 +17,17 @@ enum Wire {
                 var ContainerSpec: ContainerSpecFields?
                 /// The same, whole: what a task's own spec is compared with.
                 var containerSpecJSON: JSONValue?
+                /// `Window` in nanoseconds.
+                struct RestartPolicyFields: Decodable { var Condition: String?; var MaxAttempts: Int?; var Window: Int64? }
+                var RestartPolicy: RestartPolicyFields?
 
-                enum CodingKeys: String, CodingKey { case ContainerSpec }
+                enum CodingKeys: String, CodingKey { case ContainerSpec, RestartPolicy }
 
                 init(from decoder: any Decoder) throws {
                     let container = try decoder.container(keyedBy: CodingKeys.self)
                     ContainerSpec = try container.decodeIfPresent(ContainerSpecFields.self, forKey: .ContainerSpec)
                     containerSpecJSON = try container.decodeIfPresent(JSONValue.self, forKey: .ContainerSpec)
+                    RestartPolicy = try container.decodeIfPresent(RestartPolicyFields.self, forKey: .RestartPolicy)
                 }
             }
             struct Mode: Decodable {
@@ -158,7 +162,11 @@ extension SwarmService {
                   replicas: wire.Spec.Mode?.Replicated.map { $0.Replicas ?? 1 },
                   updateState: wire.UpdateStatus?.State.map(UpdateState.init(rawValue:)),
                   updateMessage: wire.UpdateStatus?.Message, createdAt: wire.CreatedAt.flatMap(DockerTime.parse),
-                  containerSpec: wire.Spec.TaskTemplate?.containerSpecJSON)
+                  containerSpec: wire.Spec.TaskTemplate?.containerSpecJSON,
+                  restartPolicy: wire.Spec.TaskTemplate?.RestartPolicy.map { policy in
+                      RestartPolicy(condition: policy.Condition.flatMap { $0.isEmpty ? nil : $0 } ?? "any",
+                                    maxAttempts: policy.MaxAttempts ?? 0, window: Double(policy.Window ?? 0) / 1e9)
+                  } ?? RestartPolicy())
     }
 }
 

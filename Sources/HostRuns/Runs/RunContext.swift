@@ -67,20 +67,62 @@ final class RunContext {
         BackupLabels.backedUpServices(try deployer.recipe(of: app).compose)
     }
 
-    /// Waits for the app to converge, until the deployer's timeout or a cancellation.
-    /// nil once converged; else what the wait earns and why: `fail` when the app did not converge,
-    /// `unverified` when the run was cancelled or Docker did not answer (not the recipe's doing).
-    func waitForConvergence() -> (verdict: Verdict, reasons: [String])? {
+    /// How a wait for convergence ended.
+    struct ConvergenceWait {
+        /// nil once converged; else what the wait earns and why: `fail` when the app did not
+        /// converge, `unverified` when the run was cancelled or Docker did not answer (not the recipe's doing).
+        var failure: (verdict: Verdict, reasons: [String])?
+        /// "; restarts: app 2" when containers restarted since the deploy, else "" (what an op's detail ends with).
+        var restarts: String
+    }
+
+    /// Waits for the app deployed at `deploy` to converge, until the recipe's timeout or a
+    /// cancellation, and counts its services' restarts since the deploy.
+    func waitForConvergence(since deploy: Date) -> ConvergenceWait {
         let cancellation = request.cancellation
+        let failure: (verdict: Verdict, reasons: [String])?
         do {
-            switch try docker.waitForConvergence(stack: app.stack, deadline: Date().addingTimeInterval(Double(deployer.defaultTimeout)),
+            switch try docker.waitForConvergence(stack: app.stack, deadline: Date().addingTimeInterval(convergenceTimeout()),
                                                  stop: { cancellation.reason != nil }) {
-            case .converged: return nil
+            case .converged: failure = nil
             case .waiting(let reasons), .failed(let reasons):
-                return (cancellation.reason == nil ? .fail : .unverified, reasons)
+                failure = (cancellation.reason == nil ? .fail : .unverified, reasons)
             }
         } catch {
-            return (.unverified, ["the Docker engine did not answer: \(error)"])
+            failure = (.unverified, ["the Docker engine did not answer: \(error)"])
+        }
+        return ConvergenceWait(failure: failure, restarts: restarts(since: deploy))
+    }
+
+    /// Seconds a deploy may take to converge: the recipe's `coop-cloud.<stack>.timeout` deploy
+    /// label on the app service, as abra reads it, else the deployer's configured timeout.
+    func convergenceTimeout() -> Double {
+        let configured = Double(deployer.defaultTimeout)
+        let key = "coop-cloud.\(app.stack).timeout"
+        let label: String?
+        do { label = try docker.serviceLabels(stack: app.stack, service: "app")[key] } catch {
+            note("the deploy labels could not be read (\(error)); waiting the configured \(Int(configured)) s")
+            return configured
+        }
+        guard let label else { return configured }
+        guard let seconds = Double(label.trimmingCharacters(in: .whitespaces)), seconds > 0, seconds.isFinite else {
+            note("ignoring \(key)=\"\(label)\": not a positive number of seconds; waiting the configured \(Int(configured)) s")
+            return configured
+        }
+        return seconds
+    }
+
+    /// "; restarts: app 2" for the containers of the app's services that died since `deploy` on
+    /// their own, "" when none did. Counting them never changes a verdict: when Docker cannot say,
+    /// the detail says so.
+    func restarts(since deploy: Date) -> String {
+        do {
+            let events = try docker.events(stack: app.stack, since: deploy, until: Date())
+            guard events.contains(where: { $0.action == "die" }) else { return "" }
+            let counts = Restarts.count(events: events, tasks: try docker.tasks(stack: app.stack), stack: app.stack)
+            return Restarts.summary(counts).map { "; restarts: \($0)" } ?? ""
+        } catch {
+            return "; restarts could not be counted: \(error)"
         }
     }
 

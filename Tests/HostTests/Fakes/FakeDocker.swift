@@ -28,6 +28,8 @@ final class FakeDocker: Docker {
         var events: [String: [DockerEvent]] = [:]
         /// What successive waits answer, the last one for every wait after it.
         var convergence: [ConvergenceState] = [.converged]
+        /// The deadline of each wait, in order.
+        var deadlines: [Date] = []
         var stacks: [SwarmStack] = []
         var swarmObjects: [SwarmObject] = []
         /// By name; created ones get a folder under `root`.
@@ -126,7 +128,10 @@ final class FakeDocker: Docker {
 
     func waitForConvergence(stack: String, deadline: Date, stop: @Sendable () -> Bool) throws(DockerError) -> ConvergenceState {
         try called("waitForConvergence", stack)
-        return state.withLock { Self.next(&$0.convergence) } ?? .waiting(reasons: ["the stack has no services yet"])
+        return state.withLock { state in
+            state.deadlines.append(deadline)
+            return Self.next(&state.convergence)
+        } ?? .waiting(reasons: ["the stack has no services yet"])
     }
 
     func removeServices(stack: String, timeout: Double) throws(DockerError) {

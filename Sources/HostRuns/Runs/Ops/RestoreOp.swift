@@ -8,6 +8,7 @@ struct RestoreOp: TierOp {
         guard let backup = run.backup else {
             return OpResult(op: .restore, verdict: .unverified, detail: "no backup of this run to restore (the backup tier was not selected or did not succeed)")
         }
+        let started = Date()
         do {
             try run.mutateMarker()
             run.plugins.runHooks(.restore, in: run)
@@ -15,9 +16,11 @@ struct RestoreOp: TierOp {
         } catch {
             return OpResult(op: .restore, verdict: .fail, detail: "\(error)")
         }
-        if let (verdict, reasons) = run.waitForConvergence() {
-            return OpResult(op: .restore, verdict: verdict, detail: "did not converge after restore: \(reasons.joined(separator: "; "))")
+        let wait = run.waitForConvergence(since: started)
+        if let (verdict, reasons) = wait.failure {
+            return OpResult(op: .restore, verdict: verdict,
+                            detail: "did not converge after restore: \(reasons.joined(separator: "; "))\(wait.restarts)")
         }
-        return OpResult(op: .restore, verdict: .pass, detail: "restored \(backup.archives.count) archive(s)")
+        return OpResult(op: .restore, verdict: .pass, detail: "restored \(backup.archives.count) archive(s)\(wait.restarts)")
     }
 }

@@ -60,6 +60,7 @@ extension RunContext {
                 return failed("\(error)", abort: "the canonical's data could not be copied")
             }
         }
+        let started = Date()
         do {
             for _ in 0..<installDeploys {
                 try deployer.deploy(app, as: .install(ref: ref))
@@ -70,10 +71,12 @@ extension RunContext {
         }
         deployed = true
         note("waiting for \(app.stack) to converge")
-        if let (verdict, reasons) = waitForConvergence() {
-            return failed("did not converge: \(reasons.joined(separator: "; "))", abort: "install did not converge", verdict: verdict)
+        let wait = waitForConvergence(since: started)
+        if let (verdict, reasons) = wait.failure {
+            return failed("did not converge: \(reasons.joined(separator: "; "))\(wait.restarts)", abort: "install did not converge",
+                          verdict: verdict)
         }
-        return OpResult(op: .deploy, ref: ref, verdict: .pass, detail: "\(ref) converged\(from)")
+        return OpResult(op: .deploy, ref: ref, verdict: .pass, detail: "\(ref) converged\(from)\(wait.restarts)")
     }
 
     /// For a tier that needs the app: nil when it is up, else the failed deploy to record instead.

@@ -15,12 +15,16 @@ struct UpgradeOp: TierOp {
             if verdict == .pass, run.request.warmFrom != nil { result.checks = [run.canonicalDataCheck()] }
             return result
         }
+        let started = Date()
         do {
             try run.deployer.deploy(run.app, as: .chaosUpgrade)
         } catch {
             return result(.fail, error.description)
         }
-        if let (verdict, reasons) = run.waitForConvergence() { return result(verdict, "did not converge: \(reasons.joined(separator: "; "))") }
+        let wait = run.waitForConvergence(since: started)
+        if let (verdict, reasons) = wait.failure {
+            return result(verdict, "did not converge: \(reasons.joined(separator: "; "))\(wait.restarts)")
+        }
         let labels: [String: String]
         do { labels = try run.docker.serviceLabels(stack: run.app.stack, service: "app") } catch {
             return result(.unverified, "the deployed labels could not be read: \(error)")
@@ -29,6 +33,6 @@ struct UpgradeOp: TierOp {
         guard RunEngine.chaosVersion(chaosVersion, matches: head.commit) else {
             return result(.fail, "deployed chaos-version is \(chaosVersion ?? "missing"), expected the head \(head.shortCommit)")
         }
-        return result(.pass, "converged at \(head.shortCommit) (chaos-version matches the head)")
+        return result(.pass, "converged at \(head.shortCommit) (chaos-version matches the head)\(wait.restarts)")
     }
 }
