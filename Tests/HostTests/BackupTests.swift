@@ -172,3 +172,13 @@ struct TarListingTests {
         #expect { try TarListing(file: empty) } throws: { "\($0)".contains("cut off") }
     }
 }
+
+extension BackupTests {
+    @Test("a volume name that Docker would not accept never reaches the helper's --mount")
+    func oddVolumeName() throws {
+        let error = #expect(throws: DeployError.self) {
+            try HelperContainer(cli: DockerCLI(executable: "/bin/false")).run("true", volume: "x_data,target=/etc", stack: "x", timeout: 5, operation: "copy")
+        }
+        #expect(error?.reason == "\"x_data,target=/etc\" is not a volume name Docker accepts")
+    }
+}
