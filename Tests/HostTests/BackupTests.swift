@@ -67,6 +67,8 @@ struct BackupTests {
         let record = try deployer.backup(app)
         print("backup of 20 MB through the helper, with one retry: \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
         #expect(record.attempts == 2)
+        #expect(record.failedAttempts.count == 1 && record.failedAttempts[0].contains("backup pre-hook of app")
+                && record.failedAttempts[0].contains("not ready"), "\(record.failedAttempts)")
         let archive = try #require(record.archives.first)
         #expect(record.archives.count == 1 && archive.volume == "data" && archive.paths == ["dump.sql", "files"])
         let size = try FileManager.default.attributesOfItem(atPath: archive.file)[.size] as? Int
@@ -143,6 +145,8 @@ struct TarListingTests {
         try FileManager.default.createDirectory(at: root.appendingPathComponent(deep).deletingLastPathComponent(), withIntermediateDirectories: true)
         try "deep".write(to: root.appendingPathComponent(deep), atomically: true, encoding: .utf8)
         try FileManager.default.createDirectory(at: root.appendingPathComponent("empty-folder"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("marked-folder"), withIntermediateDirectories: true)
+        try "cchost-1".write(to: root.appendingPathComponent("marked-folder/.cchost-marker"), atomically: true, encoding: .utf8)
         try Data().write(to: root.appendingPathComponent("empty.sql"))
         try "dump".write(to: root.appendingPathComponent("dump.sql"), atomically: true, encoding: .utf8)
         try FileManager.default.createSymbolicLink(atPath: root.appendingPathComponent("link").path, withDestinationPath: "/etc")
@@ -158,6 +162,8 @@ struct TarListingTests {
         #expect(listing.problem(with: "./long-folder-name/") == nil)
         #expect(listing.problem(with: "empty.sql") == "empty.sql is empty")
         #expect(listing.problem(with: "empty-folder") == "the folder empty-folder is empty")
+        // cchost's own marker is not the recipe's data: a folder holding only it is empty.
+        #expect(listing.problem(with: "marked-folder") == "the folder marked-folder is empty")
         #expect(listing.problem(with: "missing") == "missing is not in the archive")
     }
 

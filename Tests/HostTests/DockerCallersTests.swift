@@ -118,6 +118,16 @@ struct DockerCallersTests {
         #expect(helper.calls.count == 1)
     }
 
+    @Test("a method the helper cannot send fails at once, before any container is looked for")
+    func httpUnsupportedMethod() throws {
+        let folder = try TemporaryDirectory()
+        let docker = FakeDocker(root: folder.url) { $0.containers["\(Self.stack)/app"] = ["c1"] }
+        let helper = FakeHelper(root: folder.url)
+        let error = #expect(throws: DeployError.self) { try Self.gateway(docker, folder, helper: helper).http(method: "DELETE", path: "/", body: nil) }
+        #expect(error?.reason == "only GET, and POST with a body, reach the app")
+        #expect(helper.calls.isEmpty && docker.calls.isEmpty)
+    }
+
     @Test("a command that ran is a result whatever its exit code, 127 included")
     func execExitCodeIsAResult() throws {
         let folder = try TemporaryDirectory()

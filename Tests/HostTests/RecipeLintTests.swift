@@ -162,6 +162,9 @@ struct RecipeLintTests {
         Breakage(label: "backupbot's old path label, which backup-bot-two ignores",
                  edits: ["compose.yml": [("backupbot.backup.volumes.content.path=html", "backupbot.backup.path=/usr/share/nginx/html")]],
                  code: "R010", location: "compose.yml:23", mentions: "use backupbot.backup.volumes.<volume>.path"),
+        Breakage(label: "a backed-up service with nothing to back up",
+                 edits: ["compose.yml": [("backupbot.backup.volumes.content.path=html", "backupbot.backup.volumes.content=false")]],
+                 code: "R010", location: "compose.yml:22", mentions: "mounts no named volume to back up"),
         Breakage(label: "an unknown backupbot label", edits: ["compose.yml": [("backupbot.backup=true", "backupbot.bakup=true")]],
                  code: "R010", location: "compose.yml:22", mentions: "is not a backupbot label"),
         Breakage(label: "a README without metadata", edits: ["README.md": [("<!-- metadata -->", "")]],
@@ -226,9 +229,10 @@ struct BackupLabelTests {
             "backupbot.backup.volumes.data.path": " backup.sql, ./conf.d/ ,media",
         ]))
         #expect(selections == [.init(volume: "data", paths: ["backup.sql", "conf.d", "media"]), .init(volume: "uploads", paths: ["."])])
+        #expect(BackupLabels.paths(inLabel: "data, ./data/,-rf") == ["data", "-rf"])
     }
 
-    @Test("path labels that leave the volume or hold an empty entry read as nothing", arguments: ["/etc", "a,,b", "../x", "a/../../b", "", " , "])
+    @Test("path labels that leave the volume or hold an empty entry read as nothing", arguments: ["/etc", "a,,b", "../x", "a/../../b", "", " , ", "a\nb"])
     func badPaths(label: String) {
         #expect(BackupLabels.paths(inLabel: label) == nil)
     }

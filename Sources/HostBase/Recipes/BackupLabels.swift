@@ -30,16 +30,18 @@ public enum BackupLabels {
     }
 
     /// The paths a `.path` label lists: comma-separated, relative to the volume's root, files or
-    /// folders (`./` and a trailing `/` dropped; `.` is the whole volume). Nil when one of them is
-    /// empty, absolute or climbs out with `..`.
+    /// folders (`./` and a trailing `/` dropped; `.` is the whole volume; a path listed twice counts
+    /// once). Nil when one of them is empty, absolute, climbs out with `..` or holds a control
+    /// character.
     public static func paths(inLabel value: String) -> [String]? {
         var paths: [String] = []
         for raw in value.split(separator: ",", omittingEmptySubsequences: false) {
             var path = Substring(raw.trimmingCharacters(in: .whitespaces))
             while path.hasPrefix("./") { path = path.dropFirst(2) }
             while path.count > 1 && path.hasSuffix("/") { path = path.dropLast() }
-            if path.isEmpty || path.hasPrefix("/") || path.split(separator: "/").contains("..") { return nil }
-            paths.append(String(path))
+            if path.isEmpty || path.hasPrefix("/") || path.split(separator: "/").contains("..")
+                || path.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) { return nil }
+            if !paths.contains(String(path)) { paths.append(String(path)) }
         }
         return paths.isEmpty ? nil : paths
     }

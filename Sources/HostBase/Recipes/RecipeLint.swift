@@ -195,7 +195,7 @@ public enum RecipeLint {
                 var volume = String(key.dropFirst(BackupLabels.volumePrefix.count))
                 let isPath = volume.hasSuffix(".path")
                 if isPath { volume.removeLast(".path".count) }
-                if volume.isEmpty || volume.contains(".") {
+                if volume.isEmpty {
                     problem("does not name a volume (backupbot.backup.volumes.<volume>[.path])")
                 } else if !volumes.contains(volume) && !service.volumes.contains(volume) {
                     problem("names volume \(volume), which the compose files do not declare")
@@ -217,6 +217,11 @@ public enum RecipeLint {
             } else if value.trimmingCharacters(in: .whitespaces).isEmpty {
                 problem("is empty")
             }
+        }
+        if service.deployLabels["backupbot.backup"]?.lowercased() == "true", BackupLabels.selections(service).isEmpty {
+            let at = service.deployLabelLocations["backupbot.backup"] ?? service.location
+            add("R010", "service \(service.name): backupbot.backup=true, but it mounts no named volume to back up (or every one is labelled false)",
+                at.file, at.line)
         }
     }
 

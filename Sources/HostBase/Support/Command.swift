@@ -82,7 +82,9 @@ public enum Command {
             if wait == 0 { throw fail("did not finish within \(Int(timeout)) s and was killed") }
             var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             if child.input >= 0 { fds.append(pollfd(fd: child.input, events: Int16(POLLOUT), revents: 0)) }
-            guard poll(&fds, nfds_t(fds.count), wait) >= 0 || errno == EINTR else { break }
+            guard poll(&fds, nfds_t(fds.count), wait) >= 0 || errno == EINTR else {
+                throw fail("poll failed: \(String(cString: strerror(errno)))")
+            }
             for fd in fds where fd.revents != 0 {
                 if fd.fd == child.input {
                     switch source.write(to: fd.fd) {
@@ -94,10 +96,14 @@ public enum Command {
                     continue
                 }
                 let n = chunk.withUnsafeMutableBytes { read(fd.fd, $0.baseAddress, $0.count) }
+                if n < 0 && (errno == EINTR || errno == EAGAIN) { continue }
                 if n <= 0 { open.removeAll { $0 == fd.fd }; continue }
                 if fd.fd == child.output && sink >= 0 {
                     guard writeAll(sink, chunk, count: n) else {
-                        throw fail("cannot write its output to \(stdoutFile?.path ?? "?") after \(streamed) bytes: \(String(cString: strerror(errno)))")
+                        let reason = String(cString: strerror(errno))
+                        // What was written is of no use, and may be filling the disk that just ran out.
+                        if let stdoutFile { unlink(stdoutFile.path) }
+                        throw fail("cannot write its output to \(stdoutFile?.path ?? "?") after \(streamed) bytes: \(reason)")
                     }
                     streamed += n
                 } else if fd.fd == child.output { if stdout.count < outputLimit { stdout.append(contentsOf: chunk[0..<n]) } }
@@ -146,7 +152,11 @@ private struct InputSource {
             guard file >= 0 else { throw CommandError(command: command, reason: "cannot read \(url.path): \(String(cString: strerror(errno)))") }
             var status = stat()
             if fstat(file, &status) == 0 { total = Int(status.st_size) }
-            guard refill() else { throw CommandError(command: command, reason: "cannot read \(url.path): \(String(cString: strerror(errno)))") }
+            guard refill() else {
+                let reason = String(cString: strerror(errno))
+                close()
+                throw CommandError(command: command, reason: "cannot read \(url.path): \(reason)")
+            }
         }
     }
 

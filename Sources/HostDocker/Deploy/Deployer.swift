@@ -57,12 +57,13 @@ public struct BackupArchive: Sendable, Equatable, Codable {
 
 public struct BackupRecord: Sendable, Equatable, Codable {
     public var archives: [BackupArchive]
-    /// How many times the backup ran before it succeeded (a failed or empty one is retried).
-    public var attempts: Int
+    /// Why each attempt before the one that succeeded failed (a failed or empty backup is retried).
+    public var failedAttempts: [String]
+    public var attempts: Int { failedAttempts.count + 1 }
 
-    public init(archives: [BackupArchive], attempts: Int = 1) {
+    public init(archives: [BackupArchive], failedAttempts: [String] = []) {
         self.archives = archives
-        self.attempts = attempts
+        self.failedAttempts = failedAttempts
     }
 }
 

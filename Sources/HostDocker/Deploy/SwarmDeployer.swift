@@ -129,9 +129,9 @@ public struct SwarmDeployer: Deployer {
         var failures: [String] = []
         for attempt in 1...Self.backupAttempts {
             do {
-                return BackupRecord(archives: try backupOnce(services, app: app, into: folder), attempts: attempt)
+                return BackupRecord(archives: try backupOnce(services, app: app, into: folder), failedAttempts: failures)
             } catch {
-                failures.append("attempt \(attempt): \(error.reason)")
+                failures.append("attempt \(attempt): \(error.operation): \(error.reason)")
                 logger.notice("backup failed", metadata: ["stack": "\(app.stack)", "attempt": "\(attempt)", "reason": "\(error.reason)"])
                 if attempt < Self.backupAttempts { Thread.sleep(forTimeInterval: 2) }
             }
@@ -140,20 +140,34 @@ public struct SwarmDeployer: Deployer {
     }
 
     private func backupOnce(_ services: [ComposeProject.Service], app: AppDeployment, into folder: URL) throws(DeployError) -> [BackupArchive] {
-        try runHooks("backupbot.backup.pre-hook", of: services, app: app, label: "backup pre-hook")
+        // Post-hooks clean up after the pre-hooks (a dump left in the volume): they run for every
+        // service whose pre-hook ran, also when a later pre-hook or a copy failed, and the first
+        // failure is the one reported (a post-hook's own failure after it).
+        var failures: [DeployError] = []
+        var prepared: [ComposeProject.Service] = []
+        for service in services {
+            do { try runHook("backupbot.backup.pre-hook", of: service, app: app, label: "backup pre-hook") } catch {
+                failures.append(error)
+                break
+            }
+            prepared.append(service)
+        }
         var archives: [BackupArchive] = []
-        var copyFailure: DeployError?
-        copy: for service in services {
+        copy: for service in services where failures.isEmpty {
             for selection in BackupLabels.selections(service) {
                 do { archives.append(try archive(selection, of: service.name, app: app, into: folder)) } catch {
-                    copyFailure = error
+                    failures.append(error)
                     break copy
                 }
             }
         }
-        // Post-hooks clean up after the pre-hooks (a dump left in the volume) even when a copy failed.
-        try runHooks("backupbot.backup.post-hook", of: services, app: app, label: "backup post-hook")
-        if let copyFailure { throw copyFailure }
+        for service in prepared {
+            do { try runHook("backupbot.backup.post-hook", of: service, app: app, label: "backup post-hook") } catch { failures.append(error) }
+        }
+        if let first = failures.first {
+            throw failures.count == 1 ? first : DeployError(operation: first.operation, stack: app.stack,
+                reason: first.reason + "; then " + failures.dropFirst().map { "\($0.operation): \($0.reason)" }.joined(separator: "; "))
+        }
         guard !archives.isEmpty else {
             throw DeployError(operation: "backup", stack: app.stack,
                               reason: "the backed-up services (\(services.map(\.name).joined(separator: ", "))) select no volume")
@@ -170,9 +184,12 @@ public struct SwarmDeployer: Deployer {
             throw DeployError(operation: operation, stack: app.stack,
                               reason: "its label \(BackupLabels.volumePrefix)\(selection.volume).path lists no usable path (see cchost lint)")
         }
-        let file = folder.appendingPathComponent("\(service)-\(selection.volume).tar")
-        let output = try helperContainer.run(Self.archiveScript, selection.paths, volume: "\(app.stack)_\(selection.volume)", stack: app.stack,
-                                    stdoutFile: file, timeout: 3600, operation: operation)
+        let serviceFolder = folder.appendingPathComponent(service)
+        try FileManager.default.createDirectoryIfMissing(serviceFolder, stack: app.stack)
+        let file = serviceFolder.appendingPathComponent("\(selection.volume).tar")
+        let output = try helperContainer.run(Self.archiveScript, selection.paths.map(HelperContainer.relative),
+                                             volume: "\(app.stack)_\(selection.volume)", stack: app.stack,
+                                             stdoutFile: file, timeout: 3600, operation: operation)
         guard output.succeeded else {
             throw DeployError(operation: operation, stack: app.stack, reason: DockerCLI.message(output))
         }
@@ -188,14 +205,15 @@ public struct SwarmDeployer: Deployer {
                              bytes: output.streamedBytes)
     }
 
-    /// Checks that each path is in the volume (a link must resolve inside it), then writes the tar
-    /// of them all to stdout. Run by busybox sh in the helper, the volume at /volume.
+    /// Checks that each path (`./`-prefixed) is in the volume (a link must resolve inside it), then
+    /// writes the tar of them all to stdout. Run by busybox sh in the helper, the volume at /volume.
     static let archiveScript = """
         cd /volume || exit 2
         for p do
-          if [ ! -e "$p" ] && [ ! -L "$p" ]; then echo "$p is not in the volume" >&2; exit 3; fi
+          name=${p#./}
+          if [ ! -e "$p" ] && [ ! -L "$p" ]; then printf '%s is not in the volume\\n' "$name" >&2; exit 3; fi
           r=$(realpath "$p" 2>/dev/null)
-          case "$r" in /volume|/volume/*) ;; *) echo "$p leads out of the volume (a link to ${r:-nowhere})" >&2; exit 3 ;; esac
+          case "$r" in /volume|/volume/*) ;; *) printf '%s leads out of the volume (a link to %s)\\n' "$name" "${r:-nowhere}" >&2; exit 3 ;; esac
         done
         exec tar -cf - "$@"
         """
@@ -205,26 +223,31 @@ public struct SwarmDeployer: Deployer {
     /// else removed), then the restore post-hooks.
     public func restore(_ app: AppDeployment, from record: BackupRecord) throws(DeployError) {
         let services = BackupLabels.backedUpServices(try recipe(of: app).compose)
-        try runHooks("backupbot.restore.pre-hook", of: services, app: app, label: "restore pre-hook")
+        for service in services { try runHook("backupbot.restore.pre-hook", of: service, app: app, label: "restore pre-hook") }
         for archive in record.archives {
             let operation = "restore \(archive.volume) of \(archive.service)"
             let output = try helperContainer.run("cd /volume && exec tar -xf -", volume: "\(app.stack)_\(archive.volume)", readOnly: false,
-                                        stack: app.stack, input: .file(URL(fileURLWithPath: archive.file)), timeout: 3600,
-                                        operation: operation)
+                                                 stack: app.stack, input: .file(URL(fileURLWithPath: archive.file)), timeout: 3600,
+                                                 operation: operation)
             guard output.succeeded else {
                 throw DeployError(operation: operation, stack: app.stack, reason: DockerCLI.message(output))
             }
         }
-        try runHooks("backupbot.restore.post-hook", of: services, app: app, label: "restore post-hook")
+        // Every post-hook runs (one loads its dump, another its own); their failures are reported together.
+        var failures: [DeployError] = []
+        for service in services {
+            do { try runHook("backupbot.restore.post-hook", of: service, app: app, label: "restore post-hook") } catch { failures.append(error) }
+        }
+        if !failures.isEmpty {
+            throw DeployError(operation: "restore", stack: app.stack, reason: failures.map { "\($0.operation): \($0.reason)" }.joined(separator: "; "))
+        }
     }
 
-    /// The hook labelled `label` of each service that has one, in its running container.
-    private func runHooks(_ key: String, of services: [ComposeProject.Service], app: AppDeployment, label: String) throws(DeployError) {
-        for service in services {
-            guard let hook = service.deployLabels[key] else { continue }
-            let container = try DeployError.wrapping { () throws(DockerError) in try docker.runningContainer(stack: app.stack, service: service.name) }
-            try hookIn(container, hook, label: "\(label) of \(service.name)", stack: app.stack)
-        }
+    /// The hook labelled `key` of `service`, if it has one, in its running container.
+    private func runHook(_ key: String, of service: ComposeProject.Service, app: AppDeployment, label: String) throws(DeployError) {
+        guard let hook = service.deployLabels[key] else { return }
+        let container = try DeployError.wrapping { () throws(DockerError) in try docker.runningContainer(stack: app.stack, service: service.name) }
+        try hookIn(container, hook, label: "\(label) of \(service.name)", stack: app.stack)
     }
 
     /// A backupbot hook, run as backupbot does: `sh -c HOOK` in the service's container.

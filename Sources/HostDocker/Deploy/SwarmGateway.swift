@@ -60,21 +60,23 @@ public struct SwarmGateway: AppGateway {
     /// retried until the exec deadline while there is none (swarm replacing it); a request that ran
     /// and got no HTTP answer is an error with what wget said.
     public func http(method: String, path: String, body: String?) throws -> (status: Int32, body: Data) {
+        guard method == "GET" || (method == "POST" && body != nil) else {
+            throw DeployError(operation: "http \(method) \(path)", stack: app.stack, reason: "only GET, and POST with a body, reach the app")
+        }
         let deadline = Date().addingTimeInterval(execDeadline)
         var lastProblem = "no attempt"
         repeat {
-            let answer: (status: Int32?, body: Data, said: String)
+            let found: (status: Int32?, body: Data, said: String)?
             do {
                 let container = try docker.runningContainer(stack: app.stack, service: "app")
-                answer = try helper.http(method: method, url: "http://127.0.0.1:\(port)\(path)", body: body, from: container,
-                                         timeout: max(1, deadline.timeIntervalSinceNow))
-            } catch let error as DeployError where !error.reason.contains(HelperContainer.image) {
-                // The container went away before the helper joined its network.
-                lastProblem = error.description
-                Thread.sleep(forTimeInterval: retryInterval)
-                continue
+                found = try helper.http(method: method, url: "http://127.0.0.1:\(port)\(path)", body: body, from: container,
+                                        timeout: max(1, deadline.timeIntervalSinceNow))
             } catch let error as DockerError where error.kind != .notStarted {
+                found = nil
                 lastProblem = error.description
+            }
+            guard let answer = found else {
+                // No running container, or it went away before the helper joined its network.
                 Thread.sleep(forTimeInterval: retryInterval)
                 continue
             }

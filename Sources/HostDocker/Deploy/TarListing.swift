@@ -1,4 +1,5 @@
 import Foundation
+import HostBase
 
 /// The members of a tar archive, read from its headers (ustar, with GNU long names): what the backup
 /// verifies before it trusts an archive. An archive that ends inside a member, or before its end
@@ -35,15 +36,17 @@ struct TarListing {
             let size = try Self.number(bytes[124..<136], member: members.last?.path)
             let type = bytes[156]
             let padded = (size + 511) / 512 * 512
-            if type == UInt8(ascii: "L") {  // GNU: the next member's long name, as this member's data
+            // Headers that describe the next member (GNU long name and long link target, pax), not members.
+            if [UInt8(ascii: "L"), UInt8(ascii: "K"), UInt8(ascii: "x"), UInt8(ascii: "g")].contains(type) {
                 guard let data = try handle.read(upToCount: padded), data.count == padded else {
-                    throw Damaged(description: "the archive ends inside a long name")
+                    throw Damaged(description: "the archive ends inside an extended header")
                 }
-                longName = Self.string(data.prefix(size))
+                if type == UInt8(ascii: "L") { longName = Self.string(data.prefix(size)) }
                 continue
             }
             var name = Self.string(bytes[0..<100])
-            if bytes[257..<262].elementsEqual("ustar".utf8), case let prefix = Self.string(bytes[345..<500]), !prefix.isEmpty {
+            // POSIX ustar ("ustar\0") has a name prefix; old GNU ("ustar  \0") keeps times there.
+            if bytes[257..<263].elementsEqual("ustar\0".utf8), case let prefix = Self.string(bytes[345..<500]), !prefix.isEmpty {
                 name = prefix + "/" + name
             }
             name = longName ?? name
@@ -57,7 +60,7 @@ struct TarListing {
             members.append(Member(path: Self.normalized(name), kind: kind, size: size))
             let offset = try handle.offset() + UInt64(padded)
             guard offset <= length else {
-                throw Damaged(description: "the archive ends inside \(name): it is cut off")
+                throw Damaged(description: "the archive ends inside \(Self.normalized(name)): it is cut off")
             }
             try handle.seek(toOffset: offset)
         }
@@ -66,10 +69,14 @@ struct TarListing {
 
     /// Why `path` (as a backup label names it, relative to the volume root; "." for the whole
     /// volume) is missing or empty in the archive; nil when it is there with content: a file of at
-    /// least one byte, a folder holding at least one member, or a link.
+    /// least one byte, a folder holding at least one member, or a link. cchost's own data marker
+    /// does not count as content.
     func problem(with path: String) -> String? {
         let wanted = Self.normalized(path)
-        let inside = { (member: Member) in wanted.isEmpty ? !member.path.isEmpty : member.path.hasPrefix(wanted + "/") }
+        let inside = { (member: Member) in
+            (wanted.isEmpty ? !member.path.isEmpty : member.path.hasPrefix(wanted + "/"))
+                && !member.path.hasSuffix("/" + Self.marker) && member.path != Self.marker
+        }
         if wanted.isEmpty {
             return members.contains(where: inside) ? nil : "the volume is empty"
         }
@@ -80,6 +87,8 @@ struct TarListing {
         case .link, .other: return nil
         }
     }
+
+    static let marker = BackupLabels.markerFile(inFolder: ".")
 
     static func normalized(_ path: String) -> String {
         var path = Substring(path)
@@ -95,10 +104,14 @@ struct TarListing {
     /// An octal field, or base-256 when its first byte has the high bit set (members over 8 GiB).
     private static func number(_ field: ArraySlice<UInt8>, member: String?) throws -> Int {
         if let first = field.first, first & 0x80 != 0 {
-            return field.dropFirst().reduce(Int(first & 0x7f)) { $0 << 8 | Int($1) }
+            // Base-256; a negative size (0xff) or one past 2^62 is not an archive cchost wrote.
+            guard first == 0x80, field.dropFirst().prefix(4).allSatisfy({ $0 == 0 }) else {
+                throw Damaged(description: "a member header after \(member ?? "the start") has an impossible size")
+            }
+            return field.dropFirst().reduce(0) { $0 << 8 | Int($1) }
         }
         let text = string(field).trimmingCharacters(in: .whitespaces)
-        guard let value = Int(text.isEmpty ? "0" : text, radix: 8) else {
+        guard let value = Int(text.isEmpty ? "0" : text, radix: 8), value >= 0 else {
             throw Damaged(description: "a member header after \(member ?? "the start") has a size that is not a number: it is not a tar archive")
         }
         return value

@@ -24,12 +24,15 @@ public struct HelperContainer: Sendable {
     /// Runs `script` with busybox `sh -c` (its arguments `$1…`) in a fresh helper container with
     /// `volume` mounted at /volume (when given) and `network` (none by default; `container:<id>`
     /// joins an app container's namespace). Whatever the script exits with is the result; a helper
-    /// that could not run at all (image missing, volume gone) is an error saying what to do.
+    /// that could not run at all (image missing, volume gone) is an error saying what to do. A
+    /// helper still running at the deadline is removed (killing the docker client alone would leave
+    /// it holding the volume).
     public func run(_ script: String, _ arguments: [String] = [], volume: String? = nil, readOnly: Bool = true,
                     network: String = "none", stack: String, input: CommandInput = .none, stdoutFile: URL? = nil,
                     timeout: Double, operation: String) throws(DeployError) -> CommandOutput {
-        var options = ["run", "--rm", "--pull", "never", "--network", network, "--log-driver", "none", "--security-opt", "no-new-privileges",
-                       "--label", "com.docker.stack.namespace=\(stack)", "--label", "cchost.helper=1"]
+        let name = "cchost-helper-\(UUID().uuidString.prefix(12).lowercased())"
+        var options = ["run", "--rm", "--name", name, "--pull", "never", "--network", network, "--log-driver", "none",
+                       "--security-opt", "no-new-privileges", "--label", "com.docker.stack.namespace=\(stack)", "--label", "cchost.helper=1"]
         if case .none = input {} else { options.append("-i") }
         if let volume {
             // Docker's own rule for volume names; anything else could smuggle options into --mount.
@@ -37,8 +40,9 @@ public struct HelperContainer: Sendable {
                   volume.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) }) else {
                 throw DeployError(operation: operation, stack: stack, reason: "\"\(volume)\" is not a volume name Docker accepts")
             }
-            guard try cli.output(["volume", "inspect", volume]).succeeded else {
-                throw DeployError(operation: operation, stack: stack, reason: "volume \(volume) does not exist")
+            let inspected = try cli.output(["volume", "inspect", volume])
+            guard inspected.succeeded else {
+                throw DeployError(operation: operation, stack: stack, reason: "volume \(volume): \(DockerCLI.message(inspected))")
             }
             options += ["--mount", "type=volume,source=\(volume),target=\(Self.volumeRoot)\(readOnly ? ",readonly" : "")"]
         }
@@ -48,6 +52,7 @@ public struct HelperContainer: Sendable {
             output = try Command.run(cli.executable, arguments, environment: cli.baseEnvironment, input: input,
                                      stdoutFile: stdoutFile, timeout: timeout)
         } catch {
+            _ = try? cli.output(["rm", "-f", name], timeout: 30)
             throw DeployError(operation: operation, stack: stack, reason: error.reason)
         }
         // docker run's own failures exit 125 (126, 127: the helper's shell could not be started).
@@ -75,7 +80,8 @@ public protocol Helper: Sendable {
     func read(_ path: String, inVolume volume: String, limit: Int, stack: String) throws(DeployError) -> String?
     /// An HTTP request to `url` made from inside `container`'s network namespace (as the app sees
     /// itself: `http://127.0.0.1:<port>/…`), by busybox wget; its status and body.
-    func http(method: String, url: String, body: String?, from container: ServiceContainer, timeout: Double) throws(DeployError) -> (status: Int32?, body: Data, said: String)
+    /// Nil when the container stopped running before the helper joined its network.
+    func http(method: String, url: String, body: String?, from container: ServiceContainer, timeout: Double) throws(DeployError) -> (status: Int32?, body: Data, said: String)?
 }
 
 extension HelperContainer: Helper {
@@ -86,11 +92,11 @@ extension HelperContainer: Helper {
         """
 
     public func folders(among paths: [String], inVolume volume: String, stack: String) throws(DeployError) -> [String] {
-        let script = Self.insideCheck + "\nfor p do if [ -d \"$p\" ] && [ ! -L \"$p\" ] && inside \"$p\"; then echo \"$p\"; fi; done"
-        let output = try checked(run(script, paths, volume: volume, stack: stack, timeout: 120, operation: "look into \(volume)"),
-                                 "look into \(volume)", stack)
+        let script = Self.insideCheck + "\nfor p do if [ -d \"$p\" ] && [ ! -L \"$p\" ] && inside \"$p\"; then printf '%s\\n' \"$p\"; fi; done"
+        let output = try checked(run(script, paths.map(Self.relative), volume: volume, stack: stack, timeout: 120,
+                                     operation: "look into \(volume)"), "look into \(volume)", stack)
         let found = Set(output.stdoutText.split(separator: "\n").map(String.init))
-        return paths.filter(found.contains)
+        return paths.filter { found.contains(Self.relative($0)) }
     }
 
     public func write(_ files: [String: String], inVolume volume: String, stack: String) throws(DeployError) {
@@ -107,7 +113,7 @@ extension HelperContainer: Helper {
               shift 2
             done
             """
-        let arguments = files.sorted { $0.key < $1.key }.flatMap { [$0.key, $0.value] }
+        let arguments = files.sorted { $0.key < $1.key }.flatMap { [Self.relative($0.key), $0.value] }
         _ = try checked(run(script, arguments, volume: volume, readOnly: false, stack: stack, timeout: 120, operation: operation),
                         operation, stack)
     }
@@ -120,22 +126,32 @@ extension HelperContainer: Helper {
             inside "$1" || { echo "$1 leads out of the volume" >&2; exit 3; }
             head -c "$2" "$1"
             """
-        let output = try run(script, [path, String(limit)], volume: volume, stack: stack, timeout: 120, operation: operation)
+        let output = try run(script, [Self.relative(path), String(limit)], volume: volume, stack: stack, timeout: 120, operation: operation)
         if output.termination == .exited(10) { return nil }
         return try checked(output, operation, stack).stdoutText
     }
 
     public func http(method: String, url: String, body: String?, from container: ServiceContainer,
-                     timeout: Double) throws(DeployError) -> (status: Int32?, body: Data, said: String) {
-        // No -q or -T: busybox 1.35's wget crashes with either next to -S; the command's timeout bounds it.
-        var arguments = ["-S", "-O", "-"]
-        if method == "POST", let body { arguments += ["--post-data", body] } else if method != "GET" {
-            throw DeployError(operation: "http \(method)", stack: container.stack, reason: "only GET and POST are supported")
+                     timeout: Double) throws(DeployError) -> (status: Int32?, body: Data, said: String)? {
+        // No -q or -T: busybox 1.35's wget crashes with either next to -S; busybox timeout bounds it
+        // inside the helper, the command's own deadline outside.
+        var arguments = [String(max(1, Int(timeout))), "wget", "-S", "-O", "-"]
+        if method == "POST", let body { arguments += ["--post-data", body] } else if method != "GET" || body != nil {
+            throw DeployError(operation: "http \(method)", stack: container.stack, reason: "only GET, and POST with a body, are supported")
         }
-        let output = try run("exec wget \"$@\"", arguments + [url], network: "container:\(container.id)", stack: container.stack,
-                             timeout: timeout + 10, operation: "\(method) \(url) in the network of \(container)")
-        return (Self.status(in: output.stderrText), output.stdout, output.stderrText)
+        let operation = "\(method) \(url) in the network of \(container)"
+        do {
+            let output = try run("exec timeout -s KILL \"$@\"", arguments + [url], network: "container:\(container.id)", stack: container.stack,
+                                 timeout: timeout + 15, operation: operation)
+            return (Self.status(in: output.stderrText), output.stdout, output.stderrText)
+        } catch where error.reason.contains("non running container") || error.reason.contains("No such container") {
+            return nil  // swarm replaced the container between finding it and joining its network
+        }
     }
+
+    /// A path relative to the volume's root as the helper's scripts take it: `./`-prefixed, so that
+    /// no path reads as an option.
+    static func relative(_ path: String) -> String { path == "." || path.hasPrefix("./") ? path : "./" + path }
 
     /// The last status line wget printed (redirects print several).
     static func status(in headers: String) -> Int32? {

@@ -37,7 +37,8 @@ extension RunContext {
                 let folders = try deployer.helper.folders(among: selection.paths, inVolume: volume, stack: app.stack)
                 guard !folders.isEmpty else { continue }
                 let markerFiles = folders.map(BackupLabels.markerFile(inFolder:))
-                try deployer.helper.write(Dictionary(uniqueKeysWithValues: markerFiles.map { ($0, marker) }), inVolume: volume, stack: app.stack)
+                try deployer.helper.write(Dictionary(markerFiles.map { ($0, marker) }, uniquingKeysWith: { first, _ in first }),
+                                          inVolume: volume, stack: app.stack)
                 let mount = try mountPoint(service: service.name, volume: selection.volume)
                 for file in markerFiles {
                     files.append(.init(service: service.name, path: "\(mount)/\(file)"))
@@ -55,22 +56,17 @@ extension RunContext {
         }
     }
 
-    /// The backup markers in the canonical's retained volumes, read on this host. A volume without
-    /// a marker file has none to expect; a marker that exists and cannot be read is an error.
+    /// The backup markers in the canonical's retained volumes, read by the helper (never on the host:
+    /// the app may have turned a marker into a link). A volume without a marker file has none to
+    /// expect; a marker that exists and cannot be read is an error.
     func canonicalMarkers(of canonical: RunRecord.CanonicalStart) throws -> [CanonicalMarker] {
         var markers: [CanonicalMarker] = []
         for service in try backedUpServices() {
             for selection in BackupLabels.selections(service) {
-                guard let folder = try retainedData.folder(of: selection.volume, recipe: request.recipe, in: canonical) else { continue }
+                guard let volume = retainedData.retainedVolume(of: selection.volume, recipe: request.recipe, in: canonical) else { continue }
                 for file in selection.paths.map(BackupLabels.markerFile(inFolder:)) {
-                    let location = "\(folder)/\(file)"
-                    guard FileManager.default.fileExists(atPath: location) else { continue }
-                    do {
-                        markers.append(CanonicalMarker(service: service.name, volume: selection.volume, path: file,
-                                                       value: try String(contentsOfFile: location, encoding: .utf8)))
-                    } catch {
-                        throw DeployError(operation: "read the canonical's data marker \(location)", stack: app.stack, reason: "\(error)")
-                    }
+                    guard let value = try deployer.helper.read(file, inVolume: volume, limit: 4096, stack: app.stack) else { continue }
+                    markers.append(CanonicalMarker(service: service.name, volume: selection.volume, path: file, value: value))
                 }
             }
         }

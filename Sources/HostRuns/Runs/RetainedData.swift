@@ -10,7 +10,7 @@ public protocol RetainedData: Sendable {
     /// Creates `stack`'s volumes as copies of the canonical's (of `recipe`), before the stack's
     /// first deploy; returns the volumes created.
     func seed(stack: String, recipe: String, from canonical: RunRecord.CanonicalStart) throws(DeployError) -> [String]
-    /// Where the canonical's copy of `volume` (the name in the recipe's compose file) is on this
-    /// host; nil when the canonical kept no such volume.
-    func folder(of volume: String, recipe: String, in canonical: RunRecord.CanonicalStart) throws(DeployError) -> String?
+    /// The Docker volume holding the canonical's copy of `volume` (the name in the recipe's compose
+    /// file); nil when the canonical kept no such volume.
+    func retainedVolume(of volume: String, recipe: String, in canonical: RunRecord.CanonicalStart) -> String?
 }

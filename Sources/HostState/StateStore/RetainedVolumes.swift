@@ -191,9 +191,8 @@ extension RetainedVolumes: RetainedData {
         try retain(stack: stack, recipe: recipe, runID: runID, stopTimeout: 120)
     }
 
-    public func folder(of volume: String, recipe: String, in canonical: RunRecord.CanonicalStart) throws(DeployError) -> String? {
+    public func retainedVolume(of volume: String, recipe: String, in canonical: RunRecord.CanonicalStart) -> String? {
         let retained = Self.name(recipe: recipe, runID: canonical.runID, volume: volume)
-        guard canonical.volumes.contains(retained) else { return nil }
-        return try mountpoint(retained)
+        return canonical.volumes.contains(retained) ? retained : nil
     }
 }

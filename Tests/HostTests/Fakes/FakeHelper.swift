@@ -50,7 +50,7 @@ final class FakeHelper: Helper {
     }
 
     func http(method: String, url: String, body: String?, from container: ServiceContainer,
-              timeout: Double) throws(DeployError) -> (status: Int32?, body: Data, said: String) {
+              timeout: Double) throws(DeployError) -> (status: Int32?, body: Data, said: String)? {
         try called("http", "\(method) \(url) \(container.id)")
         let answer = state.withLock { $0.http }
         return (answer.status, Data(answer.body.utf8), answer.status.map { "HTTP/1.1 \($0) OK" } ?? "wget: can't connect to remote host: Connection refused")

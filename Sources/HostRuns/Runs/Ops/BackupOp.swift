@@ -11,8 +11,10 @@ struct BackupOp: TierOp {
             run.plugins.runHooks(.backup, in: run)
             let backup = try run.deployer.backup(run.app)
             run.backup = backup
+            let retried = backup.failedAttempts.isEmpty ? ""
+                : "; after \(backup.attempts) attempts (\(backup.failedAttempts.joined(separator: "; ")))"
             return OpResult(op: .backup, verdict: .pass,
-                            detail: "\(backup.archives.count) archive(s), \(backup.archives.map(\.bytes).reduce(0, +)) bytes")
+                            detail: "\(backup.archives.count) archive(s), \(backup.archives.map(\.bytes).reduce(0, +)) bytes\(retried)")
         } catch {
             return OpResult(op: .backup, verdict: .fail, detail: "\(error)")
         }
