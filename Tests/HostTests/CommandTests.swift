@@ -45,4 +45,27 @@ struct CommandTests {
         let elapsed = Date().timeIntervalSince(started)
         #expect(elapsed > 1.5 && elapsed < 5, "took \(elapsed) s")
     }
+
+    @Test("a file streams in and out whole: 40 MiB through cat from one file into another, none of it in memory output")
+    func filesStreamWhole() throws {
+        let folder = try TemporaryDirectory()
+        let source = folder.url.appendingPathComponent("in.bin"), target = folder.url.appendingPathComponent("out.bin")
+        let data = try #require(FileHandle(forReadingAtPath: "/dev/urandom")).readData(ofLength: 40 << 20)
+        try data.write(to: source)
+        let output = try Command.run("/bin/cat", [], environment: [:], input: .file(source), stdoutFile: target, timeout: 60)
+        #expect(output.succeeded && output.stdout.isEmpty)
+        #expect(output.streamedBytes == data.count)
+        #expect(try Data(contentsOf: target) == data)
+    }
+
+    @Test("an input file that cannot be read, or an output file that cannot be written, is an error naming it")
+    func unusableFilesAreErrors() throws {
+        let folder = try TemporaryDirectory()
+        let missing = folder.url.appendingPathComponent("missing.tar")
+        #expect { try Command.run("/bin/cat", [], environment: [:], input: .file(missing), stdoutFile: nil, timeout: 5) }
+            throws: { "\($0)".contains("cannot read \(missing.path)") }
+        let unwritable = folder.url.appendingPathComponent("no/such/folder/out")
+        #expect { try Command.run("/bin/echo", ["hi"], environment: [:], input: .none, stdoutFile: unwritable, timeout: 5) }
+            throws: { "\($0)".contains("cannot write \(unwritable.path)") }
+    }
 }

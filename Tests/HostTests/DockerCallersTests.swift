@@ -16,8 +16,9 @@ struct DockerCallersTests {
                       workDirectory: folder.url)
     }
 
-    static func gateway(_ docker: FakeDocker, _ folder: TemporaryDirectory, deadline: Double = 5) -> SwarmGateway {
-        var gateway = SwarmGateway(docker: docker, app: app(folder), port: 80)
+    static func gateway(_ docker: FakeDocker, _ folder: TemporaryDirectory, deadline: Double = 5,
+                        helper: FakeHelper? = nil) -> SwarmGateway {
+        var gateway = SwarmGateway(docker: docker, helper: helper ?? FakeHelper(root: folder.url), app: app(folder), port: 80)
         gateway.execDeadline = deadline
         gateway.retryInterval = 0.001
         return gateway
@@ -77,7 +78,7 @@ struct DockerCallersTests {
         #expect(docker.calls.filter { $0.hasPrefix("exec") }.count > 1, "it was not retried")
     }
 
-    @Test("a command the runtime cannot start fails at once with the runtime's message; HTTP through wget says so too")
+    @Test("a command the runtime cannot start fails at once with the runtime's message")
     func execNotStarted() throws {
         let folder = try TemporaryDirectory()
         let refusal = "OCI runtime exec failed: exec failed: container_linux.go:380: starting container process caused: exec: \"wget\": executable file not found in $PATH: unknown"
@@ -91,8 +92,30 @@ struct DockerCallersTests {
         let error = #expect(throws: DeployError.self) { try gateway.execRetrying(service: "app", argv: ["wget"]) }
         #expect(error?.reason == refusal)
         #expect(docker.calls.filter { $0.hasPrefix("exec") }.count == 1, "a command that cannot start was retried")
-        let http = #expect(throws: (any Error).self) { try gateway.http(method: "GET", path: "/", body: nil) }
-        #expect("\(http.map { "\($0)" } ?? "")".contains("executable file not found"))
+    }
+
+    // MARK: SwarmGateway: HTTP to the app through the helper
+
+    @Test("HTTP goes through the helper in the network of the app's current container, found anew while swarm replaces it; nothing runs in the app's image")
+    func httpThroughTheHelper() throws {
+        let folder = try TemporaryDirectory()
+        let docker = FakeDocker(root: folder.url) { $0.containers["\(Self.stack)/app"] = [nil, "c2"] }
+        let helper = FakeHelper(root: folder.url)
+        let answer = try Self.gateway(docker, folder, helper: helper).http(method: "GET", path: "/health", body: nil)
+        #expect(answer.status == 200 && String(decoding: answer.body, as: UTF8.self) == "ok")
+        #expect(helper.calls == ["http GET http://127.0.0.1:80/health c2"])
+        #expect(docker.calls.filter { $0.hasPrefix("exec") }.isEmpty)
+    }
+
+    @Test("a request that got no HTTP answer is an error with what wget said, at once")
+    func httpWithoutAnswer() throws {
+        let folder = try TemporaryDirectory()
+        let docker = FakeDocker(root: folder.url) { $0.containers["\(Self.stack)/app"] = ["c1"] }
+        let helper = FakeHelper(root: folder.url)
+        helper.state.withLock { $0.http = (nil, "") }
+        let error = #expect(throws: DeployError.self) { try Self.gateway(docker, folder, helper: helper).http(method: "GET", path: "/", body: nil) }
+        #expect(error?.reason == "no HTTP answer: wget: can't connect to remote host: Connection refused")
+        #expect(helper.calls.count == 1)
     }
 
     @Test("a command that ran is a result whatever its exit code, 127 included")

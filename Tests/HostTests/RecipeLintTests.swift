@@ -154,6 +154,14 @@ struct RecipeLintTests {
                  code: "R010", location: "compose.yml:23", mentions: "names volume media"),
         Breakage(label: "an absolute backup path", edits: ["compose.yml": [("content.path=html", "content.path=/var/www")]],
                  code: "R010", location: "compose.yml:23", mentions: "relative, no .."),
+        Breakage(label: "a backup path for a volume of another service",
+                 edits: ["compose.yml": [("backupbot.backup.volumes.content.path", "backupbot.backup.volumes.data.path")]],
+                 code: "R010", location: "compose.yml:23", mentions: "which service app does not mount"),
+        Breakage(label: "an empty entry among comma-separated backup paths", edits: ["compose.yml": [("content.path=html", "content.path=html,,db.sql")]],
+                 code: "R010", location: "compose.yml:23", mentions: "relative, no .."),
+        Breakage(label: "backupbot's old path label, which backup-bot-two ignores",
+                 edits: ["compose.yml": [("backupbot.backup.volumes.content.path=html", "backupbot.backup.path=/usr/share/nginx/html")]],
+                 code: "R010", location: "compose.yml:23", mentions: "use backupbot.backup.volumes.<volume>.path"),
         Breakage(label: "an unknown backupbot label", edits: ["compose.yml": [("backupbot.backup=true", "backupbot.bakup=true")]],
                  code: "R010", location: "compose.yml:22", mentions: "is not a backupbot label"),
         Breakage(label: "a README without metadata", edits: ["README.md": [("<!-- metadata -->", "")]],
@@ -197,5 +205,31 @@ struct RecipeLintTests {
     ] as [(String, String?)])
     func imageReferences(image: String, problem: String?) {
         #expect(RecipeLint.imageProblem(image) == problem)
+    }
+}
+
+/// The backup labels as lint and the backup both read them (one reading, `BackupLabels`).
+@Suite("Backup labels")
+struct BackupLabelTests {
+    static func service(_ labels: [String: String], volumes: [String] = ["data", "cache", "uploads"]) -> ComposeProject.Service {
+        var service = ComposeProject.Service(name: "app", location: .init(file: "compose.yml", line: 1))
+        service.deployLabels = labels
+        service.volumes = volumes
+        return service
+    }
+
+    @Test("every volume of the service, whole, unless labelled false; a path label selects its comma-separated paths")
+    func selections() {
+        let selections = BackupLabels.selections(Self.service([
+            "backupbot.backup": "true",
+            "backupbot.backup.volumes.cache": "false",
+            "backupbot.backup.volumes.data.path": " backup.sql, ./conf.d/ ,media",
+        ]))
+        #expect(selections == [.init(volume: "data", paths: ["backup.sql", "conf.d", "media"]), .init(volume: "uploads", paths: ["."])])
+    }
+
+    @Test("path labels that leave the volume or hold an empty entry read as nothing", arguments: ["/etc", "a,,b", "../x", "a/../../b", "", " , "])
+    func badPaths(label: String) {
+        #expect(BackupLabels.paths(inLabel: label) == nil)
     }
 }

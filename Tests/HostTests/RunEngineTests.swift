@@ -73,9 +73,12 @@ struct RunEngineTests {
         #expect(record.deployCount == 1 && record.teardown?.isClean == true && record.level != nil)
         #expect(harness.deployer.calls == ["install 1.1.0+1.36.1", "upgrade 2.0.0+2.0.0", "backup 2.0.0+2.0.0",
                                            "restore 2.0.0+2.0.0", "teardown"])
-        // The marker was seeded in the backed-up volume, then changed before the restore.
-        let execs = harness.docker.calls.filter { $0.hasPrefix("exec") }
-        #expect(execs.count == 2 && execs[0].contains("/data/content/") && execs[1].contains("printf mutated"), "\(execs)")
+        // The marker was seeded in the backed-up volume by the helper, then changed before the restore;
+        // nothing ran in the app's containers.
+        let stack = AppNaming.stackName(forDomain: record.domain)
+        #expect(harness.deployer.fakeHelper.calls == ["folders \(stack)_content .", "write \(stack)_content .cchost-marker",
+                                                      "write \(stack)_content .cchost-marker"], "\(harness.deployer.fakeHelper.calls)")
+        #expect(harness.docker.calls.filter { $0.hasPrefix("exec") }.isEmpty)
     }
 
     @Test("a failed install aborts the run: later tiers are not run, the run is RED at L0, and teardown still runs")
@@ -230,13 +233,14 @@ struct RunEngineTests {
         #expect(record.judgement.verdict == .fail)
     }
 
-    @Test("a marker exec that fails fails the backup with Docker's own message")
-    func markerExecFails() throws {
-        let harness = try Harness(docker: {
-            $0.failures["exec"] = DockerError(.notStarted, operation: "exec sh", container: "c1", message: "exec: \"sh\": executable file not found in $PATH")
-        })
+    @Test("a marker the helper cannot write fails the backup with the helper's own message")
+    func markerWriteFails() throws {
+        let harness = try Harness()
+        harness.deployer.fakeHelper.fail("write", with: DeployError(operation: "write .cchost-marker in s_content", stack: "s",
+                                                                     reason: "sh: can't create .cchost-marker: Read-only file system"))
         let record = try harness.run(stages: [.install, .backup])
-        #expect(try Self.tier(record, .backup).opDetail.contains("executable file not found"))
+        #expect(try Self.tier(record, .backup).opDetail.contains("Read-only file system"))
+        #expect(try Self.tier(record, .backup).opVerdict == .fail)
     }
 
     @Test("the deploy-count guard trips when the base is deployed twice, and aborts the run")

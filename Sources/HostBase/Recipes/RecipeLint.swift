@@ -184,30 +184,32 @@ public enum RecipeLint {
     }
 
     static let knownBackupLabels: Set = ["backupbot.backup", "backupbot.backup.pre-hook", "backupbot.backup.post-hook",
-                                         "backupbot.restore.pre-hook", "backupbot.restore.post-hook", "backupbot.backup.path"]
+                                         "backupbot.restore.pre-hook", "backupbot.restore.post-hook"]
 
     static func lintBackupLabels(_ service: ComposeProject.Service, volumes: Set<String>,
                                  add: (String, String, String?, Int?) -> Void) {
         for (key, value) in service.deployLabels.sorted(by: { $0.key < $1.key }) where key.hasPrefix("backupbot.") {
             let at = service.deployLabelLocations[key] ?? service.location
             func problem(_ text: String) { add("R010", "service \(service.name): label \(key) \(text)", at.file, at.line) }
-            let volumePrefix = "backupbot.backup.volumes."
-            if key.hasPrefix(volumePrefix) {
-                var volume = String(key.dropFirst(volumePrefix.count))
+            if key.hasPrefix(BackupLabels.volumePrefix) {
+                var volume = String(key.dropFirst(BackupLabels.volumePrefix.count))
                 let isPath = volume.hasSuffix(".path")
                 if isPath { volume.removeLast(".path".count) }
                 if volume.isEmpty || volume.contains(".") {
                     problem("does not name a volume (backupbot.backup.volumes.<volume>[.path])")
                 } else if !volumes.contains(volume) && !service.volumes.contains(volume) {
                     problem("names volume \(volume), which the compose files do not declare")
+                } else if !service.volumes.contains(volume) {
+                    problem("names volume \(volume), which service \(service.name) does not mount (backupbot backs up only a service's own volumes)")
                 } else if isPath {
-                    let paths = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-                    if paths.isEmpty || paths.contains(where: { $0.isEmpty || $0.hasPrefix("/") || $0.split(separator: "/").contains("..") }) {
+                    if BackupLabels.paths(inLabel: value) == nil {
                         problem("must list paths inside the volume (relative, no ..), comma-separated; it is \"\(value)\"")
                     }
                 } else if !["true", "false"].contains(value.lowercased()) {
                     problem("must be true or false; it is \"\(value)\"")
                 }
+            } else if key == "backupbot.backup.path" {
+                problem("is backupbot's old form, which backup-bot-two no longer reads: use backupbot.backup.volumes.<volume>.path")
             } else if !knownBackupLabels.contains(key) {
                 problem("is not a backupbot label (known: \(knownBackupLabels.sorted().joined(separator: ", ")), backupbot.backup.volumes.<volume>[.path])")
             } else if key == "backupbot.backup", !["true", "false"].contains(value.lowercased()) {

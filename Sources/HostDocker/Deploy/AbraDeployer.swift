@@ -49,6 +49,7 @@ public struct AbraDeployer: Deployer {
     public let docker: any Docker
     /// For the docker-level cleanup after abra's own teardown, and the DOCKER_* settings abra runs with.
     public let cli: DockerCLI
+    public var helper: any Helper { HelperContainer(cli: cli) }
     /// Seconds a deploy may take to converge (the host waits; abra does not).
     public var defaultTimeout: Int
     /// Extra variables for abra's environment (ABRA_DIR and HOME always stay the run's own).
@@ -164,10 +165,10 @@ public struct AbraDeployer: Deployer {
         }
         // What the archive holds, as the recipe's backupbot labels say (descriptive: abra decides).
         let services = BackupLabels.backedUpServices(try recipe(of: app).compose)
-        let volumes = services.flatMap { service in BackupLabels.volumePaths(service).map { ($0.0, $0.1) } }
+        let selections = services.flatMap(BackupLabels.selections)
         return BackupRecord(archives: [BackupArchive(
-            service: services.map(\.name).joined(separator: ","), volume: volumes.map(\.0).joined(separator: ","),
-            mountPoint: "", path: volumes.map(\.1).joined(separator: ","), file: file.path, bytes: bytes)])
+            service: services.map(\.name).joined(separator: ","), volume: selections.map(\.volume).joined(separator: ","),
+            paths: selections.flatMap(\.paths), file: file.path, bytes: bytes)])
     }
 
     /// `abra app restore … --archive` for each archive of the record, in order.

@@ -35,19 +35,35 @@ public enum DeployKind: Sendable, Equatable {
     case chaosUpgrade
 }
 
-/// A backup archive of one volume path, kept per run so that restore uses this run's own archive.
+/// A backup archive of one volume's backed-up paths, kept per run so that restore uses this run's
+/// own archive.
 public struct BackupArchive: Sendable, Equatable, Codable {
     public var service: String
+    /// The volume's name in the recipe (the stack's volume is `<stack>_<volume>`).
     public var volume: String
-    /// Where the volume is mounted in the service's container, and the path inside it that was saved.
-    public var mountPoint: String
-    public var path: String
+    /// The paths inside the volume the archive holds, relative to its root (`["."]`: all of it).
+    public var paths: [String]
     public var file: String
     public var bytes: Int
+
+    public init(service: String, volume: String, paths: [String], file: String, bytes: Int) {
+        self.service = service
+        self.volume = volume
+        self.paths = paths
+        self.file = file
+        self.bytes = bytes
+    }
 }
 
 public struct BackupRecord: Sendable, Equatable, Codable {
     public var archives: [BackupArchive]
+    /// How many times the backup ran before it succeeded (a failed or empty one is retried).
+    public var attempts: Int
+
+    public init(archives: [BackupArchive], attempts: Int = 1) {
+        self.archives = archives
+        self.attempts = attempts
+    }
 }
 
 /// What teardown removed, and anything it could not.
@@ -91,6 +107,9 @@ public protocol Deployer: Sendable {
     /// Docker, as the backend and the host's own inspection of its apps ask it (how a backend
     /// deploys is its own business).
     var docker: any Docker { get }
+    /// cchost's own helper container on the engine the app runs on: data markers in its volumes,
+    /// HTTP from inside its network.
+    var helper: any Helper { get }
     /// Seconds a deploy may take to converge.
     var defaultTimeout: Int { get }
     /// Secret values the backend generated or learnt, for redaction.

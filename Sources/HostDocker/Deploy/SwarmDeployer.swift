@@ -11,8 +11,11 @@ public struct SwarmDeployer: Deployer {
     public let name = "swarm"
     public let docker: any Docker
     /// How this backend deploys and tears down: stacks, secrets, configs and networks through the
-    /// docker command line (and, until backups stream through `docker`, the backup archives).
+    /// docker command line.
     public let cli: DockerCLI
+    /// cchost's own container that copies backed-up volume paths, on the engine `cli` drives.
+    public var helperContainer: HelperContainer { HelperContainer(cli: cli) }
+    public var helper: any Helper { helperContainer }
     /// Seconds a deploy may take to converge, unless the recipe's metadata says otherwise.
     public var defaultTimeout: Int
     /// The secret values this deployer generated, so that whatever echoes one is redacted.
@@ -107,60 +110,120 @@ public struct SwarmDeployer: Deployer {
 
     // MARK: Backup and restore (backupbot labels)
 
+    /// Times a backup is tried before it fails: a dump taken while a database still starts can fail
+    /// or come out empty, and recipe CIs learned to try again.
+    public static let backupAttempts = 3
+
+    /// The recipe's backup as backup-bot-two takes it: every backed-up service's pre-hook (in its
+    /// own container), then each selected volume's paths copied by cchost's helper container into
+    /// `backup/<service>-<volume>.tar` of the run, then the post-hooks. Each archive is verified
+    /// (every path there, none empty); a failed or empty backup is taken again, up to
+    /// `backupAttempts` times.
     public func backup(_ app: AppDeployment) throws(DeployError) -> BackupRecord {
-        let recipe = try recipe(of: app)
-        var archives: [BackupArchive] = []
-        let folder = app.workDirectory.appendingPathComponent("backup")
-        try FileManager.default.createDirectoryIfMissing(folder, stack: app.stack)
-        for service in BackupLabels.backedUpServices(recipe.compose) {
-            let container = try DeployError.wrapping { () throws(DockerError) in try docker.runningContainer(stack: app.stack, service: service.name) }
-            if let hook = service.deployLabels["backupbot.backup.pre-hook"] {
-                try hookIn(container, hook, label: "backup pre-hook of \(service.name)", stack: app.stack)
-            }
-            for (volume, path) in BackupLabels.volumePaths(service) {
-                let mount = try DeployError.wrapping { () throws(DockerError) in try docker.mountPoint(of: "\(app.stack)_\(volume)", in: container) }
-                let file = folder.appendingPathComponent("\(service.name)-\(volume).tar")
-                let output = try cli.output(["exec", container.id, "tar", "-C", "\(mount)/\(path)", "-cf", "-", "."], timeout: 600)
-                guard output.succeeded else {
-                    throw DeployError(operation: "back up \(volume)", stack: app.stack, reason: DockerCLI.message(output))
-                }
-                do { try output.stdout.write(to: file) } catch {
-                    throw DeployError(operation: "store backup of \(volume)", stack: app.stack, reason: error.localizedDescription)
-                }
-                archives.append(BackupArchive(service: service.name, volume: volume, mountPoint: mount, path: path,
-                                              file: file.path, bytes: output.stdout.count))
-            }
-            if let hook = service.deployLabels["backupbot.backup.post-hook"] {
-                try hookIn(container, hook, label: "backup post-hook of \(service.name)", stack: app.stack)
-            }
-        }
-        guard !archives.isEmpty else {
+        let services = BackupLabels.backedUpServices(try recipe(of: app).compose)
+        guard !services.isEmpty else {
             throw DeployError(operation: "backup", stack: app.stack, reason: "no service has backupbot.backup=true")
         }
-        return BackupRecord(archives: archives)
+        let folder = app.workDirectory.appendingPathComponent("backup")
+        try FileManager.default.createDirectoryIfMissing(folder, stack: app.stack)
+        var failures: [String] = []
+        for attempt in 1...Self.backupAttempts {
+            do {
+                return BackupRecord(archives: try backupOnce(services, app: app, into: folder), attempts: attempt)
+            } catch {
+                failures.append("attempt \(attempt): \(error.reason)")
+                logger.notice("backup failed", metadata: ["stack": "\(app.stack)", "attempt": "\(attempt)", "reason": "\(error.reason)"])
+                if attempt < Self.backupAttempts { Thread.sleep(forTimeInterval: 2) }
+            }
+        }
+        throw DeployError(operation: "backup", stack: app.stack, reason: failures.joined(separator: "; "))
     }
 
+    private func backupOnce(_ services: [ComposeProject.Service], app: AppDeployment, into folder: URL) throws(DeployError) -> [BackupArchive] {
+        try runHooks("backupbot.backup.pre-hook", of: services, app: app, label: "backup pre-hook")
+        var archives: [BackupArchive] = []
+        var copyFailure: DeployError?
+        copy: for service in services {
+            for selection in BackupLabels.selections(service) {
+                do { archives.append(try archive(selection, of: service.name, app: app, into: folder)) } catch {
+                    copyFailure = error
+                    break copy
+                }
+            }
+        }
+        // Post-hooks clean up after the pre-hooks (a dump left in the volume) even when a copy failed.
+        try runHooks("backupbot.backup.post-hook", of: services, app: app, label: "backup post-hook")
+        if let copyFailure { throw copyFailure }
+        guard !archives.isEmpty else {
+            throw DeployError(operation: "backup", stack: app.stack,
+                              reason: "the backed-up services (\(services.map(\.name).joined(separator: ", "))) select no volume")
+        }
+        return archives
+    }
+
+    /// The selected paths of one volume, streamed by the helper container (the volume mounted
+    /// read-only, no network) into a tar file, then verified. A path that is missing, or that
+    /// leads out of the volume through a link, fails the copy; links inside are archived as links.
+    func archive(_ selection: BackupLabels.Selection, of service: String, app: AppDeployment, into folder: URL) throws(DeployError) -> BackupArchive {
+        let operation = "back up \(selection.volume) of \(service)"
+        guard !selection.paths.isEmpty else {
+            throw DeployError(operation: operation, stack: app.stack,
+                              reason: "its label \(BackupLabels.volumePrefix)\(selection.volume).path lists no usable path (see cchost lint)")
+        }
+        let file = folder.appendingPathComponent("\(service)-\(selection.volume).tar")
+        let output = try helperContainer.run(Self.archiveScript, selection.paths, volume: "\(app.stack)_\(selection.volume)", stack: app.stack,
+                                    stdoutFile: file, timeout: 3600, operation: operation)
+        guard output.succeeded else {
+            throw DeployError(operation: operation, stack: app.stack, reason: DockerCLI.message(output))
+        }
+        let listing: TarListing
+        do { listing = try TarListing(file: file) } catch {
+            throw DeployError(operation: operation, stack: app.stack, reason: "\(file.path): \(error)")
+        }
+        let problems = selection.paths.compactMap(listing.problem(with:))
+        guard problems.isEmpty else {
+            throw DeployError(operation: operation, stack: app.stack, reason: problems.joined(separator: "; "))
+        }
+        return BackupArchive(service: service, volume: selection.volume, paths: selection.paths, file: file.path,
+                             bytes: output.streamedBytes)
+    }
+
+    /// Checks that each path is in the volume (a link must resolve inside it), then writes the tar
+    /// of them all to stdout. Run by busybox sh in the helper, the volume at /volume.
+    static let archiveScript = """
+        cd /volume || exit 2
+        for p do
+          if [ ! -e "$p" ] && [ ! -L "$p" ]; then echo "$p is not in the volume" >&2; exit 3; fi
+          r=$(realpath "$p" 2>/dev/null)
+          case "$r" in /volume|/volume/*) ;; *) echo "$p leads out of the volume (a link to ${r:-nowhere})" >&2; exit 3 ;; esac
+        done
+        exec tar -cf - "$@"
+        """
+
+    /// The restore as backup-bot-two does it: every backed-up service's restore pre-hook, this run's
+    /// archives written back into their volumes by the helper container (files overwritten, nothing
+    /// else removed), then the restore post-hooks.
     public func restore(_ app: AppDeployment, from record: BackupRecord) throws(DeployError) {
-        let recipe = try recipe(of: app)
-        for service in BackupLabels.backedUpServices(recipe.compose) {
+        let services = BackupLabels.backedUpServices(try recipe(of: app).compose)
+        try runHooks("backupbot.restore.pre-hook", of: services, app: app, label: "restore pre-hook")
+        for archive in record.archives {
+            let operation = "restore \(archive.volume) of \(archive.service)"
+            let output = try helperContainer.run("cd /volume && exec tar -xf -", volume: "\(app.stack)_\(archive.volume)", readOnly: false,
+                                        stack: app.stack, input: .file(URL(fileURLWithPath: archive.file)), timeout: 3600,
+                                        operation: operation)
+            guard output.succeeded else {
+                throw DeployError(operation: operation, stack: app.stack, reason: DockerCLI.message(output))
+            }
+        }
+        try runHooks("backupbot.restore.post-hook", of: services, app: app, label: "restore post-hook")
+    }
+
+    /// The hook labelled `label` of each service that has one, in its running container.
+    private func runHooks(_ key: String, of services: [ComposeProject.Service], app: AppDeployment, label: String) throws(DeployError) {
+        for service in services {
+            guard let hook = service.deployLabels[key] else { continue }
             let container = try DeployError.wrapping { () throws(DockerError) in try docker.runningContainer(stack: app.stack, service: service.name) }
-            if let hook = service.deployLabels["backupbot.restore.pre-hook"] {
-                try hookIn(container, hook, label: "restore pre-hook of \(service.name)", stack: app.stack)
-            }
-            for archive in record.archives where archive.service == service.name {
-                let data: Data
-                do { data = try Data(contentsOf: URL(fileURLWithPath: archive.file)) } catch {
-                    throw DeployError(operation: "read backup \(archive.file)", stack: app.stack, reason: error.localizedDescription)
-                }
-                let target = "\(archive.mountPoint)/\(archive.path)"
-                let output = try cli.output(["exec", "-i", container.id, "tar", "-C", target, "-xf", "-"], input: data, timeout: 600)
-                guard output.succeeded else {
-                    throw DeployError(operation: "restore \(archive.volume)", stack: app.stack, reason: DockerCLI.message(output))
-                }
-            }
-            if let hook = service.deployLabels["backupbot.restore.post-hook"] {
-                try hookIn(container, hook, label: "restore post-hook of \(service.name)", stack: app.stack)
-            }
+            try hookIn(container, hook, label: "\(label) of \(service.name)", stack: app.stack)
         }
     }
 

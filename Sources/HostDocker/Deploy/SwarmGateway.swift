@@ -1,12 +1,14 @@
 import Foundation
 import HostBase
 
-/// How plugins reach a deployed app (any backend: the app is a swarm stack either way) (the host has already checked the policy): exec in a
-/// service's running container, re-resolved and retried until its deadline; HTTP to the app by
-/// asking the app's own container (`wget` against 127.0.0.1), since CI servers run no proxy and the
-/// host cannot route into the stack's overlay networks.
+/// How plugins reach a deployed app (any backend: the app is a swarm stack either way; the host has
+/// already checked the policy): exec in a service's running container, re-resolved and retried until
+/// its deadline; HTTP to the app from cchost's helper container in the app container's network
+/// namespace (`wget` against 127.0.0.1), so that no tool is assumed in the app's image and the host
+/// needs no route into the stack's overlay networks.
 public struct SwarmGateway: AppGateway {
     public let docker: any Docker
+    public let helper: any Helper
     public let app: AppDeployment
     /// The port the app listens on inside its container (Traefik's loadbalancer.server.port, else 80).
     public let port: Int
@@ -14,14 +16,15 @@ public struct SwarmGateway: AppGateway {
     /// Seconds between two attempts while the service has no container that can run the command.
     public var retryInterval: Double = 0.5
 
-    public init(docker: any Docker, app: AppDeployment, port: Int) {
+    public init(docker: any Docker, helper: any Helper, app: AppDeployment, port: Int) {
         self.docker = docker
+        self.helper = helper
         self.app = app
         self.port = port
     }
 
     public init(deployer: any Deployer, app: AppDeployment, port: Int) {
-        self.init(docker: deployer.docker, app: app, port: port)
+        self.init(docker: deployer.docker, helper: deployer.helper, app: app, port: port)
     }
 
     public func exec(service: String, argv: [String]) throws -> (exitCode: Int32, output: Data) {
@@ -53,32 +56,39 @@ public struct SwarmGateway: AppGateway {
                           reason: "did not run within \(Self.seconds(execDeadline)): \(lastProblem)")
     }
 
+    /// The request from inside the app's running container's network, found anew on each attempt and
+    /// retried until the exec deadline while there is none (swarm replacing it); a request that ran
+    /// and got no HTTP answer is an error with what wget said.
     public func http(method: String, path: String, body: String?) throws -> (status: Int32, body: Data) {
-        // Neither -q nor -T: the static busybox 1.35 wget crashes with either next to -S; the exec
-        // deadline bounds the request instead.
-        var argv = ["wget", "-S", "-O", "-"]
-        if method == "POST", let body { argv += ["--post-data", body] } else if method != "GET" {
-            throw DeployError(operation: "http \(method)", stack: app.stack, reason: "only GET and POST reach the app through its container")
-        }
-        argv.append("http://127.0.0.1:\(port)\(path)")
-        let result = try execRetrying(service: "app", argv: argv)
-        guard let status = Self.status(in: String(decoding: result.stderr, as: UTF8.self)) else {
-            throw DeployError(operation: "http \(method) \(path)", stack: app.stack,
-                              reason: "no HTTP answer (exit \(result.exitCode)): \(String(decoding: result.stderr, as: UTF8.self).prefix(300))")
-        }
-        return (status, result.stdout)
+        let deadline = Date().addingTimeInterval(execDeadline)
+        var lastProblem = "no attempt"
+        repeat {
+            let answer: (status: Int32?, body: Data, said: String)
+            do {
+                let container = try docker.runningContainer(stack: app.stack, service: "app")
+                answer = try helper.http(method: method, url: "http://127.0.0.1:\(port)\(path)", body: body, from: container,
+                                         timeout: max(1, deadline.timeIntervalSinceNow))
+            } catch let error as DeployError where !error.reason.contains(HelperContainer.image) {
+                // The container went away before the helper joined its network.
+                lastProblem = error.description
+                Thread.sleep(forTimeInterval: retryInterval)
+                continue
+            } catch let error as DockerError where error.kind != .notStarted {
+                lastProblem = error.description
+                Thread.sleep(forTimeInterval: retryInterval)
+                continue
+            }
+            guard let status = answer.status else {
+                throw DeployError(operation: "http \(method) \(path)", stack: app.stack,
+                                  reason: "no HTTP answer: \(answer.said.trimmingCharacters(in: .whitespacesAndNewlines).prefix(300))")
+            }
+            return (status, answer.body)
+        } while Date() < deadline
+        throw DeployError(operation: "http \(method) \(path)", stack: app.stack,
+                          reason: "no running container of app within \(Self.seconds(execDeadline)): \(lastProblem)")
     }
 
     private static func seconds(_ value: Double) -> String {
         value == value.rounded() ? "\(Int(value)) s" : String(format: "%.2f s", value)
-    }
-
-    /// The last status line wget printed (redirects print several).
-    static func status(in headers: String) -> Int32? {
-        headers.split(separator: "\n").compactMap { line -> Int32? in
-            let fields = line.split(separator: " ")
-            guard let index = fields.firstIndex(where: { $0.hasPrefix("HTTP/") }), index + 1 < fields.count else { return nil }
-            return Int32(fields[index + 1])
-        }.last
     }
 }

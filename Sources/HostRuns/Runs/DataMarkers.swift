@@ -13,38 +13,36 @@ struct CanonicalMarker {
     var value: String
 }
 
-/// The data markers of a run: a fresh value written into every backed-up volume path before the
-/// backup, changed after it (a restore that does nothing is caught), and, in a warm run, the
-/// canonical's own markers read back from the app.
+/// The data markers of a run: a fresh value written into every backed-up folder before the backup
+/// (a backed-up file is the recipe's own, e.g. a dump its pre-hook writes, and gets none), changed
+/// after it (a restore that does nothing is caught), and, in a warm run, the canonical's own markers
+/// read back from the app's volumes. cchost's helper container writes and reads them: nothing is
+/// asked of the app's image.
 extension RunContext {
-    /// Runs `command` in a running container of `service`, once, within 30 s; its stdout when it
-    /// exits 0, else an error with what it printed.
-    func execInApp(_ service: String, _ command: [String]) throws -> String {
-        let container = try docker.runningContainer(stack: app.stack, service: service)
-        let result = try docker.exec(command, in: container, deadline: Date().addingTimeInterval(30))
-        let stdout = String(decoding: result.stdout, as: UTF8.self)
-        guard result.exitCode == 0 else {
-            throw DeployError(operation: "\(command.joined(separator: " ")) in \(container)", stack: app.stack,
-                              reason: "exit \(result.exitCode): \(String(decoding: result.stderr, as: UTF8.self))\(stdout)")
-        }
-        return stdout
-    }
-
     /// Where `volume` (the recipe's name) is mounted in a running container of `service`.
     func mountPoint(service: String, volume: String) throws -> String {
         try docker.mountPoint(of: "\(app.stack)_\(volume)", in: try docker.runningContainer(stack: app.stack, service: service))
     }
 
-    /// Writes a fresh marker into every backed-up volume path: data continuity is proven when the
-    /// marker comes back after restore.
+    /// Writes a fresh marker into every backed-up folder: data continuity is proven when the marker
+    /// comes back after restore. No folder (only files backed up): no marker, and the restore's data
+    /// proof is left to the recipe's plugins.
     func seedMarker() throws -> AppContext.BackupMarker {
         let marker = "cchost-\(app.runID)-\(UUID().uuidString.prefix(8))"
         var files: [AppContext.BackupMarker.MarkerFile] = []
+        markerPlaces = []
         for service in try backedUpServices() {
-            for (volume, path) in BackupLabels.volumePaths(service) {
-                let file = "\(try mountPoint(service: service.name, volume: volume))/\(BackupLabels.markerFile(inPath: path))"
-                _ = try execInApp(service.name, ["sh", "-c", "printf %s \"$1\" > \"$2\"", "sh", marker, file])
-                files.append(.init(service: service.name, path: file))
+            for selection in BackupLabels.selections(service) {
+                let volume = "\(app.stack)_\(selection.volume)"
+                let folders = try deployer.helper.folders(among: selection.paths, inVolume: volume, stack: app.stack)
+                guard !folders.isEmpty else { continue }
+                let markerFiles = folders.map(BackupLabels.markerFile(inFolder:))
+                try deployer.helper.write(Dictionary(uniqueKeysWithValues: markerFiles.map { ($0, marker) }), inVolume: volume, stack: app.stack)
+                let mount = try mountPoint(service: service.name, volume: selection.volume)
+                for file in markerFiles {
+                    files.append(.init(service: service.name, path: "\(mount)/\(file)"))
+                    markerPlaces.append((selection.volume, file))
+                }
             }
         }
         return AppContext.BackupMarker(marker: marker, files: files)
@@ -52,8 +50,8 @@ extension RunContext {
 
     /// Changes the data after the backup, so that a restore that does nothing is caught.
     func mutateMarker() throws {
-        for file in marker?.files ?? [] {
-            _ = try execInApp(file.service, ["sh", "-c", "printf mutated > \"$1\"", "sh", file.path])
+        for place in markerPlaces {
+            try deployer.helper.write([place.file: "mutated"], inVolume: "\(app.stack)_\(place.volume)", stack: app.stack)
         }
     }
 
@@ -62,16 +60,17 @@ extension RunContext {
     func canonicalMarkers(of canonical: RunRecord.CanonicalStart) throws -> [CanonicalMarker] {
         var markers: [CanonicalMarker] = []
         for service in try backedUpServices() {
-            for (volume, path) in BackupLabels.volumePaths(service) {
-                guard let folder = try retainedData.folder(of: volume, recipe: request.recipe, in: canonical) else { continue }
-                let file = BackupLabels.markerFile(inPath: path)
-                let location = "\(folder)/\(file)"
-                guard FileManager.default.fileExists(atPath: location) else { continue }
-                do {
-                    markers.append(CanonicalMarker(service: service.name, volume: volume, path: file,
-                                                   value: try String(contentsOfFile: location, encoding: .utf8)))
-                } catch {
-                    throw DeployError(operation: "read the canonical's data marker \(location)", stack: app.stack, reason: "\(error)")
+            for selection in BackupLabels.selections(service) {
+                guard let folder = try retainedData.folder(of: selection.volume, recipe: request.recipe, in: canonical) else { continue }
+                for file in selection.paths.map(BackupLabels.markerFile(inFolder:)) {
+                    let location = "\(folder)/\(file)"
+                    guard FileManager.default.fileExists(atPath: location) else { continue }
+                    do {
+                        markers.append(CanonicalMarker(service: service.name, volume: selection.volume, path: file,
+                                                       value: try String(contentsOfFile: location, encoding: .utf8)))
+                    } catch {
+                        throw DeployError(operation: "read the canonical's data marker \(location)", stack: app.stack, reason: "\(error)")
+                    }
                 }
             }
         }
@@ -93,9 +92,12 @@ extension RunContext {
         for marker in canonicalMarkers {
             let place = "\(marker.service):\(marker.volume)/\(marker.path)"
             do {
-                let value = try execInApp(marker.service, ["cat", "\(try mountPoint(service: marker.service, volume: marker.volume))/\(marker.path)"])
-                if value == marker.value { found.append(place) }
-                else { problems.append("\(place) holds '\(value.prefix(60))', not the canonical's marker \(marker.value)") }
+                let value = try deployer.helper.read(marker.path, inVolume: "\(app.stack)_\(marker.volume)", limit: 4096, stack: app.stack)
+                switch value {
+                case nil: problems.append("\(place) is missing")
+                case marker.value: found.append(place)
+                case let other?: problems.append("\(place) holds '\(other.prefix(60))', not the canonical's marker \(marker.value)")
+                }
             } catch {
                 problems.append("\(place) could not be read: \(error)")
             }

@@ -23,6 +23,8 @@ final class RunContext {
     var deployed = false
     var backup: BackupRecord?
     var marker: AppContext.BackupMarker?
+    /// Where the run's markers are: volume (the recipe's name) and file inside it.
+    var markerPlaces: [(volume: String, file: String)] = []
     /// The data markers a warm run's copy of the canonical's volumes holds.
     var canonicalMarkers: [CanonicalMarker] = []
     /// Why the run cannot go on; written by the engine alone.

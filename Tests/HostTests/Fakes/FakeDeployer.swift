@@ -22,12 +22,16 @@ final class FakeDeployer: Deployer {
     let name = "fake"
     let fake: FakeDocker
     var docker: any Docker { fake }
+    /// Volumes of the fake helper live beside the fake Docker's.
+    let fakeHelper: FakeHelper
+    var helper: any Helper { fakeHelper }
     let defaultTimeout = 5
     let secrets = SecretLedger()
     let behaviour: Mutex<Behaviour>
 
     init(docker: FakeDocker, _ configure: (inout Behaviour) -> Void = { _ in }) {
         fake = docker
+        fakeHelper = FakeHelper(root: docker.root.appendingPathComponent("helper-volumes"))
         var initial = Behaviour()
         configure(&initial)
         behaviour = Mutex(initial)
@@ -71,7 +75,7 @@ final class FakeDeployer: Deployer {
 
     func backup(_ app: AppDeployment) throws(DeployError) -> BackupRecord {
         try called("backup", app)
-        return BackupRecord(archives: [BackupArchive(service: "app", volume: "content", mountPoint: "/data/content", path: ".",
+        return BackupRecord(archives: [BackupArchive(service: "app", volume: "content", paths: ["."],
                                                      file: app.workDirectory.appendingPathComponent("backup.tar").path, bytes: 10)])
     }
 

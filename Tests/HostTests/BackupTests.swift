@@ -1,0 +1,133 @@
+import Foundation
+@testable import HostBase
+@testable import HostDocker
+import Testing
+
+/// Backups as backup-bot-two takes them, on the real swarm with cchost's own helper container: the
+/// swarm backend's backup and restore of a busybox app whose labels use every shape (a file and a
+/// folder in one comma-separated label, an excluded volume, hooks, a first attempt that fails), and
+/// the copy's refusals on a plain volume (a link out of the volume, an empty or missing path).
+@Suite("Backups through the helper container", .serialized)
+struct BackupTests {
+    static let compose = """
+        version: "3.8"
+        services:
+          app:
+            image: cchost-example/httpd:1.35.0
+            init: true
+            command: ["/bin/sh", "-c", "mkdir -p /data/files && echo hello > /data/files/a.txt && echo scratch > /cache/c && exec sleep 1d"]
+            volumes:
+              - data:/data
+              - cache:/cache
+            deploy:
+              labels:
+                - "backupbot.backup=true"
+                # The first attempt fails (a database still starting), the second dumps: 20 MB that do
+                # not compress, beyond any output buffer.
+                - "backupbot.backup.pre-hook=test -f /data/.tried || { touch /data/.tried; echo not ready >&2; exit 1; }; echo dump-1 > /data/dump.sql && head -c 20000000 /dev/urandom > /data/files/big.bin"
+                - "backupbot.backup.post-hook=rm -f /data/dump.sql /data/files/big.bin"
+                - "backupbot.backup.volumes.data.path=dump.sql, files/"
+                - "backupbot.backup.volumes.cache=false"
+                - "backupbot.restore.pre-hook=rm -rf /data/files"
+                - "backupbot.restore.post-hook=cp /data/dump.sql /data/loaded.sql && rm -f /data/dump.sql"
+        volumes:
+          data:
+          cache:
+
+        """
+
+    /// The app of one test: a recipe folder (no git needed by the deployer) under a fresh stack.
+    static func app(_ folder: TemporaryDirectory) throws -> AppDeployment {
+        try compose.write(toFile: folder.file("compose.yml"), atomically: true, encoding: .utf8)
+        try "TYPE=backup-shapes\nDOMAIN=backup-shapes.example.com\n".write(toFile: folder.file(".env.sample"), atomically: true, encoding: .utf8)
+        let id = String(UUID().uuidString.prefix(8)).lowercased()
+        return AppDeployment(runID: id, recipe: "backup-shapes", domain: "bk-\(id).ci.example",
+                             checkout: Checkout(directory: folder.path, ref: "1.0.0", commit: String(repeating: "b", count: 40)),
+                             workDirectory: folder.url.appendingPathComponent("run"))
+    }
+
+    func shell(_ deployer: SwarmDeployer, _ app: AppDeployment, _ script: String) throws -> String {
+        let container = try deployer.docker.runningContainer(stack: app.stack, service: "app")
+        let result = try deployer.docker.exec(["sh", "-c", script], in: container, deadline: Date().addingTimeInterval(30))
+        #expect(result.exitCode == 0, "\(script): \(String(decoding: result.stderr, as: UTF8.self))")
+        return String(decoding: result.stdout, as: UTF8.self)
+    }
+
+    @Test("backup: pre-hooks, a file and a folder of one volume, the excluded volume left out, post-hooks, retried once; restore puts them back between its hooks", .requiresDocker)
+    func backupAndRestore() throws {
+        let folder = try TemporaryDirectory("backup-shapes")
+        let app = try Self.app(folder)
+        let deployer = SwarmDeployer(defaultTimeout: 60)
+        defer { #expect(deployer.teardown(app).isClean) }
+        try deployer.deploy(app, as: .install(ref: "1.0.0"))
+        #expect(try deployer.docker.waitForConvergence(stack: app.stack, deadline: Date().addingTimeInterval(60)) == .converged)
+        _ = try shell(deployer, app, "until [ -f /data/files/a.txt ]; do sleep 0.1; done")
+
+        let started = Date()
+        let record = try deployer.backup(app)
+        print("backup of 20 MB through the helper, with one retry: \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+        #expect(record.attempts == 2)
+        let archive = try #require(record.archives.first)
+        #expect(record.archives.count == 1 && archive.volume == "data" && archive.paths == ["dump.sql", "files"])
+        let size = try FileManager.default.attributesOfItem(atPath: archive.file)[.size] as? Int
+        #expect(archive.bytes > 16 << 20 && archive.bytes == size)
+        let listing = try TarListing(file: URL(fileURLWithPath: archive.file))
+        #expect(listing.members.map(\.path).sorted() == ["dump.sql", "files", "files/a.txt", "files/big.bin"])
+        #expect(listing.members.first { $0.path == "files/big.bin" }?.size == 20_000_000)
+        // The post-hook ran: the dump is gone from the volume.
+        #expect(try shell(deployer, app, "ls /data") == "files\n")
+
+        _ = try shell(deployer, app, "echo changed > /data/files/a.txt")
+        try deployer.restore(app, from: record)
+        #expect(try shell(deployer, app, "cat /data/files/a.txt /data/loaded.sql; ls /data; wc -c < /data/files/big.bin")
+                == "hello\ndump-1\nfiles\nloaded.sql\n20000000\n")
+    }
+
+    /// A volume of its own stack, filled by `script` in the helper (the volume at /volume).
+    static func volume(_ stack: String, _ script: String) throws -> String {
+        let name = "\(stack)_data"
+        let helper = HelperContainer()
+        try helper.cli.run(["volume", "create", "--label", "com.docker.stack.namespace=\(stack)", name])
+        let output = try helper.run("cd /volume && " + script, volume: name, readOnly: false, stack: stack, timeout: 60, operation: "fill")
+        #expect(output.succeeded, "\(output.stderrText)")
+        return name
+    }
+
+    @Test("the copy never follows a link out of the volume, archives links inside as links, and names a missing or empty path", .requiresDocker)
+    func hostilePaths() throws {
+        let folder = try TemporaryDirectory("backup-paths")
+        let app = try Self.app(folder)
+        let deployer = SwarmDeployer()
+        defer { #expect(deployer.teardown(stack: app.stack).isClean) }
+        _ = try Self.volume(app.stack, "ln -s /etc/passwd leak; mkdir f; echo x > f/x; ln -s /etc f/etc; : > empty.sql")
+        let into = folder.url
+        func copy(_ paths: [String]) throws(DeployError) -> BackupArchive {
+            try deployer.archive(BackupLabels.Selection(volume: "data", paths: paths), of: "app", app: app, into: into)
+        }
+        let leak = #expect(throws: DeployError.self) { try copy(["leak"]) }
+        #expect(leak?.reason == "leak leads out of the volume (a link to /etc/passwd)")
+        let empty = #expect(throws: DeployError.self) { try copy(["empty.sql", "missing"]) }
+        #expect(empty?.reason == "missing is not in the volume")
+        let emptyFile = #expect(throws: DeployError.self) { try copy(["empty.sql"]) }
+        #expect(emptyFile?.reason == "empty.sql is empty")
+
+        let inside = try copy(["f"])
+        let members = try TarListing(file: URL(fileURLWithPath: inside.file)).members
+        #expect(members.map(\.path).sorted() == ["f", "f/etc", "f/x"])
+        #expect(members.first { $0.path == "f/etc" }?.kind == .link)
+    }
+
+    @Test("a cut-off archive is refused with where it ends", .requiresDocker)
+    func cutOffArchive() throws {
+        let folder = try TemporaryDirectory("backup-cut")
+        let app = try Self.app(folder)
+        let deployer = SwarmDeployer()
+        defer { #expect(deployer.teardown(stack: app.stack).isClean) }
+        _ = try Self.volume(app.stack, "head -c 100000 /dev/urandom > blob")
+        let archive = try deployer.archive(BackupLabels.Selection(volume: "data", paths: ["blob"]), of: "app", app: app, into: folder.url)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: archive.file))
+        try handle.truncate(atOffset: 50_000)
+        try handle.close()
+        #expect { try TarListing(file: URL(fileURLWithPath: archive.file)) } throws: { "\($0)" == "the archive ends inside blob: it is cut off" }
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+@testable import HostDocker
+import Synchronization
+
+/// cchost's helper in memory: each volume is a real folder under `root` (`root/<volume>`), so the
+/// run engine's markers are written and read as files; HTTP answers what the test sets. Records
+/// every call, e.g. `"write s_content .cchost-marker"`, `"folders s_content ."`.
+final class FakeHelper: Helper {
+    let root: URL
+    let state: Mutex<(calls: [String], failures: [String: DeployError], http: (status: Int32?, body: String))>
+
+    init(root: URL) {
+        self.root = root
+        state = Mutex(([], [:], (200, "ok")))
+    }
+
+    var calls: [String] { state.withLock { $0.calls } }
+
+    /// Every later call of `method` (`folders`, `write`, `read`, `http`) throws `error`.
+    func fail(_ method: String, with error: DeployError) { state.withLock { $0.failures[method] = error } }
+
+    private func called(_ method: String, _ detail: String) throws(DeployError) {
+        if let failure = state.withLock({ state -> DeployError? in
+            state.calls.append("\(method) \(detail)")
+            return state.failures[method]
+        }) { throw failure }
+    }
+
+    func folder(_ volume: String) -> URL { root.appendingPathComponent(volume) }
+
+    func folders(among paths: [String], inVolume volume: String, stack: String) throws(DeployError) -> [String] {
+        try called("folders", "\(volume) \(paths.joined(separator: ","))")
+        try? FileManager.default.createDirectory(at: folder(volume), withIntermediateDirectories: true)
+        return paths.filter { path in
+            var isFolder: ObjCBool = false
+            return FileManager.default.fileExists(atPath: folder(volume).appendingPathComponent(path).path, isDirectory: &isFolder) && isFolder.boolValue
+        }
+    }
+
+    func write(_ files: [String: String], inVolume volume: String, stack: String) throws(DeployError) {
+        try called("write", "\(volume) \(files.keys.sorted().joined(separator: ","))")
+        for (path, contents) in files {
+            try? Data(contents.utf8).write(to: folder(volume).appendingPathComponent(path))
+        }
+    }
+
+    func read(_ path: String, inVolume volume: String, limit: Int, stack: String) throws(DeployError) -> String? {
+        try called("read", "\(volume) \(path)")
+        return (try? String(contentsOf: folder(volume).appendingPathComponent(path), encoding: .utf8)).map { String($0.prefix(limit)) }
+    }
+
+    func http(method: String, url: String, body: String?, from container: ServiceContainer,
+              timeout: Double) throws(DeployError) -> (status: Int32?, body: Data, said: String) {
+        try called("http", "\(method) \(url) \(container.id)")
+        let answer = state.withLock { $0.http }
+        return (answer.status, Data(answer.body.utf8), answer.status.map { "HTTP/1.1 \($0) OK" } ?? "wget: can't connect to remote host: Connection refused")
+    }
+}
