@@ -21,8 +21,20 @@ struct NotesRecipesTests {
     private static let overlay = "libcchost-overlay-notes-db.so"
     private static let plugin = "overlay-notes-db"
 
+    /// A run's record, its seconds, and its state folder (the run's backup archives are in it).
+    private struct Run {
+        var record: RunRecord
+        var seconds: Int
+        var state: TemporaryDirectory
+
+        /// The archive the backup made of `volume` of `service`.
+        func archive(_ service: String, _ volume: String) -> String {
+            state.url.appendingPathComponent("runs/\(record.id)/backup/\(service)-\(volume).tar").path
+        }
+    }
+
     /// Runs `recipe` with the generic suite (and the notes overlay when `overlay`); prints its seconds.
-    private func run(_ recipe: String, stages: [Tier] = Tier.allCases, overlay: Bool = false) throws -> (RunRecord, seconds: Int) {
+    private func run(_ recipe: String, stages: [Tier] = Tier.allCases, overlay: Bool = false) throws -> Run {
         let state = try TemporaryDirectory("state")
         var plugins = [try SwarmRuns.generic()]
         if overlay { plugins.append(try SwarmRuns.probe(Self.overlay, origin: .operatorFolder(TestPaths.products.path))) }
@@ -31,7 +43,7 @@ struct NotesRecipesTests {
             .run(RunRequest(recipe: recipe, repository: Self.repositories.file(recipe), stages: stages))
         let seconds = Int(Date().timeIntervalSince(started).rounded())
         print("\(recipe) run (\(stages.map(\.rawValue).joined(separator: ","))): \(seconds) s")
-        return (record, seconds)
+        return Run(record: record, seconds: seconds, state: state)
     }
 
     /// Torn down, and nothing of the stack left on the engine.
@@ -41,11 +53,13 @@ struct NotesRecipesTests {
         #expect(SwarmRuns.leftovers(stack).isEmpty, "\(SwarmRuns.leftovers(stack))")
     }
 
-    /// A full run of a notes recipe with its overlay: green, the upgrade moved to the head, the seeded
-    /// row there after install, upgrade and restore (deleted before the restore, so only the restore
-    /// brought it back), and the host's marker back.
-    private func expectFullRunGreen(_ recipe: String) throws -> RunRecord {
-        let (record, _) = try run(recipe, overlay: true)
+    /// A full run of a notes recipe with its overlay: green, the upgrade moved to the head, and the
+    /// seeded row there after install, upgrade and restore (deleted before the restore, so only the
+    /// restore brought it back). That row is the data's proof: what these recipes back up is a dump
+    /// and a folder their pre-hook makes, so the host has no folder to put its own marker in.
+    private func expectFullRunGreen(_ recipe: String) throws -> Run {
+        let outcome = try run(recipe, overlay: true)
+        let record = outcome.record
         #expect(record.verdict == .pass, "\(RunReport.console(record))")
         #expect(record.base?.ref == "1.0.0+1.0.0" && record.head.ref == "1.1.0+1.1.0")
         #expect(record.deployCount == 1)
@@ -55,32 +69,34 @@ struct NotesRecipesTests {
             "restore/hook:drop-seed-note": .pass, "restore/seed-note-present": .pass, "restore/row-count-at-least": .pass,
         ]
         #expect(record.verdicts(plugin: Self.plugin) == expected, "\(RunReport.console(record))")
-        #expect(try record.check(.restore, "data-continuity", plugin: "generic").verdict == .pass)
         #expect(try record.check(.install, "readiness", plugin: "generic").verdict == .pass)
         expectNothingLeft(record)
-        return record
+        return outcome
     }
 
     @Test("notes-postgres goes green through every tier: the seeded row survives the upgrade of app and PostgreSQL, and comes back with the restore", .requiresDocker)
     func notesPostgresGreen() throws {
-        let record = try expectFullRunGreen("notes-postgres")
+        let record = try expectFullRunGreen("notes-postgres").record
+        #expect(try record.tier(.backup).opDetail.hasPrefix("1 archive(s)"))
         let restored = try record.check(.restore, "seed-note-present", plugin: Self.plugin)
         #expect(restored.detail == "the note 'cchost-seed' is in PostgreSQL database notes once")
     }
 
     @Test("notes-mariadb goes green through every tier: two paths of one volume backed up, the tmp volume left out, the seeded row back after the restore", .requiresDocker)
     func notesMariaDBGreen() throws {
-        let record = try expectFullRunGreen("notes-mariadb")
-        let restored = try record.check(.restore, "seed-note-present", plugin: Self.plugin)
+        let outcome = try expectFullRunGreen("notes-mariadb")
+        let restored = try outcome.record.check(.restore, "seed-note-present", plugin: Self.plugin)
         #expect(restored.detail == "the note 'cchost-seed' is in MariaDB database notes once")
-        // backup.sql and backup-info/ of the mariadb volume; nothing of tmp.
-        let backup = try record.tier(.backup).opDetail
-        #expect(backup.hasPrefix("1 archive(s)") || backup.hasPrefix("2 archive(s)"), "\(backup)")
+        // One archive, of the mariadb volume, with both paths of its label; none of tmp.
+        #expect(try outcome.record.tier(.backup).opDetail.hasPrefix("1 archive(s)"))
+        let listing = try HostTests.run("/usr/bin/tar", ["-tf", outcome.archive("db", "mariadb")])
+        #expect(listing.status == 0, "\(listing.stderr)")
+        #expect(Set(listing.stdout.split(separator: "\n")) == ["backup.sql", "backup-info/", "backup-info/server-version"], "\(listing.stdout)")
     }
 
     @Test("notes-restarts converges after the app restarted while its database started late, and the install says how often", .requiresDocker)
     func notesRestartsGreen() throws {
-        let (record, _) = try run("notes-restarts", stages: [.install])
+        let record = try run("notes-restarts", stages: [.install]).record
         #expect(record.verdict == .pass, "\(RunReport.console(record))")
         let install = try record.tier(.install)
         // The db waits 12 s; the app exits at once without it and swarm restarts it every 5 s.
@@ -91,7 +107,8 @@ struct NotesRecipesTests {
 
     @Test("notes-db-never-starts is red at install within its 20 s timeout, saying the database keeps failing", .requiresDocker)
     func notesDatabaseNeverStartsIsRed() throws {
-        let (record, seconds) = try run("notes-db-never-starts", stages: [.install, .upgrade])
+        let outcome = try run("notes-db-never-starts", stages: [.install, .upgrade])
+        let (record, seconds) = (outcome.record, outcome.seconds)
         #expect(record.verdict == .fail, "\(RunReport.console(record))")
         let install = try record.tier(.install)
         #expect(install.opVerdict == .fail)
@@ -104,11 +121,14 @@ struct NotesRecipesTests {
 
     @Test("notes-big-backup goes green with an archive larger than 16 MiB, restored whole", .requiresDocker)
     func notesBigBackupGreen() throws {
-        let (record, _) = try run("notes-big-backup", stages: [.install, .backup, .restore])
+        let outcome = try run("notes-big-backup", stages: [.install, .backup, .restore])
+        let record = outcome.record
         #expect(record.verdict == .pass, "\(RunReport.console(record))")
-        let backup = try record.tier(.backup).opDetail
-        let bytes = try #require(backup.firstMatch(of: /(\d+) bytes/), "\(backup)")
-        #expect(Int(bytes.1) ?? 0 > 16 << 20, "\(backup)")
+        #expect(try record.tier(.backup).opDetail.hasPrefix("2 archive(s)"))
+        let blobs = try FileManager.default.attributesOfItem(atPath: outcome.archive("db", "blobs"))[.size] as? Int ?? 0
+        #expect(blobs > 16 << 20, "the blobs archive has \(blobs) bytes")
+        // The host's marker went into the blobs volume before the backup: back after the restore,
+        // it came through that archive whole.
         #expect(try record.check(.restore, "data-continuity", plugin: "generic").verdict == .pass)
         expectNothingLeft(record)
     }
