@@ -38,7 +38,7 @@ struct GenericSuite: Plugin {
               description: "the marker the host wrote before the backup is back after the restore") { host, _ in
             let app = try host.appInfo()
             guard let backup = app.backup, !backup.files.isEmpty else {
-                return .skip("no marker was seeded (the backup tier did not run)")
+                return .skip("no marker was seeded: the backup tier did not run, or the recipe backs up no folder (only files such as a dump)")
             }
             var missing: [String] = []
             for file in backup.files {

@@ -131,3 +131,54 @@ struct BackupTests {
         #expect { try TarListing(file: URL(fileURLWithPath: archive.file)) } throws: { "\($0)" == "the archive ends inside blob: it is cut off" }
     }
 }
+
+/// What the backup verifies in an archive, read from archives the host's GNU tar writes.
+@Suite("Archive listings")
+struct TarListingTests {
+    @Test("long names, folders, files and links are listed as archived; each declared path is there with content or named")
+    func listing() throws {
+        let folder = try TemporaryDirectory("tar-listing")
+        let root = folder.url.appendingPathComponent("volume")
+        let deep = String(repeating: "long-folder-name/", count: 8) + "file.txt"
+        try FileManager.default.createDirectory(at: root.appendingPathComponent(deep).deletingLastPathComponent(), withIntermediateDirectories: true)
+        try "deep".write(to: root.appendingPathComponent(deep), atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("empty-folder"), withIntermediateDirectories: true)
+        try Data().write(to: root.appendingPathComponent("empty.sql"))
+        try "dump".write(to: root.appendingPathComponent("dump.sql"), atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: root.appendingPathComponent("link").path, withDestinationPath: "/etc")
+        let archive = folder.url.appendingPathComponent("a.tar")
+        let tar = try Command.run("/bin/tar", ["-C", root.path, "-cf", archive.path, "."], environment: [:], timeout: 30)
+        #expect(tar.succeeded, "\(tar.stderrText)")
+
+        let listing = try TarListing(file: archive)
+        #expect(listing.members.contains(.init(path: deep, kind: .file, size: 4)), "\(listing.members.map(\.path))")
+        #expect(listing.members.contains { $0.path == "link" && $0.kind == .link })
+        #expect(listing.problem(with: ".") == nil)
+        #expect(listing.problem(with: "dump.sql") == nil)
+        #expect(listing.problem(with: "./long-folder-name/") == nil)
+        #expect(listing.problem(with: "empty.sql") == "empty.sql is empty")
+        #expect(listing.problem(with: "empty-folder") == "the folder empty-folder is empty")
+        #expect(listing.problem(with: "missing") == "missing is not in the archive")
+    }
+
+    @Test("a file that is not a tar archive, or one cut off before its end blocks, is refused")
+    func damaged() throws {
+        let folder = try TemporaryDirectory("tar-damaged")
+        let text = folder.url.appendingPathComponent("text.tar")
+        try Data(repeating: 0x41, count: 1024).write(to: text)
+        #expect { try TarListing(file: text) } throws: { "\($0)".contains("not a tar archive") }
+        let empty = folder.url.appendingPathComponent("empty.tar")
+        try Data().write(to: empty)
+        #expect { try TarListing(file: empty) } throws: { "\($0)".contains("cut off") }
+    }
+}
+
+extension BackupTests {
+    @Test("a volume name that Docker would not accept never reaches the helper's --mount")
+    func oddVolumeName() throws {
+        let error = #expect(throws: DeployError.self) {
+            try HelperContainer(cli: DockerCLI(executable: "/bin/false")).run("true", volume: "x_data,target=/etc", stack: "x", timeout: 5, operation: "copy")
+        }
+        #expect(error?.reason == "\"x_data,target=/etc\" is not a volume name Docker accepts")
+    }
+}

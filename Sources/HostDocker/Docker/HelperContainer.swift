@@ -32,6 +32,11 @@ public struct HelperContainer: Sendable {
                        "--label", "com.docker.stack.namespace=\(stack)", "--label", "cchost.helper=1"]
         if case .none = input {} else { options.append("-i") }
         if let volume {
+            // Docker's own rule for volume names; anything else could smuggle options into --mount.
+            guard let first = volume.first, first.isLetter || first.isNumber,
+                  volume.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) }) else {
+                throw DeployError(operation: operation, stack: stack, reason: "\"\(volume)\" is not a volume name Docker accepts")
+            }
             guard try cli.output(["volume", "inspect", volume]).succeeded else {
                 throw DeployError(operation: operation, stack: stack, reason: "volume \(volume) does not exist")
             }
