@@ -1,7 +1,9 @@
-/* The overlay for the notes-db fixture (Tests/Fixtures/recipes/notes-db), in C: it includes only the
- * ABI header and reaches the app only through the host table.
+/* The overlay for the notes fixtures (Tests/Fixtures/recipes/notes-db on SQLite, notes-postgres on
+ * PostgreSQL, notes-mariadb on MariaDB), in C: it includes only the ABI header and reaches the app
+ * only through the host table. Which database it talks to, and with which client, follows from the
+ * recipe under test (app info's "recipe"); everything else is the same for the three.
  *
- * - seed-note (install step): inserts a known note into the real SQLite database of the db service.
+ * - seed-note (install step): inserts a known note into the real database of the db service.
  * - seed-note-present (check, install/upgrade/restore): that note is in the database, exactly once.
  * - drop-seed-note (hook, before the restore op): deletes the note, so that seed-note-present after
  *   the restore passes only if the restore brought the database back.
@@ -16,8 +18,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DATABASE "/data/notes.db"
 #define SEED_TEXT "cchost-seed"
+
+/* A recipe's database: where it is (for details), the notes table's text column, and the command
+ * that runs one SQL statement in the db service, printing bare values; the statement is appended as
+ * its last argument. */
+typedef struct notes_database {
+    const char *recipe;
+    const char *name;
+    const char *column;
+    const char *client[10];
+} notes_database;
+
+static const notes_database databases[] = {
+    {"notes-db", "/data/notes.db", "body", {"sqlite3", "/data/notes.db", NULL}},
+    /* Local connections in the db container need no password. */
+    {"notes-postgres", "PostgreSQL database notes", "text",
+     {"psql", "-U", "notes", "-d", "notes", "-v", "ON_ERROR_STOP=1", "-tAc", NULL}},
+    /* The password is a secret file in the db container: a shell reads it there. */
+    {"notes-mariadb", "MariaDB database notes", "text",
+     {"sh", "-c", "exec mariadb -u \"$MARIADB_USER\" -p\"$(cat \"$MARIADB_PASSWORD_FILE\")\" -N -B -e \"$1\" \"$MARIADB_DATABASE\"",
+      "sh", NULL}},
+};
 
 static const cchost_host_table *host;
 
@@ -36,8 +58,9 @@ static void release_buffer(cchost_buffer *buffer) {
 }
 
 static int32_t initialize(const cchost_host_table *table, cchost_buffer *error) {
-    if (!CCHOST_HOST_HAS(table, exec) || !CCHOST_HOST_HAS(table, buffer_free) || !CCHOST_HOST_HAS(table, log)) {
-        fill(error, "this plugin needs a host with log, exec and buffer_free");
+    if (!CCHOST_HOST_HAS(table, exec) || !CCHOST_HOST_HAS(table, app_info) || !CCHOST_HOST_HAS(table, buffer_free) ||
+        !CCHOST_HOST_HAS(table, log)) {
+        fill(error, "this plugin needs a host with log, exec, app_info and buffer_free");
         return 1;
     }
     host = table;
@@ -45,7 +68,7 @@ static int32_t initialize(const cchost_host_table *table, cchost_buffer *error) 
 }
 
 static int32_t metadata(cchost_buffer *out) {
-    fill(out, "{\"recipes\": [\"notes-db\"],"
+    fill(out, "{\"recipes\": [\"notes-db\", \"notes-postgres\", \"notes-mariadb\"],"
               " \"stages\": [\"install\", \"upgrade\", \"backup\", \"restore\"],"
               " \"expected_na\": [],"
               " \"readiness\": {\"path\": \"/\", \"status\": 200},"
@@ -53,20 +76,80 @@ static int32_t metadata(cchost_buffer *out) {
     return 0;
 }
 
-/* Runs one SQL statement with sqlite3 in the db service. Returns the host status; on CCHOST_HOST_OK,
- * `*exit_code` is sqlite3's status and `text` (size `size`) its output, NUL-terminated and without
- * trailing whitespace; otherwise `text` holds the host's reason. */
-static int32_t sql(const char *statement, int32_t *exit_code, char *text, size_t size) {
-    const char *argv[] = {"sqlite3", DATABASE, statement, NULL};
+/* The value of the first `"key": "text"` pair in the JSON `data` whose value is plain text (no
+ * escapes), into `value`; "" when there is none. Enough for app info's recipe name. */
+static void json_text(const uint8_t *data, size_t len, const char *key, char *value, size_t size) {
+    size_t k = strlen(key);
+    value[0] = '\0';
+    for (size_t i = 0; i + k + 2 <= len; i++) {
+        if (data[i] != '"' || memcmp(data + i + 1, key, k) != 0 || data[i + k + 1] != '"') continue;
+        size_t j = i + k + 2;
+        while (j < len && strchr(" \t\r\n", data[j]) != NULL) j++;
+        if (j >= len || data[j] != ':') continue;
+        for (j++; j < len && strchr(" \t\r\n", data[j]) != NULL; j++) {}
+        if (j >= len || data[j] != '"') continue;
+        size_t begin = ++j;
+        while (j < len && data[j] != '"' && data[j] != '\\') j++;
+        if (j >= len || data[j] != '"' || j - begin >= size) return;
+        memcpy(value, data + begin, j - begin);
+        value[j - begin] = '\0';
+        return;
+    }
+}
+
+/* The database of the recipe under test, or NULL with the reason in `why`. */
+static const notes_database *database_under_test(char *why, size_t size) {
+    cchost_buffer info = {0};
+    char recipe[128] = "";
+    int32_t status = host->app_info(&info);
+    if (status == CCHOST_HOST_OK) json_text(info.data, info.len, "recipe", recipe, sizeof recipe);
+    else snprintf(why, size, "app info did not answer (host status %d): %.*s", status, (int)(info.len > 200 ? 200 : info.len), (const char *)info.data);
+    host->buffer_free(&info);
+    if (status != CCHOST_HOST_OK) return NULL;
+    for (size_t i = 0; i < sizeof databases / sizeof databases[0]; i++) {
+        if (strcmp(databases[i].recipe, recipe) == 0) return &databases[i];
+    }
+    snprintf(why, size, "no notes database is known for the recipe \"%s\"", recipe);
+    return NULL;
+}
+
+/* Runs one SQL statement in the db service of the recipe under test, with its client; `format` has
+ * one %s, the notes table's text column. Returns CCHOST_PASS with the output in `text`
+ * (NUL-terminated, without trailing whitespace) and the database in `*db`; otherwise
+ * CCHOST_PLUGIN_ERROR (no known database, or exec never ran) or CCHOST_FAIL (the client exited
+ * non-zero), with `text` saying why `doing` failed. */
+static int32_t sql(const char *doing, const char *format, const notes_database **db, char *text, size_t size) {
+    char why[300], statement[256], said[400];
+    *db = database_under_test(why, sizeof why);
+    if (*db == NULL) {
+        snprintf(text, size, "%s: %s", doing, why);
+        return CCHOST_PLUGIN_ERROR;
+    }
+    snprintf(statement, sizeof statement, format, (*db)->column);
+    const char *argv[sizeof (*db)->client / sizeof (*db)->client[0] + 2];
+    size_t n = 0;
+    for (; (*db)->client[n] != NULL; n++) argv[n] = (*db)->client[n];
+    argv[n++] = statement;
+    argv[n] = NULL;
+
     cchost_buffer output = {0};
-    *exit_code = -1;
-    int32_t status = host->exec("db", argv, exit_code, &output);
-    size_t n = output.len < size - 1 ? output.len : size - 1;
-    if (n > 0) memcpy(text, output.data, n);
-    text[n] = '\0';
-    while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' ' || text[n - 1] == '\t')) text[--n] = '\0';
+    int32_t code = -1;
+    int32_t status = host->exec("db", argv, &code, &output);
+    size_t len = output.len < sizeof said - 1 ? output.len : sizeof said - 1;
+    if (len > 0) memcpy(said, output.data, len);
+    said[len] = '\0';
+    while (len > 0 && strchr(" \t\r\n", said[len - 1]) != NULL) said[--len] = '\0';
     host->buffer_free(&output);
-    return status;
+    if (status != CCHOST_HOST_OK) {
+        snprintf(text, size, "%s: exec in db did not run (host status %d): %s", doing, status, said);
+        return CCHOST_PLUGIN_ERROR;
+    }
+    if (code != 0) {
+        snprintf(text, size, "%s exited %d: %s", doing, code, said);
+        return CCHOST_FAIL;
+    }
+    snprintf(text, size, "%s", said);
+    return CCHOST_PASS;
 }
 
 /* A whole non-negative number, or -1. */
@@ -80,61 +163,43 @@ static long parse_count(const char *text) {
 /* The install step: insert the known note. */
 static int32_t seed_note(void *user_data, const cchost_call *call, cchost_buffer *detail) {
     (void)user_data; (void)call;
-    char text[512], message[700];
-    int32_t code;
-    int32_t status = sql("insert into notes(body) values('" SEED_TEXT "')", &code, text, sizeof text);
-    if (status != CCHOST_HOST_OK) {
-        snprintf(message, sizeof message, "exec in db did not run (host status %d): %s", status, text);
-        fill(detail, message);
-        return CCHOST_PLUGIN_ERROR;
-    }
-    if (code != 0) {
-        snprintf(message, sizeof message, "inserting the seed note exited %d: %s", code, text);
-        fill(detail, message);
-        return CCHOST_FAIL;
-    }
-    fill(detail, "inserted the note '" SEED_TEXT "' into " DATABASE);
-    return CCHOST_PASS;
+    char text[700];
+    const notes_database *db;
+    int32_t verdict = sql("inserting the seed note", "insert into notes(%s) values('" SEED_TEXT "')", &db, text, sizeof text);
+    if (verdict == CCHOST_PASS) snprintf(text, sizeof text, "inserted the note '" SEED_TEXT "' into %s", db->name);
+    fill(detail, text);
+    return verdict;
 }
 
 /* The check: the seed note is in the database exactly once. */
 static int32_t seed_note_present(void *user_data, const cchost_call *call, cchost_buffer *detail) {
     (void)user_data; (void)call;
-    char text[512], message[700];
-    int32_t code;
-    int32_t status = sql("select count(*) from notes where body='" SEED_TEXT "'", &code, text, sizeof text);
-    if (status != CCHOST_HOST_OK) {
-        snprintf(message, sizeof message, "exec in db did not run (host status %d): %s", status, text);
-        fill(detail, message);
-        return CCHOST_PLUGIN_ERROR;
-    }
-    if (code != 0) {
-        snprintf(message, sizeof message, "counting the seed note exited %d: %s", code, text);
-        fill(detail, message);
-        return CCHOST_FAIL;
+    char text[700], message[900];
+    const notes_database *db;
+    int32_t verdict = sql("counting the seed note", "select count(*) from notes where %s='" SEED_TEXT "'", &db, text, sizeof text);
+    if (verdict != CCHOST_PASS) {
+        fill(detail, text);
+        return verdict;
     }
     if (strcmp(text, "1") != 0) {
-        snprintf(message, sizeof message, "expected the note '" SEED_TEXT "' once in " DATABASE ", found \"%s\"", text);
+        snprintf(message, sizeof message, "expected the note '" SEED_TEXT "' once in %s, found \"%s\"", db->name, text);
         fill(detail, message);
         return CCHOST_FAIL;
     }
-    fill(detail, "the note '" SEED_TEXT "' is in " DATABASE " once");
+    snprintf(message, sizeof message, "the note '" SEED_TEXT "' is in %s once", db->name);
+    fill(detail, message);
     return CCHOST_PASS;
 }
 
 /* The hook before the restore op: delete the note, so only the restore can bring it back. */
 static int32_t drop_seed_note(void *user_data, const cchost_call *call, cchost_buffer *detail) {
     (void)user_data; (void)call;
-    char text[512], message[700];
-    int32_t code;
-    int32_t status = sql("delete from notes where body='" SEED_TEXT "'", &code, text, sizeof text);
-    if (status != CCHOST_HOST_OK || code != 0) {
-        snprintf(message, sizeof message, "deleting the seed note failed (host status %d, exit %d): %s", status, code, text);
-        fill(detail, message);
-        return status != CCHOST_HOST_OK ? CCHOST_PLUGIN_ERROR : CCHOST_FAIL;
-    }
-    fill(detail, "deleted the note '" SEED_TEXT "' before the restore");
-    return CCHOST_PASS;
+    char text[700];
+    const notes_database *db;
+    int32_t verdict = sql("deleting the seed note", "delete from notes where %s='" SEED_TEXT "'", &db, text, sizeof text);
+    if (verdict == CCHOST_PASS) snprintf(text, sizeof text, "deleted the note '" SEED_TEXT "' before the restore");
+    fill(detail, text);
+    return verdict;
 }
 
 /* A plain SQL identifier: letters, digits and underscores, not starting with a digit. */
@@ -151,24 +216,21 @@ static int is_identifier(const char *name) {
 /* The typed check: the worker binds `table` and `minimum` by name (defaults: metadata `config`) and
  * calls this through libffi. It has no detail buffer; what it logs becomes the check's detail. */
 static int row_count_at_least(const char *table, int minimum) {
-    char statement[128], text[512], message[700];
-    int32_t code;
+    char format[128], text[700], message[900];
+    const notes_database *db;
     if (table == NULL || !is_identifier(table)) {
         host->log(CCHOST_LOG_ERROR, "parameter table is not a plain SQL table name");
         return CCHOST_PLUGIN_ERROR;
     }
-    snprintf(statement, sizeof statement, "select count(*) from \"%s\"", table);
-    int32_t status = sql(statement, &code, text, sizeof text);
-    if (status != CCHOST_HOST_OK) {
-        snprintf(message, sizeof message, "exec in db did not run (host status %d): %s", status, text);
-        host->log(CCHOST_LOG_ERROR, message);
-        return CCHOST_PLUGIN_ERROR;
-    }
-    long count = code == 0 ? parse_count(text) : -1;
+    /* A plain identifier needs no quotes (and has no %): the same statement for every database. */
+    snprintf(format, sizeof format, "select count(*) from %s", table);
+    int32_t verdict = sql("counting rows", format, &db, text, sizeof text);
+    long count = verdict == CCHOST_PASS ? parse_count(text) : -1;
     if (count < 0) {
-        snprintf(message, sizeof message, "counting rows of %s failed (exit %d): %s", table, code, text);
-        host->log(CCHOST_LOG_WARNING, message);
-        return CCHOST_FAIL;
+        if (verdict == CCHOST_PASS) snprintf(message, sizeof message, "counting rows of %s answered \"%s\"", table, text);
+        else snprintf(message, sizeof message, "%s", text);
+        host->log(verdict == CCHOST_PLUGIN_ERROR ? CCHOST_LOG_ERROR : CCHOST_LOG_WARNING, message);
+        return verdict == CCHOST_PLUGIN_ERROR ? CCHOST_PLUGIN_ERROR : CCHOST_FAIL;
     }
     snprintf(message, sizeof message, "table %s has %ld row(s), expected at least %d", table, count, minimum);
     host->log(count >= minimum ? CCHOST_LOG_INFO : CCHOST_LOG_WARNING, message);

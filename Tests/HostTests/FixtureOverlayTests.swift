@@ -57,22 +57,6 @@ struct FixtureOverlayTests {
         SwarmRuns.engine(state, plugins: plugins, progress: { progress.append($0) })
     }
 
-    private func tier(_ record: RunRecord, _ tier: Tier) throws -> RunRecord.TierRecord {
-        try #require(record.tiers.first { $0.tier == tier }, "no \(tier) tier in \(record.tiers.map(\.tier))")
-    }
-
-    private func check(_ record: RunRecord, _ tier: Tier, _ name: String, plugin: String) throws -> RunRecord.CheckRecord {
-        try #require(try self.tier(record, tier).checks.first { $0.name == name && $0.plugin == plugin },
-                     "no check \(plugin)/\(name) in \(tier)")
-    }
-
-    /// The overlay's checks of a run as "tier/name" → verdict.
-    private func verdicts(_ record: RunRecord, plugin: String) -> [String: Verdict] {
-        var result: [String: Verdict] = [:]
-        for tier in record.tiers { for check in tier.checks where check.plugin == plugin { result["\(tier.tier.rawValue)/\(check.name)"] = check.verdict } }
-        return result
-    }
-
     private static func stack(_ record: RunRecord) -> String { AppNaming.stackName(forDomain: record.domain) }
 
     @Test("both overlays probe in the sandbox with the metadata, checks, steps and hooks they declare")
@@ -90,7 +74,7 @@ struct FixtureOverlayTests {
 
         let notes = try Self.overlay(Self.notesDB).info
         #expect(notes.description.name == "overlay-notes-db")
-        #expect(notes.metadata.recipes == ["notes-db"])
+        #expect(notes.metadata.recipes == ["notes-db", "notes-postgres", "notes-mariadb"])
         #expect(notes.metadata.expectedNA == [])
         #expect(notes.description.installSteps.map(\.name) == ["seed-note"])
         #expect(notes.description.hooks.map(\.name) == ["drop-seed-note"])
@@ -119,15 +103,15 @@ struct FixtureOverlayTests {
             "backup/hook:before-backup": .pass,
             "restore/hook:before-restore": .pass, "restore/index-served": .pass, "restore/hook-page-restored": .pass,
         ]
-        #expect(verdicts(record, plugin: plugin) == expected, "\(RunReport.console(record))")
-        #expect(try check(record, .upgrade, "version-file", plugin: plugin).detail == "app runs 2.0.0, the upstream version of head 2.0.0+2.0.0")
-        #expect(try check(record, .restore, "hook-page-restored", plugin: plugin).detail.contains("marker cchost-\(record.id)-"))
-        #expect(try check(record, .install, "secret-mounted", plugin: plugin).detail == "/run/secrets/admin_password is mounted and not empty")
+        #expect(record.verdicts(plugin: plugin) == expected, "\(RunReport.console(record))")
+        #expect(try record.check(.upgrade, "version-file", plugin: plugin).detail == "app runs 2.0.0, the upstream version of head 2.0.0+2.0.0")
+        #expect(try record.check(.restore, "hook-page-restored", plugin: plugin).detail.contains("marker cchost-\(record.id)-"))
+        #expect(try record.check(.install, "secret-mounted", plugin: plugin).detail == "/run/secrets/admin_password is mounted and not empty")
         // The hooks ran before their ops, and passed (the record keeps only checks; progress says so).
         #expect(progress.all.contains("[backup] hook overlay-static-site/before-backup: pass"), "\(progress.all)")
         #expect(progress.all.contains("[restore] hook overlay-static-site/before-restore: pass"), "\(progress.all)")
         // The generic suite judged the same run.
-        #expect(try check(record, .restore, "data-continuity", plugin: "generic").verdict == .pass)
+        #expect(try record.check(.restore, "data-continuity", plugin: "generic").verdict == .pass)
         #expect(record.teardown?.isClean == true)
         #expect(SwarmDeployer().leftovers(stack: Self.stack(record)).isEmpty, "\(SwarmDeployer().leftovers(stack: Self.stack(record)))")
     }
@@ -183,18 +167,18 @@ struct FixtureOverlayTests {
         let plugin = "overlay-notes-db"
         #expect(progress.all.contains("[install] step overlay-notes-db/seed-note: pass"), "\(progress.all)")
         #expect(progress.all.contains("[restore] hook overlay-notes-db/drop-seed-note: pass"), "\(progress.all)")
-        let installed = try check(record, .install, "seed-note-present", plugin: plugin)
+        let installed = try record.check(.install, "seed-note-present", plugin: plugin)
         #expect(installed.verdict == .pass, "\(installed.detail)")
         // The hook deleted the note before the restore op: only the restore can have brought it back.
-        let restored = try check(record, .restore, "seed-note-present", plugin: plugin)
+        let restored = try record.check(.restore, "seed-note-present", plugin: plugin)
         #expect(restored.verdict == .pass, "\(restored.detail)")
         #expect(restored.detail == "the note 'cchost-seed' is in /data/notes.db once")
         // Bound from the metadata's config: table "notes", minimum 1 (the detail is what the check logged).
-        let typed = try check(record, .restore, "row-count-at-least", plugin: plugin)
+        let typed = try record.check(.restore, "row-count-at-least", plugin: plugin)
         #expect(typed.verdict == .pass, "\(typed.detail) \(typed.cause ?? "")")
         #expect(typed.detail.contains("table notes has 1 row(s), expected at least 1"), "\(typed.detail)")
-        #expect(try check(record, .restore, "data-continuity", plugin: "generic").verdict == .pass)
-        #expect(try tier(record, .backup).opDetail.hasPrefix("1 archive(s)"))
+        #expect(try record.check(.restore, "data-continuity", plugin: "generic").verdict == .pass)
+        #expect(try record.tier(.backup).opDetail.hasPrefix("1 archive(s)"))
         #expect(record.teardown?.isClean == true)
         #expect(SwarmDeployer().leftovers(stack: Self.stack(record)).isEmpty, "\(SwarmDeployer().leftovers(stack: Self.stack(record)))")
     }
@@ -209,14 +193,14 @@ struct FixtureOverlayTests {
         print("static-site regressed run: \(Int(Date().timeIntervalSince(started))) s")
         #expect(record.verdict == .fail, "\(RunReport.console(record))")
         #expect(!record.isGreen)
-        let served = try check(record, .install, "index-served", plugin: "overlay-static-site")
+        let served = try record.check(.install, "index-served", plugin: "overlay-static-site")
         #expect(served.verdict == .fail)
         #expect(served.detail.contains("does not contain \"Hello from static-site\""), "\(served.detail)")
         // Everything else is fine: the overlay alone catches the regression.
-        #expect(try check(record, .install, "readiness", plugin: "generic").verdict == .pass)
-        #expect(try check(record, .install, "secret-mounted", plugin: "overlay-static-site").verdict == .pass)
-        #expect(try tier(record, .install).opVerdict == .pass)
-        #expect(try tier(record, .install).verdict == .fail)
+        #expect(try record.check(.install, "readiness", plugin: "generic").verdict == .pass)
+        #expect(try record.check(.install, "secret-mounted", plugin: "overlay-static-site").verdict == .pass)
+        #expect(try record.tier(.install).opVerdict == .pass)
+        #expect(try record.tier(.install).verdict == .fail)
         #expect(record.teardown?.isClean == true)
         #expect(SwarmDeployer().leftovers(stack: Self.stack(record)).isEmpty, "\(SwarmDeployer().leftovers(stack: Self.stack(record)))")
     }

@@ -3,6 +3,7 @@ import Foundation
 @testable import HostDocker
 @testable import HostRuns
 @testable import HostState
+import PluginChannel
 import Testing
 
 /// How the suite was started: `scripts/test --fast` sets CCHOST_TEST_FAST=1 and runs only what needs
@@ -180,4 +181,22 @@ enum SwarmRuns {
 
     /// Everything of `stack` still on the engine, asked of docker directly.
     static func leftovers(_ stack: String) -> [String] { SwarmDeployer().leftovers(stack: stack) }
+}
+
+/// Reading a run's record in tests.
+extension RunRecord {
+    func tier(_ tier: Tier) throws -> TierRecord {
+        try #require(tiers.first { $0.tier == tier }, "no \(tier) tier in \(tiers.map(\.tier))")
+    }
+
+    func check(_ tier: Tier, _ name: String, plugin: String) throws -> CheckRecord {
+        try #require(try self.tier(tier).checks.first { $0.name == name && $0.plugin == plugin }, "no check \(plugin)/\(name) in \(tier)")
+    }
+
+    /// A plugin's checks of the run as "tier/name" → verdict.
+    func verdicts(plugin: String) -> [String: Verdict] {
+        var result: [String: Verdict] = [:]
+        for tier in tiers { for check in tier.checks where check.plugin == plugin { result["\(tier.tier.rawValue)/\(check.name)"] = check.verdict } }
+        return result
+    }
 }

@@ -1,0 +1,1 @@
+../notes-postgres/abra.sh

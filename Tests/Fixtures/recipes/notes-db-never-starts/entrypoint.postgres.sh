@@ -1,0 +1,1 @@
+../notes-postgres/entrypoint.postgres.sh

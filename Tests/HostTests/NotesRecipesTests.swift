@@ -1,0 +1,135 @@
+import Foundation
+@testable import HostBase
+@testable import HostDocker
+@testable import HostRuns
+import PluginChannel
+import Testing
+
+/// The fixture recipes shaped like real Co-op Cloud recipes (Tests/Fixtures/recipes/notes-*): the
+/// notes app on PostgreSQL and on MariaDB through COMPOSE_FILE chains, secrets read from files,
+/// versioned configs and backupbot hooks that dump and load SQL, and three variants of
+/// notes-postgres, each run on the real swarm and judged by the real generic suite (and, on the
+/// two databases, by the notes overlay, which seeds a row and reads it back). Serialized: the runs
+/// share one engine. Each prints its seconds.
+@Suite("NotesRecipes: fixture recipes shaped like real ones on the swarm", .serialized)
+struct NotesRecipesTests {
+    private static let repositories: TemporaryDirectory = {
+        // A failure here fails every test that uses it, with the message.
+        try! SwarmRuns.repositories("notes-fixture-repos")
+    }()
+
+    private static let overlay = "libcchost-overlay-notes-db.so"
+    private static let plugin = "overlay-notes-db"
+
+    /// A run's record, its seconds, and its state folder (the run's backup archives are in it).
+    private struct Run {
+        var record: RunRecord
+        var seconds: Int
+        var state: TemporaryDirectory
+
+        /// The archive the backup made of `volume` of `service`.
+        func archive(_ service: String, _ volume: String) -> String {
+            state.url.appendingPathComponent("runs/\(record.id)/backup/\(service)-\(volume).tar").path
+        }
+    }
+
+    /// Runs `recipe` with the generic suite (and the notes overlay when `overlay`); prints its seconds.
+    private func run(_ recipe: String, stages: [Tier] = Tier.allCases, overlay: Bool = false) throws -> Run {
+        let state = try TemporaryDirectory("state")
+        var plugins = [try SwarmRuns.generic()]
+        if overlay { plugins.append(try SwarmRuns.probe(Self.overlay, origin: .operatorFolder(TestPaths.products.path))) }
+        let started = Date()
+        let record = try SwarmRuns.engine(state, plugins: plugins)
+            .run(RunRequest(recipe: recipe, repository: Self.repositories.file(recipe), stages: stages))
+        let seconds = Int(Date().timeIntervalSince(started).rounded())
+        print("\(recipe) run (\(stages.map(\.rawValue).joined(separator: ","))): \(seconds) s")
+        return Run(record: record, seconds: seconds, state: state)
+    }
+
+    /// Torn down, and nothing of the stack left on the engine.
+    private func expectNothingLeft(_ record: RunRecord) {
+        let stack = AppNaming.stackName(forDomain: record.domain)
+        #expect(record.teardown?.isClean == true, "\(String(describing: record.teardown))")
+        #expect(SwarmRuns.leftovers(stack).isEmpty, "\(SwarmRuns.leftovers(stack))")
+    }
+
+    /// A full run of a notes recipe with its overlay: green, the upgrade moved to the head, and the
+    /// seeded row there after install, upgrade and restore (deleted before the restore, so only the
+    /// restore brought it back). That row is the data's proof: what these recipes back up is a dump
+    /// and a folder their pre-hook makes, so the host has no folder to put its own marker in.
+    private func expectFullRunGreen(_ recipe: String) throws -> Run {
+        let outcome = try run(recipe, overlay: true)
+        let record = outcome.record
+        #expect(record.verdict == .pass, "\(RunReport.console(record))")
+        #expect(record.base?.ref == "1.0.0+1.0.0" && record.head.ref == "1.1.0+1.1.0")
+        #expect(record.deployCount == 1)
+        #expect(try record.tier(.upgrade).opDetail.contains("chaos-version matches the head"))
+        let expected: [String: Verdict] = [
+            "install/step:seed-note": .pass, "install/seed-note-present": .pass, "upgrade/seed-note-present": .pass,
+            "restore/hook:drop-seed-note": .pass, "restore/seed-note-present": .pass, "restore/row-count-at-least": .pass,
+        ]
+        #expect(record.verdicts(plugin: Self.plugin) == expected, "\(RunReport.console(record))")
+        #expect(try record.check(.install, "readiness", plugin: "generic").verdict == .pass)
+        expectNothingLeft(record)
+        return outcome
+    }
+
+    @Test("notes-postgres goes green through every tier: the seeded row survives the upgrade of app and PostgreSQL, and comes back with the restore", .requiresDocker)
+    func notesPostgresGreen() throws {
+        let record = try expectFullRunGreen("notes-postgres").record
+        #expect(try record.tier(.backup).opDetail.hasPrefix("1 archive(s)"))
+        let restored = try record.check(.restore, "seed-note-present", plugin: Self.plugin)
+        #expect(restored.detail == "the note 'cchost-seed' is in PostgreSQL database notes once")
+    }
+
+    @Test("notes-mariadb goes green through every tier: two paths of one volume backed up, the tmp volume left out, the seeded row back after the restore", .requiresDocker)
+    func notesMariaDBGreen() throws {
+        let outcome = try expectFullRunGreen("notes-mariadb")
+        let restored = try outcome.record.check(.restore, "seed-note-present", plugin: Self.plugin)
+        #expect(restored.detail == "the note 'cchost-seed' is in MariaDB database notes once")
+        // One archive, of the mariadb volume, with both paths of its label; none of tmp.
+        #expect(try outcome.record.tier(.backup).opDetail.hasPrefix("1 archive(s)"))
+        let listing = try HostTests.run("/usr/bin/tar", ["-tf", outcome.archive("db", "mariadb")])
+        #expect(listing.status == 0, "\(listing.stderr)")
+        #expect(Set(listing.stdout.split(separator: "\n")) == ["backup.sql", "backup-info/", "backup-info/server-version"], "\(listing.stdout)")
+    }
+
+    @Test("notes-restarts converges after the app restarted while its database started late, and the install says how often", .requiresDocker)
+    func notesRestartsGreen() throws {
+        let record = try run("notes-restarts", stages: [.install]).record
+        #expect(record.verdict == .pass, "\(RunReport.console(record))")
+        let install = try record.tier(.install)
+        // The db waits 12 s; the app exits at once without it and swarm restarts it every 5 s.
+        let restarts = try #require(install.opDetail.firstMatch(of: /restarts: app (\d+)/), "\(install.opDetail)")
+        #expect(Int(restarts.1) ?? 0 >= 2, "\(install.opDetail)")
+        expectNothingLeft(record)
+    }
+
+    @Test("notes-db-never-starts is red at install within its 20 s timeout, saying the database keeps failing", .requiresDocker)
+    func notesDatabaseNeverStartsIsRed() throws {
+        let outcome = try run("notes-db-never-starts", stages: [.install, .upgrade])
+        let (record, seconds) = (outcome.record, outcome.seconds)
+        #expect(record.verdict == .fail, "\(RunReport.console(record))")
+        let install = try record.tier(.install)
+        #expect(install.opVerdict == .fail)
+        #expect(install.opDetail.contains("did not converge") && install.opDetail.contains("_db: 0/1 replicas running"), "\(install.opDetail)")
+        #expect(try record.tier(.upgrade).verdict == .unverified)
+        // The timeout label (20 s) bounds the wait; deploy, diagnostics and teardown come on top.
+        #expect(seconds < 45, "the run took \(seconds) s")
+        expectNothingLeft(record)
+    }
+
+    @Test("notes-big-backup goes green with an archive larger than 16 MiB, restored whole", .requiresDocker)
+    func notesBigBackupGreen() throws {
+        let outcome = try run("notes-big-backup", stages: [.install, .backup, .restore])
+        let record = outcome.record
+        #expect(record.verdict == .pass, "\(RunReport.console(record))")
+        #expect(try record.tier(.backup).opDetail.hasPrefix("2 archive(s)"))
+        let blobs = try FileManager.default.attributesOfItem(atPath: outcome.archive("db", "blobs"))[.size] as? Int ?? 0
+        #expect(blobs > 16 << 20, "the blobs archive has \(blobs) bytes")
+        // The host's marker went into the blobs volume before the backup: back after the restore,
+        // it came through that archive whole.
+        #expect(try record.check(.restore, "data-continuity", plugin: "generic").verdict == .pass)
+        expectNothingLeft(record)
+    }
+}
