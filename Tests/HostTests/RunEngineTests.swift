@@ -76,8 +76,8 @@ struct RunEngineTests {
         // The marker was seeded in the backed-up volume by the helper, then changed before the restore;
         // nothing ran in the app's containers.
         let stack = AppNaming.stackName(forDomain: record.domain)
-        #expect(harness.deployer.fakeHelper.calls == ["folders \(stack)_content .", "write \(stack)_content .cchost-marker",
-                                                      "write \(stack)_content .cchost-marker"], "\(harness.deployer.fakeHelper.calls)")
+        #expect(harness.deployer.fakeHelper.calls == ["mark \(stack)_content .", "write \(stack)_content .cchost-marker"],
+                "\(harness.deployer.fakeHelper.calls)")
         #expect(harness.docker.calls.filter { $0.hasPrefix("exec") }.isEmpty)
     }
 
@@ -236,7 +236,7 @@ struct RunEngineTests {
     @Test("a marker the helper cannot write fails the backup with the helper's own message")
     func markerWriteFails() throws {
         let harness = try Harness()
-        harness.deployer.fakeHelper.fail("write", with: DeployError(operation: "write .cchost-marker in s_content", stack: "s",
+        harness.deployer.fakeHelper.fail("mark", with: DeployError(operation: "write .cchost-marker in s_content", stack: "s",
                                                                      reason: "sh: can't create .cchost-marker: Read-only file system"))
         let record = try harness.run(stages: [.install, .backup])
         #expect(try Self.tier(record, .backup).opDetail.contains("Read-only file system"))

@@ -70,8 +70,10 @@ public struct HelperContainer: Sendable {
 /// volume, and HTTP to an app from inside its network namespace. `HelperContainer` does it on the
 /// engine; tests of the run engine use one in memory.
 public protocol Helper: Sendable {
-    /// Which of `paths` (relative to the root of volume `volume`) are folders inside it (a link is not).
-    func folders(among paths: [String], inVolume volume: String, stack: String) throws(DeployError) -> [String]
+    /// Writes `contents` into the file `name` of each of `paths` (relative to the root of volume
+    /// `volume`) that is a folder inside it (a link is not), in one go; returns those folders.
+    func mark(_ contents: String, as name: String, inFoldersAmong paths: [String], inVolume volume: String,
+              stack: String) throws(DeployError) -> [String]
     /// Writes each file (path relative to the volume's root → contents); its folder must exist
     /// inside the volume.
     func write(_ files: [String: String], inVolume volume: String, stack: String) throws(DeployError)
@@ -91,10 +93,25 @@ extension HelperContainer: Helper {
         inside() { r=$(realpath "$1" 2>/dev/null) || return 1; case "$r" in /volume|/volume/*) return 0 ;; esac; return 1; }
         """
 
-    public func folders(among paths: [String], inVolume volume: String, stack: String) throws(DeployError) -> [String] {
-        let script = Self.insideCheck + "\nfor p do if [ -d \"$p\" ] && [ ! -L \"$p\" ] && inside \"$p\"; then printf '%s\\n' \"$p\"; fi; done"
-        let output = try checked(run(script, paths.map(Self.relative), volume: volume, stack: stack, timeout: 120,
-                                     operation: "look into \(volume)"), "look into \(volume)", stack)
+    public func mark(_ contents: String, as name: String, inFoldersAmong paths: [String], inVolume volume: String,
+                     stack: String) throws(DeployError) -> [String] {
+        let operation = "write \(name) in the folders of \(volume)"
+        // Arguments: the contents, the file name, then the paths. A marker already there as a link is
+        // replaced, never written through.
+        let script = Self.insideCheck + """
+
+            contents=$1 name=$2
+            shift 2
+            for p do
+              if [ -d "$p" ] && [ ! -L "$p" ] && inside "$p"; then
+                [ ! -L "$p/$name" ] || rm -f "$p/$name"
+                printf %s "$contents" > "$p/$name" || exit 4
+                printf '%s\\n' "$p"
+              fi
+            done
+            """
+        let output = try checked(run(script, [contents, name] + paths.map(Self.relative), volume: volume, readOnly: false,
+                                     stack: stack, timeout: 120, operation: operation), operation, stack)
         let found = Set(output.stdoutText.split(separator: "\n").map(String.init))
         return paths.filter { found.contains(Self.relative($0)) }
     }

@@ -34,11 +34,10 @@ extension RunContext {
         for service in try backedUpServices() {
             for selection in BackupLabels.selections(service) {
                 let volume = "\(app.stack)_\(selection.volume)"
-                let folders = try deployer.helper.folders(among: selection.paths, inVolume: volume, stack: app.stack)
+                let folders = try deployer.helper.mark(marker, as: BackupLabels.markerFile(inFolder: "."),
+                                                       inFoldersAmong: selection.paths, inVolume: volume, stack: app.stack)
                 guard !folders.isEmpty else { continue }
                 let markerFiles = folders.map(BackupLabels.markerFile(inFolder:))
-                try deployer.helper.write(Dictionary(markerFiles.map { ($0, marker) }, uniquingKeysWith: { first, _ in first }),
-                                          inVolume: volume, stack: app.stack)
                 let mount = try mountPoint(service: service.name, volume: selection.volume)
                 for file in markerFiles {
                     files.append(.init(service: service.name, path: "\(mount)/\(file)"))

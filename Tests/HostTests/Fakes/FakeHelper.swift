@@ -4,7 +4,7 @@ import Synchronization
 
 /// cchost's helper in memory: each volume is a real folder under `root` (`root/<volume>`), so the
 /// run engine's markers are written and read as files; HTTP answers what the test sets. Records
-/// every call, e.g. `"write s_content .cchost-marker"`, `"folders s_content ."`.
+/// every call, e.g. `"write s_content .cchost-marker"`, `"mark s_content ."`.
 final class FakeHelper: Helper {
     let root: URL
     let state: Mutex<(calls: [String], failures: [String: DeployError], http: (status: Int32?, body: String))>
@@ -16,7 +16,7 @@ final class FakeHelper: Helper {
 
     var calls: [String] { state.withLock { $0.calls } }
 
-    /// Every later call of `method` (`folders`, `write`, `read`, `http`) throws `error`.
+    /// Every later call of `method` (`mark`, `write`, `read`, `http`) throws `error`.
     func fail(_ method: String, with error: DeployError) { state.withLock { $0.failures[method] = error } }
 
     private func called(_ method: String, _ detail: String) throws(DeployError) {
@@ -28,13 +28,16 @@ final class FakeHelper: Helper {
 
     func folder(_ volume: String) -> URL { root.appendingPathComponent(volume) }
 
-    func folders(among paths: [String], inVolume volume: String, stack: String) throws(DeployError) -> [String] {
-        try called("folders", "\(volume) \(paths.joined(separator: ","))")
+    func mark(_ contents: String, as name: String, inFoldersAmong paths: [String], inVolume volume: String,
+              stack: String) throws(DeployError) -> [String] {
+        try called("mark", "\(volume) \(paths.joined(separator: ","))")
         try? FileManager.default.createDirectory(at: folder(volume), withIntermediateDirectories: true)
-        return paths.filter { path in
+        let folders = paths.filter { path in
             var isFolder: ObjCBool = false
             return FileManager.default.fileExists(atPath: folder(volume).appendingPathComponent(path).path, isDirectory: &isFolder) && isFolder.boolValue
         }
+        for path in folders { try? Data(contents.utf8).write(to: folder(volume).appendingPathComponent(path).appendingPathComponent(name)) }
+        return folders
     }
 
     func write(_ files: [String: String], inVolume volume: String, stack: String) throws(DeployError) {
