@@ -1,6 +1,7 @@
 import Foundation
 @testable import HostBase
 @testable import HostDocker
+@testable import HostRuns
 import Testing
 
 /// Backups as backup-bot-two takes them, on the real swarm with cchost's own helper container: the
@@ -186,5 +187,67 @@ extension BackupTests {
             try HelperContainer(cli: DockerCLI(executable: "/bin/false")).run("true", volume: "x_data,target=/etc", stack: "x", timeout: 5, operation: "copy")
         }
         #expect(error?.reason == "\"x_data,target=/etc\" is not a volume name Docker accepts")
+    }
+}
+
+/// The data proof's comparison, on archives the host's GNU tar writes.
+@Suite("Data proof")
+struct DataProofTests {
+    /// An archive of one volume holding `files` (path → contents), recorded as service `db`'s.
+    static func archive(_ folder: TemporaryDirectory, _ name: String, _ files: [String: String]) throws -> BackupArchive {
+        let root = folder.url.appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        for (path, contents) in files {
+            let file = root.appendingPathComponent(path)
+            try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try contents.write(to: file, atomically: true, encoding: .utf8)
+        }
+        let tar = folder.url.appendingPathComponent("\(name).tar")
+        let made = try Command.run("/bin/tar", ["-C", root.path, "-cf", tar.path, "."], environment: [:], timeout: 30)
+        #expect(made.succeeded, "\(made.stderrText)")
+        return BackupArchive(service: "db", volume: "data", paths: ["."], file: tar.path, bytes: 0)
+    }
+
+    static let schema = "\\restrict Ab34\nCREATE TABLE notes (text);\n-- Dump completed on 2026-11-30 10:00:00\n\\unrestrict Ab34\n"
+
+    func judge(_ backup: [String: String], _ fresh: [String: String], _ restored: [String: String],
+               hooked: Bool = true) throws -> (verdict: Verdict, detail: String) {
+        let folder = try TemporaryDirectory("data-proof")
+        let services: Set<String> = hooked ? ["db"] : []
+        return DataProof.judge(backup: try DataProof.items(of: [Self.archive(folder, "backup", backup)], hooked: services),
+                               fresh: try DataProof.items(of: [Self.archive(folder, "fresh", fresh)], hooked: services),
+                               restored: try DataProof.items(of: [Self.archive(folder, "restored", restored)], hooked: services))
+    }
+
+    @Test("a dump whose seeded rows are back passes, whatever the dump tool's time and the app's own later rows")
+    func rowsBack() throws {
+        let dump = Self.schema + "INSERT INTO notes VALUES ('seeded');\n"
+        let later = "\\restrict Xy12\nCREATE TABLE notes (text);\n-- Dump completed on 2026-11-30 11:00:00\nINSERT INTO notes VALUES ('seeded');\nINSERT INTO notes VALUES ('the app wrote this since');\n"
+        let judged = try judge(["backup.sql": dump], ["backup.sql": Self.schema], ["backup.sql": later])
+        #expect(judged.verdict == .pass, "\(judged.detail)")
+        #expect(judged.detail.hasPrefix("all 1 item(s)"))
+    }
+
+    @Test("a restore that does not load the dump is RED, naming what was lost")
+    func rowsLost() throws {
+        let dump = Self.schema + "INSERT INTO notes VALUES ('seeded');\n"
+        let judged = try judge(["backup.sql": dump], ["backup.sql": Self.schema], ["backup.sql": Self.schema])
+        #expect(judged.verdict == .fail)
+        #expect(judged.detail.contains("the restore lost 1 of the 1 item(s)") && judged.detail.contains("INSERT INTO notes VALUES ('seeded');"), "\(judged.detail)")
+    }
+
+    @Test("a backup that holds nothing a fresh install lacks is unverified: nothing seeded, never a pass")
+    func nothingSeeded() throws {
+        let judged = try judge(["backup.sql": Self.schema], ["backup.sql": Self.schema], ["backup.sql": Self.schema])
+        #expect(judged.verdict == .unverified)
+        #expect(judged.detail.hasPrefix("nothing seeded"))
+    }
+
+    @Test("without a pre-hook, files are compared by digest: a changed file is lost data")
+    func digests() throws {
+        let back = try judge(["uploads/a.png": "picture"], [:], ["uploads/a.png": "picture"], hooked: false)
+        #expect(back.verdict == .pass, "\(back.detail)")
+        let changed = try judge(["uploads/a.png": "picture"], [:], ["uploads/a.png": "pict"], hooked: false)
+        #expect(changed.verdict == .fail)
     }
 }

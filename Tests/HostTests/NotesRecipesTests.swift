@@ -70,6 +70,10 @@ struct NotesRecipesTests {
         ]
         #expect(record.verdicts(plugin: Self.plugin) == expected, "\(RunReport.console(record))")
         #expect(try record.check(.install, "readiness", plugin: "generic").verdict == .pass)
+        // Restored into fresh volumes, the dump holds the seeded row again: the data is proven.
+        let proof = try record.check(.restore, "data-proof", plugin: "cchost")
+        #expect(proof.verdict == .pass, "\(proof.detail)")
+        #expect((record.level ?? 0) >= 3, "\(record.levelReason ?? "")")
         expectNothingLeft(record)
         return outcome
     }
@@ -130,5 +134,39 @@ struct NotesRecipesTests {
         // it came through that archive whole.
         #expect(try record.check(.restore, "data-continuity", plugin: "generic").verdict == .pass)
         expectNothingLeft(record)
+    }
+
+    /// notes-postgres with its restore post-hook (the one that loads the dump) taken out.
+    private static let withoutLoad: TemporaryDirectory = {
+        try! SwarmRuns.repositories("notes-no-load-repos") { source in
+            let compose = source.appendingPathComponent("notes-postgres/compose.postgres.yml")
+            let text = try String(contentsOf: compose, encoding: .utf8)
+            let kept = text.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.contains("backupbot.restore.post-hook") }
+            try FileManager.default.removeItem(at: compose)  // a link into the fixture: replaced, never written through
+            try kept.joined(separator: "\n").write(to: compose, atomically: true, encoding: .utf8)
+        }
+    }()
+
+    @Test("a restore that does not load the dump is RED: the data proof names the seeded row it lost", .requiresDocker)
+    func restoreWithoutLoadIsRed() throws {
+        let state = try TemporaryDirectory("state")
+        let plugins = [try SwarmRuns.generic(), try SwarmRuns.probe(Self.overlay, origin: .operatorFolder(TestPaths.products.path))]
+        let started = Date()
+        let record = try SwarmRuns.engine(state, plugins: plugins)
+            .run(RunRequest(recipe: "notes-postgres", repository: Self.withoutLoad.file("notes-postgres"), stages: [.install, .backup, .restore]))
+        print("notes-postgres without its restore post-hook (install,backup,restore): \(Int(Date().timeIntervalSince(started))) s")
+        #expect(record.verdict == .fail)
+        let proof = try record.check(.restore, "data-proof", plugin: "cchost")
+        #expect(proof.verdict == .fail && proof.detail.contains("the restore lost") && proof.detail.contains("cchost-seed"), "\(proof.detail)")
+        expectNothingLeft(record)
+    }
+
+    @Test("a database app with nothing seeded is unverified, never proven: nothing seeded", .requiresDocker)
+    func nothingSeededIsUnverified() throws {
+        let outcome = try run("notes-postgres", stages: [.install, .backup, .restore])
+        let proof = try outcome.record.check(.restore, "data-proof", plugin: "cchost")
+        #expect(proof.verdict == .unverified && proof.detail.hasPrefix("nothing seeded"), "\(proof.detail)")
+        #expect(outcome.record.verdict == .unverified, "\(RunReport.console(outcome.record))")
+        expectNothingLeft(outcome.record)
     }
 }

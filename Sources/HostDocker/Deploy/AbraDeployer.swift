@@ -147,7 +147,7 @@ public struct AbraDeployer: Deployer {
 
     /// `abra app backup create`; the record points at the archive abra reported (see the type's
     /// documentation), which must be this run's own, under `$ABRA_DIR/backups/<domain>/`.
-    public func backup(_ app: AppDeployment) throws(DeployError) -> BackupRecord {
+    public func backup(_ app: AppDeployment, into folder: String) throws(DeployError) -> BackupRecord {
         let output = try run(["app", "backup", "create", app.domain, "--no-input"], app: app, timeout: 900)
         let reported = output.stdoutText.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
             .last(where: { !$0.isEmpty }) ?? ""
@@ -172,6 +172,10 @@ public struct AbraDeployer: Deployer {
     }
 
     /// `abra app restore … --archive` for each archive of the record, in order.
+    public func freshVolumes(_ app: AppDeployment) throws(DeployError) {
+        throw DeployError(operation: "fresh volumes", stack: app.stack, reason: "not supported by the abra backend yet")
+    }
+
     public func restore(_ app: AppDeployment, from record: BackupRecord) throws(DeployError) {
         guard !record.archives.isEmpty else {
             throw DeployError(operation: "abra app restore", stack: app.stack, reason: "the backup record holds no archive")

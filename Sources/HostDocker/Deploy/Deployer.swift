@@ -117,8 +117,13 @@ public protocol Deployer: Sendable {
     var secrets: SecretLedger { get }
     /// Deploys `app` (creating what it needs first: network, secrets, env).
     func deploy(_ app: AppDeployment, as kind: DeployKind) throws(DeployError)
-    /// Runs the recipe's backup (pre-hooks, archives of the labelled volumes, post-hooks) into the run.
-    func backup(_ app: AppDeployment) throws(DeployError) -> BackupRecord
+    /// Runs the recipe's backup (pre-hooks, archives of the labelled volumes, post-hooks) into the
+    /// run's folder `folder` (`backup` for the backup tier's; the data proof takes others).
+    func backup(_ app: AppDeployment, into folder: String) throws(DeployError) -> BackupRecord
+    /// Gives the app fresh volumes, as after a disaster: its services stopped, its volumes removed,
+    /// its services started again on new, empty volumes (not a deploy: nothing is redeployed). The
+    /// caller waits for convergence.
+    func freshVolumes(_ app: AppDeployment) throws(DeployError)
     /// Restores `record` (this run's own archives), then runs the restore post-hooks.
     func restore(_ app: AppDeployment, from record: BackupRecord) throws(DeployError)
     /// Removes everything of the app, whatever state it is in. Never throws: what it cannot remove
@@ -128,6 +133,9 @@ public protocol Deployer: Sendable {
 
 /// What the host reads of any backend's app.
 extension Deployer {
+    /// The backup tier's backup, into the run's `backup` folder.
+    public func backup(_ app: AppDeployment) throws(DeployError) -> BackupRecord { try backup(app, into: "backup") }
+
     /// The recipe as this app deploys it: `DOMAIN` and `STACK_NAME` always the app's own.
     public func recipe(of app: AppDeployment) throws(DeployError) -> Recipe {
         do {

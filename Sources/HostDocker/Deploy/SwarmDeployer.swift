@@ -119,12 +119,12 @@ public struct SwarmDeployer: Deployer {
     /// `backup/<service>-<volume>.tar` of the run, then the post-hooks. Each archive is verified
     /// (every path there, none empty); a failed or empty backup is taken again, up to
     /// `backupAttempts` times.
-    public func backup(_ app: AppDeployment) throws(DeployError) -> BackupRecord {
+    public func backup(_ app: AppDeployment, into folderName: String) throws(DeployError) -> BackupRecord {
         let services = BackupLabels.backedUpServices(try recipe(of: app).compose)
         guard !services.isEmpty else {
             throw DeployError(operation: "backup", stack: app.stack, reason: "no service has backupbot.backup=true")
         }
-        let folder = app.workDirectory.appendingPathComponent("backup")
+        let folder = app.workDirectory.appendingPathComponent(folderName)
         try FileManager.default.createDirectoryIfMissing(folder, stack: app.stack)
         var failures: [String] = []
         for attempt in 1...Self.backupAttempts {
@@ -241,6 +241,10 @@ public struct SwarmDeployer: Deployer {
         if !failures.isEmpty {
             throw DeployError(operation: "restore", stack: app.stack, reason: failures.map { "\($0.operation): \($0.reason)" }.joined(separator: "; "))
         }
+    }
+
+    public func freshVolumes(_ app: AppDeployment) throws(DeployError) {
+        try cli.freshVolumes(stack: app.stack)
     }
 
     /// The hook labelled `key` of `service`, if it has one, in its running container.

@@ -1,26 +1,41 @@
+import Crypto
 import Foundation
 import HostBase
 
 /// The members of a tar archive, read from its headers (ustar, with GNU long names): what the backup
-/// verifies before it trusts an archive. An archive that ends inside a member, or before its end
-/// blocks, is cut off and an error.
-struct TarListing {
-    enum Kind: Equatable { case file, directory, link, other }
+/// verifies before it trusts an archive, and, when asked, what its files hold (the data proof's
+/// items). An archive that ends inside a member, or before its end blocks, is cut off and an error.
+public struct TarListing: Sendable {
+    public enum Kind: Equatable, Sendable { case file, directory, link, other }
 
-    struct Member: Equatable {
+    public struct Member: Equatable, Sendable {
         /// The path as archived, without a leading `./` or trailing `/` ("" for the root itself).
-        var path: String
-        var kind: Kind
-        var size: Int
+        public var path: String
+        public var kind: Kind
+        public var size: Int
+        /// When the listing read contents: a file's SHA-256, and its text when it is UTF-8 without
+        /// NUL bytes and no larger than the limit asked for.
+        public var digest: String? = nil
+        public var text: String? = nil
+
+        init(path: String, kind: Kind, size: Int, digest: String? = nil, text: String? = nil) {
+            self.path = path
+            self.kind = kind
+            self.size = size
+            self.digest = digest
+            self.text = text
+        }
     }
 
     struct Damaged: Error, CustomStringConvertible {
         var description: String
     }
 
-    let members: [Member]
+    public let members: [Member]
 
-    init(file: URL) throws {
+    /// The archive's members; with `contents`, each file is read (in chunks) for its digest, and
+    /// its text is kept up to `textLimit` bytes.
+    public init(file: URL, contents: Bool = false, textLimit: Int = 16 << 20) throws {
         let handle = try FileHandle(forReadingFrom: file)
         defer { try? handle.close() }
         let length = try handle.seekToEnd()
@@ -57,11 +72,24 @@ struct TarListing {
             case UInt8(ascii: "1"), UInt8(ascii: "2"): .link
             default: .other
             }
-            members.append(Member(path: Self.normalized(name), kind: kind, size: size))
+            var member = Member(path: Self.normalized(name), kind: kind, size: size)
             let offset = try handle.offset() + UInt64(padded)
             guard offset <= length else {
                 throw Damaged(description: "the archive ends inside \(Self.normalized(name)): it is cut off")
             }
+            if contents && kind == .file {
+                var hash = SHA256()
+                var kept = Data()
+                var left = size
+                while left > 0, let chunk = try handle.read(upToCount: min(left, 1 << 20)), !chunk.isEmpty {
+                    hash.update(data: chunk)
+                    if size <= textLimit { kept.append(chunk) }
+                    left -= chunk.count
+                }
+                member.digest = hash.finalize().map { String(format: "%02x", $0) }.joined()
+                if size <= textLimit, !kept.contains(0), let text = String(data: kept, encoding: .utf8) { member.text = text }
+            }
+            members.append(member)
             try handle.seek(toOffset: offset)
         }
         self.members = members
@@ -71,7 +99,7 @@ struct TarListing {
     /// volume) is missing or empty in the archive; nil when it is there with content: a file of at
     /// least one byte, a folder holding at least one member, or a link. cchost's own data marker
     /// does not count as content.
-    func problem(with path: String) -> String? {
+    public func problem(with path: String) -> String? {
         let wanted = Self.normalized(path)
         let inside = { (member: Member) in
             (wanted.isEmpty ? !member.path.isEmpty : member.path.hasPrefix(wanted + "/"))
@@ -88,7 +116,7 @@ struct TarListing {
         }
     }
 
-    static let marker = BackupLabels.markerFile(inFolder: ".")
+    public static let marker = BackupLabels.markerFile(inFolder: ".")
 
     static func normalized(_ path: String) -> String {
         var path = Substring(path)

@@ -73,7 +73,11 @@ final class FakeDeployer: Deployer {
         behaviour.withLock { $0.afterDeploy }?(app, kind)
     }
 
-    func backup(_ app: AppDeployment) throws(DeployError) -> BackupRecord {
+    func freshVolumes(_ app: AppDeployment) throws(DeployError) {
+        throw DeployError(operation: "fresh volumes", stack: app.stack, reason: "not supported by the fake backend")
+    }
+
+    func backup(_ app: AppDeployment, into folder: String) throws(DeployError) -> BackupRecord {
         try called("backup", app)
         return BackupRecord(archives: [BackupArchive(service: "app", volume: "content", paths: ["."],
                                                      file: app.workDirectory.appendingPathComponent("backup.tar").path, bytes: 10)])
