@@ -96,7 +96,7 @@ struct RunCommand: ParsableCommand {
                 let record = try engine.run(RunRequest(
                     recipe: recipe, repository: repository, headRef: ref, base: base, stages: try tiers(configured: settings?.stages),
                     baseDomain: baseDomain, environment: settings?.env ?? [:], checkArguments: settings?.checks ?? [:],
-                    readinessPath: settings?.readinessPath, canonicalVersion: canonical?.version,
+                    readinessPath: settings?.readinessPath, dataSeed: settings?.dataSeed, canonicalVersion: canonical?.version,
                     warmFrom: warm || quick ? canonical.map(RunRecord.CanonicalStart.init) : nil, quick: quick, cancellation: cancellation))
                 return record
             } catch {

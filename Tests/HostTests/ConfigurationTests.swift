@@ -177,6 +177,7 @@ struct ConfigurationTests {
                 timeout: 600
                 env: {LETS_ENCRYPT_ENV: staging}
                 readiness: /healthz
+                data_seed: {method: post, path: /notes, body: "text={marker}", probe: /}
                 checks:
                   http-expect: {path: /, status: 200, needle: "Hello", strict: true}
               - name: gitea
@@ -189,6 +190,7 @@ struct ConfigurationTests {
         let site = configuration.recipes[0]
         #expect(site.stages == [.lint, .install, .upgrade] && site.timeout == 600 && site.enrolled)
         #expect(site.env == ["LETS_ENCRYPT_ENV": "staging"] && site.readinessPath == "/healthz")
+        #expect(site.dataSeed == DataSeed(method: "POST", path: "/notes", body: "text={marker}", probe: "/", expect: "{marker}"))
         #expect(site.checks["http-expect"] == ["path": .string("/"), "status": .integer(200), "needle": .string("Hello"), "strict": .bool(true)])
         #expect(configuration.recipes[1].mirror == "/var/lib/cchost/mirrors/gitea.git" && !configuration.recipes[1].enrolled)
     }
@@ -201,6 +203,10 @@ struct ConfigurationTests {
         ("recipes:\n  - name: x\n    upstream: /u\n    colour: red\n", 4, "recipes[0].colour"),
         ("recipes:\n  - name: x\n    upstream: /u\n    timeout: soon\n", 4, "recipes[0].timeout"),
         ("recipes:\n  - name: x\n    upstream: /u\n    readiness: healthz\n", 4, "recipes[0].readiness"),
+        ("recipes:\n  - name: x\n    upstream: /u\n    data_seed: {path: /notes, body: hello, probe: /}\n", 4, "recipes[0].data_seed.body"),
+        ("recipes:\n  - name: x\n    upstream: /u\n    data_seed:\n      method: DELETE\n      path: /n/{marker}\n      probe: /\n", 5, "recipes[0].data_seed.method"),
+        ("recipes:\n  - name: x\n    upstream: /u\n    data_seed:\n      path: /n/{marker}\n      probe: /\n      expect: done\n", 7, "recipes[0].data_seed.expect"),
+        ("recipes:\n  - name: x\n    upstream: /u\n    data_seed: {path: \"/n/{marker}\", probe: /, colour: red}\n", 4, "recipes[0].data_seed.colour"),
         ("concurrency: 0\n", 1, "concurrency"),
         ("backend: docker\n", 1, "backend"),
     ])

@@ -169,4 +169,23 @@ struct NotesRecipesTests {
         #expect(outcome.record.verdict == .unverified, "\(RunReport.console(outcome.record))")
         expectNothingLeft(outcome.record)
     }
+
+    @Test("notes-postgres seeded through its configuration (data_seed) is proven with no plugin: the note survives the upgrade and the restore into fresh volumes", .requiresDocker)
+    func seededThroughConfiguration() throws {
+        let state = try TemporaryDirectory("state")
+        let seed = DataSeed(method: "POST", path: "/notes", body: "text={marker}", probe: "/")
+        let started = Date()
+        let record = try SwarmRuns.engine(state, plugins: [try SwarmRuns.generic()])
+            .run(RunRequest(recipe: "notes-postgres", repository: Self.repositories.file("notes-postgres"), dataSeed: seed))
+        print("notes-postgres seeded through data_seed (every tier): \(Int(Date().timeIntervalSince(started))) s")
+        #expect(record.verdict == .pass, "\(RunReport.console(record))")
+        for tier in [Tier.install, .upgrade, .restore] {
+            let seeded = try record.check(tier, "data-seed", plugin: "cchost")
+            #expect(seeded.verdict == .pass && seeded.detail.contains("cchost-seed-"), "\(tier): \(seeded.detail)")
+        }
+        let proof = try record.check(.restore, "data-proof", plugin: "cchost")
+        #expect(proof.verdict == .pass && proof.detail.hasPrefix("all "), "\(proof.detail)")
+        #expect((record.level ?? 0) >= 3, "\(record.levelReason ?? "")")
+        expectNothingLeft(record)
+    }
 }

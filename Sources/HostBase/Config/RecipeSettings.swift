@@ -21,6 +21,8 @@ public struct RecipeSettings: Sendable, Equatable {
     public var checks: [String: [String: ArgumentValue]]
     /// The path the generic suite's readiness check asks (over the recipe plugins' `readiness`).
     public var readinessPath: String?
+    /// How to seed the app's data through it for the data proof (`data_seed`).
+    public var dataSeed: DataSeed?
 
     public init(name: String, upstream: String, mirror: String? = nil, enrolled: Bool = true, stages: [Tier]? = nil,
                 timeout: Int? = nil, env: [String: String] = [:], checks: [String: [String: ArgumentValue]] = [:],
@@ -86,6 +88,8 @@ public struct RecipeSettings: Sendable, Equatable {
                 let value = try text()
                 guard value.hasPrefix("/") else { throw wrong(field, line, "a path starting with /") }
                 settings.readinessPath = value
+            case "data_seed":
+                settings.dataSeed = try DataSeed.parse(value, field: field, file: file)
             case "checks":
                 guard let entries = value.mapping else { throw wrong(field, line, "a mapping of check names to parameters") }
                 for (check, parameters) in entries {

@@ -170,13 +170,15 @@ extension HelperContainer: Helper {
     /// no path reads as an option.
     static func relative(_ path: String) -> String { path == "." || path.hasPrefix("./") ? path : "./" + path }
 
-    /// The last status line wget printed (redirects print several).
+    /// The first status line wget printed: the app's answer to the request itself. wget follows a
+    /// redirect (re-sending a POST's data to the new location), so later lines answer requests the
+    /// app never asked for; the body is the last page's.
     static func status(in headers: String) -> Int32? {
         headers.split(separator: "\n").compactMap { line -> Int32? in
             let fields = line.split(separator: " ")
             guard let index = fields.firstIndex(where: { $0.hasPrefix("HTTP/") }), index + 1 < fields.count else { return nil }
             return Int32(fields[index + 1])
-        }.last
+        }.first
     }
 
     private func checked(_ output: CommandOutput, _ operation: String, _ stack: String) throws(DeployError) -> CommandOutput {

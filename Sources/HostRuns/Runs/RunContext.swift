@@ -23,6 +23,8 @@ final class RunContext {
     var deployed = false
     var backup: BackupRecord?
     var marker: AppContext.BackupMarker?
+    /// The marker seeded through the app (the recipe's `data_seed`), once it was.
+    var seededMarker: String?
     /// Where the run's markers are: volume (the recipe's name) and file inside it.
     var markerPlaces: [(volume: String, file: String)] = []
     /// The data markers a warm run's copy of the canonical's volumes holds.

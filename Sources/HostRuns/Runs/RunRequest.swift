@@ -1,4 +1,5 @@
 import Foundation
+import HostBase
 import PluginChannel
 
 /// What to run: a recipe's repository, the head under test, an optional base, the tiers.
@@ -21,6 +22,8 @@ public struct RunRequest: Sendable {
     public var checkArguments: [String: [String: ArgumentValue]]
     /// The path readiness checks ask (the operator's `recipes[].readiness`), over the recipe plugins'.
     public var readinessPath: String?
+    /// How to seed the app's data through it after install (the operator's `recipes[].data_seed`).
+    public var dataSeed: DataSeed?
     /// Keep the app's volumes after a run that passed every tier (the sweep's cold release runs:
     /// what a promotion makes the canonical's data).
     public var retainData: Bool
@@ -35,7 +38,7 @@ public struct RunRequest: Sendable {
     public init(recipe: String, repository: String, headRef: String? = nil, base: String? = nil,
                 stages: [Tier] = Tier.allCases, trigger: RunRecord.Trigger = .manual, baseDomain: String = "ci.example",
                 environment: [String: String] = [:], checkArguments: [String: [String: ArgumentValue]] = [:],
-                readinessPath: String? = nil, canonicalVersion: String? = nil, retainData: Bool = false,
+                readinessPath: String? = nil, dataSeed: DataSeed? = nil, canonicalVersion: String? = nil, retainData: Bool = false,
                 warmFrom: RunRecord.CanonicalStart? = nil, quick: Bool = false, cancellation: RunCancellation = RunCancellation()) {
         self.recipe = recipe
         self.repository = repository
@@ -47,6 +50,7 @@ public struct RunRequest: Sendable {
         self.environment = environment
         self.checkArguments = checkArguments
         self.readinessPath = readinessPath
+        self.dataSeed = dataSeed
         self.canonicalVersion = canonicalVersion
         self.retainData = retainData
         self.warmFrom = warmFrom

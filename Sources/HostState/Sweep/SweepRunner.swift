@@ -93,7 +93,7 @@ public final class SweepRunner: Sendable {
             let record = try engine.run(RunRequest(
                 recipe: item.recipe.name, repository: item.mirror, headRef: version, base: item.canonical,
                 stages: item.recipe.stages ?? Tier.allCases, trigger: .sweep, baseDomain: configuration.baseDomain,
-                environment: item.recipe.env, checkArguments: item.recipe.checks, readinessPath: item.recipe.readinessPath,
+                environment: item.recipe.env, checkArguments: item.recipe.checks, readinessPath: item.recipe.readinessPath, dataSeed: item.recipe.dataSeed,
                 retainData: true, cancellation: cancellation))
             outcome.run = record
             // Promoted, refused or failed, the volumes no canonical references are garbage afterwards:

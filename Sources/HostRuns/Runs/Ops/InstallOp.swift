@@ -7,6 +7,7 @@ struct InstallOp: TierOp {
         var result = run.deployBase(hooksFor: .install)
         guard result.verdict == .pass else { return result }
         if run.request.warmFrom == nil { run.plugins.runInstallSteps(in: run) } else { result.checks = [run.canonicalDataCheck()] }
+        if let seeded = run.seedThroughApp() { result.checks.append(seeded) }
         return result
     }
 }

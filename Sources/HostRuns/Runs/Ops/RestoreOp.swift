@@ -40,7 +40,7 @@ struct RestoreOp: TierOp {
         }
         let into = fresh == nil ? "in place" : "into fresh volumes"
         var result = OpResult(op: .restore, verdict: .pass, detail: "restored \(backup.archives.count) archive(s) \(into)\(wait.restarts)")
-        result.checks = [proof(run, backup: backup, fresh: fresh)]
+        result.checks = [proof(run, backup: backup, fresh: fresh)] + [run.seededDataCheck(after: .restore)].compactMap { $0 }
         return result
     }
 

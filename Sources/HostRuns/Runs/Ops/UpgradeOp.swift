@@ -13,6 +13,7 @@ struct UpgradeOp: TierOp {
         func result(_ verdict: Verdict, _ detail: String) -> OpResult {
             var result = OpResult(op: .chaosRedeploy, ref: head.ref, verdict: verdict, detail: detail)
             if verdict == .pass, run.request.warmFrom != nil { result.checks = [run.canonicalDataCheck()] }
+            if verdict == .pass, let seeded = run.seededDataCheck(after: .upgrade) { result.checks.append(seeded) }
             return result
         }
         let started = Date()

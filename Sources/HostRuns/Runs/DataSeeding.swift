@@ -1,0 +1,62 @@
+import Foundation
+import HostBase
+import HostDocker
+import PluginChannel
+
+/// Data seeded through the app (the recipe's `data_seed`): after a cold install a request writes a
+/// fresh marker, and the probe must show it then, after the upgrade and after the restore. What the
+/// app stores lands in what the recipe backs up, so the data proof sees it too.
+extension RunContext {
+    /// The host's own requests to the app, the way plugins reach it.
+    func appGateway() throws -> SwarmGateway {
+        let labels = try docker.serviceLabels(stack: app.stack, service: "app")
+        return SwarmGateway(deployer: deployer, app: app, port: try PluginCalls.appPort(labels: labels, stack: app.stack))
+    }
+
+    /// Seeds the app's data after install: the seed request, then the probe. Nil when the recipe
+    /// declares no seed or the run is warm (the canonical's data is the data).
+    func seedThroughApp() -> RunRecord.CheckRecord? {
+        guard let seed = request.dataSeed, request.warmFrom == nil else { return nil }
+        let started = Date()
+        let marker = "cchost-seed-\(app.runID)-\(UUID().uuidString.prefix(8).lowercased())"
+        let path = DataSeed.fill(seed.path, marker: marker)
+        do {
+            let answer = try appGateway().http(method: seed.method, path: path, body: seed.body.map { DataSeed.fill($0, marker: marker) })
+            guard answer.status < 400 else {
+                return seedCheck(.fail, "\(seed.method) \(path) answered \(answer.status): \(Self.excerpt(answer.body))", since: started)
+            }
+        } catch {
+            return seedCheck(.fail, "\(seed.method) \(path) failed: \(error)", since: started)
+        }
+        seededMarker = marker
+        var check = seededDataCheck(after: .install)!  // the marker is set
+        check.detail = "seeded \(marker) with \(seed.method) \(path); " + check.detail
+        check.seconds = Date().timeIntervalSince(started)
+        return check
+    }
+
+    /// Whether the probe still shows the seeded data; nil when nothing was seeded through the app.
+    func seededDataCheck(after tier: Tier) -> RunRecord.CheckRecord? {
+        guard let seed = request.dataSeed, let marker = seededMarker else { return nil }
+        let started = Date()
+        let expected = DataSeed.fill(seed.expect, marker: marker)
+        do {
+            let answer = try appGateway().http(method: "GET", path: seed.probe, body: nil)
+            let body = String(decoding: answer.body, as: UTF8.self)
+            if answer.status < 400, body.contains(expected) {
+                return seedCheck(.pass, "GET \(seed.probe) shows \(expected) after the \(tier.rawValue)", since: started)
+            }
+            return seedCheck(.fail, "the seeded data is gone after the \(tier.rawValue): GET \(seed.probe) answered \(answer.status) without \(expected)", since: started)
+        } catch {
+            return seedCheck(.fail, "GET \(seed.probe) after the \(tier.rawValue) failed: \(error)", since: started)
+        }
+    }
+
+    private func seedCheck(_ verdict: Verdict, _ detail: String, since started: Date) -> RunRecord.CheckRecord {
+        .init(plugin: "cchost", name: "data-seed", verdict: verdict, detail: detail, cause: nil, seconds: Date().timeIntervalSince(started))
+    }
+
+    private static func excerpt(_ body: Data) -> String {
+        Judgement.oneLine(String(decoding: body.prefix(400), as: UTF8.self), limit: 200)
+    }
+}
