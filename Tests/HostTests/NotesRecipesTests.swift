@@ -136,16 +136,42 @@ struct NotesRecipesTests {
         expectNothingLeft(record)
     }
 
-    /// notes-postgres with its restore post-hook (the one that loads the dump) taken out.
-    private static let withoutLoad: TemporaryDirectory = {
-        try! SwarmRuns.repositories("notes-no-load-repos") { source in
+    /// Repositories in which notes-postgres's compose.postgres.yml went through `change`.
+    private static func postgresVariant(_ label: String, _ change: @escaping (String) -> String) -> TemporaryDirectory {
+        try! SwarmRuns.repositories(label) { source in
             let compose = source.appendingPathComponent("notes-postgres/compose.postgres.yml")
             let text = try String(contentsOf: compose, encoding: .utf8)
-            let kept = text.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.contains("backupbot.restore.post-hook") }
-            try FileManager.default.removeItem(at: compose)  // a link into the fixture: replaced, never written through
-            try kept.joined(separator: "\n").write(to: compose, atomically: true, encoding: .utf8)
+            try FileManager.default.removeItem(at: compose)  // other fixtures link to it: replaced, never written through
+            try change(text).write(to: compose, atomically: true, encoding: .utf8)
         }
-    }()
+    }
+
+    /// notes-postgres with its restore post-hook (the one that loads the dump) taken out.
+    private static let withoutLoad = postgresVariant("notes-no-load-repos") { text in
+        text.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.contains("backupbot.restore.post-hook") }
+            .joined(separator: "\n")
+    }
+
+    /// notes-postgres whose restore post-hook loads an empty file instead of the dump.
+    private static let emptyLoad = postgresVariant("notes-empty-load-repos") { text in
+        text.replacingOccurrences(of: "-f /var/lib/postgresql/data/backup.sql >/dev/null", with: "-f /dev/null >/dev/null")
+    }
+
+    @Test("a restore that loads an empty dump is RED: the data proof and the seed's probe name the seeded note", .requiresDocker)
+    func restoreOfEmptyDumpIsRed() throws {
+        let state = try TemporaryDirectory("state")
+        let started = Date()
+        let record = try SwarmRuns.engine(state, plugins: [try SwarmRuns.generic()])
+            .run(RunRequest(recipe: "notes-postgres", repository: Self.emptyLoad.file("notes-postgres"), stages: [.install, .backup, .restore],
+                            dataSeed: DataSeed(path: "/notes", body: "text={marker}", probe: "/")))
+        print("notes-postgres loading an empty dump (install,backup,restore): \(Int(Date().timeIntervalSince(started))) s")
+        #expect(record.verdict == .fail)
+        let proof = try record.check(.restore, "data-proof", plugin: "cchost")
+        #expect(proof.verdict == .fail && proof.detail.contains("cchost-seed-"), "\(proof.detail)")
+        let probe = try record.check(.restore, "data-seed", plugin: "cchost")
+        #expect(probe.verdict == .fail && probe.detail.hasPrefix("the seeded data is gone after the restore"), "\(probe.detail)")
+        expectNothingLeft(record)
+    }
 
     @Test("a restore that does not load the dump is RED: the data proof names the seeded row it lost", .requiresDocker)
     func restoreWithoutLoadIsRed() throws {
@@ -170,14 +196,15 @@ struct NotesRecipesTests {
         expectNothingLeft(outcome.record)
     }
 
-    @Test("notes-postgres seeded through its configuration (data_seed) is proven with no plugin: the note survives the upgrade and the restore into fresh volumes", .requiresDocker)
-    func seededThroughConfiguration() throws {
+    @Test("seeded through its configuration (data_seed), a database app is proven with no plugin: the note survives the upgrade and the restore into fresh volumes",
+          .requiresDocker, arguments: ["notes-postgres", "notes-mariadb"])
+    func seededThroughConfiguration(recipe: String) throws {
         let state = try TemporaryDirectory("state")
         let seed = DataSeed(method: "POST", path: "/notes", body: "text={marker}", probe: "/")
         let started = Date()
         let record = try SwarmRuns.engine(state, plugins: [try SwarmRuns.generic()])
-            .run(RunRequest(recipe: "notes-postgres", repository: Self.repositories.file("notes-postgres"), dataSeed: seed))
-        print("notes-postgres seeded through data_seed (every tier): \(Int(Date().timeIntervalSince(started))) s")
+            .run(RunRequest(recipe: recipe, repository: Self.repositories.file(recipe), dataSeed: seed))
+        print("\(recipe) seeded through data_seed (every tier): \(Int(Date().timeIntervalSince(started))) s")
         #expect(record.verdict == .pass, "\(RunReport.console(record))")
         for tier in [Tier.install, .upgrade, .restore] {
             let seeded = try record.check(tier, "data-seed", plugin: "cchost")
