@@ -133,13 +133,9 @@ final class PluginCalls {
             session.services.app = context
             return session
         }
-        let port = context.labels.first { $0.key.hasSuffix(".loadbalancer.server.port") }.map { Int($0.value) } ?? 80
-        guard let port else {
-            throw DeployError(operation: "read the app's port", stack: app.stack, reason: "its loadbalancer.server.port label is not a number")
-        }
         let services = HostServices(app: context, configuration: readinessPath.map { ["readiness_path": $0] } ?? [:],
                                     artifactsDirectory: artifacts.appendingPathComponent(plugin.info.description.name),
-                                    gateway: SwarmGateway(deployer: deployer, app: app, port: port),
+                                    gateway: SwarmGateway(deployer: deployer, app: app),
                                     logger: Logger(label: "cchost.plugin.\(plugin.info.description.name)"))
         let session = try WorkerSession(plugin: plugin.path, launcher: launcher, services: services, profile: plugin.profile)
         sessions[plugin.path] = session
