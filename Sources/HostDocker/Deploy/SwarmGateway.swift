@@ -79,7 +79,9 @@ public struct SwarmGateway: AppGateway {
         }
     }
 
-    /// Whether Traefik has no router for the domain yet: its own 404, byte for byte.
+    /// Whether Traefik has no router for the domain yet: its own 404, byte for byte. Repeating the
+    /// request is safe, a POST included: Traefik answered it without reaching the app. (An app whose
+    /// own 404 reads the same, as Go's `http.NotFound` does, is waited on too, then judged as a 404.)
     static func awaitsRouter(_ answer: ProxyAnswer) -> Bool { answer == .unrouted }
 
     private static func seconds(_ value: Double) -> String {
