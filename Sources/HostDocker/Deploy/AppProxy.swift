@@ -35,6 +35,8 @@ public struct TraefikProxy: AppProxy {
     public let cli: DockerCLI
     public var address = "127.0.0.1"
     public var port = 443
+    /// The proxy's web entrypoint on the host (redirects to web-secure).
+    static let webPort = 80
     public let curl: String
 
     public init(cli: DockerCLI = DockerCLI()) {
@@ -62,9 +64,15 @@ public struct TraefikProxy: AppProxy {
             throw DeployError(operation: operation, stack: "", reason: "a path starts with / and holds no spaces")
         }
         // The status on a last line of its own after the body: -w writes after everything else.
+        // Redirects are followed, on the app's domain through the proxy only (its web entrypoint
+        // redirects to web-secure), and the last answer counts, as a browser shows it.
         var arguments = ["-k", "-sS", "--globoff", "--path-as-is", "--max-time", String(max(1, Int(timeout.rounded(.up)))),
-                         "--resolve", "\(domain):\(port):\(address)", "-o", "-", "-w", "\n%{http_code}", "-X", method]
-        if let body { arguments += ["--data-binary", "@-"] }
+                         "--resolve", "\(domain):\(port):\(address)", "--resolve", "\(domain):\(Self.webPort):\(address)",
+                         "-L", "--max-redirs", "10", "-o", "-", "-w", "\n%{http_code}"]
+        // GET by default; a body makes it a POST (a redirect after it is followed with GET, as browsers do).
+        if let body, method == "POST" { arguments += ["--data-binary", "@-"] } else if method != "GET" || body != nil {
+            throw DeployError(operation: operation, stack: "", reason: "only GET, and POST with a body, are sent")
+        }
         arguments.append("https://\(domain):\(port)\(path)")
         let output: CommandOutput
         do {
