@@ -84,5 +84,6 @@ struct TraefikTests {
         proxy.port = 1  // nothing listens there
         let problem = try #require(proxy.problem())
         #expect(problem.hasPrefix("it does not answer on 127.0.0.1:1 (") && problem.hasSuffix("start it with scripts/proxy (scripts/setup does)"), "\(problem)")
+        #expect(problem.contains("Connection refused") || problem.contains("Failed to connect"), "curl's own words: \(problem)")
     }
 }

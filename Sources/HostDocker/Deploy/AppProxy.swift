@@ -44,16 +44,19 @@ public struct TraefikProxy: AppProxy {
         curl = ["/usr/bin/curl", "/usr/local/bin/curl", "/bin/curl"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/bin/curl"
     }
 
+    /// Whatever answers HTTPS on the host's 443 is taken for the proxy (a server's own Traefik, run
+    /// from Co-op Cloud's traefik recipe, does as well as scripts/proxy's); when nothing does, the
+    /// problem says whether cchost's proxy service is there at all.
     public func problem() -> String? {
         let fix = "start it with \(Self.startCommand) (scripts/setup does)"
         guard FileManager.default.isExecutableFile(atPath: curl) else { return "curl is missing (package curl): cchost reaches apps with it" }
-        guard let inspected = try? cli.output(["service", "inspect", Self.service], timeout: 30), inspected.succeeded else {
-            return "its service \(Self.service) is not running: \(fix)"
-        }
         do {
             _ = try request(method: "GET", domain: "cchost-proxy-probe.invalid", path: "/", body: nil, timeout: 5)
             return nil
         } catch {
+            if let inspected = try? cli.output(["service", "inspect", Self.service], timeout: 30), !inspected.succeeded {
+                return "nothing answers on \(address):\(port) and its service \(Self.service) is not there: \(fix)"
+            }
             return "it does not answer on \(address):\(port) (\(error.reason)): \(fix)"
         }
     }
