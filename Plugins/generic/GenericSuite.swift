@@ -29,10 +29,21 @@ struct GenericSuite: Plugin {
             return problems.isEmpty ? .pass("labels present") : .fail(problems.joined(separator: "; "))
         },
         Check("readiness", tiers: [.install, .upgrade, .restore],
-              description: "the app answers HTTP on its readiness path with anything but 404") { host, _ in
+              description: "the app answers HTTP through Traefik on its readiness path with anything but 404, 502, 503 or 504") { host, _ in
             let path = try host.config("readiness_path") ?? "/"
             let response = try host.http("GET", path)
-            return response.status == 404 ? .fail("GET \(path) answered 404") : .pass("GET \(path) answered \(response.status)")
+            let said = response.body.prefix(200).split(whereSeparator: \.isNewline).joined(separator: " ")
+            switch response.status {
+            case 404 where response.body == "404 page not found\n":
+                // Traefik's own 404: no router's rule matches the app's domain.
+                let domain = try host.appInfo().domain
+                return .fail("GET \(path) answered Traefik's 404 (\(said)): no router's rule matches Host(`\(domain)`)")
+            case 404, 502, 503, 504:
+                // 502-504: Traefik reached no server of the router's service (wrong port, nothing listening).
+                return .fail("GET \(path) answered \(response.status): \(said)")
+            default:
+                return .pass("GET \(path) answered \(response.status)")
+            }
         },
         Check("data-continuity", tiers: [.restore],
               description: "the marker the host wrote before the backup is back after the restore") { host, _ in
@@ -50,14 +61,20 @@ struct GenericSuite: Plugin {
             return missing.isEmpty ? .pass("marker back in \(backup.files.count) file(s)") : .fail(missing.joined(separator: "; "))
         },
         Check("services-answer", tiers: [.install, .upgrade, .restore],
-              description: "a command runs in every service's container") { host, _ in
+              description: "every service runs as many containers as it wants, none of them unhealthy or still starting (as the engine reports it)") { host, _ in
             let app = try host.appInfo()
-            var silent: [String] = []
+            guard let states = app.serviceStates else { throw Unanswered("the host reported no service states") }
+            var down: [String] = []
             for service in app.services {
-                let result = try host.exec(in: service, ["true"])
-                if result.exitCode != 0 { silent.append("\(service) (exit \(result.exitCode))") }
+                guard let state = states[service] else { down.append("\(service) is not deployed"); continue }
+                if state.running == 0 || state.running < (state.wanted ?? 1) {
+                    down.append("\(service) runs \(state.running) of \(state.wanted.map(String.init) ?? "its") container(s)")
+                } else if state.health == "unhealthy" || state.health == "starting" {
+                    down.append("\(service) is \(state.health)")
+                }
             }
-            return silent.isEmpty ? .pass("\(app.services.count) service(s) answer") : .fail("no answer from " + silent.joined(separator: ", "))
+            let healthy = app.services.filter { states[$0]?.health == "healthy" }.count
+            return down.isEmpty ? .pass("\(app.services.count) service(s) running, \(healthy) with a healthcheck that passes") : .fail(down.joined(separator: "; "))
         },
         Check(typed: "http-expect", tiers: [.install, .upgrade, .restore],
               description: "a configured path answers with the configured status and contains the configured text",
@@ -65,6 +82,12 @@ struct GenericSuite: Plugin {
               function: unsafeBitCast(httpExpect as @convention(c) (UnsafePointer<CChar>?, Int32, UnsafePointer<CChar>?) -> Int32,
                                       to: (@convention(c) () -> Void).self)),
     ]
+}
+
+/// What a check cannot judge without: thrown, it makes the check `unverified` with this reason.
+struct Unanswered: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// The typed form of http-expect: one compiled check, parameters from each recipe's configuration.

@@ -128,6 +128,17 @@ public struct AppInfo: Decodable, Sendable {
     public var tier: String?
     /// From the backup tier on: the marker the host seeded, and the files it is in.
     public var backup: BackupMarker?
+    /// Per service: what the engine reports of it (nil from a host that does not say).
+    public var serviceStates: [String: ServiceState]?
+
+    /// How many of the service's current tasks run a running container, how many it wants (nil: a
+    /// global service), and the worst healthcheck verdict among them (`healthy`, `starting`,
+    /// `unhealthy`, or `none` without a healthcheck).
+    public struct ServiceState: Decodable, Sendable {
+        public var running: Int
+        public var wanted: Int?
+        public var health: String
+    }
 
     public struct BackupMarker: Decodable, Sendable {
         public var marker: String
@@ -140,7 +151,7 @@ public struct AppInfo: Decodable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case recipe, domain, stack, services, labels, tier, backup
-        case baseVersion = "base_version", headVersion = "head_version", headCommit = "head_ref"
+        case baseVersion = "base_version", headVersion = "head_version", headCommit = "head_ref", serviceStates = "service_states"
     }
 
     /// The head's full commit, under its wire name.

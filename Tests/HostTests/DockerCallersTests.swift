@@ -17,9 +17,10 @@ struct DockerCallersTests {
     }
 
     static func gateway(_ docker: FakeDocker, _ folder: TemporaryDirectory, deadline: Double = 5,
-                        helper: FakeHelper? = nil) -> SwarmGateway {
-        var gateway = SwarmGateway(docker: docker, helper: helper ?? FakeHelper(root: folder.url), app: app(folder), port: 80)
+                        proxy: FakeProxy = FakeProxy()) -> SwarmGateway {
+        var gateway = SwarmGateway(docker: docker, proxy: proxy, app: app(folder))
         gateway.execDeadline = deadline
+        gateway.routeDeadline = deadline
         gateway.retryInterval = 0.001
         return gateway
     }
@@ -94,38 +95,70 @@ struct DockerCallersTests {
         #expect(docker.calls.filter { $0.hasPrefix("exec") }.count == 1, "a command that cannot start was retried")
     }
 
-    // MARK: SwarmGateway: HTTP to the app through the helper
+    // MARK: SwarmGateway: HTTP to the app through the engine's proxy
 
-    @Test("HTTP goes through the helper in the network of the app's current container, found anew while swarm replaces it; nothing runs in the app's image")
-    func httpThroughTheHelper() throws {
+    @Test("HTTP goes through the proxy to the app's domain and path; no container is looked for and nothing runs in the app's image")
+    func httpThroughTheProxy() throws {
         let folder = try TemporaryDirectory()
-        let docker = FakeDocker(root: folder.url) { $0.containers["\(Self.stack)/app"] = [nil, "c2"] }
-        let helper = FakeHelper(root: folder.url)
-        let answer = try Self.gateway(docker, folder, helper: helper).http(method: "GET", path: "/health", body: nil)
+        let docker = FakeDocker(root: folder.url)
+        let proxy = FakeProxy()
+        let answer = try Self.gateway(docker, folder, proxy: proxy).http(method: "GET", path: "/health", body: nil)
         #expect(answer.status == 200 && String(decoding: answer.body, as: UTF8.self) == "ok")
-        #expect(helper.calls == ["http GET http://127.0.0.1:80/health c2"])
-        #expect(docker.calls.filter { $0.hasPrefix("exec") }.isEmpty)
+        #expect(proxy.calls == ["GET app-3f9a0c1d.ci.example/health"])
+        #expect(docker.calls.isEmpty)
     }
 
-    @Test("a request that got no HTTP answer is an error with what wget said, at once")
+    @Test("a request is repeated while Traefik answers its own 404 (no router for the domain yet), then the app's answer is returned")
+    func httpWaitsForTheRouter() throws {
+        let folder = try TemporaryDirectory()
+        let proxy = FakeProxy([.success(.unrouted), .success(.unrouted), FakeProxy.answer(404, "no such note")])
+        let answer = try Self.gateway(FakeDocker(root: folder.url), folder, proxy: proxy).http(method: "GET", path: "/", body: nil)
+        #expect(answer.status == 404 && String(decoding: answer.body, as: UTF8.self) == "no such note", "the app's own 404 is not waited on")
+        #expect(proxy.calls.count == 3)
+    }
+
+    @Test("Traefik's 404 still there at the route deadline is the answer, for the check to judge")
+    func httpRouterNeverAppears() throws {
+        let folder = try TemporaryDirectory()
+        let proxy = FakeProxy([.success(.unrouted)])
+        let started = Date()
+        let answer = try Self.gateway(FakeDocker(root: folder.url), folder, deadline: 0.2, proxy: proxy).http(method: "GET", path: "/", body: nil)
+        #expect(ProxyAnswer(status: answer.status, body: answer.body) == .unrouted)
+        #expect(Date().timeIntervalSince(started) >= 0.2 && proxy.calls.count > 1)
+    }
+
+    @Test("Traefik's 502 (a wrong service port) is returned at once, not waited on", arguments: [502, 503, 504] as [Int32])
+    func httpBadGatewayAtOnce(status: Int32) throws {
+        let folder = try TemporaryDirectory()
+        let proxy = FakeProxy([FakeProxy.answer(status, "Bad Gateway")])
+        let answer = try Self.gateway(FakeDocker(root: folder.url), folder, proxy: proxy).http(method: "GET", path: "/", body: nil)
+        #expect(answer.status == status && proxy.calls.count == 1)
+    }
+
+    @Test("a request that got no HTTP answer through the proxy is an error naming the app's stack, at once")
     func httpWithoutAnswer() throws {
         let folder = try TemporaryDirectory()
-        let docker = FakeDocker(root: folder.url) { $0.containers["\(Self.stack)/app"] = ["c1"] }
-        let helper = FakeHelper(root: folder.url)
-        helper.state.withLock { $0.http = (nil, "") }
-        let error = #expect(throws: DeployError.self) { try Self.gateway(docker, folder, helper: helper).http(method: "GET", path: "/", body: nil) }
-        #expect(error?.reason == "no HTTP answer: wget: can't connect to remote host: Connection refused")
-        #expect(helper.calls.count == 1)
+        let proxy = FakeProxy([.failure(DeployError(operation: "GET https://app-3f9a0c1d.ci.example/", stack: "", reason: "no HTTP answer"))])
+        let error = #expect(throws: DeployError.self) { try Self.gateway(FakeDocker(root: folder.url), folder, proxy: proxy).http(method: "GET", path: "/", body: nil) }
+        #expect(error?.stack == Self.stack && error?.reason == "no HTTP answer")
+        #expect(proxy.calls.count == 1)
     }
 
-    @Test("a method the helper cannot send fails at once, before any container is looked for")
+    @Test("a method the gateway does not send fails at once, before any request")
     func httpUnsupportedMethod() throws {
         let folder = try TemporaryDirectory()
-        let docker = FakeDocker(root: folder.url) { $0.containers["\(Self.stack)/app"] = ["c1"] }
-        let helper = FakeHelper(root: folder.url)
-        let error = #expect(throws: DeployError.self) { try Self.gateway(docker, folder, helper: helper).http(method: "DELETE", path: "/", body: nil) }
+        let proxy = FakeProxy()
+        let error = #expect(throws: DeployError.self) { try Self.gateway(FakeDocker(root: folder.url), folder, proxy: proxy).http(method: "DELETE", path: "/", body: nil) }
         #expect(error?.reason == "only GET, and POST with a body, reach the app")
-        #expect(helper.calls.isEmpty && docker.calls.isEmpty)
+        #expect(proxy.calls.isEmpty)
+    }
+
+    @Test("curl's output splits into the body and the status on its last line; 000 (no answer) is none",
+          arguments: [("hello\n\n200", ProxyAnswer(status: 200, body: Data("hello\n".utf8))),
+                      ("\n502", ProxyAnswer(status: 502, body: Data())),
+                      ("\n000", nil), ("", nil)] as [(String, ProxyAnswer?)])
+    func curlOutput(output: String, answer: ProxyAnswer?) {
+        #expect(TraefikProxy.answer(in: Data(output.utf8)) == answer)
     }
 
     @Test("a command that ran is a result whatever its exit code, 127 included")

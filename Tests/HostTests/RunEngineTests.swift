@@ -346,6 +346,15 @@ struct RunEngineTests {
         #expect(recorded[1].1 == record && record.verdict == .pass)
     }
 
+    @Test("a run without the engine's proxy is a plan error saying how to start it, and nothing is deployed")
+    func missingProxyDeploysNothing() throws {
+        let harness = try Harness()
+        harness.deployer.fakeProxy.state.withLock { $0.problem = "its service cchost-proxy_traefik is not running: start it with scripts/proxy" }
+        let error = #expect(throws: PlanError.self) { try harness.run(stages: [.install]) }
+        #expect(error?.description == "apps are reached through the engine's proxy, and its service cchost-proxy_traefik is not running: start it with scripts/proxy")
+        #expect(harness.deployer.calls.isEmpty)
+    }
+
     @Test("a run that cannot be recorded or registered at its start is a plan error, and nothing is deployed")
     func unrecordableRunDeploysNothing() throws {
         let harness = try Harness()

@@ -17,6 +17,22 @@ public struct AppContext: Sendable, Equatable, Codable {
     public var tier: String?
     /// Set from the backup tier on: the marker the host seeded and where it put it.
     public var backup: BackupMarker?
+    /// Per service (short name), what the engine reports of it when the plugin is called; nil before
+    /// the app is deployed. `service_states` in the JSON.
+    public var serviceStates: [String: ServiceState]?
+
+    /// One service as the engine reports it: how many of its current tasks run a running container,
+    /// how many it wants, and the worst healthcheck verdict among those containers.
+    public struct ServiceState: Sendable, Equatable, Codable {
+        /// Up-to-date tasks swarm wants running whose container is running.
+        public var running: Int
+        /// The replicas it wants; nil for a global service.
+        public var wanted: Int?
+        /// `healthy`, `starting`, `unhealthy`, or `none` (no healthcheck): the worst of its running containers.
+        public var health: String
+
+        public init(running: Int, wanted: Int?, health: String) { (self.running, self.wanted, self.health) = (running, wanted, health) }
+    }
 
     public struct BackupMarker: Sendable, Equatable, Codable {
         public var marker: String
@@ -47,7 +63,7 @@ public struct AppContext: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case recipe, domain, stack, services, labels, tier, backup
-        case baseVersion = "base_version", headVersion = "head_version", headCommit = "head_ref"
+        case baseVersion = "base_version", headVersion = "head_version", headCommit = "head_ref", serviceStates = "service_states"
     }
 }
 

@@ -50,6 +50,7 @@ public struct AbraDeployer: Deployer {
     /// For the docker-level cleanup after abra's own teardown, and the DOCKER_* settings abra runs with.
     public let cli: DockerCLI
     public var helper: any Helper { HelperContainer(cli: cli) }
+    public var proxy: any AppProxy { TraefikProxy(cli: cli) }
     /// Seconds a deploy may take to converge (the host waits; abra does not).
     public var defaultTimeout: Int
     /// Extra variables for abra's environment (ABRA_DIR and HOME always stay the run's own).

@@ -108,9 +108,10 @@ public protocol Deployer: Sendable {
     /// Docker, as the backend and the host's own inspection of its apps ask it (how a backend
     /// deploys is its own business).
     var docker: any Docker { get }
-    /// cchost's own helper container on the engine the app runs on: data markers in its volumes,
-    /// HTTP from inside its network.
+    /// cchost's own helper container on the engine the app runs on: data markers in its volumes.
     var helper: any Helper { get }
+    /// The engine's proxy, through which the host reaches the app's HTTP as a user would.
+    var proxy: any AppProxy { get }
     /// Seconds a deploy may take to converge.
     var defaultTimeout: Int { get }
     /// Secret values the backend generated or learnt, for redaction.

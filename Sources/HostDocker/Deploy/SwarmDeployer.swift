@@ -16,6 +16,7 @@ public struct SwarmDeployer: Deployer {
     /// cchost's own container that copies backed-up volume paths, on the engine `cli` drives.
     public var helperContainer: HelperContainer { HelperContainer(cli: cli) }
     public var helper: any Helper { helperContainer }
+    public var proxy: any AppProxy { TraefikProxy(cli: cli) }
     /// Seconds a deploy may take to converge, unless the recipe's metadata says otherwise.
     public var defaultTimeout: Int
     /// The secret values this deployer generated, so that whatever echoes one is redacted.

@@ -3,28 +3,31 @@ import HostBase
 
 /// How plugins reach a deployed app (any backend: the app is a swarm stack either way; the host has
 /// already checked the policy): exec in a service's running container, re-resolved and retried until
-/// its deadline; HTTP to the app from cchost's helper container in the app container's network
-/// namespace (`wget` against 127.0.0.1), so that no tool is assumed in the app's image and the host
-/// needs no route into the stack's overlay networks.
+/// its deadline; HTTP to `https://<the app's domain><path>` through the engine's proxy (Traefik, as
+/// on a server), so that the app's routing labels (rule, port, entrypoint) are what reaches it, no
+/// tool is assumed in the app's image and the host needs no route into the stack's networks.
 public struct SwarmGateway: AppGateway {
     public let docker: any Docker
-    public let helper: any Helper
+    public let proxy: any AppProxy
     public let app: AppDeployment
-    /// The port the app listens on inside its container (Traefik's loadbalancer.server.port, else 80).
-    public let port: Int
     public var execDeadline: Double = 60
-    /// Seconds between two attempts while the service has no container that can run the command.
+    /// Seconds a request waits for Traefik to route the app's domain (it polls the engine every
+    /// second, so a new router appears a moment after the deploy converged).
+    public var routeDeadline: Double = 10
+    /// Seconds between two attempts while the service has no container that can run the command,
+    /// or Traefik has no router for the domain yet.
     public var retryInterval: Double = 0.5
+    /// Seconds one request may take.
+    public var requestTimeout: Double = 30
 
-    public init(docker: any Docker, helper: any Helper, app: AppDeployment, port: Int) {
+    public init(docker: any Docker, proxy: any AppProxy, app: AppDeployment) {
         self.docker = docker
-        self.helper = helper
+        self.proxy = proxy
         self.app = app
-        self.port = port
     }
 
-    public init(deployer: any Deployer, app: AppDeployment, port: Int) {
-        self.init(docker: deployer.docker, helper: deployer.helper, app: app, port: port)
+    public init(deployer: any Deployer, app: AppDeployment) {
+        self.init(docker: deployer.docker, proxy: deployer.proxy, app: app)
     }
 
     public func exec(service: String, argv: [String]) throws -> (exitCode: Int32, output: Data) {
@@ -56,39 +59,30 @@ public struct SwarmGateway: AppGateway {
                           reason: "did not run within \(Self.seconds(execDeadline)): \(lastProblem)")
     }
 
-    /// The request from inside the app's running container's network, found anew on each attempt and
-    /// retried until the exec deadline while there is none (swarm replacing it); a request that ran
-    /// and got no HTTP answer is an error with what wget said.
+    /// The request through the proxy, repeated while Traefik answers its own 404 (no router for the
+    /// domain yet) until the route deadline; then that 404 is the answer (the check judges it). An
+    /// app's own answers, 5xx from Traefik included (a wrong port: 502 or 504), are returned as they are.
     public func http(method: String, path: String, body: String?) throws -> (status: Int32, body: Data) {
         guard method == "GET" || (method == "POST" && body != nil) else {
             throw DeployError(operation: "http \(method) \(path)", stack: app.stack, reason: "only GET, and POST with a body, reach the app")
         }
-        let deadline = Date().addingTimeInterval(execDeadline)
-        var lastProblem = "no attempt"
-        repeat {
-            let found: (status: Int32?, body: Data, said: String)?
+        let deadline = Date().addingTimeInterval(routeDeadline)
+        while true {
+            let answer: ProxyAnswer
             do {
-                let container = try docker.runningContainer(stack: app.stack, service: "app")
-                found = try helper.http(method: method, url: "http://127.0.0.1:\(port)\(path)", body: body, from: container,
-                                        timeout: max(1, deadline.timeIntervalSinceNow))
-            } catch let error as DockerError where error.kind != .notStarted {
-                found = nil
-                lastProblem = error.description
+                answer = try proxy.request(method: method, domain: app.domain, path: path, body: body, timeout: requestTimeout)
+            } catch {
+                throw DeployError(operation: error.operation, stack: app.stack, reason: error.reason)
             }
-            guard let answer = found else {
-                // No running container, or it went away before the helper joined its network.
-                Thread.sleep(forTimeInterval: retryInterval)
-                continue
-            }
-            guard let status = answer.status else {
-                throw DeployError(operation: "http \(method) \(path)", stack: app.stack,
-                                  reason: "no HTTP answer: \(answer.said.trimmingCharacters(in: .whitespacesAndNewlines).prefix(300))")
-            }
-            return (status, answer.body)
-        } while Date() < deadline
-        throw DeployError(operation: "http \(method) \(path)", stack: app.stack,
-                          reason: "no running container of app within \(Self.seconds(execDeadline)): \(lastProblem)")
+            if !Self.awaitsRouter(answer) || Date() >= deadline { return (answer.status, answer.body) }
+            Thread.sleep(forTimeInterval: retryInterval)
+        }
     }
+
+    /// Whether Traefik has no router for the domain yet: its own 404, byte for byte. Repeating the
+    /// request is safe, a POST included: Traefik answered it without reaching the app. (An app whose
+    /// own 404 reads the same, as Go's `http.NotFound` does, is waited on too, then judged as a 404.)
+    static func awaitsRouter(_ answer: ProxyAnswer) -> Bool { answer == .unrouted }
 
     private static func seconds(_ value: Double) -> String {
         value == value.rounded() ? "\(Int(value)) s" : String(format: "%.2f s", value)

@@ -46,6 +46,9 @@ public protocol Docker: Sendable {
     /// Every task of the stack's services (current ones and the history swarm keeps).
     func tasks(stack: String) throws(DockerError) -> [SwarmTask]
 
+    /// The state of container `id` (status and healthcheck); `.missing` when it is gone.
+    func containerState(id: String, stack: String) throws(DockerError) -> ContainerState
+
     /// What the engine recorded about the stack's objects between `since` and `until` (an `until`
     /// in the future waits until then).
     func events(stack: String, since: Date, until: Date) throws(DockerError) -> [DockerEvent]

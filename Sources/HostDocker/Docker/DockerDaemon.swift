@@ -89,6 +89,10 @@ public struct DockerDaemon: Docker {
         try asking("list the tasks", stack: stack) { () throws(DockerAPIError) in try api.tasks(stack: stack) }
     }
 
+    public func containerState(id: String, stack: String) throws(DockerError) -> ContainerState {
+        try asking("inspect the container", stack: stack, container: id) { () throws(DockerAPIError) in try api.container(id: id) }
+    }
+
     public func events(stack: String, since: Date, until: Date) throws(DockerError) -> [DockerEvent] {
         try asking("read the events", stack: stack) { () throws(DockerAPIError) in
             try api.events(since: since, until: until, filters: ["label": ["\(Self.stackLabel)=\(stack)"]])

@@ -4,8 +4,8 @@ import HostBase
 /// cchost's own helper container (`cchost/helper:1`, static busybox, built by scripts/helper-image):
 /// what the host must not ask of an app's image. It copies backed-up volume paths into and out of
 /// the run's archives, and seeds and reads data markers, mounting only the one volume and with no
-/// network, as backupbot does; and it makes HTTP requests to an app from inside the app's network
-/// namespace. Whatever it reads in a volume resolves inside the helper's own root, never the host's.
+/// network, as backupbot does. Whatever it reads in a volume resolves inside the helper's own root,
+/// never the host's.
 ///
 /// It runs with `docker run --rm` on the engine the deployers use; archives stream through its
 /// stdin and stdout into files (no memory buffer, no size limit but the disk). It carries the stack's
@@ -67,7 +67,7 @@ public struct HelperContainer: Sendable {
 }
 
 /// What cchost's helper does for a run besides the deployer's archive copies: data markers in a
-/// volume, and HTTP to an app from inside its network namespace. `HelperContainer` does it on the
+/// volume. `HelperContainer` does it on the
 /// engine; tests of the run engine use one in memory.
 public protocol Helper: Sendable {
     /// Writes `contents` into the file `name` of each of `paths` (relative to the root of volume
@@ -80,10 +80,6 @@ public protocol Helper: Sendable {
     /// At most `limit` bytes of `path` in the volume; nil when there is no such file. A link that
     /// leads out of the volume is an error.
     func read(_ path: String, inVolume volume: String, limit: Int, stack: String) throws(DeployError) -> String?
-    /// An HTTP request to `url` made from inside `container`'s network namespace (as the app sees
-    /// itself: `http://127.0.0.1:<port>/…`), by busybox wget; its status and body.
-    /// Nil when the container stopped running before the helper joined its network.
-    func http(method: String, url: String, body: String?, from container: ServiceContainer, timeout: Double) throws(DeployError) -> (status: Int32?, body: Data, said: String)?
 }
 
 extension HelperContainer: Helper {
@@ -148,38 +144,9 @@ extension HelperContainer: Helper {
         return try checked(output, operation, stack).stdoutText
     }
 
-    public func http(method: String, url: String, body: String?, from container: ServiceContainer,
-                     timeout: Double) throws(DeployError) -> (status: Int32?, body: Data, said: String)? {
-        // No -q or -T: busybox 1.35's wget crashes with either next to -S; busybox timeout bounds it
-        // inside the helper, the command's own deadline outside.
-        var arguments = [String(max(1, Int(timeout))), "wget", "-S", "-O", "-"]
-        if method == "POST", let body { arguments += ["--post-data", body] } else if method != "GET" || body != nil {
-            throw DeployError(operation: "http \(method)", stack: container.stack, reason: "only GET, and POST with a body, are supported")
-        }
-        let operation = "\(method) \(url) in the network of \(container)"
-        do {
-            let output = try run("exec timeout -s KILL \"$@\"", arguments + [url], network: "container:\(container.id)", stack: container.stack,
-                                 timeout: timeout + 15, operation: operation)
-            return (Self.status(in: output.stderrText), output.stdout, output.stderrText)
-        } catch where error.reason.contains("non running container") || error.reason.contains("No such container") {
-            return nil  // swarm replaced the container between finding it and joining its network
-        }
-    }
-
     /// A path relative to the volume's root as the helper's scripts take it: `./`-prefixed, so that
     /// no path reads as an option.
     static func relative(_ path: String) -> String { path == "." || path.hasPrefix("./") ? path : "./" + path }
-
-    /// The first status line wget printed: the app's answer to the request itself. wget follows a
-    /// redirect (re-sending a POST's data to the new location), so later lines answer requests the
-    /// app never asked for; the body is the last page's.
-    static func status(in headers: String) -> Int32? {
-        headers.split(separator: "\n").compactMap { line -> Int32? in
-            let fields = line.split(separator: " ")
-            guard let index = fields.firstIndex(where: { $0.hasPrefix("HTTP/") }), index + 1 < fields.count else { return nil }
-            return Int32(fields[index + 1])
-        }.first
-    }
 
     private func checked(_ output: CommandOutput, _ operation: String, _ stack: String) throws(DeployError) -> CommandOutput {
         guard output.succeeded else { throw DeployError(operation: operation, stack: stack, reason: DockerCLI.message(output)) }

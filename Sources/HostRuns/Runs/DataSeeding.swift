@@ -7,11 +7,8 @@ import PluginChannel
 /// fresh marker, and the probe must show it then, after the upgrade and after the restore. What the
 /// app stores lands in what the recipe backs up, so the data proof sees it too.
 extension RunContext {
-    /// The host's own requests to the app, the way plugins reach it.
-    func appGateway() throws -> SwarmGateway {
-        let labels = try docker.serviceLabels(stack: app.stack, service: "app")
-        return SwarmGateway(deployer: deployer, app: app, port: try PluginCalls.appPort(labels: labels, stack: app.stack))
-    }
+    /// The host's own requests to the app, the way plugins reach it (through the proxy).
+    func appGateway() -> SwarmGateway { SwarmGateway(deployer: deployer, app: app) }
 
     /// Seeds the app's data after install: the seed request, then the probe. Nil when the recipe
     /// declares no seed or the run is warm (the canonical's data is the data).

@@ -127,25 +127,15 @@ final class PluginCalls {
     }
 
     /// One worker per plugin per run, kept across tiers; the app context follows the run.
-    /// The port the app listens on: its Traefik `loadbalancer.server.port` label, else 80.
-    static func appPort(labels: [String: String], stack: String) throws(DeployError) -> Int {
-        guard let label = labels.first(where: { $0.key.hasSuffix(".loadbalancer.server.port") }) else { return 80 }
-        guard let port = Int(label.value) else {
-            throw DeployError(operation: "read the app's port", stack: stack, reason: "its loadbalancer.server.port label is not a number")
-        }
-        return port
-    }
-
     private func session(for plugin: ResolvedPlugin, context: AppContext, app: AppDeployment,
                          deployer: any Deployer) throws -> WorkerSession {
         if let session = sessions[plugin.path] {
             session.services.app = context
             return session
         }
-        let port = try Self.appPort(labels: context.labels, stack: app.stack)
         let services = HostServices(app: context, configuration: readinessPath.map { ["readiness_path": $0] } ?? [:],
                                     artifactsDirectory: artifacts.appendingPathComponent(plugin.info.description.name),
-                                    gateway: SwarmGateway(deployer: deployer, app: app, port: port),
+                                    gateway: SwarmGateway(deployer: deployer, app: app),
                                     logger: Logger(label: "cchost.plugin.\(plugin.info.description.name)"))
         let session = try WorkerSession(plugin: plugin.path, launcher: launcher, services: services, profile: plugin.profile)
         sessions[plugin.path] = session

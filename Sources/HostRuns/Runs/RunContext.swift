@@ -140,6 +140,7 @@ final class RunContext {
                                  baseVersion: plan.baseVersion, headVersion: plan.headVersion,
                                  headCommit: plan.head.commit, tier: tier.rawValue)
         context.backup = marker
+        if deployed { context.serviceStates = try ServiceStates.read(from: docker, stack: app.stack) }
         return context
     }
 }

@@ -54,6 +54,10 @@ public final class RunEngine {
         if let reason = request.cancellation.reason {
             throw PlanError(description: "cancelled before anything was deployed (\(reason))")
         }
+        // Every HTTP check reaches the app through the engine's proxy: without it, nothing is deployed.
+        if let problem = deployer.proxy.problem() {
+            throw PlanError(description: "apps are reached through the engine's proxy, and \(problem)")
+        }
         let run = RunContext(request: request, plan: plan, deployer: deployer, plugins: plugins + approvedOverlays,
                              launcher: launcher, retainedData: retainedData, installDeploys: installDeploys, emit: events)
         let registry = ActiveRuns(directory: runsDirectory.appendingPathComponent("active"))

@@ -25,6 +25,8 @@ final class FakeDeployer: Deployer {
     /// Volumes of the fake helper live beside the fake Docker's.
     let fakeHelper: FakeHelper
     var helper: any Helper { fakeHelper }
+    let fakeProxy = FakeProxy()
+    var proxy: any AppProxy { fakeProxy }
     let defaultTimeout = 5
     let secrets = SecretLedger()
     let behaviour: Mutex<Behaviour>
@@ -59,6 +61,11 @@ final class FakeDeployer: Deployer {
                     state.mounts[container] = Dictionary(uniqueKeysWithValues: service.volumes.map { ("\(app.stack)_\($0)", "/data/\($0)") })
                     state.labels["\(app.stack)/\(service.name)"] = service.deployLabels
                         .merging(["coop-cloud.\(app.stack).version": ref]) { $1 }
+                    // What the engine reports of it: one running task whose container runs.
+                    state.services[app.stack, default: []].append(SwarmService(id: container, name: "\(app.stack)_\(service.name)", replicas: 1))
+                    state.tasks[app.stack, default: []].append(SwarmTask(id: "task-\(container)", serviceID: container, slot: 1,
+                                                                         desiredState: .running, state: .running, containerID: container))
+                    state.containerStates[container] = ContainerState(status: "running")
                 }
             }
         case .chaosUpgrade:

@@ -24,6 +24,8 @@ final class FakeDocker: Docker {
         var labels: [String: [String: String]] = [:]
         var services: [String: [SwarmService]] = [:]
         var tasks: [String: [SwarmTask]] = [:]
+        /// Per container id: its state; a container not here is `.missing`.
+        var containerStates: [String: ContainerState] = [:]
         var logs: [String: String] = [:]
         var events: [String: [DockerEvent]] = [:]
         /// What successive waits answer, the last one for every wait after it.
@@ -119,6 +121,14 @@ final class FakeDocker: Docker {
     func tasks(stack: String) throws(DockerError) -> [SwarmTask] {
         try called("tasks", stack)
         return state.withLock { $0.tasks[stack] ?? [] }
+    }
+
+    func containerState(id: String, stack: String) throws(DockerError) -> ContainerState {
+        try called("containerState", id)
+        guard let found = state.withLock({ $0.containerStates[id] }) else {
+            throw DockerError(.missing, operation: "inspect the container", stack: stack, message: "no such container: \(id)")
+        }
+        return found
     }
 
     func events(stack: String, since: Date, until: Date) throws(DockerError) -> [DockerEvent] {

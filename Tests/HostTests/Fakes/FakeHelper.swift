@@ -3,20 +3,20 @@ import Foundation
 import Synchronization
 
 /// cchost's helper in memory: each volume is a real folder under `root` (`root/<volume>`), so the
-/// run engine's markers are written and read as files; HTTP answers what the test sets. Records
+/// run engine's markers are written and read as files. Records
 /// every call, e.g. `"write s_content .cchost-marker"`, `"mark s_content ."`.
 final class FakeHelper: Helper {
     let root: URL
-    let state: Mutex<(calls: [String], failures: [String: DeployError], http: (status: Int32?, body: String))>
+    let state: Mutex<(calls: [String], failures: [String: DeployError])>
 
     init(root: URL) {
         self.root = root
-        state = Mutex(([], [:], (200, "ok")))
+        state = Mutex(([], [:]))
     }
 
     var calls: [String] { state.withLock { $0.calls } }
 
-    /// Every later call of `method` (`mark`, `write`, `read`, `http`) throws `error`.
+    /// Every later call of `method` (`mark`, `write`, `read`) throws `error`.
     func fail(_ method: String, with error: DeployError) { state.withLock { $0.failures[method] = error } }
 
     private func called(_ method: String, _ detail: String) throws(DeployError) {
@@ -52,10 +52,4 @@ final class FakeHelper: Helper {
         return (try? String(contentsOf: folder(volume).appendingPathComponent(path), encoding: .utf8)).map { String($0.prefix(limit)) }
     }
 
-    func http(method: String, url: String, body: String?, from container: ServiceContainer,
-              timeout: Double) throws(DeployError) -> (status: Int32?, body: Data, said: String)? {
-        try called("http", "\(method) \(url) \(container.id)")
-        let answer = state.withLock { $0.http }
-        return (answer.status, Data(answer.body.utf8), answer.status.map { "HTTP/1.1 \($0) OK" } ?? "wget: can't connect to remote host: Connection refused")
-    }
 }
