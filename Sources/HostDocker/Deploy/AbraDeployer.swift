@@ -173,6 +173,9 @@ public struct AbraDeployer: Deployer {
     }
 
     /// `abra app restore … --archive` for each archive of the record, in order.
+    /// abra has no way yet to give an app new volumes without redeploying it.
+    public var givesFreshVolumes: Bool { false }
+
     public func freshVolumes(_ app: AppDeployment) throws(DeployError) {
         throw DeployError(operation: "fresh volumes", stack: app.stack, reason: "not supported by the abra backend yet")
     }

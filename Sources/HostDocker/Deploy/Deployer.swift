@@ -121,6 +121,8 @@ public protocol Deployer: Sendable {
     /// Runs the recipe's backup (pre-hooks, archives of the labelled volumes, post-hooks) into the
     /// run's folder `folder` (`backup` for the backup tier's; the data proof takes others).
     func backup(_ app: AppDeployment, into folder: String) throws(DeployError) -> BackupRecord
+    /// Whether `freshVolumes` works on this backend (else the restore happens in place).
+    var givesFreshVolumes: Bool { get }
     /// Gives the app fresh volumes, as after a disaster: its services stopped, its volumes removed,
     /// its services started again on new, empty volumes (not a deploy: nothing is redeployed). The
     /// caller waits for convergence.

@@ -244,6 +244,8 @@ public struct SwarmDeployer: Deployer {
         }
     }
 
+    public var givesFreshVolumes: Bool { true }
+
     public func freshVolumes(_ app: AppDeployment) throws(DeployError) {
         try cli.freshVolumes(stack: app.stack)
     }

@@ -80,6 +80,8 @@ final class FakeDeployer: Deployer {
         behaviour.withLock { $0.afterDeploy }?(app, kind)
     }
 
+    let givesFreshVolumes = false
+
     func freshVolumes(_ app: AppDeployment) throws(DeployError) {
         throw DeployError(operation: "fresh volumes", stack: app.stack, reason: "not supported by the fake backend")
     }

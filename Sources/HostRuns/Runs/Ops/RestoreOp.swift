@@ -14,16 +14,18 @@ struct RestoreOp: TierOp {
         let started = Date()
         var fresh: BackupRecord?
         do {
-            run.note("giving \(run.app.stack) fresh volumes", tier: .restore)
-            try run.deployer.freshVolumes(run.app)
-            let wait = run.waitForConvergence(since: started)
-            if let (verdict, reasons) = wait.failure {
-                return OpResult(op: .restore, verdict: verdict, detail: "did not converge on fresh volumes: \(reasons.joined(separator: "; "))\(wait.restarts)")
+            if run.deployer.givesFreshVolumes {
+                run.note("giving \(run.app.stack) fresh volumes", tier: .restore)
+                try run.deployer.freshVolumes(run.app)
+                let wait = run.waitForConvergence(since: started)
+                if let (verdict, reasons) = wait.failure {
+                    return OpResult(op: .restore, verdict: verdict, detail: "did not converge on fresh volumes: \(reasons.joined(separator: "; "))\(wait.restarts)")
+                }
+                fresh = try run.deployer.backup(run.app, into: "backup-fresh")
+            } else {
+                // Restored in place: the marker changes first, so that a restore that does nothing is caught.
+                try run.mutateMarker()
             }
-            fresh = try run.deployer.backup(run.app, into: "backup-fresh")
-        } catch let error as DeployError where error.reason.hasPrefix(Self.unsupported) {
-            // Restored in place: the marker changes first, so that a restore that does nothing is caught.
-            do { try run.mutateMarker() } catch { return OpResult(op: .restore, verdict: .fail, detail: "\(error)") }
         } catch {
             return OpResult(op: .restore, verdict: .fail, detail: "\(error)")
         }
@@ -43,9 +45,6 @@ struct RestoreOp: TierOp {
         result.checks = [proof(run, backup: backup, fresh: fresh)] + [run.seededDataCheck(after: .restore)].compactMap { $0 }
         return result
     }
-
-    /// What a backend that cannot give an app fresh volumes says.
-    static let unsupported = "not supported by the"
 
     /// The data proof, from the backup tier's backup, the fresh install's and one taken now.
     func proof(_ run: RunContext, backup: BackupRecord, fresh: BackupRecord?) -> RunRecord.CheckRecord {
