@@ -45,21 +45,6 @@ struct GenericSuite: Plugin {
                 return .pass("GET \(path) answered \(response.status)")
             }
         },
-        Check("data-continuity", tiers: [.restore],
-              description: "the marker the host wrote before the backup is back after the restore") { host, _ in
-            let app = try host.appInfo()
-            guard let backup = app.backup, !backup.files.isEmpty else {
-                return .skip("no marker was seeded: the backup tier did not run, or the recipe backs up no folder (only files such as a dump)")
-            }
-            var missing: [String] = []
-            for file in backup.files {
-                let result = try host.exec(in: file.service, ["cat", file.path])
-                if result.exitCode != 0 || result.output != backup.marker {
-                    missing.append("\(file.service):\(file.path) holds \(result.exitCode == 0 ? "\"\(result.output.prefix(40))\"" : "nothing (exit \(result.exitCode))")")
-                }
-            }
-            return missing.isEmpty ? .pass("marker back in \(backup.files.count) file(s)") : .fail(missing.joined(separator: "; "))
-        },
         Check("services-answer", tiers: [.install, .upgrade, .restore],
               description: "every service runs as many containers as it wants, none of them unhealthy or still starting (as the engine reports it)") { host, _ in
             let app = try host.appInfo()

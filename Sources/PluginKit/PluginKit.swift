@@ -126,7 +126,8 @@ public struct AppInfo: Decodable, Sendable {
     /// deployed `chaos-version` label is a short prefix of it.
     public var headCommit: String?
     public var tier: String?
-    /// From the backup tier on: the marker the host seeded, and the files it is in.
+    /// Once the app is up in a cold run: the marker the host seeded, the files it is in, the
+    /// recipe's `data_seed` value, and the host's latest data proof.
     public var backup: BackupMarker?
     /// Per service: what the engine reports of it (nil from a host that does not say).
     public var serviceStates: [String: ServiceState]?
@@ -143,9 +144,19 @@ public struct AppInfo: Decodable, Sendable {
     public struct BackupMarker: Decodable, Sendable {
         public var marker: String
         public var files: [MarkerFile]
+        /// The value the recipe's `data_seed` sent through the app.
+        public var seed: String?
+        /// The host's latest data proof (nil before one was made).
+        public var proof: Proof?
         public struct MarkerFile: Decodable, Sendable {
             public var service: String
             public var path: String
+        }
+        /// `check` is `cchost/<name>`; `verdict` is `pass`, `fail`, `unverified` or `skip`.
+        public struct Proof: Decodable, Sendable {
+            public var check: String
+            public var verdict: String
+            public var detail: String
         }
     }
 

@@ -71,7 +71,7 @@ struct RunsCommand: ParsableCommand {
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Every result of one check across a recipe's runs, oldest first.",
-            discussion: "CHECK is PLUGIN/NAME, as `cchost runs show` prints it (e.g. generic/data-continuity).")
+            discussion: "CHECK is PLUGIN/NAME, as `cchost runs show` prints it (e.g. cchost/data-proof).")
         @Argument(help: "The recipe.") var recipe: String
         @Argument(help: "PLUGIN/NAME.") var check: String
         @Flag(help: "Print JSON.") var json = false
@@ -80,7 +80,7 @@ struct RunsCommand: ParsableCommand {
             let results = try failingClearly { () throws -> [CheckResult] in
                 let parts = check.split(separator: "/", maxSplits: 1).map(String.init)
                 guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-                    throw Failure(message: "\(check) is not PLUGIN/NAME (e.g. generic/data-continuity)")
+                    throw Failure(message: "\(check) is not PLUGIN/NAME (e.g. cchost/data-proof)")
                 }
                 return try RunsCommand.store().checkHistory(recipe: recipe, plugin: parts[0], name: parts[1])
             }

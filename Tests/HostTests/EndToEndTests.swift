@@ -42,7 +42,10 @@ struct EndToEndTests {
         #expect(record.deployCount == 1)
         #expect(try tier(record, .upgrade).opDetail.contains("chaos-version matches the head"))
         #expect(try check(record, .upgrade, "deploy-labels").verdict == .pass)
-        #expect(try check(record, .restore, "data-continuity").verdict == .pass)
+        // The marker written into the content folder at install is in the backup after the upgrade.
+        let intact = try check(record, .upgrade, "data-intact")
+        #expect(intact.verdict == .pass && intact.detail.hasPrefix("all 1 marker(s)"), "\(intact.detail)")
+        #expect(try check(record, .restore, "data-proof").verdict == .pass)
         #expect(try check(record, .install, "readiness").detail == "GET / answered 200")
         #expect(record.teardown?.isClean == true)
         #expect(Self.leftovers(AppNaming.stackName(forDomain: record.domain)).isEmpty)
@@ -55,7 +58,7 @@ struct EndToEndTests {
                                                            stages: [.install, .backup, .restore]))
         #expect(record.verdict == .pass, "\(RunReport.console(record))")
         #expect(try tier(record, .backup).opDetail.hasPrefix("1 archive(s)"))
-        #expect(try check(record, .restore, "data-continuity").verdict == .pass)
+        #expect(try check(record, .restore, "data-proof").verdict == .pass)
         let services = try check(record, .restore, "services-answer")
         #expect(services.verdict == .pass && services.detail.hasPrefix("2 service(s) running"), "\(services)")
         #expect(Self.leftovers(AppNaming.stackName(forDomain: record.domain)).isEmpty)
@@ -292,7 +295,7 @@ struct EndToEndTests {
         #expect(record.backend == "abra")
         #expect(record.verdict == .pass, "\(RunReport.console(record))")
         #expect(try tier(record, .upgrade).opDetail.contains("chaos-version matches the head"))
-        #expect(try check(record, .restore, "data-continuity").verdict == .pass)
+        #expect(try check(record, .restore, "data-proof").verdict == .pass)
         #expect(Self.leftovers(AppNaming.stackName(forDomain: record.domain)).isEmpty)
     }
 

@@ -111,7 +111,7 @@ struct FixtureOverlayTests {
         #expect(progress.all.contains("[backup] hook overlay-static-site/before-backup: pass"), "\(progress.all)")
         #expect(progress.all.contains("[restore] hook overlay-static-site/before-restore: pass"), "\(progress.all)")
         // The generic suite judged the same run.
-        #expect(try record.check(.restore, "data-continuity", plugin: "generic").verdict == .pass)
+        #expect(try record.check(.restore, "data-proof", plugin: "cchost").verdict == .pass)
         #expect(record.teardown?.isClean == true)
         #expect(SwarmDeployer().leftovers(stack: Self.stack(record)).isEmpty, "\(SwarmDeployer().leftovers(stack: Self.stack(record)))")
     }
@@ -177,7 +177,7 @@ struct FixtureOverlayTests {
         let typed = try record.check(.restore, "row-count-at-least", plugin: plugin)
         #expect(typed.verdict == .pass, "\(typed.detail) \(typed.cause ?? "")")
         #expect(typed.detail.contains("table notes has 1 row(s), expected at least 1"), "\(typed.detail)")
-        #expect(try record.check(.restore, "data-continuity", plugin: "generic").verdict == .pass)
+        #expect(try record.check(.restore, "data-proof", plugin: "cchost").verdict == .pass)
         #expect(try record.tier(.backup).opDetail.hasPrefix("1 archive(s)"))
         #expect(record.teardown?.isClean == true)
         #expect(SwarmDeployer().leftovers(stack: Self.stack(record)).isEmpty, "\(SwarmDeployer().leftovers(stack: Self.stack(record)))")

@@ -45,7 +45,8 @@ enum Facts {
                 return .init(tier: tier, verdict: .skip, op: .none, opVerdict: .skip, opDetail: "no backup labels", checks: [],
                              seconds: 0, notApplicable: "no service has backupbot.backup=true", notApplicableExpected: true)
             }
-            return record(tier == .backup ? .backup : .restore, [check("generic", "data-continuity")] + recipe)
+            return tier == .backup ? record(.backup, [check("generic", "services-answer")] + recipe)
+                : record(.restore, [check("cchost", "data-proof")] + recipe)
         case .custom: return record(.none, recipe)
         }
     }
@@ -233,9 +234,11 @@ struct JudgementTests {
         ("leftovers", Facts.Shape(stages: Tier.allCases, backupNotApplicable: false, recipeCheck: true), "leftovers", 0, "teardown"),
         ("lint error", Facts.Shape(stages: Tier.allCases, backupNotApplicable: false, recipeCheck: true), "lint", 4, "lint/R001 fail"),
         ("data check skipped", Facts.Shape(stages: Tier.allCases, backupNotApplicable: false, recipeCheck: true), "no data proof", 2,
-         "the data was not proven (generic/data-continuity skip"),
-        ("generic suite skipped on purpose", Facts.Shape(stages: Tier.allCases, backupNotApplicable: false, recipeCheck: true), "skip generic", 2,
-         "generic/data-continuity did not run"),
+         "the data was not proven (cchost/data-proof skip"),
+        ("data proof missing", Facts.Shape(stages: Tier.allCases, backupNotApplicable: false, recipeCheck: true), "no proof", 2,
+         "cchost/data-proof did not run"),
+        ("data proof unverified: nothing seeded", Facts.Shape(stages: Tier.allCases, backupNotApplicable: false, recipeCheck: true), "nothing seeded", 2,
+         "cchost/data-proof unverified: nothing seeded"),
     ])
     func levelTruthTable(name: String, shape: Facts.Shape, fault: String?, level: Int, reason: String) {
         var record = Facts.green(shape)
@@ -249,7 +252,10 @@ struct JudgementTests {
         case "leftovers": record.teardown?.leftovers = ["v"]
         case "lint": record.tiers[tier(.lint)].checks[0].verdict = .fail
         case "no data proof": record.tiers[tier(.restore)].checks[0].verdict = .skip
-        case "skip generic": record.tiers[tier(.restore)].checks.removeAll { $0.plugin == "generic" }
+        case "no proof": record.tiers[tier(.restore)].checks.removeAll { $0.plugin == "cchost" }
+        case "nothing seeded":
+            record.tiers[tier(.restore)].checks[0].verdict = .unverified
+            record.tiers[tier(.restore)].checks[0].detail = "nothing seeded: the backup holds nothing a fresh install lacks"
         default: break
         }
         let judgement = record.judgement

@@ -130,9 +130,10 @@ struct NotesRecipesTests {
         #expect(try record.tier(.backup).opDetail.hasPrefix("2 archive(s)"))
         let blobs = try FileManager.default.attributesOfItem(atPath: outcome.archive("db", "blobs"))[.size] as? Int ?? 0
         #expect(blobs > 16 << 20, "the blobs archive has \(blobs) bytes")
-        // The host's marker went into the blobs volume before the backup: back after the restore,
-        // it came through that archive whole.
-        #expect(try record.check(.restore, "data-continuity", plugin: "generic").verdict == .pass)
+        // The host's marker went into the blobs volume when the app came up: back after the restore
+        // into fresh volumes, it came through that archive whole.
+        let proof = try record.check(.restore, "data-proof", plugin: "cchost")
+        #expect(proof.verdict == .pass, "\(proof.detail)")
         expectNothingLeft(record)
     }
 
@@ -210,9 +211,48 @@ struct NotesRecipesTests {
             let seeded = try record.check(tier, "data-seed", plugin: "cchost")
             #expect(seeded.verdict == .pass && seeded.detail.contains("cchost-seed-"), "\(tier): \(seeded.detail)")
         }
+        // The seed is in the database's dump after the upgrade of app and database.
+        let intact = try record.check(.upgrade, "data-intact", plugin: "cchost")
+        #expect(intact.verdict == .pass && intact.detail.hasPrefix("all 1 marker(s)"), "\(intact.detail)")
         let proof = try record.check(.restore, "data-proof", plugin: "cchost")
         #expect(proof.verdict == .pass && proof.detail.hasPrefix("all "), "\(proof.detail)")
         #expect((record.level ?? 0) >= 3, "\(record.levelReason ?? "")")
+        expectNothingLeft(record)
+    }
+
+    /// notes-postgres with a release 1.2.0 whose database moved to a new volume: the upgrade starts
+    /// PostgreSQL on an empty one, as a renamed volume in a real recipe would.
+    private static let upgradeToNewVolume: TemporaryDirectory = {
+        let repositories = try! SwarmRuns.repositories("notes-new-volume-repos")
+        let repository = repositories.file("notes-postgres")
+        let compose = "\(repository)/compose.postgres.yml"
+        let text = try! String(contentsOfFile: compose, encoding: .utf8)
+            .replacingOccurrences(of: "- postgres:/var/lib", with: "- pgdata:/var/lib")
+            .replacingOccurrences(of: "backupbot.backup.volumes.postgres.path", with: "backupbot.backup.volumes.pgdata.path")
+            .replacingOccurrences(of: "volumes:\n  postgres:\n", with: "volumes:\n  pgdata:\n")
+        try! FileManager.default.removeItem(atPath: compose)
+        try! text.write(toFile: compose, atomically: true, encoding: .utf8)
+        for arguments in [["commit", "-qam", "release 1.2.0: the database moves to a new volume"], ["tag", "-a", "1.2.0+1.2.0", "-m", "release 1.2.0"]] {
+            let result = try! HostTests.run("/usr/bin/git", ["-C", repository, "-c", "user.name=m", "-c", "user.email=m@example.org"] + arguments)
+            precondition(result.status == 0, result.stderr)
+        }
+        return repositories
+    }()
+
+    @Test("an upgrade that loses the seeded data is RED at the upgrade: cchost/data-intact names the seed missing from the database's dump", .requiresDocker)
+    func upgradeThatLosesDataIsRed() throws {
+        let state = try TemporaryDirectory("state")
+        let started = Date()
+        let record = try SwarmRuns.engine(state, plugins: [try SwarmRuns.generic()])
+            .run(RunRequest(recipe: "notes-postgres", repository: Self.upgradeToNewVolume.file("notes-postgres"), headRef: "1.2.0+1.2.0",
+                            stages: [.install, .upgrade], dataSeed: DataSeed(path: "/notes", body: "text={marker}", probe: "/")))
+        print("notes-postgres upgraded onto a new volume (install,upgrade): \(Int(Date().timeIntervalSince(started))) s")
+        #expect(record.verdict == .fail, "\(RunReport.console(record))")
+        #expect(try record.tier(.upgrade).opDetail.contains("chaos-version matches the head"))
+        let intact = try record.check(.upgrade, "data-intact", plugin: "cchost")
+        #expect(intact.verdict == .fail && intact.detail.contains("cchost-seed-") && intact.detail.contains("data_seed sent with POST /notes"),
+                "\(intact.detail)")
+        #expect(record.level == 1, "\(record.levelReason ?? "")")
         expectNothingLeft(record)
     }
 }

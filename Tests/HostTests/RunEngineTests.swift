@@ -71,13 +71,20 @@ struct RunEngineTests {
         #expect(record.tiers.map(\.op) == [.lint, .deploy, .chaosRedeploy, .backup, .restore, .none])
         #expect(try Self.tier(record, .install).opRef == "1.1.0+1.36.1" && Self.tier(record, .upgrade).opRef == "2.0.0+2.0.0")
         #expect(record.deployCount == 1 && record.teardown?.isClean == true && record.level != nil)
-        #expect(harness.deployer.calls == ["install 1.1.0+1.36.1", "upgrade 2.0.0+2.0.0", "backup 2.0.0+2.0.0",
+        // A backup after the upgrade (the marker must be in it), the backup tier's, the restore.
+        #expect(harness.deployer.calls == ["install 1.1.0+1.36.1", "upgrade 2.0.0+2.0.0", "backup 2.0.0+2.0.0", "backup 2.0.0+2.0.0",
                                            "restore 2.0.0+2.0.0", "teardown"])
-        // The marker was seeded in the backed-up volume by the helper, then changed before the restore;
+        // The marker was seeded in the backed-up volume by the helper once the app was up, changed
+        // before the restore (in place: the fake gives no fresh volumes) and read back after it;
         // nothing ran in the app's containers.
         let stack = AppNaming.stackName(forDomain: record.domain)
-        #expect(harness.deployer.fakeHelper.calls == ["mark \(stack)_content .", "write \(stack)_content .cchost-marker"],
+        #expect(harness.deployer.fakeHelper.calls == ["mark \(stack)_content .", "write \(stack)_content .cchost-marker",
+                                                      "read \(stack)_content .cchost-marker"],
                 "\(harness.deployer.fakeHelper.calls)")
+        let intact = try #require(Self.tier(record, .upgrade).checks.first { $0.name == "data-intact" })
+        #expect(intact.verdict == .pass && intact.detail == "all 1 marker(s) seeded before the upgrade are in the backup after it", "\(intact.detail)")
+        let proof = try #require(Self.tier(record, .restore).checks.first { $0.name == "data-proof" })
+        #expect(proof.verdict == .pass && proof.detail.hasPrefix("restored in place (the fake backend"), "\(proof.detail)")
         #expect(harness.docker.calls.filter { $0.hasPrefix("exec") }.isEmpty)
     }
 
@@ -233,14 +240,29 @@ struct RunEngineTests {
         #expect(record.judgement.verdict == .fail)
     }
 
-    @Test("a marker the helper cannot write fails the backup with the helper's own message")
+    @Test("a marker the helper cannot write leaves the data checks unverified with the helper's own message, never proven")
     func markerWriteFails() throws {
         let harness = try Harness()
         harness.deployer.fakeHelper.fail("mark", with: DeployError(operation: "write .cchost-marker in s_content", stack: "s",
                                                                      reason: "sh: can't create .cchost-marker: Read-only file system"))
-        let record = try harness.run(stages: [.install, .backup])
-        #expect(try Self.tier(record, .backup).opDetail.contains("Read-only file system"))
-        #expect(try Self.tier(record, .backup).opVerdict == .fail)
+        let record = try harness.run(stages: [.install, .upgrade, .backup, .restore])
+        #expect(try Self.tier(record, .install).opVerdict == .pass, "the install itself worked")
+        for (tier, name) in [(Tier.upgrade, "data-intact"), (.restore, "data-proof")] {
+            let check = try #require(Self.tier(record, tier).checks.first { $0.name == name })
+            #expect(check.verdict == .unverified && check.detail.contains("Read-only file system"), "\(tier): \(check.detail)")
+        }
+        #expect(record.judgement.verdict == .unverified && record.level == 1, "\(RunReport.console(record))")
+    }
+
+    @Test("a restore in place that does not bring the changed marker back is RED, naming the file")
+    func restoreInPlaceThatDoesNothingIsRed() throws {
+        let harness = try Harness()
+        // The restore "succeeds" but writes nothing back.
+        harness.deployer.behaviour.withLock { $0.restoreWritesNothing = true }
+        let record = try harness.run(stages: [.install, .backup, .restore])
+        let proof = try #require(Self.tier(record, .restore).checks.first { $0.name == "data-proof" })
+        #expect(proof.verdict == .fail && proof.detail.contains("app:content/.cchost-marker holds 'mutated'"), "\(proof.detail)")
+        #expect(record.judgement.verdict == .fail)
     }
 
     @Test("the deploy-count guard trips when the base is deployed twice, and aborts the run")

@@ -15,7 +15,8 @@ public struct AppContext: Sendable, Equatable, Codable {
     /// prefix of it). `head_ref` in the ABI's JSON.
     public var headCommit: String?
     public var tier: String?
-    /// Set from the backup tier on: the marker the host seeded and where it put it.
+    /// Set once the app is up in a cold run: what the host seeded (its marker, the marker files, the
+    /// recipe's `data_seed` value) and the latest data proof the host made.
     public var backup: BackupMarker?
     /// Per service (short name), what the engine reports of it when the plugin is called; nil before
     /// the app is deployed. `service_states` in the JSON.
@@ -38,6 +39,20 @@ public struct AppContext: Sendable, Equatable, Codable {
         public var marker: String
         /// Where the marker file lives: service and absolute path of the marker file in its container.
         public var files: [MarkerFile]
+        /// The value the recipe's `data_seed` sent through the app, once it did.
+        public var seed: String?
+        /// The host's latest data proof in this run (`cchost/canonical-data` on a warm install,
+        /// `cchost/data-intact` after the upgrade, `cchost/data-proof` after the restore), once made.
+        public var proof: Proof?
+
+        public struct Proof: Sendable, Equatable, Codable {
+            /// The host check, `cchost/<name>`.
+            public var check: String
+            /// `pass`, `fail`, `unverified` or `skip`.
+            public var verdict: String
+            public var detail: String
+            public init(check: String, verdict: String, detail: String) { (self.check, self.verdict, self.detail) = (check, verdict, detail) }
+        }
 
         public struct MarkerFile: Sendable, Equatable, Codable {
             public var service: String

@@ -15,7 +15,7 @@ extension RunContext {
     func seedThroughApp() -> RunRecord.CheckRecord? {
         guard let seed = request.dataSeed, request.warmFrom == nil else { return nil }
         let started = Date()
-        let marker = "cchost-seed-\(app.runID)-\(UUID().uuidString.prefix(8).lowercased())"
+        let marker = DataProof.freshMarker(runID: app.runID, seed: true)
         let path = DataSeed.fill(seed.path, marker: marker)
         do {
             let answer = try appGateway().http(method: seed.method, path: path, body: seed.body.map { DataSeed.fill($0, marker: marker) })

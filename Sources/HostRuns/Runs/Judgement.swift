@@ -196,10 +196,9 @@ public struct Judgement: Sendable, Equatable {
 /// The level ladder, read by people and badges, decided from the judgement's own outcomes so that it
 /// never reads better than the verdict:
 /// L0 install failed; L1 installs healthy (and deploys once, tears down clean); L2 upgrades in place
-/// (the seeded data's survival of the upgrade is proven once data is seeded at install; until then
-/// the data proof is L3's); L3 data proven through backup and restore (`cchost/data-proof` passed
-/// after restoring into fresh volumes; where the backend cannot, the generic suite's data-continuity
-/// check passed); L4 recipe checks pass; L5 lint clean.
+/// (with `cchost/data-intact`: what was seeded at install is still there); L3 data proven through
+/// backup and restore (`cchost/data-proof` passed, after restoring into fresh volumes, or in place
+/// where the backend cannot give fresh volumes); L4 recipe checks pass; L5 lint clean.
 /// The level is the highest rung passed with every rung below it passed or skipped on purpose (n/a,
 /// nothing declared); a fail or unverified blocks its rung, and so does a rung whose tiers were not
 /// selected. Lint errors make the run red; lint warnings only cost L5. Warm and quick runs have none.
@@ -252,14 +251,12 @@ public enum Level {
             if let na = recorded.first(where: { $0.notApplicable != nil }) {
                 skipped.append("\(na.tier.rawValue) n/a")
             }
-            // Data is proven only by the data proof passing after the restore into fresh volumes; where
-            // the backend could not give fresh volumes (the proof skipped), by the data-continuity check.
+            // Data is proven only by the data proof passing after the restore.
             if rung == 3, let restore = recorded.first(where: { $0.tier == .restore && $0.notApplicable == nil }) {
-                let proof = restore.checks.first { $0.plugin == "cchost" && $0.name == "data-proof" && $0.verdict != .skip }
-                    ?? restore.checks.first { $0.plugin == "generic" && $0.name == "data-continuity" }
+                let proof = restore.checks.first { $0.plugin == "cchost" && $0.name == "data-proof" }
                 guard proof?.verdict == .pass else {
-                    let why = proof.map { "\($0.plugin)/\($0.name) \($0.verdict.rawValue): \(Judgement.oneLine($0.detail, limit: 160))" }
-                        ?? "generic/data-continuity did not run"
+                    let why = proof.map { "cchost/data-proof \($0.verdict.rawValue): \(Judgement.oneLine($0.detail, limit: 160))" }
+                        ?? "cchost/data-proof did not run"
                     return (2, "\(name) not reached: the data was not proven (\(why))")
                 }
             }

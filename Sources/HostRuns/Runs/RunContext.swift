@@ -22,13 +22,19 @@ final class RunContext {
     /// The app was deployed (once: the deploy-count guard watches).
     var deployed = false
     var backup: BackupRecord?
+    /// What a cold run seeded once the app was up (see `DataMarkers`), and the latest data proof.
     var marker: AppContext.BackupMarker?
+    /// Why no marker was seeded, when writing it failed.
+    var markerProblem: String?
     /// The marker seeded through the app (the recipe's `data_seed`), once it was.
     var seededMarker: String?
-    /// Where the run's markers are: volume (the recipe's name) and file inside it.
-    var markerPlaces: [(volume: String, file: String)] = []
-    /// The data markers a warm run's copy of the canonical's volumes holds.
-    var canonicalMarkers: [CanonicalMarker] = []
+    /// Where the run's marker files are: service, volume (the recipe's name) and file inside it.
+    var markerPlaces: [(service: String, volume: String, file: String)] = []
+    /// A warm run's markers found in the canonical's data beyond a fresh install: after the
+    /// upgrade, they must still be there.
+    var canonicalSeeded: Set<String> = []
+    /// The host's latest data proof, as plugins see it in app info.
+    var dataProof: AppContext.BackupMarker.Proof?
     /// Why the run cannot go on; written by the engine alone.
     var abort: String?
 
@@ -139,7 +145,12 @@ final class RunContext {
                                  labels: labels,
                                  baseVersion: plan.baseVersion, headVersion: plan.headVersion,
                                  headCommit: plan.head.commit, tier: tier.rawValue)
-        context.backup = marker
+        if marker != nil || dataProof != nil {
+            // A warm run seeds no marker of its own (its data is the canonical's): `marker` is empty.
+            var backup = marker ?? AppContext.BackupMarker(marker: "", files: [])
+            (backup.seed, backup.proof) = (seededMarker, dataProof)
+            context.backup = backup
+        }
         if deployed { context.serviceStates = try ServiceStates.read(from: docker, stack: app.stack) }
         return context
     }

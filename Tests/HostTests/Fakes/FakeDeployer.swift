@@ -16,6 +16,8 @@ final class FakeDeployer: Deployer {
         var teardown = TeardownResult(removed: ["the stack"], leftovers: [], seconds: 0)
         /// Runs after each successful deploy (a test breaking the checkout, cancelling the run…).
         var afterDeploy: (@Sendable (AppDeployment, DeployKind) -> Void)?
+        /// A restore that reports success and writes nothing back.
+        var restoreWritesNothing = false
         var calls: [String] = []
     }
 
@@ -86,14 +88,40 @@ final class FakeDeployer: Deployer {
         throw DeployError(operation: "fresh volumes", stack: app.stack, reason: "not supported by the fake backend")
     }
 
+    /// Each backed-up volume, as the fake helper holds it, archived with the real `tar` into the
+    /// run's folder (`<folder>/<service>/<volume>.tar`, as the swarm backend lays it out).
     func backup(_ app: AppDeployment, into folder: String) throws(DeployError) -> BackupRecord {
         try called("backup", app)
-        return BackupRecord(archives: [BackupArchive(service: "app", volume: "content", paths: ["."],
-                                                     file: app.workDirectory.appendingPathComponent("backup.tar").path, bytes: 10)])
+        var archives: [BackupArchive] = []
+        for service in BackupLabels.backedUpServices(try recipe(of: app).compose) {
+            for selection in BackupLabels.selections(service) {
+                let file = app.workDirectory.appendingPathComponent("\(folder)/\(service.name)/\(selection.volume).tar")
+                let volume = fakeHelper.folder("\(app.stack)_\(selection.volume)")
+                try? FileManager.default.createDirectory(at: volume, withIntermediateDirectories: true)
+                try? FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try tar(["-cf", file.path, "-C", volume.path, "."], app: app)
+                let bytes = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? 0
+                archives.append(BackupArchive(service: service.name, volume: selection.volume, paths: selection.paths, file: file.path, bytes: bytes))
+            }
+        }
+        return BackupRecord(archives: archives)
     }
 
+    /// Each archive written back into the fake helper's volume.
     func restore(_ app: AppDeployment, from record: BackupRecord) throws(DeployError) {
         try called("restore", app)
+        if behaviour.withLock({ $0.restoreWritesNothing }) { return }
+        for archive in record.archives {
+            try tar(["-xf", archive.file, "-C", fakeHelper.folder("\(app.stack)_\(archive.volume)").path], app: app)
+        }
+    }
+
+    private func tar(_ arguments: [String], app: AppDeployment) throws(DeployError) {
+        let result: CommandOutput
+        do { result = try Command.run("/usr/bin/tar", arguments, environment: [:], timeout: 30) } catch {
+            throw DeployError(operation: "tar", stack: app.stack, reason: "\(error)")
+        }
+        guard result.succeeded else { throw DeployError(operation: "tar", stack: app.stack, reason: result.stderrText) }
     }
 
     func teardown(_ app: AppDeployment) -> TeardownResult {

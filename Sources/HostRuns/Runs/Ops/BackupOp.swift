@@ -1,13 +1,12 @@
 import Foundation
 import HostDocker
 
-/// Backup: a fresh marker seeded into every backed-up path, the backup hooks, then the deployer's
-/// backup (backupbot's pre-hooks, the labelled paths archived into the run's folder, post-hooks).
+/// Backup: the backup hooks, then the deployer's backup (backupbot's pre-hooks, the labelled paths
+/// archived into the run's folder, post-hooks). The data markers went in when the app came up.
 struct BackupOp: TierOp {
     func run(_ run: RunContext) -> OpResult {
         if let failed = run.deployIfNeeded() { return failed }
         do {
-            run.marker = try run.seedMarker()
             run.plugins.runHooks(.backup, in: run)
             let backup = try run.deployer.backup(run.app)
             run.backup = backup

@@ -41,8 +41,8 @@ extension Tier {
 
 extension RunContext {
     /// Deploys the base, once per run (the deploy-count guard watches), and waits for convergence;
-    /// a warm run first copies the canonical's data into the app's volumes. `hooksFor`: the tier
-    /// whose hooks run before the deploy.
+    /// a warm run first copies the canonical's data into the app's volumes, a cold one seeds its
+    /// data markers once the app is up. `hooksFor`: the tier whose hooks run before the deploy.
     func deployBase(hooksFor tier: Tier?) -> OpResult {
         let ref = app.checkout.ref
         func failed(_ detail: String, abort: String, verdict: Verdict = .fail) -> OpResult {
@@ -54,7 +54,6 @@ extension RunContext {
             note("copying the canonical's data (\(canonical.version), run \(canonical.runID)) into \(app.stack)")
             do {
                 let created = try retainedData.seed(stack: app.stack, recipe: request.recipe, from: canonical)
-                canonicalMarkers = try canonicalMarkers(of: canonical)
                 from = " on a copy of the canonical's data (\(canonical.version), run \(canonical.runID): \(created.count) volume(s))"
             } catch {
                 return failed("\(error)", abort: "the canonical's data could not be copied")
@@ -75,6 +74,13 @@ extension RunContext {
         if let (verdict, reasons) = wait.failure {
             return failed("did not converge: \(reasons.joined(separator: "; "))\(wait.restarts)", abort: "install did not converge",
                           verdict: verdict)
+        }
+        if request.warmFrom == nil {
+            // The install itself worked: a marker that cannot be written leaves the data checks unverified.
+            do { marker = try seedMarker() } catch {
+                markerProblem = "the data markers could not be written when the app came up: \(error)"
+                note(markerProblem!)
+            }
         }
         return OpResult(op: .deploy, ref: ref, verdict: .pass, detail: "\(ref) converged\(from)\(wait.restarts)")
     }

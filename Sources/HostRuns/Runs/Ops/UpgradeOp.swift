@@ -3,7 +3,8 @@ import HostBase
 import HostDocker
 
 /// Upgrade: the head redeployed in place (chaos) over the base's data, converged, and the deployed
-/// `chaos-version` label must name the head's commit.
+/// `chaos-version` label must name the head's commit; what was seeded before must still be there
+/// (`cchost/data-intact`, and the recipe's `data_seed` probe).
 struct UpgradeOp: TierOp {
     func run(_ run: RunContext) -> OpResult {
         if let failed = run.deployIfNeeded() { return failed }
@@ -12,7 +13,7 @@ struct UpgradeOp: TierOp {
         run.app.checkout = head
         func result(_ verdict: Verdict, _ detail: String) -> OpResult {
             var result = OpResult(op: .chaosRedeploy, ref: head.ref, verdict: verdict, detail: detail)
-            if verdict == .pass, run.request.warmFrom != nil { result.checks = [run.canonicalDataCheck()] }
+            if verdict == .pass, let intact = run.dataIntactCheck() { result.checks.append(intact) }
             if verdict == .pass, let seeded = run.seededDataCheck(after: .upgrade) { result.checks.append(seeded) }
             return result
         }

@@ -1,0 +1,130 @@
+import Foundation
+import HostBase
+import HostDocker
+import PluginChannel
+
+/// The host's data checks, each a `DataProof` over what the recipe itself backs up:
+/// `cchost/canonical-data` (a warm app holds the canonical's data), `cchost/data-intact` (what was
+/// seeded before the upgrade is still there after it) and `cchost/data-proof` (the restore brought
+/// back everything the backup held beyond a fresh install). Each is also the proof plugins see in
+/// app info's `backup.proof`.
+extension RunContext {
+    /// The services whose backups are proven by what their pre-hook dumps.
+    func hookedServices() throws -> Set<String> {
+        Set(try backedUpServices().filter { $0.deployLabels["backupbot.backup.pre-hook"] != nil }.map(\.name))
+    }
+
+    /// A host data check's record, kept as the latest proof for plugins.
+    func dataCheck(_ name: String, _ verdict: Verdict, _ detail: String, since started: Date) -> RunRecord.CheckRecord {
+        dataProof = .init(check: "cchost/\(name)", verdict: verdict.rawValue, detail: detail)
+        return .init(plugin: "cchost", name: name, verdict: verdict, detail: detail, cause: nil, seconds: Date().timeIntervalSince(started))
+    }
+
+    /// Warm install: the canonical run's own backups (its last one, and the one of its fresh
+    /// install) against a backup of the warm app. The app runs the canonical's version, so the dumps
+    /// compare line by line. The canonical's markers found beyond its fresh install are kept for
+    /// the upgrade's check.
+    func canonicalDataCheck(of canonical: RunRecord.CanonicalStart) -> RunRecord.CheckRecord {
+        let started = Date()
+        let folder = plan.work.deletingLastPathComponent().appendingPathComponent(canonical.runID)
+        do {
+            let last = try ["backup-restored", "backup"].lazy.map { try DataProof.archives(in: folder.appendingPathComponent($0)) }
+                .first { !$0.isEmpty } ?? []
+            let fresh = try DataProof.archives(in: folder.appendingPathComponent("backup-fresh"))
+            guard !last.isEmpty, !fresh.isEmpty else {
+                let missing = last.isEmpty ? "no backup" : "no backup of a fresh install (it restored in place)"
+                return dataCheck("canonical-data", .unverified,
+                                 "the canonical's run \(canonical.runID) kept \(missing) in \(folder.path), so its data cannot be compared", since: started)
+            }
+            guard !(try backedUpServices()).isEmpty else {
+                return dataCheck("canonical-data", .skip, "the recipe backs nothing up", since: started)
+            }
+            canonicalSeeded = try DataProof.markers(in: last).subtracting(try DataProof.markers(in: fresh))
+            let warm = try deployer.backup(app, into: "backup-warm")
+            let hooked = try hookedServices()
+            switch DataProof.compare(before: try DataProof.items(of: last, hooked: hooked), fresh: try DataProof.items(of: fresh, hooked: hooked),
+                                     after: try DataProof.items(of: warm.archives, hooked: hooked)) {
+            case .nothingSeeded(let items):
+                return dataCheck("canonical-data", .unverified,
+                                 "nothing seeded: the canonical's backup holds nothing its fresh install lacked (\(items) item(s)); \(DataProof.seedAdvice)", since: started)
+            case .lost(let lost, let seeded):
+                return dataCheck("canonical-data", .fail,
+                                 "the warm app lacks \(lost.count) of the \(seeded) item(s) the canonical's data held beyond a fresh install: \(DataProof.named(lost))", since: started)
+            case .kept(let seeded):
+                return dataCheck("canonical-data", .pass,
+                                 "all \(seeded) item(s) the canonical's data (run \(canonical.runID)) held beyond a fresh install are in the warm app", since: started)
+            }
+        } catch {
+            return dataCheck("canonical-data", .unverified, "the canonical's data could not be compared: \(error)", since: started)
+        }
+    }
+
+    /// After the upgrade: every marker seeded before it (this run's, or a warm run's canonical's)
+    /// is still somewhere in what the recipe backs up. Nil when the recipe backs nothing up.
+    func dataIntactCheck() -> RunRecord.CheckRecord? {
+        let started = Date()
+        do {
+            guard !(try backedUpServices()).isEmpty else { return nil }
+            if let markerProblem { return dataCheck("data-intact", .unverified, markerProblem, since: started) }
+            let seeded = request.warmFrom == nil ? markersSeeded()
+                : Dictionary(uniqueKeysWithValues: canonicalSeeded.map { ($0, "the canonical's data") })
+            guard !seeded.isEmpty else {
+                return dataCheck("data-intact", .skip,
+                                 "nothing cchost seeded before the upgrade to look for (no backed-up folder, no data_seed); the data is proven at the restore", since: started)
+            }
+            let found = try DataProof.markers(in: try deployer.backup(app, into: "backup-upgraded").archives)
+            let lost = seeded.keys.filter { !found.contains($0) }.sorted()
+            guard lost.isEmpty else {
+                return dataCheck("data-intact", .fail, "the data seeded before the upgrade is gone from what the recipe backs up: "
+                                 + lost.map { "\($0) (\(seeded[$0]!))" }.joined(separator: "; "), since: started)
+            }
+            return dataCheck("data-intact", .pass,
+                             "all \(seeded.count) marker(s) seeded before the upgrade are in the backup after it", since: started)
+        } catch {
+            return dataCheck("data-intact", .fail, "the backup after the upgrade failed: \(error)", since: started)
+        }
+    }
+
+    /// After the restore: the backup tier's backup, the fresh install's and one taken now. A
+    /// backend that restored in place has no fresh install to compare with: there, the marker files
+    /// cchost changed after the backup must hold the marker again.
+    func restoreProof(backup: BackupRecord, fresh: BackupRecord?) -> RunRecord.CheckRecord {
+        let started = Date()
+        guard let fresh else { return inPlaceProof(since: started) }
+        let restored: BackupRecord
+        do { restored = try deployer.backup(app, into: "backup-restored") } catch {
+            return dataCheck("data-proof", .fail, "the backup after the restore failed: \(error)", since: started)
+        }
+        do {
+            let hooked = try hookedServices()
+            let judged = DataProof.judge(backup: try DataProof.items(of: backup.archives, hooked: hooked),
+                                         fresh: try DataProof.items(of: fresh.archives, hooked: hooked),
+                                         restored: try DataProof.items(of: restored.archives, hooked: hooked))
+            return dataCheck("data-proof", judged.verdict, judged.detail, since: started)
+        } catch {
+            return dataCheck("data-proof", .unverified, "the backups could not be compared: \(error)", since: started)
+        }
+    }
+
+    private func inPlaceProof(since started: Date) -> RunRecord.CheckRecord {
+        let backend = "restored in place (the \(deployer.name) backend cannot give the app fresh volumes)"
+        if let markerProblem { return dataCheck("data-proof", .unverified, "\(backend), and \(markerProblem)", since: started) }
+        guard let marker, !markerPlaces.isEmpty else {
+            return dataCheck("data-proof", .unverified,
+                             "nothing seeded: \(backend), and the recipe backs up no folder cchost could put its marker in", since: started)
+        }
+        var problems: [String] = []
+        for place in markerPlaces {
+            let name = "\(place.service):\(place.volume)/\(place.file)"
+            do {
+                let value = try deployer.helper.read(place.file, inVolume: "\(app.stack)_\(place.volume)", limit: 4096, stack: app.stack)
+                if value != marker.marker { problems.append("\(name) holds \(value.map { "'\($0.prefix(40))'" } ?? "nothing")") }
+            } catch {
+                problems.append("\(name) could not be read: \(error)")
+            }
+        }
+        return problems.isEmpty
+            ? dataCheck("data-proof", .pass, "\(backend): the marker is back in the \(markerPlaces.count) file(s) cchost changed after the backup; a database's own data is compared only on fresh volumes", since: started)
+            : dataCheck("data-proof", .fail, "\(backend): the restore did not bring the marker back: \(problems.joined(separator: "; "))", since: started)
+    }
+}
