@@ -51,7 +51,7 @@ struct RecipeCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Lint a recipe checkout (the lint tier): every rule, with its code, severity and location.",
             discussion: """
-                Rules R001-R014 (see the README). Lint reports every finding instead of stopping at the \
+                Rules R001-R015 (see the README). Lint reports every finding instead of stopping at the \
                 first. Exit status: 0 when no rule of severity error fails (warnings allowed), 1 when one \
                 does, 2 when the path does not exist or is not a git repository.
                 """)

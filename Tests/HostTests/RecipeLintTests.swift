@@ -93,6 +93,13 @@ final class LintFixture {
         }
     }
 
+    /// Edits that put the app's router on `entrypoints`, followed by `more` router labels (tls, …).
+    static func router(entrypoints: String, _ more: [String] = []) -> [String: [(String, String)]] {
+        let enable = "        - \"traefik.enable=true\"\n"
+        let labels = (["entrypoints=" + entrypoints] + more).map { "        - \"traefik.http.routers.${STACK_NAME}.\($0)\"\n" }
+        return ["compose.yml": [(enable, enable + labels.joined())]]
+    }
+
     func lint() throws -> LintReport { RecipeLint.lint(directory: path, tags: try GitRepository.open(path).tags()) }
 }
 
@@ -174,6 +181,14 @@ struct RecipeLintTests {
                  code: "R013", location: "compose.yml:3", mentions: "is not on the `proxy` network"),
         Breakage(label: "a variable nobody sets", edits: ["compose.yml": [("version=1.0.0+1.25.3", "version=${RECIPE_VERSION}")]],
                  code: "R014", location: "compose.yml:21", mentions: "RECIPE_VERSION is used"),
+        Breakage(label: "a router on web-secure without TLS", edits: LintFixture.router(entrypoints: "web-secure"),
+                 code: "R015", location: "compose.yml:20",
+                 mentions: "service app: router lint_example is on web-secure without TLS, so Traefik matches no HTTPS request for it; add traefik.http.routers.lint_example.tls.certresolver=${LETS_ENCRYPT_ENV}"),
+        Breakage(label: "a router with TLS turned off", edits: LintFixture.router(entrypoints: "web-secure", ["tls=false"]),
+                 code: "R015", location: "compose.yml:21", mentions: "router lint_example is on web-secure with traefik.http.routers.lint_example.tls=false"),
+        Breakage(label: "a router of another service, on web and web-secure, without TLS",
+                 edits: ["compose.yml": [("interval: 10s}\n", "interval: 10s}\n    deploy:\n      labels: [\"traefik.http.routers.adminer.entrypoints=web, web-secure\"]\n")]],
+                 code: "R015", location: "compose.yml:31", mentions: "service db: router adminer is on web-secure without TLS"),
     ])
     func ruleFires(_ breakage: Breakage) throws {
         let report = try LintFixture(edits: breakage.edits, tag: breakage.tag).lint()
@@ -183,6 +198,15 @@ struct RecipeLintTests {
         if let location = breakage.location { #expect(finding.location == location, "\(finding)") }
         #expect(finding.message.contains(breakage.mentions), "\(finding.message)")
         #expect(!report.satisfied.contains { $0.code == breakage.code })
+    }
+
+    @Test("a router has TLS through any tls label, and a router off web-secure needs none", arguments: [
+        ("web-secure", ["tls.certresolver=${LETS_ENCRYPT_ENV}"]), ("web-secure", ["tls=true"]),
+        ("web-secure", ["tls.domains[0].main=${DOMAIN}"]), ("web", []),
+    ])
+    func routerWithTLS(entrypoints: String, tls: [String]) throws {
+        let report = try LintFixture(edits: LintFixture.router(entrypoints: entrypoints, tls)).lint()
+        #expect(report.findings == [], "\(report.findings.map { "\($0.code) \($0.location ?? "") \($0.message)" })")
     }
 
     @Test("an unterminated metadata block is an error, not a missing block")

@@ -60,6 +60,7 @@ public enum RecipeLint {
         LintRule(code: "R012", severity: .warning, title: "the recipe has a release"),
         LintRule(code: "R013", severity: .warning, title: "the app service is on the `proxy` network with Traefik enabled"),
         LintRule(code: "R014", severity: .warning, title: "every variable the compose files use is set or has a default"),
+        LintRule(code: "R015", severity: .warning, title: "a Traefik router on the `web-secure` entrypoint has TLS"),
     ]
 
     /// The domain lint pretends an app has, so that names built from `STACK_NAME` can be checked.
@@ -159,6 +160,7 @@ public enum RecipeLint {
                     at.file, at.line)
             }
             lintBackupLabels(service, volumes: Set(project.volumes.keys), add: add)
+            lintRouterTLS(service, add: add)
         }
         if let app = project.services["app"] {
             let traefik = app.deployLabels["traefik.enable"]?.lowercased() == "true"
@@ -222,6 +224,28 @@ public enum RecipeLint {
             let at = service.deployLabelLocations["backupbot.backup"] ?? service.location
             add("R010", "service \(service.name): backupbot.backup=true, but it mounts no named volume to back up (or every one is labelled false)",
                 at.file, at.line)
+        }
+    }
+
+    /// Apps are reached only through Traefik's `web-secure` entrypoint (443): a router there without
+    /// TLS matches no HTTPS request, so the app is unreachable though it deploys and turns healthy.
+    static func lintRouterTLS(_ service: ComposeProject.Service, add: (String, String, String?, Int?) -> Void) {
+        let routers = "traefik.http.routers.", entrypoints = ".entrypoints"
+        for (key, value) in service.deployLabels.sorted(by: { $0.key < $1.key })
+        where key.hasPrefix(routers) && key.hasSuffix(entrypoints) && key.count > routers.count + entrypoints.count {
+            let router = String(key.dropFirst(routers.count).dropLast(entrypoints.count))
+            guard !router.contains("."),
+                  value.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == "web-secure" })
+            else { continue }
+            let tls = routers + router + ".tls"
+            let fix = "add \(tls).certresolver=${LETS_ENCRYPT_ENV} (or \(tls)=true)"
+            // Any tls.* label (certresolver, domains, options) gives the router TLS; tls=false takes it away.
+            let turnedOff = service.deployLabels[tls]?.lowercased() == "false"
+            if turnedOff || (service.deployLabels[tls] == nil && !service.deployLabels.keys.contains { $0.hasPrefix(tls + ".") }) {
+                let at = service.deployLabelLocations[turnedOff ? tls : key] ?? service.location
+                add("R015", "service \(service.name): router \(router) is on web-secure " + (turnedOff ? "with \(tls)=false" : "without TLS")
+                    + ", so Traefik matches no HTTPS request for it; \(turnedOff ? "remove it and " : "")\(fix)", at.file, at.line)
+            }
         }
     }
 
