@@ -74,6 +74,15 @@ struct StaticSiteOverlay: Plugin {
             }
             return .pass("GET \(hookPath) serves the page written before the backup (marker \(marker))")
         },
+        Check("host-proof-seen", tiers: [.restore],
+              description: "app info carries the host's data proof of the restore, which this overlay's verdict builds on") { host, _ in
+            guard let proof = try host.appInfo().backup?.proof else {
+                return .fail("no data proof in app info after the restore")
+            }
+            guard proof.check == "cchost/data-proof" else { return .fail("app info's latest proof is \(proof.check), not cchost/data-proof") }
+            return proof.verdict == "pass" ? .pass("the host proved the restore: \(proof.detail)")
+                : .fail("the host's proof of the restore is \(proof.verdict): \(proof.detail)")
+        },
     ]
 
     static let hooks = [

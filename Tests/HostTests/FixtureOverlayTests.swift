@@ -102,6 +102,7 @@ struct FixtureOverlayTests {
             "upgrade/index-served": .pass, "upgrade/version-file": .pass,
             "backup/hook:before-backup": .pass,
             "restore/hook:before-restore": .pass, "restore/index-served": .pass, "restore/hook-page-restored": .pass,
+            "restore/host-proof-seen": .pass,
         ]
         #expect(record.verdicts(plugin: plugin) == expected, "\(RunReport.console(record))")
         #expect(try record.check(.upgrade, "version-file", plugin: plugin).detail == "app runs 2.0.0, the upstream version of head 2.0.0+2.0.0")
@@ -110,8 +111,9 @@ struct FixtureOverlayTests {
         // The hooks ran before their ops, and passed (the record keeps only checks; progress says so).
         #expect(progress.all.contains("[backup] hook overlay-static-site/before-backup: pass"), "\(progress.all)")
         #expect(progress.all.contains("[restore] hook overlay-static-site/before-restore: pass"), "\(progress.all)")
-        // The generic suite judged the same run.
+        // The host proved the same restore, and the overlay saw that proof in app info.
         #expect(try record.check(.restore, "data-proof", plugin: "cchost").verdict == .pass)
+        #expect(try record.check(.restore, "host-proof-seen", plugin: plugin).detail.hasPrefix("the host proved the restore: all "))
         #expect(record.teardown?.isClean == true)
         #expect(SwarmDeployer().leftovers(stack: Self.stack(record)).isEmpty, "\(SwarmDeployer().leftovers(stack: Self.stack(record)))")
     }

@@ -172,6 +172,9 @@ public struct AbraDeployer: Deployer {
             paths: selections.flatMap(\.paths), file: file.path, bytes: bytes)])
     }
 
+    /// abra's archive is its own (the shim's: a tar of per-volume tars and a manifest).
+    public var archivesAreVolumeTars: Bool { false }
+
     /// `abra app restore … --archive` for each archive of the record, in order.
     /// abra has no way yet to give an app new volumes without redeploying it.
     public var givesFreshVolumes: Bool { false }

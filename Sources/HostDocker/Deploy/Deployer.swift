@@ -121,6 +121,9 @@ public protocol Deployer: Sendable {
     /// Runs the recipe's backup (pre-hooks, archives of the labelled volumes, post-hooks) into the
     /// run's folder `folder` (`backup` for the backup tier's; the data proof takes others).
     func backup(_ app: AppDeployment, into folder: String) throws(DeployError) -> BackupRecord
+    /// Whether each archive of a backup is one volume's labelled paths as a plain tar, which the data
+    /// proofs read (else the archive is the backend's own format, e.g. abra's).
+    var archivesAreVolumeTars: Bool { get }
     /// Whether `freshVolumes` works on this backend (else the restore happens in place).
     var givesFreshVolumes: Bool { get }
     /// Gives the app fresh volumes, as after a disaster: its services stopped, its volumes removed,
