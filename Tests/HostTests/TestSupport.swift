@@ -143,12 +143,14 @@ enum SwarmRuns {
     nonisolated(unsafe) private static var removeAtExit: [String] = []
     private static let cleanup: Void = { atexit { SwarmRuns.removeAtExit.forEach { try? FileManager.default.removeItem(atPath: $0) } } }()
 
-    /// The fixture recipes of Tests/Fixtures/recipes as git repositories with annotated releases
-    /// (scripts/example-recipes). `prepare` may add or change recipes in the source copy first.
-    static func repositories(_ label: String, prepare: (URL) throws -> Void = { _ in }) throws -> TemporaryDirectory {
+    /// The fixture recipes of Tests/Fixtures/`folder` (`recipes`, or `hostile-recipes`: the hostile-
+    /// recipe corpus) as git repositories with annotated releases (scripts/example-recipes, which
+    /// reads `<name>/` and `<name>.releases`). `prepare` may add or change recipes in the source copy first.
+    static func repositories(_ label: String, fixtures folder: String = "recipes",
+                             prepare: (URL) throws -> Void = { _ in }) throws -> TemporaryDirectory {
         let source = try TemporaryDirectory("\(label)-source")
         let destination = try TemporaryDirectory(label)
-        let fixtures = TestPaths.packageRoot.appendingPathComponent("Tests/Fixtures/recipes")
+        let fixtures = TestPaths.packageRoot.appendingPathComponent("Tests/Fixtures/\(folder)")
         for name in try FileManager.default.contentsOfDirectory(atPath: fixtures.path) {
             try FileManager.default.copyItem(at: fixtures.appendingPathComponent(name), to: source.url.appendingPathComponent(name))
         }
