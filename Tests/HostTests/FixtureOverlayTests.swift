@@ -67,7 +67,7 @@ struct FixtureOverlayTests {
         #expect(site.metadata.canonicalSweep)
         #expect(site.metadata.stages == [.install, .upgrade, .backup, .restore])
         #expect(site.metadata.readiness == PluginMetadata.Readiness(path: "/", status: 200))
-        #expect(site.description.checks.map(\.name) == ["index-served", "secret-mounted", "version-file", "hook-page-restored"])
+        #expect(site.description.checks.map(\.name) == ["index-served", "secret-mounted", "version-file", "hook-page-restored", "host-proof-seen"])
         #expect(site.description.checks.first { $0.name == "index-served" }?.tiers == ["install", "upgrade", "restore"])
         #expect(site.description.hooks.map(\.name) == ["before-backup", "before-restore"])
         #expect(site.description.hooks.first?.tiers == ["backup"])
