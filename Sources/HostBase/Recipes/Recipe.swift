@@ -12,20 +12,23 @@ public struct Recipe: Sendable, Equatable {
     public let releaseNotes: [String: String]
     /// `nil` when the README is missing or has no metadata block.
     public let metadata: ReadmeMetadata?
-    /// `.env.sample` values, then abra.sh exports, then the overrides, then `STACK_NAME` from `DOMAIN`
-    /// (unless set already): what the compose files were interpolated with.
+    /// `.env.sample` values (or an existing app's env), then abra.sh exports, then the overrides,
+    /// then `STACK_NAME` from `DOMAIN` (unless set already): what the compose files were interpolated with.
     public let environment: [String: String]
     public let compose: ComposeProject
 
-    /// Reads the recipe in `directory`; `environmentOverrides` stand for an app's own settings
-    /// (`DOMAIN`, `COMPOSE_FILE`, …) over the sample's.
-    public static func load(directory: String, environmentOverrides: [String: String] = [:]) throws(RecipeError) -> Recipe {
+    /// Reads the recipe in `directory`; `appEnvironment` is an existing app's env, which stands in for
+    /// the `.env.sample` values (abra copies the sample into an app's env once, at `app new`, and
+    /// deploys with that env ever after); `environmentOverrides` stand for an app's own settings
+    /// (`DOMAIN`, `COMPOSE_FILE`, …) over either.
+    public static func load(directory: String, appEnvironment: [String: String]? = nil,
+                            environmentOverrides: [String: String] = [:]) throws(RecipeError) -> Recipe {
         let envPath = RecipeFile.path(".env.sample", in: directory)
         guard let envText = try RecipeFile.text(at: envPath) else { throw .missingEnvSample(path: envPath) }
         let envSample = try EnvFile(parsing: envText, source: envPath)
         let abraScript = try AbraScript.load(path: RecipeFile.path("abra.sh", in: directory))
 
-        var environment = envSample.values
+        var environment = appEnvironment ?? envSample.values
         environment.merge(abraScript.values) { $1 }
         environment.merge(environmentOverrides) { $1 }
         if environment["STACK_NAME"] == nil, let domain = environment["DOMAIN"], !domain.isEmpty {

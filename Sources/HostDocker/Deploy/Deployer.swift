@@ -12,6 +12,10 @@ public struct AppDeployment: Sendable, Equatable {
     public var checkout: Checkout
     /// The app's own settings over `.env.sample` (DOMAIN is always the test domain).
     public var overrides: [String: String]
+    /// The app's env once the app exists: what `abra app new` wrote into it, the values of the
+    /// `.env.sample` the app was installed from. Later deploys (the upgrade) read it instead of the
+    /// head's `.env.sample`, as abra does; nil before the install.
+    public var environment: [String: String]?
     /// Where this run keeps its files: env, generated compose overlay, backups, artifacts.
     public var workDirectory: URL
 
@@ -142,10 +146,11 @@ extension Deployer {
     /// The backup tier's backup, into the run's `backup` folder.
     public func backup(_ app: AppDeployment) throws(DeployError) -> BackupRecord { try backup(app, into: "backup") }
 
-    /// The recipe as this app deploys it: `DOMAIN` and `STACK_NAME` always the app's own.
+    /// The recipe as this app deploys it: with the app's env once it exists, `DOMAIN` and
+    /// `STACK_NAME` always the app's own.
     public func recipe(of app: AppDeployment) throws(DeployError) -> Recipe {
         do {
-            return try Recipe.load(directory: app.checkout.directory,
+            return try Recipe.load(directory: app.checkout.directory, appEnvironment: app.environment,
                                    environmentOverrides: app.overrides.merging(["DOMAIN": app.domain, "STACK_NAME": app.stack]) { $1 })
         } catch {
             throw DeployError(operation: "read recipe", stack: app.stack, reason: error.description)

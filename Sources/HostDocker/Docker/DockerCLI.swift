@@ -54,9 +54,9 @@ public struct DockerCLI: Sendable {
 extension DockerCLI {
     /// `docker stack deploy` of `composeFiles` (in order) as `stack`, with `environment` for the
     /// files' interpolation. Images are never resolved against a registry; services the files no
-    /// longer declare are removed.
+    /// longer declare keep running (abra does not prune).
     public func deployStack(_ stack: String, composeFiles: [String], environment: [String: String]) throws(DeployError) {
-        var arguments = ["stack", "deploy", "--resolve-image", "never", "--prune"]
+        var arguments = ["stack", "deploy", "--resolve-image", "never"]
         for file in composeFiles { arguments += ["-c", file] }
         do {
             try run(arguments + [stack], environment: environment, timeout: 300)

@@ -61,6 +61,8 @@ extension RunContext {
         }
         let started = Date()
         do {
+            // The app gets the env `abra app new` gives it, from this `.env.sample`: later deploys read it.
+            app.environment = try deployer.recipe(of: app).envSample.values
             for _ in 0..<installDeploys {
                 try deployer.deploy(app, as: .install(ref: ref))
                 record.deployCount += 1
