@@ -49,7 +49,8 @@ final class RunContext {
         self.installDeploys = installDeploys
         self.emit = emit
         app = AppDeployment(runID: plan.runID, recipe: request.recipe, domain: plan.domain, checkout: plan.base ?? plan.head,
-                            overrides: request.environment, workDirectory: plan.work)
+                            overrides: request.environment, workDirectory: plan.work,
+                            serviceCeilings: request.ceilings.services)
         record = plan.record
         // One readiness path for every plugin: the operator's, else the first recipe plugin's declaration.
         let readiness = request.readinessPath
