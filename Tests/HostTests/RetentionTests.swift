@@ -130,6 +130,32 @@ struct RetentionTests {
         #expect(again.stdout == "nothing to remove: every run folder is within the retention policy\n", "\(again.stdout)")
     }
 
+    @Test("a sweep prunes run folders at its end, as cchost gc does")
+    func sweepPrunes() throws {
+        let (state, _) = try Self.stateFolder(keepRuns: 1)
+        // An upstream with no release: the sweep decides never-released and runs nothing.
+        let upstream = try TemporaryDirectory("gc-upstream")
+        for arguments in [["init", "-q", "-b", "main", upstream.path],
+                          ["-C", upstream.path, "-c", "user.name=m", "-c", "user.email=m@example.org", "commit", "-q", "--allow-empty", "-m", "start"]] {
+            let result = try run("/usr/bin/git", arguments)
+            #expect(result.status == 0, "\(result.stderr)")
+        }
+        var configuration = Configuration(stateDirectory: state.path, pluginPaths: [], allowlistPath: "/nonexistent")
+        configuration.retention = RetentionPolicy(keepRuns: 1)
+        let recipe = RecipeSettings(name: "notes", upstream: upstream.path)
+        configuration.recipes = [recipe]
+        let lines = ResultBox<[String]>()
+        lines.result = .success([])
+        let runner = SweepRunner(configuration: configuration, store: try StateStore(stateDirectory: state.path),
+                                 makeEngine: { _ in throw PlanError(description: "no run expected") },
+                                 progress: { line in lines.result = .success(((try? lines.result?.get()) ?? []) + [line]) })
+        let outcomes = try runner.sweep(recipes: [recipe], dryRun: false)
+        #expect(outcomes.map(\.item.decision) == [.skipNeverReleased])
+        #expect(try Self.folders(state) == ["aaaa0001", "aaaa0002", "aaaa0005", "active"])
+        let said = try #require(try lines.result?.get())
+        #expect(said.contains { $0.hasPrefix("removed run folder aaaa0003  notes") }, "\(said)")
+    }
+
     @Test("cchost gc with a bad retention value exits 2 naming the file, line and field")
     func badConfiguration() throws {
         let state = try TemporaryDirectory("gc-state")
