@@ -10,6 +10,8 @@ import Yams
 ///     plugin_paths: [/usr/lib/cchost]     # CCHOST_PLUGIN_PATH (colon-separated) is searched first
 ///     allowlist: /etc/cchost/allowlist    # CCHOST_ALLOWLIST replaces it
 ///     worker_path: /usr/libexec/cchost-worker
+///     ceilings: {deadline: 60m, memory: 2GiB, cpus: 2, run_folder: 5GiB}   # see Ceilings.swift
+///     retention: {keep_runs: 10, max_size: 20GiB}
 ///
 /// An environment variable set to the empty string counts as unset.
 public struct Configuration: Sendable, Equatable {
