@@ -39,8 +39,8 @@ struct RunsCommand: ParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
+            let store = try failingClearly { try RunsCommand.store() }
             let (stored, tiers) = try failingClearly { () throws -> (StoredRun, [StoredTier]) in
-                let store = try RunsCommand.store()
                 guard let stored = try store.run(id: id) else {
                     throw Failure(message: "no run \(id) in the state database \(store.path) (cchost runs list shows the latest)", status: 1)
                 }
@@ -65,6 +65,10 @@ struct RunsCommand: ParsableCommand {
                     print("  \(check.verdict)  \(check.plugin)/\(check.name)" + (detail.isEmpty ? "" : "  \(detail)"))
                 }
             }
+            // The run's folder (backups, logs, artifacts) may have been pruned; its record stays.
+            let folder = URL(fileURLWithPath: store.path).deletingLastPathComponent().appendingPathComponent("runs/\(stored.id)")
+            print(FileManager.default.fileExists(atPath: folder.path) ? "folder  \(folder.path)"
+                  : "folder  gone: \(folder.path) was pruned by the retention policy (cchost gc) or removed")
         }
     }
 

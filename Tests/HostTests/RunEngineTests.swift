@@ -107,7 +107,8 @@ struct RunEngineTests {
     func installThatDoesNotConverge() throws {
         let harness = try Harness(docker: { $0.convergence = [.failed(reasons: ["app: task failed: exit 1"])] })
         let record = try harness.run(stages: [.install, .upgrade])
-        #expect(try Self.tier(record, .install).opDetail == "did not converge: app: task failed: exit 1")
+        #expect(try Self.tier(record, .install).opDetail
+                == "did not converge: app: task failed: exit 1; services run under the operator's ceilings (2 GiB memory, 2 CPUs each)")
         #expect(record.aborted == "install did not converge")
         #expect(try Self.tier(record, .upgrade).verdict == .unverified)
     }

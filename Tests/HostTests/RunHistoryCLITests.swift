@@ -40,11 +40,13 @@ struct RunHistoryCLITests {
         let shown = try cchost("runs", "show", "bbbb")
         #expect(shown.status == 0, "\(shown.stderr)")
         let lines = shown.stdout.split(separator: "\n").map(String.init)
-        #expect(lines.count == 6, "\(shown.stdout)")
+        #expect(lines.count == 7, "\(shown.stdout)")
         #expect(lines[1].hasPrefix("level  L0 — "), "\(shown.stdout)")
         #expect(lines[2] == "install  fail  deploy: pass (converged in 3 s)  4.0 s", "\(shown.stdout)")
         #expect(lines[3] == "  pass  generic/readiness  200 from /" && lines[4] == "  fail  overlay-x/index-served  text missing")
         #expect(lines[5] == "upgrade  n/a: only one release")
+        #expect(lines[6] == "folder  gone: \(state.path)/runs/bbbb2222 was pruned by the retention policy (cchost gc) or removed",
+                "\(shown.stdout)")
         let json = try cchost("runs", "show", "bbbb2222", "--json")
         #expect(json.stdout.contains("\"op_detail\" : \"converged in 3 s\""), "\(json.stdout)")
 

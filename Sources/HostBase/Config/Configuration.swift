@@ -10,6 +10,8 @@ import Yams
 ///     plugin_paths: [/usr/lib/cchost]     # CCHOST_PLUGIN_PATH (colon-separated) is searched first
 ///     allowlist: /etc/cchost/allowlist    # CCHOST_ALLOWLIST replaces it
 ///     worker_path: /usr/libexec/cchost-worker
+///     ceilings: {deadline: 60m, memory: 2GiB, cpus: 2, run_folder: 5GiB}   # see Ceilings.swift
+///     retention: {keep_runs: 10, max_size: 20GiB}
 ///
 /// An environment variable set to the empty string counts as unset.
 public struct Configuration: Sendable, Equatable {
@@ -31,6 +33,18 @@ public struct Configuration: Sendable, Equatable {
     public var backend: String = "swarm"
     /// The base domain of test apps (`base_domain`, default ci.example).
     public var baseDomain: String = "ci.example"
+
+    // MARK: Ceilings and retention (`ceilings:`, `retention:`; see Ceilings.swift)
+    /// What every run may use, before a recipe's own `ceilings` (see `ceilings(for:)`).
+    public var ceilings: RunCeilings = .defaults
+    /// How much of past runs' folders `cchost gc` and the sweep keep.
+    public var retention = RetentionPolicy()
+
+    /// The ceilings of `recipe`'s runs: the global ones with the recipe's own over them.
+    public func ceilings(for recipe: String) -> RunCeilings {
+        recipes.first { $0.name == recipe }.map { ceilings.applying($0.ceilings) } ?? ceilings
+    }
+    // MARK: -
 
     public static let defaultFilePath = "/etc/cchost/config.yml"
     public static let defaultAllowlistPath = "/etc/cchost/allowlist"
@@ -111,6 +125,7 @@ public struct Configuration: Sendable, Equatable {
         case operatorPlugins = "operator_plugins"
         case recipes, concurrency, backend
         case baseDomain = "base_domain"
+        case ceilings, retention
     }
 
     private mutating func apply(yaml: String, from file: String) throws(ConfigurationError) {
@@ -154,6 +169,9 @@ public struct Configuration: Sendable, Equatable {
                 for recipe in recipes where !seenNames.insert(recipe.name).inserted {
                     throw .duplicateKey(file: file, line: line, key: "recipes: \(recipe.name)", firstLine: nil)
                 }
+                retention.keepRunsByRecipe = Dictionary(uniqueKeysWithValues: recipes.compactMap { recipe in
+                    recipe.keepRuns.map { (recipe.name, $0) }
+                })
             case .concurrency:
                 guard let count = value.int, (1...64).contains(count) else {
                     throw .wrongType(file: file, line: line, key: name, expected: "a whole number from 1 to 64")
@@ -168,6 +186,13 @@ public struct Configuration: Sendable, Equatable {
                 baseDomain = try Self.path(value, key: name, keyLine: line, file: file)
             case .operatorPlugins:
                 try applyOperatorLimits(value, key: name, keyLine: line, file: file)
+            // Ceilings and retention.
+            case .ceilings:
+                ceilings = RunCeilings.defaults.applying(try RunCeilings.Overrides.parse(value, field: name, file: file))
+            case .retention:
+                let parsed = try RetentionPolicy.parse(value, field: name, file: file, perRecipe: false)
+                retention.keepRuns = parsed.keepRuns ?? retention.keepRuns
+                retention.maxBytes = parsed.maxBytes ?? retention.maxBytes
             case .pluginPaths:
                 guard let sequence = value.sequence else {
                     throw .wrongType(file: file, line: line, key: name, expected: "a list of paths")
@@ -248,7 +273,8 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
             "\(Self.location(file, line)) the configuration must be a mapping of settings such as 'state_dir: /var/lib/cchost'"
         case let .unknownKey(file, line, key):
             "\(Self.location(file, line)) unknown key '\(key)' (known keys: "
-                + "state_dir, plugin_paths, allowlist, worker_path)"
+                + "state_dir, plugin_paths, allowlist, worker_path, operator_plugins, recipes, concurrency, backend, "
+                + "base_domain, ceilings, retention)"
         case let .duplicateKey(file, line, key, firstLine):
             "\(Self.location(file, line)) \(key) is set twice" + (firstLine.map { " (first on line \($0))" } ?? "")
         case let .wrongType(file, line, key, expected):

@@ -23,6 +23,10 @@ public struct RecipeSettings: Sendable, Equatable {
     public var readinessPath: String?
     /// How to seed the app's data through it for the data proof (`data_seed`).
     public var dataSeed: DataSeed?
+    /// The recipe's own ceilings, over the global ones (`ceilings`).
+    public var ceilings = RunCeilings.Overrides()
+    /// How many of the recipe's run folders are kept (`retention: {keep_runs}`), over the global count.
+    public var keepRuns: Int?
 
     public init(name: String, upstream: String, mirror: String? = nil, enrolled: Bool = true, stages: [Tier]? = nil,
                 timeout: Int? = nil, env: [String: String] = [:], checks: [String: [String: ArgumentValue]] = [:],
@@ -88,6 +92,10 @@ public struct RecipeSettings: Sendable, Equatable {
                 let value = try text()
                 guard value.hasPrefix("/") else { throw wrong(field, line, "a path starting with /") }
                 settings.readinessPath = value
+            case "ceilings":
+                settings.ceilings = try RunCeilings.Overrides.parse(value, field: field, file: file)
+            case "retention":
+                settings.keepRuns = try RetentionPolicy.parse(value, field: field, file: file, perRecipe: true).keepRuns
             case "data_seed":
                 settings.dataSeed = try DataSeed.parse(value, field: field, file: file)
             case "checks":

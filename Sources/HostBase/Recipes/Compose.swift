@@ -41,6 +41,9 @@ public struct ComposeProject: Sendable, Equatable {
         public var healthcheck: Healthcheck?
         /// `deploy.labels`, from either the `key: value` or the `- key=value` form.
         public var deployLabels: [String: String] = [:]
+        /// `deploy.resources.limits.memory` and `.cpus` as written ("512M", "0.5"); nil when unset.
+        public var memoryLimit: String?
+        public var cpuLimit: String?
         /// Where each deploy label is written (the last file that sets it).
         public var deployLabelLocations: [String: Location] = [:]
         /// `environment`, map or list form; `- NAME` alone takes NAME from the app's environment.
@@ -69,6 +72,8 @@ public struct ComposeProject: Sendable, Equatable {
                     test: overlay.test ?? healthcheck?.test, disable: overlay.disable || (healthcheck?.disable ?? false))
             }
             deployLabels.merge(later.deployLabels) { $1 }
+            memoryLimit = later.memoryLimit ?? memoryLimit
+            cpuLimit = later.cpuLimit ?? cpuLimit
             deployLabelLocations.merge(later.deployLabelLocations) { $1 }
             environment.merge(later.environment) { $1 }
             secrets.appendNew(later.secrets)
@@ -271,10 +276,19 @@ private struct ComposeFileReader {
                     if isNull(field.value) { continue }
                     throw .wrongType(file: file, line: field.line, key: key, expected: "a mapping")
                 }
-                for setting in try entries(of: deploy, path: key + ".") where setting.key == "labels" {
-                    for (name, value, line) in try keyValues(setting, key: "\(key).labels") {
-                        service.deployLabels[name] = value ?? ""
-                        service.deployLabelLocations[name] = location(line)
+                for setting in try entries(of: deploy, path: key + ".") {
+                    switch setting.key {
+                    case "labels":
+                        for (name, value, line) in try keyValues(setting, key: "\(key).labels") {
+                            service.deployLabels[name] = value ?? ""
+                            service.deployLabelLocations[name] = location(line)
+                        }
+                    case "resources":
+                        let limits = setting.value.mapping?["limits"]?.mapping
+                        service.memoryLimit = limits?["memory"]?.scalar?.string
+                        service.cpuLimit = limits?["cpus"]?.scalar?.string
+                    default:
+                        continue
                     }
                 }
             case "environment":

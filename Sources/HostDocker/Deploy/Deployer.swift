@@ -18,15 +18,18 @@ public struct AppDeployment: Sendable, Equatable {
     public var environment: [String: String]?
     /// Where this run keeps its files: env, generated compose overlay, backups, artifacts.
     public var workDirectory: URL
+    /// The operator's limits on every service (memory, CPUs); nil: the recipe's own only.
+    public var serviceCeilings: ServiceCeilings?
 
     public init(runID: String, recipe: String, domain: String, checkout: Checkout, overrides: [String: String] = [:],
-                workDirectory: URL) {
+                workDirectory: URL, serviceCeilings: ServiceCeilings? = nil) {
         self.runID = runID
         self.recipe = recipe
         self.domain = domain
         self.checkout = checkout
         self.overrides = overrides
         self.workDirectory = workDirectory
+        self.serviceCeilings = serviceCeilings
     }
 }
 

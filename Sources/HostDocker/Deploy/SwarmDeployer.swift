@@ -61,12 +61,46 @@ public struct SwarmDeployer: Deployer {
             \(labels.joined(separator: "\n"))
                     cchost.run: "\(app.runID)"
 
-            """
+            """ + (app.serviceCeilings.map { Self.limits($0, services: recipe.compose.services) } ?? "")
         let file = app.workDirectory.appendingPathComponent("cchost-labels.yml")
         do { try Data(text.utf8).write(to: file) } catch {
             throw DeployError(operation: "write labels", stack: app.stack, reason: error.localizedDescription)
         }
         return file
+    }
+
+    /// `deploy.resources.limits` under the operator's ceilings for every service, as more of the run's
+    /// own compose file (merged over the recipe's by `docker stack deploy`): a limit the recipe sets
+    /// at or below the ceiling is left alone; none, a higher one, or one that cannot be read gets the
+    /// ceiling. `app` comes first: its `deploy:` is already open for the labels above. Pure.
+    static func limits(_ ceilings: ServiceCeilings, services: [String: ComposeProject.Service]) -> String {
+        let ordered = services.sorted { ($0.key == "app" ? 0 : 1, $0.key) < ($1.key == "app" ? 0 : 1, $1.key) }
+        var text = ""
+        for (name, service) in ordered {
+            var limits: [String] = []
+            if (service.memoryLimit.flatMap(Self.memoryBytes) ?? .max) > ceilings.memoryBytes {
+                limits.append("          memory: \"\(ceilings.memoryBytes)\"")
+            }
+            if (service.cpuLimit.flatMap { Double($0.trimmingCharacters(in: CharacterSet.whitespaces)) } ?? .infinity) > ceilings.cpus {
+                limits.append("          cpus: \"\(ceilings.cpus)\"")
+            }
+            guard !limits.isEmpty else { continue }
+            text += name == "app" ? "" : "  \(name):\n    deploy:\n"
+            text += "      resources:\n        limits:\n" + limits.joined(separator: "\n") + "\n"
+        }
+        return text
+    }
+
+    /// A compose memory size as docker reads it (`512M`, `1.5g`, `2GiB`, `1048576`: binary units), in bytes.
+    static func memoryBytes(_ text: String) -> UInt64? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
+        let number = trimmed.prefix { $0.isNumber || $0 == "." }
+        var unit = trimmed.dropFirst(number.count).trimmingCharacters(in: .whitespaces)
+        if unit.hasSuffix("b") { unit.removeLast() }
+        if unit.hasSuffix("i") { unit.removeLast() }
+        let powers: [String: Double] = ["": 0, "k": 1, "m": 2, "g": 3, "t": 4, "p": 5]
+        guard let value = Double(number), let power = powers[unit] else { return nil }
+        return UInt64(exactly: (value * pow(1024, power)).rounded(.down)) ?? .max
     }
 
     /// The app's env file, as abra keeps one per app (kept in the run folder, removed at teardown).

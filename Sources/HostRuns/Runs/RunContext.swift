@@ -49,7 +49,8 @@ final class RunContext {
         self.installDeploys = installDeploys
         self.emit = emit
         app = AppDeployment(runID: plan.runID, recipe: request.recipe, domain: plan.domain, checkout: plan.base ?? plan.head,
-                            overrides: request.environment, workDirectory: plan.work)
+                            overrides: request.environment, workDirectory: plan.work,
+                            serviceCeilings: request.ceilings.services)
         record = plan.record
         // One readiness path for every plugin: the operator's, else the first recipe plugin's declaration.
         let readiness = request.readinessPath
@@ -96,12 +97,24 @@ final class RunContext {
                                                  stop: { cancellation.reason != nil }) {
             case .converged: failure = nil
             case .waiting(let reasons), .failed(let reasons):
-                failure = (cancellation.reason == nil ? .fail : .unverified, reasons)
+                // A service killed for its memory dies like a crashing one: say what it ran under.
+                let ceilings = app.serviceCeilings.map { ["services run under the operator's ceilings (\($0.text) each)"] } ?? []
+                failure = (cancellation.reason == nil ? .fail : .unverified, reasons + ceilings)
             }
         } catch {
             failure = (.unverified, ["the Docker engine did not answer: \(error)"])
         }
         return ConvergenceWait(failure: failure, restarts: restarts(since: deploy))
+    }
+
+    /// What the run's folder holds now (its checkouts, which go with the run, not counted) against
+    /// its budget.
+    func runFolderUsage() -> Result<(bytes: UInt64, budget: UInt64), TierPolicy.RunFolderUnknown> {
+        do {
+            return .success((try DiskUsage.bytes(of: plan.work, skipping: RunPlan.checkoutFolders), request.ceilings.runFolderBytes))
+        } catch {
+            return .failure(TierPolicy.RunFolderUnknown(reason: "\(plan.work.path): \(error.localizedDescription)"))
+        }
     }
 
     /// Seconds a deploy may take to converge: the recipe's `coop-cloud.<stack>.timeout` deploy

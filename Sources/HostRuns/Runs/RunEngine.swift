@@ -43,6 +43,10 @@ public final class RunEngine {
     }
 
     public func run(_ request: RunRequest) throws(PlanError) -> RunRecord {
+        // The whole run's deadline cancels it the way Ctrl-C does: the tiers stop, teardown and the record still happen.
+        var request = request
+        request.cancellation = request.cancellation.until(Date().addingTimeInterval(request.ceilings.deadline),
+                                                          reason: request.ceilings.deadlineReason)
         // 1. Plan.
         let plan = try RunPlan(request, runsDirectory: runsDirectory, backend: deployer.name)
         defer { plan.removeCheckouts() }
@@ -103,7 +107,8 @@ public final class RunEngine {
                            seconds: 0, lintWarnings: result.lintWarnings)
             // The one place an abort reason is written.
             run.abort = TierPolicy.abort(after: tier, opVerdict: result.verdict, opAbort: result.abort,
-                                         deployCount: run.record.deployCount) ?? run.abort
+                                         deployCount: run.record.deployCount,
+                                         runFolder: run.runFolderUsage()) ?? run.abort
         }
         record.seconds = Date().timeIntervalSince(started)
         events(.tierFinished(record))

@@ -78,7 +78,10 @@ struct RunPlan {
     /// The checkouts and mirror go with the run; the record and artifacts stay.
     func removeCheckouts() { Self.removeCheckouts(in: work) }
 
+    /// The run folder's checkouts: they go with the run.
+    static let checkoutFolders: Set<String> = ["base", "head", "source"]
+
     static func removeCheckouts(in work: URL) {
-        for folder in ["base", "head", "source"] { try? FileManager.default.removeItem(at: work.appendingPathComponent(folder)) }
+        for folder in checkoutFolders { try? FileManager.default.removeItem(at: work.appendingPathComponent(folder)) }
     }
 }

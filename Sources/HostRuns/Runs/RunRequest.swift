@@ -34,12 +34,15 @@ public struct RunRequest: Sendable {
     /// Stops the run from outside: the tiers not yet started are not run, and the run still tears
     /// down and records itself.
     public var cancellation: RunCancellation
+    /// What the run may use: its deadline, its services' memory and CPUs, its folder's size.
+    public var ceilings: RunCeilings
 
     public init(recipe: String, repository: String, headRef: String? = nil, base: String? = nil,
                 stages: [Tier] = Tier.allCases, trigger: RunRecord.Trigger = .manual, baseDomain: String = "ci.example",
                 environment: [String: String] = [:], checkArguments: [String: [String: ArgumentValue]] = [:],
                 readinessPath: String? = nil, dataSeed: DataSeed? = nil, canonicalVersion: String? = nil, retainData: Bool = false,
-                warmFrom: RunRecord.CanonicalStart? = nil, quick: Bool = false, cancellation: RunCancellation = RunCancellation()) {
+                warmFrom: RunRecord.CanonicalStart? = nil, quick: Bool = false, cancellation: RunCancellation = RunCancellation(),
+                ceilings: RunCeilings = .defaults) {
         self.recipe = recipe
         self.repository = repository
         self.headRef = headRef
@@ -56,6 +59,7 @@ public struct RunRequest: Sendable {
         self.warmFrom = warmFrom
         self.quick = quick
         self.cancellation = cancellation
+        self.ceilings = ceilings
     }
 }
 
@@ -67,12 +71,29 @@ public struct PlanError: Error, CustomStringConvertible {
     public init(description: String) { self.description = description }
 }
 
-/// Stops runs from outside (Ctrl-C, a cancelled job): thread-safe, once set it stays set.
+/// Stops runs from outside (Ctrl-C, a cancelled job) or at their deadline: thread-safe, once set it
+/// stays set.
 public final class RunCancellation: @unchecked Sendable {
     private let lock = NSLock()
     private var why: String?
+    /// A run's own cancellation is cancelled with the one it was made from (the sweep's, Ctrl-C's).
+    private let parent: RunCancellation?
+    private let deadline: (at: Date, reason: String)?
 
-    public init() {}
+    public init() {
+        parent = nil
+        deadline = nil
+    }
+
+    private init(parent: RunCancellation, deadline: (at: Date, reason: String)) {
+        self.parent = parent
+        self.deadline = deadline
+    }
+
+    /// A cancellation for one run: cancelled with this one, and once `date` has passed, saying `reason`.
+    public func until(_ date: Date, reason: String) -> RunCancellation {
+        RunCancellation(parent: self, deadline: (date, reason))
+    }
 
     /// Asks every run holding this to stop, saying why.
     public func cancel(_ reason: String) {
@@ -80,7 +101,14 @@ public final class RunCancellation: @unchecked Sendable {
     }
 
     /// Why the run was cancelled; nil while it may go on.
-    public var reason: String? { lock.withLock { why } }
+    public var reason: String? {
+        if let own = lock.withLock({ why }) { return own }
+        if let inherited = parent?.reason { return inherited }
+        guard let deadline, Date() >= deadline.at else { return nil }
+        // Time only moves on: once passed, the deadline stays the reason.
+        cancel(deadline.reason)
+        return lock.withLock { why }
+    }
 }
 
 /// What a run tells while it goes, as typed events: the console prints them today, a live page can

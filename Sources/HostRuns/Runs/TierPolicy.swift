@@ -1,4 +1,5 @@
 import Foundation
+import HostBase
 import HostDocker
 import PluginChannel
 
@@ -66,11 +67,26 @@ public enum TierPolicy {
 
     /// Why the run cannot go on after `tier`'s op, or nil: the deploy-count guard first (one fresh
     /// deploy per run), then the op's own reason (a deploy that failed), then a failed install or
-    /// upgrade (nothing after them would test what it claims to).
-    public static func abort(after tier: Tier, opVerdict: Verdict, opAbort: String?, deployCount: Int) -> String? {
+    /// upgrade (nothing after them would test what it claims to), then the run folder past its budget
+    /// (`runFolder`: what it holds and may hold, or why that is unknown).
+    public static func abort(after tier: Tier, opVerdict: Verdict, opAbort: String?, deployCount: Int,
+                             runFolder: Result<(bytes: UInt64, budget: UInt64), RunFolderUnknown>? = nil) -> String? {
         if deployCount > 1 { return "deploy-count guard: \(deployCount) deploys in one run, expected 1" }
         if let opAbort { return opAbort }
         if (tier == .install || tier == .upgrade) && opVerdict != .pass { return "\(tier.rawValue) failed" }
-        return nil
+        switch runFolder {
+        case .success(let usage) where usage.bytes > usage.budget:
+            return "ceiling: the run folder holds \(ByteSize.text(usage.bytes)), over its \(ByteSize.text(usage.budget)) budget (ceilings.run_folder)"
+        case .failure(let unknown):
+            return "ceiling: the run folder's size is unknown, so its budget cannot be kept: \(unknown.reason)"
+        default:
+            return nil
+        }
+    }
+
+    /// Why the run folder's size could not be read.
+    public struct RunFolderUnknown: Error, Sendable, Equatable {
+        public var reason: String
+        public init(reason: String) { self.reason = reason }
     }
 }

@@ -63,7 +63,24 @@ public final class SweepRunner: Sendable {
             }
         }
         group.wait()
+        pruneRunFolders()
         return outcomes.withLock { results in items.indices.compactMap { results[$0] } }
+    }
+
+    /// Past run folders beyond the retention policy go (never a canonical's or a live run's); a
+    /// problem is a warning: the runs themselves are done, and the next sweep or `cchost gc` tries again.
+    func pruneRunFolders() {
+        let folders = RunFolders(stateDirectory: configuration.stateDirectory, store: store)
+        do {
+            let removals = try folders.removals(policy: configuration.retention)
+            let failures = folders.remove(removals)
+            for removal in removals where !failures.contains(where: { $0.0 == removal }) {
+                progress("removed run folder \(RunFolders.line(removal))")
+            }
+            for (removal, why) in failures { progress("warning: run folder \(removal.folder.runID) was not removed: \(why)") }
+        } catch {
+            progress("warning: past run folders were not pruned (the next sweep or cchost gc tries again): \(error)")
+        }
     }
 
     /// Removes the recipes' retained volumes no canonical references (a previous canonical's, a
@@ -94,7 +111,7 @@ public final class SweepRunner: Sendable {
                 recipe: item.recipe.name, repository: item.mirror, headRef: version, base: item.canonical,
                 stages: item.recipe.stages ?? Tier.allCases, trigger: .sweep, baseDomain: configuration.baseDomain,
                 environment: item.recipe.env, checkArguments: item.recipe.checks, readinessPath: item.recipe.readinessPath, dataSeed: item.recipe.dataSeed,
-                retainData: true, cancellation: cancellation))
+                retainData: true, cancellation: cancellation, ceilings: configuration.ceilings(for: item.recipe.name)))
             outcome.run = record
             // Promoted, refused or failed, the volumes no canonical references are garbage afterwards:
             // the previous canonical's, or this run's. A promotion's own error is what the sweep reports.

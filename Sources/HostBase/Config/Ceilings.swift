@@ -1,0 +1,202 @@
+import Foundation
+import Yams
+
+/// What one run may use (`ceilings:` globally, and per recipe in `recipes[].ceilings`):
+///
+///     ceilings:
+///       deadline: 60m        # the whole run, from its start; s, m or h
+///       memory: 2GiB         # per service of the app (deploy.resources.limits.memory)
+///       cpus: 2              # per service (deploy.resources.limits.cpus)
+///       run_folder: 5GiB     # what the run's folder may hold (backups, artifacts), checked after each tier
+///
+/// A recipe's own lower service limits stay; higher ones, and none, get the ceiling.
+public struct RunCeilings: Sendable, Equatable {
+    /// Seconds from the run's start until it is cancelled.
+    public var deadline: TimeInterval
+    public var services: ServiceCeilings
+    /// Bytes the run's folder may hold (its checkouts, which go with the run, not counted).
+    public var runFolderBytes: UInt64
+
+    public init(deadline: TimeInterval, services: ServiceCeilings, runFolderBytes: UInt64) {
+        self.deadline = deadline
+        self.services = services
+        self.runFolderBytes = runFolderBytes
+    }
+
+    /// Fit for the fixture recipes and real ones: an hour, 2 GiB and 2 CPUs per service, 5 GiB of folder.
+    public static let defaults = RunCeilings(deadline: 3600, services: ServiceCeilings(memoryBytes: 2 << 30, cpus: 2),
+                                             runFolderBytes: 5 << 30)
+
+    /// "the run passed its 45 min deadline": the reason a run stopped by its deadline gives.
+    public var deadlineReason: String { "the run passed its \(Self.durationText(deadline)) deadline" }
+
+    static func durationText(_ seconds: TimeInterval) -> String {
+        let whole = Int(seconds)
+        return whole % 60 == 0 && whole > 0 ? "\(whole / 60) min" : "\(whole) s"
+    }
+
+    /// The fields one `ceilings:` mapping sets; unset fields leave the ceiling below them.
+    public struct Overrides: Sendable, Equatable {
+        public var deadline: TimeInterval?
+        public var memoryBytes: UInt64?
+        public var cpus: Double?
+        public var runFolderBytes: UInt64?
+
+        public init(deadline: TimeInterval? = nil, memoryBytes: UInt64? = nil, cpus: Double? = nil, runFolderBytes: UInt64? = nil) {
+            self.deadline = deadline
+            self.memoryBytes = memoryBytes
+            self.cpus = cpus
+            self.runFolderBytes = runFolderBytes
+        }
+    }
+
+    /// These ceilings with `overrides`' fields in place of their own.
+    public func applying(_ overrides: Overrides) -> RunCeilings {
+        RunCeilings(deadline: overrides.deadline ?? deadline,
+                    services: ServiceCeilings(memoryBytes: overrides.memoryBytes ?? services.memoryBytes,
+                                              cpus: overrides.cpus ?? services.cpus),
+                    runFolderBytes: overrides.runFolderBytes ?? runFolderBytes)
+    }
+}
+
+/// The limits every service of the app under test runs with (the swarm backend writes them into
+/// the run's own compose file, never into the recipe's).
+public struct ServiceCeilings: Sendable, Equatable {
+    public var memoryBytes: UInt64
+    public var cpus: Double
+
+    public init(memoryBytes: UInt64, cpus: Double) {
+        self.memoryBytes = memoryBytes
+        self.cpus = cpus
+    }
+
+    /// "64 MiB memory, 2 CPUs".
+    public var text: String { "\(ByteSize.text(memoryBytes)) memory, \(ByteSize.cpusText(cpus)) CPUs" }
+}
+
+/// How much of past runs' folders is kept (`retention:`; `keep_runs` also per recipe in
+/// `recipes[].retention`). Canonicals' runs and live runs are always kept.
+///
+///     retention:
+///       keep_runs: 10      # the newest run folders of each recipe
+///       max_size: 20GiB    # all run folders together; the oldest go first
+public struct RetentionPolicy: Sendable, Equatable {
+    public var keepRuns: Int
+    public var maxBytes: UInt64
+    /// A recipe's own `keep_runs`, over the global one.
+    public var keepRunsByRecipe: [String: Int]
+
+    public init(keepRuns: Int = 10, maxBytes: UInt64 = 20 << 30, keepRunsByRecipe: [String: Int] = [:]) {
+        self.keepRuns = keepRuns
+        self.maxBytes = maxBytes
+        self.keepRunsByRecipe = keepRunsByRecipe
+    }
+
+    /// How many run folders of `recipe` are kept (the global count for runs of no known recipe).
+    public func keepRuns(for recipe: String?) -> Int { recipe.flatMap { keepRunsByRecipe[$0] } ?? keepRuns }
+}
+
+/// Sizes as the configuration writes them and as messages show them.
+public enum ByteSize {
+    private static let units: [(suffix: String, shift: UInt64)] = [("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)]
+
+    /// `2GiB`, `512MiB`, `64KiB` or a whole number of bytes; nil for anything else (or zero).
+    public static func parse(_ text: String) -> UInt64? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        for unit in units where trimmed.hasSuffix(unit.suffix) {
+            let number = trimmed.dropLast(unit.suffix.count).trimmingCharacters(in: .whitespaces)
+            guard let value = UInt64(number), value > 0, value < (1 << (63 - unit.shift)) else { return nil }
+            return value << unit.shift
+        }
+        guard let bytes = UInt64(trimmed), bytes > 0 else { return nil }
+        return bytes
+    }
+
+    /// "1.5 GiB", "64 MiB", "512 B".
+    public static func text(_ bytes: UInt64) -> String {
+        for unit in units where bytes >= 1 << unit.shift {
+            let value = Double(bytes) / Double(UInt64(1) << unit.shift)
+            return (value == value.rounded() ? String(Int(value)) : String(format: "%.1f", value)) + " " + unit.suffix
+        }
+        return "\(bytes) B"
+    }
+
+    static func cpusText(_ cpus: Double) -> String { cpus == cpus.rounded() ? String(Int(cpus)) : String(cpus) }
+}
+
+// MARK: - Reading the configuration's `ceilings:` and `retention:`
+
+extension RunCeilings.Overrides {
+    /// Reads one `ceilings:` mapping (`field` names it: `ceilings` or `recipes[2].ceilings`).
+    static func parse(_ node: Node, field: String, file: String) throws(ConfigurationError) -> Self {
+        func wrong(_ key: String, _ line: Int?, _ expected: String) -> ConfigurationError {
+            .wrongType(file: file, line: line, key: key, expected: expected)
+        }
+        guard let mapping = node.mapping else {
+            throw wrong(field, node.mark?.line, "a mapping of deadline, memory, cpus and run_folder")
+        }
+        var overrides = Self()
+        for (keyNode, value) in mapping {
+            let key = keyNode.scalar?.string ?? "\(keyNode)"
+            let line = keyNode.mark?.line
+            let text = value.scalar?.string ?? ""
+            let path = "\(field).\(key)"
+            switch key {
+            case "deadline":
+                guard let seconds = Self.duration(text) else { throw wrong(path, line, "a duration such as 45m, 90s or 2h") }
+                overrides.deadline = seconds
+            case "memory":
+                guard let bytes = ByteSize.parse(text), bytes >= 4 << 20 else { throw wrong(path, line, "a size of at least 4MiB, such as 512MiB or 2GiB") }
+                overrides.memoryBytes = bytes
+            case "cpus":
+                guard let cpus = Double(text), cpus >= 0.01, cpus <= 1024 else { throw wrong(path, line, "a number of CPUs from 0.01 to 1024, such as 2 or 0.5") }
+                overrides.cpus = cpus
+            case "run_folder":
+                guard let bytes = ByteSize.parse(text) else { throw wrong(path, line, "a size such as 5GiB, 500MiB or a number of bytes") }
+                overrides.runFolderBytes = bytes
+            default:
+                throw .unknownKey(file: file, line: line, key: path)
+            }
+        }
+        return overrides
+    }
+
+    /// `90s`, `45m`, `2h` in seconds; nil for anything else (or zero).
+    static func duration(_ text: String) -> TimeInterval? {
+        let multipliers: [Character: Double] = ["s": 1, "m": 60, "h": 3600]
+        guard let unit = text.last, let multiplier = multipliers[unit],
+              let number = Int(text.dropLast()), number > 0, number <= 7 * 24 * 3600 else { return nil }
+        return Double(number) * multiplier
+    }
+}
+
+extension RetentionPolicy {
+    /// Reads `retention:` (global: keep_runs and max_size) or `recipes[i].retention` (keep_runs only).
+    static func parse(_ node: Node, field: String, file: String, perRecipe: Bool)
+        throws(ConfigurationError) -> (keepRuns: Int?, maxBytes: UInt64?) {
+        func wrong(_ key: String, _ line: Int?, _ expected: String) -> ConfigurationError {
+            .wrongType(file: file, line: line, key: key, expected: expected)
+        }
+        guard let mapping = node.mapping else {
+            throw wrong(field, node.mark?.line, perRecipe ? "a mapping with keep_runs" : "a mapping of keep_runs and max_size")
+        }
+        var result: (keepRuns: Int?, maxBytes: UInt64?) = (nil, nil)
+        for (keyNode, value) in mapping {
+            let key = keyNode.scalar?.string ?? "\(keyNode)"
+            let line = keyNode.mark?.line
+            switch key {
+            case "keep_runs":
+                guard let count = value.int, (1...100_000).contains(count) else { throw wrong("\(field).\(key)", line, "a whole number from 1 to 100000") }
+                result.keepRuns = count
+            case "max_size" where !perRecipe:
+                guard let bytes = value.scalar.flatMap({ ByteSize.parse($0.string) }) else {
+                    throw wrong("\(field).\(key)", line, "a size such as 20GiB, 500MiB or a number of bytes")
+                }
+                result.maxBytes = bytes
+            default:
+                throw .unknownKey(file: file, line: line, key: "\(field).\(key)")
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+@testable import HostBase
+@testable import HostDocker
+@testable import HostRuns
+import Testing
+
+/// The ceilings as the swarm backend writes them and as a run's cancellation keeps its deadline.
+@Suite("Service ceilings and the run deadline")
+struct ServiceCeilingsTests {
+    static func service(_ name: String, memory: String? = nil, cpus: String? = nil) -> ComposeProject.Service {
+        var service = ComposeProject.Service(name: name, location: .init(file: "compose.yml", line: 1))
+        service.memoryLimit = memory
+        service.cpuLimit = cpus
+        return service
+    }
+
+    @Test("every service gets the ceilings, app first; a recipe's own lower limits stay, higher or unreadable ones are replaced")
+    func limitsOverlay() {
+        let ceilings = ServiceCeilings(memoryBytes: 64 << 20, cpus: 2)
+        let services = ["db": Self.service("db", memory: "32M", cpus: "4"), "app": Self.service("app"),
+                        "cache": Self.service("cache", memory: "1g", cpus: "0.5"), "worker": Self.service("worker", memory: "${MEM}")]
+        #expect(SwarmDeployer.limits(ceilings, services: services) == """
+                  resources:
+                    limits:
+                      memory: "67108864"
+                      cpus: "2.0"
+              cache:
+                deploy:
+                  resources:
+                    limits:
+                      memory: "67108864"
+              db:
+                deploy:
+                  resources:
+                    limits:
+                      cpus: "2.0"
+              worker:
+                deploy:
+                  resources:
+                    limits:
+                      memory: "67108864"
+                      cpus: "2.0"
+
+            """)
+        let modest = ["app": Self.service("app", memory: "16MiB", cpus: "1")]
+        #expect(SwarmDeployer.limits(ceilings, services: modest) == "")
+    }
+
+    @Test("compose memory sizes read as docker reads them", arguments: [
+        ("512M", UInt64(512) << 20), ("1.5g", 3 << 29), ("2GiB", 2 << 30), ("64mb", 64 << 20), ("1048576", 1 << 20), ("100k", 100 << 10),
+    ])
+    func memorySizes(text: String, bytes: UInt64) {
+        #expect(SwarmDeployer.memoryBytes(text) == bytes)
+    }
+
+    @Test("sizes docker would not read are unreadable", arguments: ["${MEM}", "lots", "12x", ""])
+    func unreadableSizes(text: String) {
+        #expect(SwarmDeployer.memoryBytes(text) == nil)
+    }
+
+    @Test("a run's cancellation passes its deadline, and is cancelled with the one it was made from")
+    func deadline() {
+        let outer = RunCancellation()
+        let passed = outer.until(Date().addingTimeInterval(-1), reason: "the run passed its 1 min deadline")
+        #expect(passed.reason == "the run passed its 1 min deadline")
+        #expect(outer.reason == nil, "one run's deadline never cancels the sweep")
+        let running = outer.until(Date().addingTimeInterval(3600), reason: "the run passed its 60 min deadline")
+        #expect(running.reason == nil)
+        outer.cancel("SIGINT received")
+        #expect(running.reason == "SIGINT received")
+    }
+
+    @Test("the run folder past its budget stops the run naming the ceiling; within it, or unknown, as said", arguments: [
+        (UInt64(3 << 20), UInt64(1 << 20), "ceiling: the run folder holds 3 MiB, over its 1 MiB budget (ceilings.run_folder)" as String?),
+        (1 << 20, 1 << 20, nil),
+    ])
+    func runFolderBudget(bytes: UInt64, budget: UInt64, abort: String?) {
+        #expect(TierPolicy.abort(after: .backup, opVerdict: .pass, opAbort: nil, deployCount: 1,
+                                 runFolder: .success((bytes, budget))) == abort)
+        #expect(TierPolicy.abort(after: .backup, opVerdict: .pass, opAbort: nil, deployCount: 1,
+                                 runFolder: .failure(.init(reason: "gone"))) == "ceiling: the run folder's size is unknown, so its budget cannot be kept: gone")
+    }
+}
