@@ -52,7 +52,7 @@ private let envSample = """
 
 private let abraSh = """
     export APP_ENTRYPOINT_VERSION=v2
-    export PHP_UPLOADS_CONF_VERSION="v1"
+    export PHP_UPLOADS_CONF_VERSION=v1
 
     environment() {
       export WORDPRESS_DEBUG=1
@@ -344,10 +344,10 @@ struct RecipeModelTests {
     @Test("Errors in any of the recipe's files surface with their file and line")
     func errorsSurface() throws {
         var files = fixture
-        files["abra.sh"] = "export A=1\nexport B='open\n"
+        files["abra.sh"] = "export A=1\nexport B=x=y\n"
         try withRecipe(files) { directory in
             #expect(recipeError { _ = try Recipe.load(directory: directory) }
-                == .unterminatedQuote(file: directory + "/abra.sh", line: 2, key: "B"))
+                == .abraUnreadableExport(file: directory + "/abra.sh", line: 2, name: "B"))
         }
         files = fixture
         files["README.md"] = "# x\n<!-- metadata -->\n* **Category**: Apps\n"

@@ -1,21 +1,23 @@
-/// The exports of a recipe's `abra.sh`, read statically: the script is never executed.
+/// The exports of a recipe's `abra.sh`, read statically, the way abra reads them: the script is
+/// never executed, and abra does not read it as a shell would. A line counts when it starts (in the
+/// first column) with `export`, blanks, a name, `=` and a letter, digit or `_`; the value is the rest
+/// of the line as written. So a quoted value (`export X="v2"`) or one that needs the shell (`$…`)
+/// is not read at all, a trailing `# comment` is part of the value, and a second `=` on the line
+/// makes the file unreadable for abra.
 ///
-/// Like abra, only lines that start with `export` (in the first column) count: the versions of
-/// configs and other values the compose files interpolate.
-///
-///     export APP_ENTRYPOINT_VERSION=v1
-///     export NGINX_CONF_VERSION="v2"   # quoted or not
+///     export APP_ENTRYPOINT_VERSION=v1     read: v1
+///     export NGINX_CONF_VERSION="v2"       not read by abra (a shell reads v2)
 ///
 ///     environment() {
-///       export NOT_READ=1              # indented: inside a function, only set when it runs
+///       export NOT_READ=1                  indented: inside a function, only set when it runs
 ///     }
 ///
-/// A value that needs the shell (`$VAR`, `$(…)`, backticks outside single quotes) is not known
-/// until the script runs: it is listed in `dynamicExports` and left out of `values`.
+/// Every export line that a shell reads differently is kept in `differences`, for lint to warn about:
+/// a config versioned by it means one thing to abra and another to someone reading the script.
 public struct AbraScript: Sendable, Equatable {
     public struct Export: Sendable, Equatable {
         public let name: String
-        /// The value with quotes removed; for a dynamic export, the word as written.
+        /// The value as abra reads it.
         public let value: String
         /// 1-based line in abra.sh.
         public let line: Int
@@ -27,12 +29,22 @@ public struct AbraScript: Sendable, Equatable {
         }
     }
 
+    /// An export line that abra and a shell read differently.
+    public struct Difference: Sendable, Equatable {
+        /// 1-based line in abra.sh.
+        public let line: Int
+        /// What abra reads (`NAME=value`), or "nothing".
+        public let abra: String
+        /// What a shell reads (`NAME=value`, space-separated for several), with `$…` left as written.
+        public let shell: String
+    }
+
     /// The file the exports came from, for messages.
     public let source: String
-    /// Exports with a static value, in file order.
+    /// What abra reads, in file order.
     public let exports: [Export]
-    /// Exports whose value only the shell can compute.
-    public let dynamicExports: [Export]
+    /// Export lines a shell reads differently, in file order.
+    public let differences: [Difference]
 
     /// The exported values; a later export of a name wins.
     public var values: [String: String] {
@@ -49,48 +61,51 @@ public struct AbraScript: Sendable, Equatable {
     /// Reads the abra.sh at `path`; a missing file is a script without exports.
     public static func load(path: String) throws(RecipeError) -> AbraScript {
         guard let text = try RecipeFile.text(at: path) else {
-            return AbraScript(source: path, exports: [], dynamicExports: [])
+            return AbraScript(source: path, exports: [], differences: [])
         }
         return try AbraScript(parsing: text, source: path)
     }
 
-    private init(source: String, exports: [Export], dynamicExports: [Export]) {
+    private init(source: String, exports: [Export], differences: [Difference]) {
         self.source = source
         self.exports = exports
-        self.dynamicExports = dynamicExports
+        self.differences = differences
     }
 
-    /// Reads the exports of abra.sh text; `source` names it in errors. A quote left open on an
-    /// export line is an error: guessing would version a config wrongly.
+    /// Reads the exports of abra.sh text; `source` names it in errors. An export line with a second
+    /// `=` is an error, as it is for abra.
     public init(parsing text: String, source: String) throws(RecipeError) {
         self.source = source
         var exports: [Export] = []
-        var dynamicExports: [Export] = []
+        var differences: [Difference] = []
         for (index, line) in RecipeFile.lines(of: text).enumerated() {
             guard line.hasPrefix("export"), let separator = line.dropFirst("export".count).first,
                 separator == " " || separator == "\t"
             else { continue }
-            let words: [ShellWord]
-            switch ShellWord.split(line.dropFirst("export".count)) {
-            case let .success(split): words = split
-            case let .failure(.unterminatedQuote(word)):
-                let key = word.prefix { $0 != "=" }
-                throw .unterminatedQuote(file: source, line: index + 1, key: String(key))
-            }
-            for word in words {
-                // `export NAME` and options such as `-f` export nothing new.
-                guard let equals = word.raw.firstIndex(of: "="), EnvFile.isValidKey(word.raw[..<equals])
-                else { continue }
-                let name = String(word.raw[..<equals])
-                if word.needsShell {
-                    dynamicExports.append(Export(name: name, value: String(word.raw[word.raw.index(after: equals)...]), line: index + 1))
-                } else {
-                    exports.append(Export(name: name, value: String(word.text.dropFirst(name.count + 1)), line: index + 1))
+            var abra: Export?
+            if let match = line.wholeMatch(of: /export[ \t]+([0-9A-Za-z_]+)=([0-9A-Za-z_].*)/) {
+                guard !match.2.contains("=") else {
+                    throw .abraUnreadableExport(file: source, line: index + 1, name: String(match.1))
                 }
+                abra = Export(name: String(match.1), value: String(match.2), line: index + 1)
+                exports.append(abra!)
             }
+            let shell: String
+            switch ShellWord.split(line.dropFirst("export".count)) {
+            case .failure: shell = "an unterminated quote"
+            case .success(let words):
+                // `export NAME` and options such as `-f` export nothing new.
+                let assignments = words.compactMap { word -> String? in
+                    guard let equals = word.raw.firstIndex(of: "="), EnvFile.isValidKey(word.raw[..<equals]) else { return nil }
+                    return word.needsShell ? word.raw : word.text
+                }
+                shell = assignments.isEmpty ? "nothing" : assignments.joined(separator: " ")
+            }
+            let read = abra.map { "\($0.name)=\($0.value)" } ?? "nothing"
+            if read != shell { differences.append(Difference(line: index + 1, abra: read, shell: shell)) }
         }
         self.exports = exports
-        self.dynamicExports = dynamicExports
+        self.differences = differences
     }
 }
 

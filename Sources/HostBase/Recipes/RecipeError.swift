@@ -16,6 +16,8 @@ public enum RecipeError: Error, Sendable, Equatable, CustomStringConvertible {
     case unterminatedQuote(file: String, line: Int, key: String)
     /// Something other than a comment follows a quoted value's closing quote.
     case textAfterQuote(file: String, line: Int, key: String)
+    /// An abra.sh export line with a second `=`, which abra cannot read (it splits the line at `=`).
+    case abraUnreadableExport(file: String, line: Int, name: String)
     /// A modifier in a trailing comment (`# length=32`) with a value that cannot be used.
     case invalidModifier(file: String, line: Int, key: String, modifier: String, value: String, expected: String)
 
@@ -61,6 +63,8 @@ public enum RecipeError: Error, Sendable, Equatable, CustomStringConvertible {
             "\(file):\(line): line is not KEY=VALUE: \"\(text)\""
         case let .unterminatedQuote(file, line, key):
             "\(file):\(line): the value of \(key) opens a quote that is never closed on that line"
+        case let .abraUnreadableExport(file, line, name):
+            "\(file):\(line): abra cannot read the export of \(name): it splits an export line at '=', and this one has a second '='"
         case let .textAfterQuote(file, line, key):
             "\(file):\(line): the value of \(key) has text after its closing quote; only a '# comment' may follow"
         case let .invalidModifier(file, line, key, modifier, value, expected):

@@ -287,7 +287,7 @@ extension RecipeError {
         case .unreadable(let file, _): return (file, nil)
         case .malformedEnvLine(let file, let line, _), .unterminatedQuote(let file, let line, _),
              .textAfterQuote(let file, let line, _), .invalidModifier(let file, let line, _, _, _, _),
-             .unterminatedMetadata(let file, let line):
+             .unterminatedMetadata(let file, let line), .abraUnreadableExport(let file, let line, _):
             return (file, line)
         case .missingComposeFile(let directory, let file, _): return ((directory as NSString).appendingPathComponent(file), nil)
         case .malformedYAML(let file, let line, _), .composeNotAMapping(let file, let line),
