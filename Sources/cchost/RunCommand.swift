@@ -97,7 +97,8 @@ struct RunCommand: ParsableCommand {
                     recipe: recipe, repository: repository, headRef: ref, base: base, stages: try tiers(configured: settings?.stages),
                     baseDomain: baseDomain, environment: settings?.env ?? [:], checkArguments: settings?.checks ?? [:],
                     readinessPath: settings?.readinessPath, dataSeed: settings?.dataSeed, canonicalVersion: canonical?.version,
-                    warmFrom: warm || quick ? canonical.map(RunRecord.CanonicalStart.init) : nil, quick: quick, cancellation: cancellation))
+                    warmFrom: warm || quick ? canonical.map(RunRecord.CanonicalStart.init) : nil, quick: quick, cancellation: cancellation,
+                    allowance: settings?.allowance ?? .none))
                 return record
             } catch {
                 throw Failure(message: "\(error)")

@@ -158,16 +158,36 @@ struct HostileRecipeTests {
         ("policy-published-port", "publishes port 18080", "compose.yml:24"),
         ("policy-published-port", "publishes port 18081", "compose.yml:27"),
         ("policy-replicas", "40 replicas", "compose.yml:23"),
-        ("policy-external", "secret another_run_ci_example_db_password_v1", "compose.yml:41"),
-        ("policy-external", "config another_run_ci_example_conf_v1", "compose.yml:46"),
-        ("policy-external", "volume cchost_canonical_notes_db_data", "compose.yml:51"),
-        ("policy-external", "network operator_net", "compose.yml:36"),
+        ("policy-external", "secret another_run_ci_example_db_password_v1", "compose.yml:39"),
+        ("policy-external", "config another_run_ci_example_conf_v1", "compose.yml:44"),
+        ("policy-external", "volume cchost_canonical_notes_db_data", "compose.yml:49"),
+        ("policy-external", "network operator_net", "compose.yml:34"),
     ])
     func hostReachingOption(recipe: String, reason: String, location: String) throws {
         let canaries = try Canaries()
         let (record, state) = try run(recipe)
         canaries.expectUntouched(record, state: state)
         try expectRefused(record, naming: reason, at: location)
+    }
+
+    @Test("an option the operator allows for the recipe deploys, and every report shows the allowance", .requiresDocker)
+    func allowedOption() throws {
+        let state = try TemporaryDirectory("state")
+        let record = try SwarmRuns.engine(state, plugins: [try SwarmRuns.generic()], deployer: SwarmDeployer(defaultTimeout: 30))
+            .run(RunRequest(recipe: "policy-docker-socket", repository: Self.repositories.file("policy-docker-socket"),
+                            stages: [.lint, .install], allowance: PolicyAllowance(options: [.dockerSocket])))
+        let install = try record.tier(.install)
+        #expect(record.deployCount == 1 && install.opVerdict == .pass, "\(record.tiers.map(\.opDetail))")
+        #expect(try record.tier(.lint).checks.first { $0.name == "R016" }?.verdict == .pass)
+        let allowance = "docker_socket: service app bind-mounts the docker socket /var/run/docker.sock"
+        #expect(record.allowances?.count == 1 && record.allowances?.first?.hasPrefix(allowance) == true, "\(String(describing: record.allowances))")
+        #expect(record.allowances?.first?.hasSuffix("(compose.yml:24)") == true)
+        let json = String(decoding: try RunReport.json(record), as: UTF8.self)
+        for report in [RunReport.console(record), RunReport.junit(record), RunReport.markdown(record), json] {
+            #expect(report.contains("bind-mounts the docker socket /var/run/docker.sock"), "\(report)")
+        }
+        #expect(record.teardown?.isClean == true)
+        #expect(SwarmRuns.leftovers(AppNaming.stackName(forDomain: record.domain)).isEmpty)
     }
 
     @Test("options docker stack deploy ignores are named by lint as warnings", .requiresDocker)

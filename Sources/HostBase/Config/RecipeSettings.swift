@@ -23,6 +23,8 @@ public struct RecipeSettings: Sendable, Equatable {
     public var readinessPath: String?
     /// How to seed the app's data through it for the data proof (`data_seed`).
     public var dataSeed: DataSeed?
+    /// What the content policy lets this recipe do (`allow`, `max_replicas`).
+    public var allowance: PolicyAllowance = .none
 
     public init(name: String, upstream: String, mirror: String? = nil, enrolled: Bool = true, stages: [Tier]? = nil,
                 timeout: Int? = nil, env: [String: String] = [:], checks: [String: [String: ArgumentValue]] = [:],
@@ -88,6 +90,18 @@ public struct RecipeSettings: Sendable, Equatable {
                 let value = try text()
                 guard value.hasPrefix("/") else { throw wrong(field, line, "a path starting with /") }
                 settings.readinessPath = value
+            case "allow":
+                let known = RecipePolicy.Option.allCases.map(\.rawValue).joined(separator: ", ")
+                guard let list = value.sequence, !list.isEmpty else { throw wrong(field, line, "a non-empty list of options (\(known))") }
+                for (offset, item) in list.enumerated() {
+                    guard let option = item.scalar.flatMap({ RecipePolicy.Option(rawValue: $0.string) }) else {
+                        throw wrong("\(field)[\(offset)]", item.mark?.line ?? line, "an option of the content policy (\(known))")
+                    }
+                    settings.allowance.options.insert(option)
+                }
+            case "max_replicas":
+                guard let count = value.int, (1...1000).contains(count) else { throw wrong(field, line, "a whole number from 1 to 1000") }
+                settings.allowance.maxReplicas = count
             case "data_seed":
                 settings.dataSeed = try DataSeed.parse(value, field: field, file: file)
             case "checks":

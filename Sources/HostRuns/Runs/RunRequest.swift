@@ -34,12 +34,15 @@ public struct RunRequest: Sendable {
     /// Stops the run from outside: the tiers not yet started are not run, and the run still tears
     /// down and records itself.
     public var cancellation: RunCancellation
+    /// What the operator lets this recipe do that the content policy refuses (`recipes[].allow`, `max_replicas`).
+    public var allowance: PolicyAllowance
 
     public init(recipe: String, repository: String, headRef: String? = nil, base: String? = nil,
                 stages: [Tier] = Tier.allCases, trigger: RunRecord.Trigger = .manual, baseDomain: String = "ci.example",
                 environment: [String: String] = [:], checkArguments: [String: [String: ArgumentValue]] = [:],
                 readinessPath: String? = nil, dataSeed: DataSeed? = nil, canonicalVersion: String? = nil, retainData: Bool = false,
-                warmFrom: RunRecord.CanonicalStart? = nil, quick: Bool = false, cancellation: RunCancellation = RunCancellation()) {
+                warmFrom: RunRecord.CanonicalStart? = nil, quick: Bool = false, cancellation: RunCancellation = RunCancellation(),
+                allowance: PolicyAllowance = .none) {
         self.recipe = recipe
         self.repository = repository
         self.headRef = headRef
@@ -56,6 +59,7 @@ public struct RunRequest: Sendable {
         self.warmFrom = warmFrom
         self.quick = quick
         self.cancellation = cancellation
+        self.allowance = allowance
     }
 }
 
