@@ -197,6 +197,8 @@ struct RecipeLintTests {
                  code: "R018", location: "compose.yml:26", mentions: "service db asks for privileged: true (docker stack deploy ignores it)"),
         Breakage(label: "a config file outside the checkout", edits: ["compose.yml": [("file: nginx.conf", "file: /etc/passwd")]],
                  code: "R019", location: "compose.yml:43", mentions: "config nginx_conf ships file /etc/passwd, which is outside the recipe's checkout"),
+        Breakage(label: "a compose file outside the checkout", edits: [".env.sample": [("LETS_ENCRYPT_ENV=production", "LETS_ENCRYPT_ENV=production\nCOMPOSE_FILE=compose.yml:../other/compose.yml")]],
+                 code: "R019", location: ".env.sample:4", mentions: "COMPOSE_FILE names ../other/compose.yml, which is outside the recipe's checkout (it leads out through ..)"),
         Breakage(label: "an external network of someone else", edits: ["compose.yml": [("proxy: {external: true}", "proxy: {external: true}\n  ops: {external: true}")]],
                  code: "R020", location: "compose.yml:32", mentions: "network ops is external and not the app's own"),
         Breakage(label: "too many replicas", edits: ["compose.yml": [("interval: 10s}\n", "interval: 10s}\n    deploy: {replicas: 11}\n")]],

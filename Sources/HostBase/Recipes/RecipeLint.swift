@@ -108,8 +108,10 @@ public enum RecipeLint {
             let report = { (code: String, message: String, file: String?, line: Int?) in add(code, message, file: file, line: line) }
             lintServices(project, add: report)
             lintNames(project, recipe: URL(fileURLWithPath: directory).lastPathComponent, add: report)
-            let policy = RecipePolicy.decide(RecipePolicy.evaluate(project, checkout: directory, maxReplicas: allowance.maxReplicas),
-                                             allowance: allowance)
+            let composeFile = envSample?.location(of: "COMPOSE_FILE", ifItIs: environment["COMPOSE_FILE"])
+            let findings = RecipePolicy.evaluate(project, checkout: directory, maxReplicas: allowance.maxReplicas,
+                                                 composeFileSetting: composeFile)
+            let policy = RecipePolicy.decide(findings, allowance: allowance)
             for finding in policy.refused + policy.warnings {
                 add(finding.code, finding.message, file: finding.location?.file, line: finding.location?.line)
             }

@@ -73,15 +73,16 @@ public enum RecipePolicy {
 
     /// Every finding of `project` (loaded from `checkout`), the ones an allowance would let through
     /// included (`decide` sorts them); the app's own external objects are named `<STACK_NAME>_…`.
-    public static func evaluate(_ project: ComposeProject, checkout: String,
-                                maxReplicas: Int = PolicyAllowance.defaultMaxReplicas) -> [Finding] {
+    /// `composeFileSetting`: where `COMPOSE_FILE` is set, when the recipe's files set it.
+    public static func evaluate(_ project: ComposeProject, checkout: String, maxReplicas: Int = PolicyAllowance.defaultMaxReplicas,
+                                composeFileSetting: ComposeProject.Location? = nil) -> [Finding] {
         var findings: [Finding] = []
         func add(_ code: String, _ option: Option?, _ message: String, _ location: ComposeProject.Location?) {
             let severity = rules.first { $0.code == code }?.severity ?? .error
             findings.append(Finding(code: code, severity: severity, option: option, message: message, location: location))
         }
         for refused in project.refusedFiles {
-            add("R019", nil, "COMPOSE_FILE names \(refused.name), which \(refused.reason); cchost does not read it", nil)
+            add("R019", nil, "COMPOSE_FILE names \(refused.name), which \(refused.reason); cchost does not read it", composeFileSetting)
         }
         for service in project.services.values.sorted(by: { $0.name < $1.name }) {
             let name = "service \(service.name)"

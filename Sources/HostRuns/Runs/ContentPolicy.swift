@@ -21,7 +21,9 @@ struct ContentPolicy {
                 refused.appendNew(["\(checkout.ref) could not be read to check it: \(error.description)"])
                 continue
             }
-            let findings = RecipePolicy.evaluate(recipe.compose, checkout: checkout.directory, maxReplicas: allowance.maxReplicas)
+            let composeFile = recipe.envSample.location(of: "COMPOSE_FILE", ifItIs: recipe.environment["COMPOSE_FILE"])
+            let findings = RecipePolicy.evaluate(recipe.compose, checkout: checkout.directory, maxReplicas: allowance.maxReplicas,
+                                                 composeFileSetting: composeFile)
             let decision = RecipePolicy.decide(findings, allowance: allowance)
             refused.appendNew(decision.refused.map { $0.line(relativeTo: checkout.directory) })
             allowed.appendNew(decision.allowed.map { "\($0.option?.rawValue ?? "?"): \($0.line(relativeTo: checkout.directory))" })
