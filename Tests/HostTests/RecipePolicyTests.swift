@@ -33,7 +33,7 @@ struct RecipePolicyTests {
         ("    volumes:\n      - type: bind\n        source: /etc\n        target: /e\n", "R016", .bindMount, 5, "host path /etc"),
         ("    cap_add: [SYS_ADMIN]\n", "R017", .capAdd, 4, "cap_add SYS_ADMIN"),
         ("    cap_add:\n      - NET_ADMIN\n", "R017", .capAdd, 5, "cap_add NET_ADMIN"),
-        ("    network_mode: host\n", "R017", .hostNetwork, 4, "network_mode: host"),
+        ("    network_mode: host\n", "R018", .hostNetwork, 4, "network_mode: host (docker stack deploy ignores it"),
         ("    ports:\n      - \"8080:80\"\n", "R017", .ports, 5, "publishes port 8080"),
         ("    ports:\n      - 127.0.0.1:8081:80\n", "R017", .ports, 5, "publishes port 8081"),
         ("    ports:\n      - target: 80\n        published: 9000\n        mode: host\n", "R017", .ports, 5, "publishes port 9000"),

@@ -59,8 +59,8 @@ public enum RecipePolicy {
     /// The lint rules of the policy.
     static let rules: [LintRule] = [
         LintRule(code: "R016", severity: .error, title: "no host bind mount: no host path, no docker socket, no volume driver_opts that bind"),
-        LintRule(code: "R017", severity: .error, title: "no host-reaching privilege: no cap_add, host network or published port"),
-        LintRule(code: "R018", severity: .warning, title: "no option docker stack deploy ignores (privileged, devices, pid, ipc, security_opt)"),
+        LintRule(code: "R017", severity: .error, title: "no host-reaching privilege: no cap_add, external network `host` or published port"),
+        LintRule(code: "R018", severity: .warning, title: "no option docker stack deploy ignores (privileged, devices, pid, ipc, security_opt, network_mode: host)"),
         LintRule(code: "R019", severity: .error, title: "every recipe file (compose, config, secret, env_file) is inside the recipe's checkout"),
         LintRule(code: "R020", severity: .error, title: "external secrets, configs, volumes and networks are the app's own (or the proxy network)"),
         LintRule(code: "R021", severity: .error, title: "no service asks for more replicas than allowed (10 unless configured)"),
@@ -99,7 +99,7 @@ public enum RecipePolicy {
                 switch setting.key {
                 case "cap_add": add("R017", .capAdd, "\(name) asks for cap_add \(setting.value)", at)
                 case "network_mode" where setting.value == "host":
-                    add("R017", .hostNetwork, "\(name) asks for network_mode: host", at)
+                    add("R018", .hostNetwork, "\(name) asks for network_mode: host (docker stack deploy ignores it; an external network named host is refused)", at)
                 case "ports": add("R017", .ports, "\(name) publishes port \(setting.value) on the host", at)
                 case "privileged" where ["true", "yes", "on"].contains(setting.value.lowercased()):
                     add("R018", .privileged, "\(name) asks for privileged: true (docker stack deploy ignores it)", at)
