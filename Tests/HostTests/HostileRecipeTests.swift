@@ -157,10 +157,11 @@ struct HostileRecipeTests {
         ("policy-published-port", "publishes port 18080", "compose.yml:24"),
         ("policy-published-port", "publishes port 18081", "compose.yml:27"),
         ("policy-replicas", "40 replicas", "compose.yml:23"),
-        ("policy-external", "secret another_run_ci_example_db_password_v1", "compose.yml:39"),
-        ("policy-external", "config another_run_ci_example_conf_v1", "compose.yml:44"),
-        ("policy-external", "volume cchost_canonical_notes_db_data", "compose.yml:49"),
-        ("policy-external", "network operator_net", "compose.yml:34"),
+        ("policy-external", "secret another_run_ci_example_db_password_v1", "compose.yml:40"),
+        ("policy-external", "config another_run_ci_example_conf_v1", "compose.yml:45"),
+        ("policy-external", "volume cchost_canonical_notes_db_data", "compose.yml:50"),
+        ("policy-external", "network operator_net", "compose.yml:35"),
+        ("policy-external", "volume another_run_ci_example_content is not the app's own", "compose.yml:53"),
     ])
     func hostReachingOption(recipe: String, reason: String, location: String) throws {
         let canaries = try Canaries()

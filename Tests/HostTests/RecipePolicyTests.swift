@@ -51,6 +51,8 @@ struct RecipePolicyTests {
         ("configs:\n  c:\n    external: true\n", "R020", .external, 5, "config c"),
         ("volumes:\n  v:\n    external: {name: canonical_data}\n", "R020", .external, 5, "volume canonical_data"),
         ("networks:\n  ops:\n    external: true\n    name: operator\n", "R020", .external, 5, "network operator"),
+        ("volumes:\n  v:\n    name: other_ci_example_data\n", "R020", .external, 5, "volume other_ci_example_data is not the app's own"),
+        ("networks:\n  n:\n    name: ingress\n", "R020", .external, 5, "network ingress is not the app's own"),
     ])
     func hostReachingOption(snippet: String, code: String, option: RecipePolicy.Option, line: Int, message: String) throws {
         let found = try findings(Self.app + snippet)
@@ -68,6 +70,7 @@ struct RecipePolicyTests {
         "    network_mode: bridge\n    privileged: false\n",
         "networks:\n  proxy:\n    external: true\n",
         "secrets:\n  own:\n    external: true\n    name: app_ci_example_own_v1\n",
+        "volumes:\n  data:\n    name: app_ci_example_data\n",
         "configs:\n  page:\n    file: page.html\n",
         "volumes:\n  data:\n    driver_opts: {type: tmpfs, o: size=10m}\n",
     ])

@@ -62,7 +62,7 @@ public enum RecipePolicy {
         LintRule(code: "R017", severity: .error, title: "no host-reaching privilege: no cap_add, external network `host` or published port"),
         LintRule(code: "R018", severity: .warning, title: "no option docker stack deploy ignores (privileged, devices, pid, ipc, security_opt, network_mode: host)"),
         LintRule(code: "R019", severity: .error, title: "every recipe file (compose, config, secret, env_file) is inside the recipe's checkout"),
-        LintRule(code: "R020", severity: .error, title: "external secrets, configs, volumes and networks are the app's own (or the proxy network)"),
+        LintRule(code: "R020", severity: .error, title: "secrets, configs, volumes and networks are the app's own, external or named (or the proxy network)"),
         LintRule(code: "R021", severity: .error, title: "no service asks for more replicas than allowed (10 unless configured)"),
     ]
 
@@ -133,15 +133,19 @@ public enum RecipePolicy {
                     volume.driverOptionsLocation ?? volume.location)
             }
         }
+        // An object is the app's own when docker names it `<stack>_<key>` (no `name:`, not external)
+        // or its name starts with `<STACK_NAME>_`; a `name:` of another's object (external or not:
+        // docker reuses an existing volume or network by name) reaches into another app.
         let own = project.environment["STACK_NAME"].map { $0 + "_" }
         let kinds = [("secret", project.secrets), ("config", project.configs), ("volume", project.volumes), ("network", project.networks)]
         for (kind, definitions) in kinds {
-            for definition in definitions.values.sorted(by: { $0.key < $1.key }) where definition.external {
-                let name = definition.name ?? definition.key
+            for definition in definitions.values.sorted(by: { $0.key < $1.key }) {
+                guard let name = definition.name ?? (definition.external ? definition.key : nil) else { continue }
                 if kind == "network" && name == "host" {
-                    add("R017", .hostNetwork, "network \(definition.key) is the host's network (external, named host)", definition.location)
+                    add("R017", .hostNetwork, "network \(definition.key) is the host's network (named host)", definition.location)
                 } else if !(kind == "network" && sharedNetworks.contains(name)) && !(own.map(name.hasPrefix) ?? false) {
-                    add("R020", .external, "\(kind) \(name) is external and not the app's own (named \(own ?? "<STACK_NAME>_")…)", definition.location)
+                    add("R020", .external, "\(kind) \(name) is \(definition.external ? "external and " : "")not the app's own "
+                        + "(named \(own ?? "<STACK_NAME>_")…)", definition.location)
                 }
             }
         }
