@@ -302,6 +302,8 @@ public enum RunReport {
     ///   proven through backup and restore, L4 recipe checks pass, L5 lint clean), absent for warm
     ///   and quick runs; `level_reason`: why it stopped where it did.
     /// - `aborted`: why the run stopped early, when it did.
+    /// - `allowances`: what the operator's allowance let the recipe do that the content policy
+    ///   refuses, each `option: finding (file:line)`; absent when it let nothing through.
     ///
     /// Verdicts are one of `pass`, `fail`, `skip` (intentional: declared or structural) and
     /// `unverified` (should have run and did not). No field ever holds a secret; values passed as
