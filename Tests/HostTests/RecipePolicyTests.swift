@@ -85,9 +85,10 @@ struct RecipePolicyTests {
         ("configs:\n  c:\n    file: /etc/shadow\n", 6, "config c ships file /etc/shadow"),
         ("secrets:\n  s:\n    file: ../../etc/shadow\n", 6, "secret s ships file ../../etc/shadow"),
         ("configs:\n  c:\n    file: linked.env\n", 6, "a symbolic link to /etc/hostname"),
+        ("configs:\n  c:\n    file: linked-folder/hostname\n", 6, "a symbolic link to /etc/hostname"),
     ])
     func fileOutside(snippet: String, line: Int, message: String) throws {
-        let found = try findings(Self.app + snippet, links: ["linked.env": "/etc/hostname"])
+        let found = try findings(Self.app + snippet, links: ["linked.env": "/etc/hostname", "linked-folder": "/etc"])
         let finding = try #require(found.first)
         #expect(found.count == 1 && finding.code == "R019" && finding.option == nil, "\(found)")
         #expect(finding.location?.line == line)
