@@ -72,80 +72,95 @@ public enum RecipePolicy {
     static let sharedNetworks: Set = ["proxy"]
 
     /// Every finding of `project` (loaded from `checkout`), the ones an allowance would let through
-    /// included (`decide` sorts them); the app's own external objects are named `<STACK_NAME>_…`.
-    /// `composeFileSetting`: where `COMPOSE_FILE` is set, when the recipe's files set it.
+    /// included (`decide` sorts them). `composeFileSetting`: where `COMPOSE_FILE` is set, when the
+    /// recipe's files set it.
     public static func evaluate(_ project: ComposeProject, checkout: String, maxReplicas: Int = PolicyAllowance.defaultMaxReplicas,
                                 composeFileSetting: ComposeProject.Location? = nil) -> [Finding] {
+        let composeFiles = project.refusedFiles.map {
+            finding("R019", nil, "COMPOSE_FILE names \($0.name), which \($0.reason); cchost does not read it", composeFileSetting)
+        }
+        let services = project.services.values.sorted { $0.name < $1.name }
+            .flatMap { findings(in: $0, checkout: checkout, maxReplicas: maxReplicas) }
+        return composeFiles + services + fileFindings(project, checkout: checkout) + objectFindings(project)
+    }
+
+    private static func finding(_ code: String, _ option: Option?, _ message: String, _ location: ComposeProject.Location?) -> Finding {
+        Finding(code: code, severity: rules.first { $0.code == code }?.severity ?? .error, option: option, message: message, location: location)
+    }
+
+    /// A service's bind mounts and the settings that reach beyond its containers.
+    private static func findings(in service: ComposeProject.Service, checkout: String, maxReplicas: Int) -> [Finding] {
+        let name = "service \(service.name)"
+        var findings = service.mounts.filter { $0.type == "bind" }.map { mount in
+            let source = mount.source ?? ""
+            return dockerSockets.contains(URL(fileURLWithPath: source).standardizedFileURL.path)
+                ? finding("R016", .dockerSocket, "\(name) bind-mounts the docker socket \(source): the container would command the engine", mount.location)
+                : finding("R016", .bindMount, "\(name) bind-mounts the host path \(source)", mount.location)
+        }
+        let ignored = "(docker stack deploy ignores it)"
+        for setting in service.settings {
+            let (at, value) = (setting.location, setting.value)
+            switch setting.key {
+            case "cap_add": findings.append(finding("R017", .capAdd, "\(name) asks for cap_add \(value)", at))
+            case "ports": findings.append(finding("R017", .ports, "\(name) publishes port \(value) on the host", at))
+            case "network_mode" where value == "host":
+                findings.append(finding("R018", .hostNetwork,
+                                        "\(name) asks for network_mode: host (docker stack deploy ignores it; an external network named host is refused)", at))
+            case "privileged" where ["true", "yes", "on"].contains(value.lowercased()):
+                findings.append(finding("R018", .privileged, "\(name) asks for privileged: true \(ignored)", at))
+            case "devices": findings.append(finding("R018", .devices, "\(name) asks for devices \(value) \(ignored)", at))
+            case "pid": findings.append(finding("R018", .pid, "\(name) asks for pid: \(value) \(ignored)", at))
+            case "ipc": findings.append(finding("R018", .ipc, "\(name) asks for ipc: \(value) \(ignored)", at))
+            case "security_opt": findings.append(finding("R018", .securityOpt, "\(name) asks for security_opt \(value) \(ignored)", at))
+            case "env_file":
+                if let reason = RecipeFile.escape(value, from: checkout) {
+                    findings.append(finding("R019", nil, "\(name) reads env_file \(value), which \(reason)", at))
+                }
+            case "replicas" where Int(value).map({ $0 > maxReplicas }) ?? true:
+                findings.append(finding("R021", .replicas, "\(name) asks for \(value) replicas, more than the \(maxReplicas) allowed", at))
+            default: continue
+            }
+        }
+        return findings
+    }
+
+    /// Config and secret files outside the checkout, and volumes whose `driver_opts` bind a host folder.
+    private static func fileFindings(_ project: ComposeProject, checkout: String) -> [Finding] {
         var findings: [Finding] = []
-        func add(_ code: String, _ option: Option?, _ message: String, _ location: ComposeProject.Location?) {
-            let severity = rules.first { $0.code == code }?.severity ?? .error
-            findings.append(Finding(code: code, severity: severity, option: option, message: message, location: location))
-        }
-        for refused in project.refusedFiles {
-            add("R019", nil, "COMPOSE_FILE names \(refused.name), which \(refused.reason); cchost does not read it", composeFileSetting)
-        }
-        for service in project.services.values.sorted(by: { $0.name < $1.name }) {
-            let name = "service \(service.name)"
-            for mount in service.mounts where mount.type == "bind" {
-                let source = mount.source ?? ""
-                if dockerSockets.contains(URL(fileURLWithPath: source).standardizedFileURL.path) {
-                    add("R016", .dockerSocket, "\(name) bind-mounts the docker socket \(source): the container would command the engine", mount.location)
-                } else {
-                    add("R016", .bindMount, "\(name) bind-mounts the host path \(source)", mount.location)
-                }
-            }
-            for setting in service.settings {
-                let at = setting.location
-                switch setting.key {
-                case "cap_add": add("R017", .capAdd, "\(name) asks for cap_add \(setting.value)", at)
-                case "network_mode" where setting.value == "host":
-                    add("R018", .hostNetwork, "\(name) asks for network_mode: host (docker stack deploy ignores it; an external network named host is refused)", at)
-                case "ports": add("R017", .ports, "\(name) publishes port \(setting.value) on the host", at)
-                case "privileged" where ["true", "yes", "on"].contains(setting.value.lowercased()):
-                    add("R018", .privileged, "\(name) asks for privileged: true (docker stack deploy ignores it)", at)
-                case "devices": add("R018", .devices, "\(name) asks for devices \(setting.value) (docker stack deploy ignores it)", at)
-                case "pid", "ipc":
-                    let option: Option = setting.key == "pid" ? .pid : .ipc
-                    add("R018", option, "\(name) asks for \(setting.key): \(setting.value) (docker stack deploy ignores it)", at)
-                case "security_opt":
-                    add("R018", .securityOpt, "\(name) asks for security_opt \(setting.value) (docker stack deploy ignores it)", at)
-                case "env_file":
-                    if let reason = RecipeFile.escape(setting.value, from: checkout) {
-                        add("R019", nil, "\(name) reads env_file \(setting.value), which \(reason)", at)
-                    }
-                case "replicas" where Int(setting.value).map({ $0 > maxReplicas }) ?? true:
-                    add("R021", .replicas, "\(name) asks for \(setting.value) replicas, more than the \(maxReplicas) allowed", at)
-                default: continue
-                }
-            }
-        }
         for (kind, definitions) in [("secret", project.secrets), ("config", project.configs)] {
             for definition in definitions.values.sorted(by: { $0.key < $1.key }) {
                 guard let file = definition.file, let reason = RecipeFile.escape(file, from: checkout) else { continue }
-                add("R019", nil, "\(kind) \(definition.key) ships file \(file), which \(reason)", definition.fileLocation ?? definition.location)
+                findings.append(finding("R019", nil, "\(kind) \(definition.key) ships file \(file), which \(reason)",
+                                        definition.fileLocation ?? definition.location))
             }
         }
         for volume in project.volumes.values.sorted(by: { $0.key < $1.key }) {
             let options = volume.driverOptions
             let binds = options["o"].map { $0.split(separator: ",").contains("bind") } ?? false
             if binds || options["type"] == "none" || options["device"] != nil {
-                add("R016", .bindMount, "volume \(volume.key) binds \(options["device"] ?? "a host path") through its driver_opts",
-                    volume.driverOptionsLocation ?? volume.location)
+                findings.append(finding("R016", .bindMount, "volume \(volume.key) binds \(options["device"] ?? "a host path") through its driver_opts",
+                                        volume.driverOptionsLocation ?? volume.location))
             }
         }
-        // An object is the app's own when docker names it `<stack>_<key>` (no `name:`, not external)
-        // or its name starts with `<STACK_NAME>_`; a `name:` of another's object (external or not:
-        // docker reuses an existing volume or network by name) reaches into another app.
+        return findings
+    }
+
+    /// Secrets, configs, volumes and networks that are not the app's own. An object is the app's
+    /// own when docker names it `<stack>_<key>` (no `name:`, not external) or its name starts with
+    /// `<STACK_NAME>_`; a `name:` of another's object (external or not: docker reuses an existing
+    /// volume or network by name) reaches into another app.
+    private static func objectFindings(_ project: ComposeProject) -> [Finding] {
         let own = project.environment["STACK_NAME"].map { $0 + "_" }
+        var findings: [Finding] = []
         let kinds = [("secret", project.secrets), ("config", project.configs), ("volume", project.volumes), ("network", project.networks)]
         for (kind, definitions) in kinds {
             for definition in definitions.values.sorted(by: { $0.key < $1.key }) {
                 guard let name = definition.name ?? (definition.external ? definition.key : nil) else { continue }
                 if kind == "network" && name == "host" {
-                    add("R017", .hostNetwork, "network \(definition.key) is the host's network (named host)", definition.location)
+                    findings.append(finding("R017", .hostNetwork, "network \(definition.key) is the host's network (named host)", definition.location))
                 } else if !(kind == "network" && sharedNetworks.contains(name)) && !(own.map(name.hasPrefix) ?? false) {
-                    add("R020", .external, "\(kind) \(name) is \(definition.external ? "external and " : "")not the app's own "
-                        + "(named \(own ?? "<STACK_NAME>_")…)", definition.location)
+                    findings.append(finding("R020", .external, "\(kind) \(name) is \(definition.external ? "external and " : "")not the app's own "
+                                            + "(named \(own ?? "<STACK_NAME>_")…)", definition.location))
                 }
             }
         }
