@@ -57,5 +57,10 @@ struct ContentPolicyRunTests {
         #expect(harness.deployer.calls.contains { $0.hasPrefix("upgrade 3.0.0+2.0.0") }, "\(harness.deployer.calls)")
         #expect(record.allowances == ["docker_socket: service app bind-mounts the docker socket /var/run/docker.sock: "
                                       + "the container would command the engine (compose.yml:21)"])
+        let json = String(decoding: try RunReport.json(record), as: UTF8.self)
+        #expect(RunReport.console(record).contains("  allowed    docker_socket: service app bind-mounts the docker socket"))
+        #expect(RunReport.junit(record).contains("<property name=\"allowed\" value=\"docker_socket: service app bind-mounts"))
+        #expect(RunReport.markdown(record).contains("**Allowed by the operator:** docker\\_socket: service app bind-mounts"))
+        #expect(json.contains("\"allowances\" : [\n    \"docker_socket: service app bind-mounts the docker socket"), "\(json)")
     }
 }
