@@ -98,7 +98,8 @@ struct RunCommand: ParsableCommand {
                     baseDomain: baseDomain, environment: settings?.env ?? [:], checkArguments: settings?.checks ?? [:],
                     readinessPath: settings?.readinessPath, dataSeed: settings?.dataSeed, canonicalVersion: canonical?.version,
                     warmFrom: warm || quick ? canonical.map(RunRecord.CanonicalStart.init) : nil, quick: quick, cancellation: cancellation,
-                    ceilings: setup.configuration.ceilings(for: recipe)))
+                    ceilings: setup.configuration.ceilings(for: recipe),
+                    allowance: settings?.allowance ?? .none))
                 return record
             } catch {
                 throw Failure(message: "\(error)")

@@ -207,6 +207,12 @@ struct ConfigurationTests {
         ("recipes:\n  - name: x\n    upstream: /u\n    data_seed:\n      method: DELETE\n      path: /n/{marker}\n      probe: /\n", 5, "recipes[0].data_seed.method"),
         ("recipes:\n  - name: x\n    upstream: /u\n    data_seed:\n      path: /n/{marker}\n      probe: /\n      expect: done\n", 7, "recipes[0].data_seed.expect"),
         ("recipes:\n  - name: x\n    upstream: /u\n    data_seed: {path: \"/n/{marker}\", probe: /, colour: red}\n", 4, "recipes[0].data_seed.colour"),
+        ("recipes:\n  - name: x\n    upstream: /u\n    allow: [docker_socket, root]\n", 4, "recipes[0].allow[1]"),
+        ("recipes:\n  - name: x\n    upstream: /u\n    allow:\n      - ports\n      - privilege\n", 6, "recipes[0].allow[1]"),
+        ("recipes:\n  - name: x\n    upstream: /u\n    allow: docker_socket\n", 4, "recipes[0].allow"),
+        ("recipes:\n  - name: x\n    upstream: /u\n    allow: []\n", 4, "recipes[0].allow"),
+        ("recipes:\n  - name: x\n    upstream: /u\n    max_replicas: many\n", 4, "recipes[0].max_replicas"),
+        ("recipes:\n  - name: x\n    upstream: /u\n    max_replicas: 0\n", 4, "recipes[0].max_replicas"),
         ("concurrency: 0\n", 1, "concurrency"),
         ("backend: docker\n", 1, "backend"),
     ])
@@ -214,6 +220,21 @@ struct ConfigurationTests {
         let error = try #require(throws: ConfigurationError.self) { try parse(yaml) }
         #expect(error.description.hasPrefix("\(source):\(line): "), "\(error)")
         #expect(error.description.contains(path), "\(error)")
+    }
+
+    @Test("a recipe's allowance names content-policy options and a replica bound; without one nothing is allowed")
+    func recipeAllowance() throws {
+        let configuration = try parse("""
+            recipes:
+              - name: traefik
+                upstream: /srv/traefik
+                allow: [docker_socket, ports, external]
+                max_replicas: 12
+              - name: custom-html
+                upstream: /srv/custom-html
+            """)
+        #expect(configuration.recipes[0].allowance == PolicyAllowance(options: [.dockerSocket, .ports, .external], maxReplicas: 12))
+        #expect(configuration.recipes[1].allowance == .none)
     }
 
     @Test("An unknown key is an error naming the file, its line and the key")

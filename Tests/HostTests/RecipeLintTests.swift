@@ -189,6 +189,20 @@ struct RecipeLintTests {
         Breakage(label: "a router of another service, on web and web-secure, without TLS",
                  edits: ["compose.yml": [("interval: 10s}\n", "interval: 10s}\n    deploy:\n      labels: [\"traefik.http.routers.adminer.entrypoints=web, web-secure\"]\n")]],
                  code: "R015", location: "compose.yml:31", mentions: "service db: router adminer is on web-secure without TLS"),
+        Breakage(label: "the docker socket mounted", edits: ["compose.yml": [("- content:/usr/share/nginx/html", "- /var/run/docker.sock:/var/run/docker.sock")]],
+                 code: "R016", location: "compose.yml:13", mentions: "service app bind-mounts the docker socket /var/run/docker.sock"),
+        Breakage(label: "the host's network", edits: ["compose.yml": [("internal:\n", "internal:\n  hostnet: {external: true, name: host}\n")]],
+                 code: "R017", location: "compose.yml:33", mentions: "network hostnet is the host's network"),
+        Breakage(label: "an option swarm ignores", edits: ["compose.yml": [("image: postgres:16.1", "image: postgres:16.1\n    privileged: true")]],
+                 code: "R018", location: "compose.yml:26", mentions: "service db asks for privileged: true (docker stack deploy ignores it)"),
+        Breakage(label: "a config file outside the checkout", edits: ["compose.yml": [("file: nginx.conf", "file: /etc/passwd")]],
+                 code: "R019", location: "compose.yml:43", mentions: "config nginx_conf ships file /etc/passwd, which is outside the recipe's checkout"),
+        Breakage(label: "a compose file outside the checkout", edits: [".env.sample": [("LETS_ENCRYPT_ENV=production", "LETS_ENCRYPT_ENV=production\nCOMPOSE_FILE=compose.yml:../other/compose.yml")]],
+                 code: "R019", location: ".env.sample:4", mentions: "COMPOSE_FILE names ../other/compose.yml, which is outside the recipe's checkout (it leads out through ..)"),
+        Breakage(label: "an external network of someone else", edits: ["compose.yml": [("proxy: {external: true}", "proxy: {external: true}\n  ops: {external: true}")]],
+                 code: "R020", location: "compose.yml:32", mentions: "network ops is external and not the app's own"),
+        Breakage(label: "too many replicas", edits: ["compose.yml": [("interval: 10s}\n", "interval: 10s}\n    deploy: {replicas: 11}\n")]],
+                 code: "R021", location: "compose.yml:30", mentions: "service db asks for 11 replicas, more than the 10 allowed"),
     ])
     func ruleFires(_ breakage: Breakage) throws {
         let report = try LintFixture(edits: breakage.edits, tag: breakage.tag).lint()

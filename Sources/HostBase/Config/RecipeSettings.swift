@@ -27,6 +27,8 @@ public struct RecipeSettings: Sendable, Equatable {
     public var ceilings = RunCeilings.Overrides()
     /// How many of the recipe's run folders are kept (`retention: {keep_runs}`), over the global count.
     public var keepRuns: Int?
+    /// What the content policy lets this recipe do (`allow`, `max_replicas`).
+    public var allowance: PolicyAllowance = .none
 
     public init(name: String, upstream: String, mirror: String? = nil, enrolled: Bool = true, stages: [Tier]? = nil,
                 timeout: Int? = nil, env: [String: String] = [:], checks: [String: [String: ArgumentValue]] = [:],
@@ -96,6 +98,18 @@ public struct RecipeSettings: Sendable, Equatable {
                 settings.ceilings = try RunCeilings.Overrides.parse(value, field: field, file: file)
             case "retention":
                 settings.keepRuns = try RetentionPolicy.parse(value, field: field, file: file, perRecipe: true).keepRuns
+            case "allow":
+                let known = RecipePolicy.Option.allCases.map(\.rawValue).joined(separator: ", ")
+                guard let list = value.sequence, !list.isEmpty else { throw wrong(field, line, "a non-empty list of options (\(known))") }
+                for (offset, item) in list.enumerated() {
+                    guard let option = item.scalar.flatMap({ RecipePolicy.Option(rawValue: $0.string) }) else {
+                        throw wrong("\(field)[\(offset)]", item.mark?.line ?? line, "an option of the content policy (\(known))")
+                    }
+                    settings.allowance.options.insert(option)
+                }
+            case "max_replicas":
+                guard let count = value.int, (1...1000).contains(count) else { throw wrong(field, line, "a whole number from 1 to 1000") }
+                settings.allowance.maxReplicas = count
             case "data_seed":
                 settings.dataSeed = try DataSeed.parse(value, field: field, file: file)
             case "checks":

@@ -58,9 +58,19 @@ public struct AbraScript: Sendable, Equatable {
         try load(path: path).values
     }
 
+    /// Reads the recipe's own abra.sh in the checkout `directory` (never a file outside it).
+    public static func load(directory: String) throws(RecipeError) -> AbraScript {
+        let path = RecipeFile.path("abra.sh", in: directory)
+        return try load(path: path, text: try RecipeFile.text(named: "abra.sh", in: directory))
+    }
+
     /// Reads the abra.sh at `path`; a missing file is a script without exports.
     public static func load(path: String) throws(RecipeError) -> AbraScript {
-        guard let text = try RecipeFile.text(at: path) else {
+        try load(path: path, text: try RecipeFile.text(at: path))
+    }
+
+    private static func load(path: String, text: String?) throws(RecipeError) -> AbraScript {
+        guard let text else {
             return AbraScript(source: path, exports: [], differences: [])
         }
         return try AbraScript(parsing: text, source: path)

@@ -34,6 +34,35 @@ public struct ComposeProject: Sendable, Equatable {
         public var isDisabled: Bool { disable || test?.first == "NONE" }
     }
 
+    /// One entry of a service's `volumes:`: `type` is `volume` (named, or anonymous without a
+    /// source), `bind` (a host path, short syntax with a path as its source), `tmpfs`, `npipe` or `cluster`.
+    public struct Mount: Sendable, Equatable {
+        public var type: String
+        public var source: String?
+        public let location: Location
+
+        public init(type: String, source: String?, location: Location) {
+            self.type = type
+            self.source = source
+            self.location = location
+        }
+    }
+
+    /// A service setting the content policy reads, as written (interpolated), one per list item:
+    /// `privileged`, `cap_add`, `devices`, `security_opt`, `pid`, `ipc`, `network_mode`, `ports`
+    /// (the published port), `env_file` (the path) and `deploy.replicas`.
+    public struct Setting: Sendable, Equatable {
+        public let key: String
+        public let value: String
+        public let location: Location
+
+        public init(key: String, value: String, location: Location) {
+            self.key = key
+            self.value = value
+            self.location = location
+        }
+    }
+
     public struct Service: Sendable, Equatable {
         public let name: String
         public var image: String?
@@ -53,6 +82,10 @@ public struct ComposeProject: Sendable, Equatable {
         public var configs: [String] = []
         public var volumes: [String] = []
         public var networks: [String] = []
+        /// Every mount, bind mounts and tmpfs included, in file order.
+        public var mounts: [Mount] = []
+        /// The settings the content policy reads, in file order.
+        public var settings: [Setting] = []
         /// Where the service is first defined.
         public let location: Location
 
@@ -80,6 +113,8 @@ public struct ComposeProject: Sendable, Equatable {
             configs.appendNew(later.configs)
             volumes.appendNew(later.volumes)
             networks.appendNew(later.networks)
+            mounts += later.mounts
+            settings += later.settings
         }
     }
 
@@ -91,8 +126,12 @@ public struct ComposeProject: Sendable, Equatable {
         /// `name:` as written, before interpolation: `${STACK_NAME}_db_password_${SECRET_DB_PASSWORD_VERSION}`.
         public var rawName: String?
         public var external: Bool
-        /// `file:` of a config or secret, relative to the recipe.
+        /// `file:` of a config or secret, relative to the recipe, and where it is written.
         public var file: String?
+        public var fileLocation: Location?
+        /// A volume's `driver_opts` (interpolated), and where they are written.
+        public var driverOptions: [String: String] = [:]
+        public var driverOptionsLocation: Location?
         /// Where the definition first appears.
         public let location: Location
 
@@ -111,7 +150,14 @@ public struct ComposeProject: Sendable, Equatable {
                 rawName = later.rawName
             }
             external = external || later.external
-            file = later.file ?? file
+            if later.file != nil {
+                file = later.file
+                fileLocation = later.fileLocation
+            }
+            if !later.driverOptions.isEmpty {
+                driverOptions.merge(later.driverOptions) { $1 }
+                driverOptionsLocation = later.driverOptionsLocation
+            }
         }
     }
 
@@ -126,8 +172,16 @@ public struct ComposeProject: Sendable, Equatable {
         }
     }
 
-    /// The compose files, in `COMPOSE_FILE` order.
+    /// A file `COMPOSE_FILE` names that is not the recipe's own (absolute, out through `..`, or a
+    /// symbolic link out of the checkout): never read; the content policy refuses the recipe.
+    public struct RefusedFile: Sendable, Equatable {
+        public let name: String
+        public let reason: String
+    }
+
+    /// The compose files, in `COMPOSE_FILE` order (the refused ones left out).
     public let files: [String]
+    public var refusedFiles: [RefusedFile] = []
     public var services: [String: Service] = [:]
     public var secrets: [String: Definition] = [:]
     public var configs: [String: Definition] = [:]
@@ -147,18 +201,26 @@ public struct ComposeProject: Sendable, Equatable {
         return names.isEmpty ? [defaultComposeFile] : names
     }
 
-    /// Reads and merges the compose files `COMPOSE_FILE` names in `directory`; a missing one is an error.
+    /// Reads and merges the compose files `COMPOSE_FILE` names in `directory`; a missing one is an
+    /// error, one outside `directory` is not read but noted in `refusedFiles`.
     public static func load(directory: String, environment: [String: String]) throws(RecipeError) -> ComposeProject {
         let names = fileNames(environment: environment)
         var files: [(path: String, text: String)] = []
+        var refused: [RefusedFile] = []
         for name in names {
+            if let reason = RecipeFile.escape(name, from: directory) {
+                refused.append(RefusedFile(name: name, reason: reason))
+                continue
+            }
             let path = RecipeFile.path(name, in: directory)
             guard let text = try RecipeFile.text(at: path) else {
                 throw .missingComposeFile(directory: directory, file: name, composeFile: names.joined(separator: ":"))
             }
             files.append((path, text))
         }
-        return try ComposeProject(files: files, environment: environment)
+        var project = try ComposeProject(files: files, environment: environment)
+        project.refusedFiles = refused
+        return project
     }
 
     /// Parses compose texts (each `path` names its file in errors and locations) and merges them in order.
@@ -287,6 +349,10 @@ private struct ComposeFileReader {
                         let limits = setting.value.mapping?["limits"]?.mapping
                         service.memoryLimit = limits?["memory"]?.scalar?.string
                         service.cpuLimit = limits?["cpus"]?.scalar?.string
+                    case "replicas":
+                        if let count = try text(setting.value, key: "\(key).replicas", line: setting.line) {
+                            service.settings.append(.init(key: "replicas", value: count, location: location(setting.line)))
+                        }
                     default:
                         continue
                     }
@@ -300,9 +366,17 @@ private struct ComposeFileReader {
                 let names = try references(field, key: key)
                 if field.key == "secrets" { service.secrets.appendNew(names) } else { service.configs.appendNew(names) }
             case "volumes":
-                service.volumes.appendNew(try namedVolumes(field, key: key))
+                let mounts = try mounts(field, key: key)
+                service.mounts += mounts
+                service.volumes.appendNew(mounts.compactMap { $0.type == "volume" ? $0.source : nil })
             case "networks":
                 service.networks.appendNew(try networkNames(field, key: key))
+            case "privileged", "pid", "ipc", "network_mode":
+                if let value = try text(field.value, key: key, line: field.line) {
+                    service.settings.append(.init(key: field.key, value: value, location: location(field.line)))
+                }
+            case "cap_add", "devices", "security_opt", "ports", "env_file":
+                service.settings += try listSettings(field, key: key)
             default:
                 continue
             }
@@ -383,34 +457,69 @@ private struct ComposeFileReader {
         return names
     }
 
-    /// The named volumes among a service's mounts; bind mounts, anonymous volumes and tmpfs are left out.
-    private func namedVolumes(_ field: Entry, key: String) throws(RecipeError) -> [String] {
+    /// A service's mounts, short (`source:target[:mode]`, a source with a path is a bind mount)
+    /// or long (`type`, `source`) syntax, each at its item's line.
+    private func mounts(_ field: Entry, key: String) throws(RecipeError) -> [ComposeProject.Mount] {
         guard let sequence = field.value.sequence else {
             if isNull(field.value) { return [] }
             throw .wrongType(file: file, line: field.line, key: key, expected: "a list of mounts")
         }
-        var names: [String] = []
+        var mounts: [ComposeProject.Mount] = []
         for item in sequence {
             let line = item.mark?.line ?? field.line
-            var source: String?
             if let mapping = item.mapping {
                 let settings = try entries(of: mapping, path: key + ".")
-                let type = try settings.first { $0.key == "type" }.flatMap { (entry: Entry) throws(RecipeError) in
-                    try text(entry.value, key: "\(key).type", line: entry.line)
-                } ?? "volume"
-                guard type == "volume" else { continue }
-                source = try settings.first { $0.key == "source" }.flatMap { (entry: Entry) throws(RecipeError) in
-                    try text(entry.value, key: "\(key).source", line: entry.line)
+                func setting(_ name: String) throws(RecipeError) -> String? {
+                    guard let entry = settings.first(where: { $0.key == name }) else { return nil }
+                    return try text(entry.value, key: "\(key).\(name)", line: entry.line)
                 }
+                let source = try setting("source")
+                mounts.append(.init(type: try setting("type") ?? "volume", source: source?.isEmpty == true ? nil : source,
+                                    location: location(line)))
             } else if let mount = try text(item, key: key, line: line) {
                 let parts = mount.split(separator: ":", omittingEmptySubsequences: false)
-                if parts.count > 1 { source = String(parts[0]) }
+                let source = parts.count > 1 && !parts[0].isEmpty ? String(parts[0]) : nil
+                let isPath = source.map { $0.contains("/") || $0.hasPrefix(".") || $0.hasPrefix("~") } ?? false
+                mounts.append(.init(type: isPath ? "bind" : "volume", source: source, location: location(line)))
             }
-            guard let source, !source.isEmpty, !source.contains("/"), !source.hasPrefix("."), !source.hasPrefix("~")
-            else { continue }
-            names.append(source)
         }
-        return names
+        return mounts
+    }
+
+    /// One setting per item of a list (or the one value): `cap_add`, `devices`, `security_opt`,
+    /// `env_file` (a path, or a mapping with `path`), `ports` (the published port: a mapping's
+    /// `published`, the host part of `host:container`, or "a random port" when only the container's is given).
+    private func listSettings(_ field: Entry, key: String) throws(RecipeError) -> [ComposeProject.Setting] {
+        let items: [Node]
+        if let sequence = field.value.sequence { items = Array(sequence) } else if isNull(field.value) { return [] } else { items = [field.value] }
+        var settings: [ComposeProject.Setting] = []
+        for item in items {
+            let line = item.mark?.line ?? field.line
+            var value: String?
+            if let mapping = item.mapping {
+                let entries = try entries(of: mapping, path: key + ".")
+                let wanted = field.key == "ports" ? ["published", "target"] : ["path"]
+                for name in wanted {
+                    if let entry = entries.first(where: { $0.key == name }) {
+                        value = try text(entry.value, key: "\(key).\(name)", line: entry.line)
+                        if name == "target" { value = value.map { "(a random port for \($0))" } }
+                        break
+                    }
+                }
+                guard value != nil else {
+                    throw .wrongType(file: file, line: line, key: key, expected: "items with '\(wanted[0])'")
+                }
+            } else {
+                value = try text(item, key: key, line: line)
+                if field.key == "ports", let written = value {
+                    // host_ip:published:target, published:target, or target alone (a random published port).
+                    let parts = written.split(separator: ":")
+                    value = parts.count > 1 ? String(parts[parts.count - 2]) : "(a random port for \(written))"
+                }
+            }
+            if let value { settings.append(.init(key: field.key, value: value, location: location(line))) }
+        }
+        return settings
     }
 
     /// `- name` items or the keys of a `name: {aliases: …}` mapping.
@@ -449,6 +558,12 @@ private struct ComposeFileReader {
                         definition.rawName = definition.name == nil ? nil : setting.value.scalar?.string
                     case "file":
                         definition.file = try text(setting.value, key: key, line: setting.line)
+                        definition.fileLocation = location(setting.line)
+                    case "driver_opts":
+                        for (option, value, _) in try keyValues(setting, key: key) {
+                            definition.driverOptions[option] = value ?? ""
+                        }
+                        definition.driverOptionsLocation = location(setting.line)
                     case "external":
                         // The legacy form `external: {name: x}` is external with a name.
                         if let legacy = setting.value.mapping {
@@ -651,7 +766,7 @@ enum Interpolation {
 
 extension [String] {
     /// Appends the names not already present, keeping order (lists of a service are unions).
-    fileprivate mutating func appendNew(_ names: [String]) {
+    public mutating func appendNew(_ names: [String]) {
         for name in names where !contains(name) { append(name) }
     }
 }

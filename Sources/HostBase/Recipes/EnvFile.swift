@@ -42,6 +42,12 @@ public struct EnvFile: Sendable, Equatable {
         entries.last { !$0.isCommentedOut && $0.key == key }?.value
     }
 
+    /// Where the active `key` is set, when the environment used (`value`) is what this file says.
+    public func location(of key: String, ifItIs value: String?) -> ComposeProject.Location? {
+        guard let entry = entries.last(where: { !$0.isCommentedOut && $0.key == key }), entry.value == value else { return nil }
+        return ComposeProject.Location(file: source, line: entry.line)
+    }
+
     /// The active entries as a dictionary; the last assignment of a key wins.
     public var values: [String: String] {
         var values: [String: String] = [:]

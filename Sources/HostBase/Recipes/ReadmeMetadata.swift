@@ -23,6 +23,12 @@ public struct ReadmeMetadata: Sendable, Equatable {
 
     public subscript(key: String) -> String? { fields[key] }
 
+    /// The metadata of the recipe's own README in the checkout `directory` (never a file outside it).
+    public static func load(directory: String) throws(RecipeError) -> ReadmeMetadata? {
+        guard let text = try RecipeFile.text(named: "README.md", in: directory) else { return nil }
+        return try parse(text, source: RecipeFile.path("README.md", in: directory))
+    }
+
     /// The metadata of the README at `path`; `nil` when there is no README or it has no block.
     public static func load(path: String) throws(RecipeError) -> ReadmeMetadata? {
         guard let text = try RecipeFile.text(at: path) else { return nil }

@@ -24,9 +24,9 @@ public struct Recipe: Sendable, Equatable {
     public static func load(directory: String, appEnvironment: [String: String]? = nil,
                             environmentOverrides: [String: String] = [:]) throws(RecipeError) -> Recipe {
         let envPath = RecipeFile.path(".env.sample", in: directory)
-        guard let envText = try RecipeFile.text(at: envPath) else { throw .missingEnvSample(path: envPath) }
+        guard let envText = try RecipeFile.text(named: ".env.sample", in: directory) else { throw .missingEnvSample(path: envPath) }
         let envSample = try EnvFile(parsing: envText, source: envPath)
-        let abraScript = try AbraScript.load(path: RecipeFile.path("abra.sh", in: directory))
+        let abraScript = try AbraScript.load(directory: directory)
 
         var environment = appEnvironment ?? envSample.values
         environment.merge(abraScript.values) { $1 }
@@ -40,8 +40,8 @@ public struct Recipe: Sendable, Equatable {
             directory: directory,
             envSample: envSample,
             abraScript: abraScript,
-            releaseNotes: try releaseNotes(in: RecipeFile.path("release", in: directory)),
-            metadata: try ReadmeMetadata.load(path: RecipeFile.path("README.md", in: directory)),
+            releaseNotes: try releaseNotes(in: directory),
+            metadata: try ReadmeMetadata.load(directory: directory),
             environment: environment,
             compose: try ComposeProject.load(directory: directory, environment: environment))
     }
@@ -56,7 +56,8 @@ public struct Recipe: Sendable, Equatable {
     }
 
     /// Regular files directly in `release/`, hidden ones left out; no folder means no notes.
-    private static func releaseNotes(in folder: String) throws(RecipeError) -> [String: String] {
+    private static func releaseNotes(in directory: String) throws(RecipeError) -> [String: String] {
+        let folder = RecipeFile.path("release", in: directory)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else { return [:] }
         let names: [String]
@@ -69,7 +70,7 @@ public struct Recipe: Sendable, Equatable {
         for name in names where !name.hasPrefix(".") {
             let path = RecipeFile.path(name, in: folder)
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
-            notes[name] = try RecipeFile.text(at: path)
+            notes[name] = try RecipeFile.text(named: "release/" + name, in: directory)
         }
         return notes
     }
@@ -80,6 +81,29 @@ enum RecipeFile {
     /// The file's text, or `nil` when nothing exists at `path`.
     static func text(at path: String) throws(RecipeError) -> String? {
         do { return try TextFile.read(path) } catch { throw .unreadable(file: path, reason: error.reason) }
+    }
+
+    /// The text of the recipe's file `name` (relative to the checkout `directory`), or `nil` when
+    /// it does not exist; a file outside the checkout (a symbolic link to a host file) is never read.
+    static func text(named name: String, in directory: String) throws(RecipeError) -> String? {
+        let path = path(name, in: directory)
+        if let reason = escape(name, from: directory) { throw .outsideCheckout(file: path, reason: reason) }
+        return try text(at: path)
+    }
+
+    /// Why the recipe file `name` is not inside the checkout `directory` (a phrase: "is an
+    /// absolute path …", "leads out of the recipe's checkout …"), or nil when it is. Symbolic links
+    /// are followed as far as they exist; nothing is read.
+    public static func escape(_ name: String, from directory: String) -> String? {
+        let checkout = URL(fileURLWithPath: directory).resolvingSymlinksInPath().standardizedFileURL.path
+        let written = URL(fileURLWithPath: path(name, in: directory)).standardizedFileURL
+        let resolved = written.resolvingSymlinksInPath().standardizedFileURL.path
+        if resolved == checkout || resolved.hasPrefix(checkout.hasSuffix("/") ? checkout : checkout + "/") { return nil }
+        if name.hasPrefix("/") { return "is outside the recipe's checkout (an absolute path)" }
+        if written.path != URL(fileURLWithPath: path(name, in: directory)).path || name.split(separator: "/").contains("..") {
+            return "is outside the recipe's checkout (it leads out through ..)"
+        }
+        return "is outside the recipe's checkout (a symbolic link to \(resolved))"
     }
 
     /// `name` inside `directory`, unless `name` is absolute.

@@ -7,6 +7,8 @@ public enum RecipeError: Error, Sendable, Equatable, CustomStringConvertible {
     case missingEnvSample(path: String)
     /// The file exists but cannot be read (a folder, no permission, not UTF-8).
     case unreadable(file: String, reason: String)
+    /// A recipe file that is not the recipe's own (a symbolic link to a host file): never read.
+    case outsideCheckout(file: String, reason: String)
 
     // MARK: .env files and abra.sh
 
@@ -59,6 +61,8 @@ public enum RecipeError: Error, Sendable, Equatable, CustomStringConvertible {
             "\(path): no such file; every recipe needs a .env.sample describing its app's settings"
         case let .unreadable(file, reason):
             "\(file): cannot be read: \(reason)"
+        case let .outsideCheckout(file, reason):
+            "\(file) \(reason); cchost does not read it"
         case let .malformedEnvLine(file, line, text):
             "\(file):\(line): line is not KEY=VALUE: \"\(text)\""
         case let .unterminatedQuote(file, line, key):

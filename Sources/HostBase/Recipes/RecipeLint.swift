@@ -61,7 +61,7 @@ public enum RecipeLint {
         LintRule(code: "R013", severity: .warning, title: "the app service is on the `proxy` network with Traefik enabled"),
         LintRule(code: "R014", severity: .warning, title: "every variable the compose files use is set or has a default"),
         LintRule(code: "R015", severity: .warning, title: "a Traefik router on the `web-secure` entrypoint has TLS"),
-    ]
+    ] + RecipePolicy.rules
 
     /// The domain lint pretends an app has, so that names built from `STACK_NAME` can be checked.
     static let lintDomain = "lint.example"
@@ -69,8 +69,9 @@ public enum RecipeLint {
     public static let testBaseDomain = "ci.example"
 
     /// Lints the recipe in `directory`. `tags` are the repository's tags (nil when the directory is
-    /// not a git repository: the tag rules are then reported as unverifiable errors).
-    public static func lint(directory: String, tags: [GitTag]?) -> LintReport {
+    /// not a git repository: the tag rules are then reported as unverifiable errors). What the
+    /// operator's `allowance` lets the recipe do is no finding.
+    public static func lint(directory: String, tags: [GitTag]?, allowance: PolicyAllowance = .none) -> LintReport {
         var findings: [LintFinding] = []
         func add(_ code: String, _ message: String, file: String? = nil, line: Int? = nil) {
             let severity = rules.first { $0.code == code }?.severity ?? .error
@@ -87,14 +88,14 @@ public enum RecipeLint {
         var envSample: EnvFile?
         do throws(RecipeError) {
             let path = RecipeFile.path(".env.sample", in: directory)
-            guard let text = try RecipeFile.text(at: path) else { throw RecipeError.missingEnvSample(path: path) }
+            guard let text = try RecipeFile.text(named: ".env.sample", in: directory) else { throw RecipeError.missingEnvSample(path: path) }
             envSample = try EnvFile(parsing: text, source: path)
             environment = envSample?.values ?? [:]
         } catch {
             add("R006", error)
         }
         do throws(RecipeError) {
-            environment.merge(try AbraScript.load(path: RecipeFile.path("abra.sh", in: directory)).values) { $1 }
+            environment.merge(try AbraScript.load(directory: directory).values) { $1 }
         } catch {
             add("R006", error)
         }
@@ -107,6 +108,13 @@ public enum RecipeLint {
             let report = { (code: String, message: String, file: String?, line: Int?) in add(code, message, file: file, line: line) }
             lintServices(project, add: report)
             lintNames(project, recipe: URL(fileURLWithPath: directory).lastPathComponent, add: report)
+            let composeFile = envSample?.location(of: "COMPOSE_FILE", ifItIs: environment["COMPOSE_FILE"])
+            let findings = RecipePolicy.evaluate(project, checkout: directory, maxReplicas: allowance.maxReplicas,
+                                                 composeFileSetting: composeFile)
+            let policy = RecipePolicy.decide(findings, allowance: allowance)
+            for finding in policy.refused + policy.warnings {
+                add(finding.code, finding.message, file: finding.location?.file, line: finding.location?.line)
+            }
             for unset in project.unsetVariables {
                 add("R014", "\(unset.name) is used but set neither in .env.sample nor in abra.sh, and has no default",
                     file: unset.location.file, line: unset.location.line)
@@ -117,7 +125,7 @@ public enum RecipeLint {
 
         // README metadata.
         do throws(RecipeError) {
-            if try ReadmeMetadata.load(path: RecipeFile.path("README.md", in: directory)) == nil {
+            if try ReadmeMetadata.load(directory: directory) == nil {
                 add("R011", "README.md has no <!-- metadata --> … <!-- endmetadata --> block", file: RecipeFile.path("README.md", in: directory))
             }
         } catch {
@@ -284,7 +292,7 @@ extension RecipeError {
     var place: (file: String?, line: Int?) {
         switch self {
         case .missingFile(let path), .missingEnvSample(let path): return (path, nil)
-        case .unreadable(let file, _): return (file, nil)
+        case .unreadable(let file, _), .outsideCheckout(let file, _): return (file, nil)
         case .malformedEnvLine(let file, let line, _), .unterminatedQuote(let file, let line, _),
              .textAfterQuote(let file, let line, _), .invalidModifier(let file, let line, _, _, _, _),
              .unterminatedMetadata(let file, let line), .abraUnreadableExport(let file, let line, _):

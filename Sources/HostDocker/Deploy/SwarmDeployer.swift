@@ -31,6 +31,10 @@ public struct SwarmDeployer: Deployer {
 
     public func deploy(_ app: AppDeployment, as kind: DeployKind) throws(DeployError) {
         let recipe = try recipe(of: app)
+        // The content policy refuses such a recipe before any deploy; docker must never read one either.
+        if let refused = recipe.compose.refusedFiles.first {
+            throw DeployError(operation: "deploy", stack: app.stack, reason: "COMPOSE_FILE names \(refused.name), which \(refused.reason)")
+        }
         try FileManager.default.createDirectoryIfMissing(app.workDirectory, stack: app.stack)
         try ensureExternalNetworks(recipe.compose, stack: app.stack)
         try ensureSecrets(recipe, app: app)

@@ -64,6 +64,7 @@ public enum RunReport {
         record.generic = clean(record.generic)
         record.aborted = record.aborted.map(clean)
         record.retentionProblem = record.retentionProblem.map(clean)
+        record.allowances = record.allowances.map { $0.map(clean) }
         record.levelReason = record.levelReason.map(clean)
         for t in record.tiers.indices {
             record.tiers[t].opDetail = clean(record.tiers[t].opDetail)
@@ -150,6 +151,9 @@ public enum RunReport {
             lines.append("  start      \(record.start.rawValue): a copy of the canonical's data (\(oneLine(canonical.version)), run \(oneLine(canonical.runID)))")
         }
         lines.append("  backend    \(oneLine(record.backend))")
+        for (index, allowed) in (record.allowances ?? []).enumerated() {
+            lines.append((index == 0 ? "  allowed    " : "             ") + oneLine(allowed))
+        }
         lines.append("  domain     \(oneLine(record.domain))")
         var started = "  started    \(iso8601(record.startedAt))"
         if let finished = record.finishedAt { started += ", took \(seconds(finished.timeIntervalSince(record.startedAt)))" }
@@ -298,6 +302,8 @@ public enum RunReport {
     ///   proven through backup and restore, L4 recipe checks pass, L5 lint clean), absent for warm
     ///   and quick runs; `level_reason`: why it stopped where it did.
     /// - `aborted`: why the run stopped early, when it did.
+    /// - `allowances`: what the operator's allowance let the recipe do that the content policy
+    ///   refuses, each `option: finding (file:line)`; absent when it let nothing through.
     ///
     /// Verdicts are one of `pass`, `fail`, `skip` (intentional: declared or structural) and
     /// `unverified` (should have run and did not). No field ever holds a secret; values passed as
@@ -368,6 +374,7 @@ public enum RunReport {
                                                       ("level", record.judgement.levelText)]
                 if let base = record.base { properties.insert(("base", describe(base)), at: 2) }
                 if let aborted = record.aborted { properties.append(("aborted", aborted)) }
+                properties += (record.allowances ?? []).map { ("allowed", $0) }
                 properties += record.artifacts.map { ("artifact", $0) }
                 for (name, value) in properties {
                     xml += "      <property name=\"\(attribute(name))\" value=\"\(attribute(value))\"/>\n"
@@ -461,6 +468,7 @@ public enum RunReport {
         line += " · \(cell(record.backend, limit: 40)) · run \(cell(record.id, limit: 100))"
         head.append(line)
         if let aborted = record.aborted { head += ["", "**Aborted:** \(cell(aborted, limit: 1000))"] }
+        for allowed in record.allowances ?? [] { head += ["", "**Allowed by the operator:** \(cell(allowed, limit: 1000))"] }
         head += ["", "| tier | op | verdict | time |", "|---|---|---|---|"]
         for entry in tierEntries(record) {
             switch entry {

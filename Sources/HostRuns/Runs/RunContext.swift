@@ -37,6 +37,8 @@ final class RunContext {
     var dataProof: AppContext.BackupMarker.Proof?
     /// Why the run cannot go on; written by the engine alone.
     var abort: String?
+    /// What the recipe content policy decided of the base and head, before anything is deployed.
+    let policy: ContentPolicy
 
     var docker: any Docker { deployer.docker }
 
@@ -52,6 +54,9 @@ final class RunContext {
                             overrides: request.environment, workDirectory: plan.work,
                             serviceCeilings: request.ceilings.services)
         record = plan.record
+        policy = ContentPolicy(checkouts: [plan.base, plan.head].compactMap { $0 }, app: app, deployer: deployer,
+                               allowance: request.allowance)
+        record.allowances = policy.allowed.isEmpty ? nil : policy.allowed
         // One readiness path for every plugin: the operator's, else the first recipe plugin's declaration.
         let readiness = request.readinessPath
             ?? plugins.first { $0.origin != .builtin && $0.info.metadata.readiness != nil }?.info.metadata.readiness?.path

@@ -165,6 +165,9 @@ public struct RunRecord: Sendable, Codable, Equatable {
     public var retainedVolumes: [String]?
     /// Why the data could not be retained, when it could not; such a run is never promoted.
     public var retentionProblem: String?
+    /// What the operator's allowance let the recipe do that the content policy refuses, each
+    /// `option: finding (file:line)`; nil when it let nothing through. Shown in every report.
+    public var allowances: [String]?
 
     public enum Start: String, Sendable, Codable { case cold, warm, quick }
 

@@ -36,13 +36,16 @@ public struct RunRequest: Sendable {
     public var cancellation: RunCancellation
     /// What the run may use: its deadline, its services' memory and CPUs, its folder's size.
     public var ceilings: RunCeilings
+    /// What the operator lets this recipe do that the content policy refuses (`recipes[].allow`, `max_replicas`).
+    public var allowance: PolicyAllowance
 
     public init(recipe: String, repository: String, headRef: String? = nil, base: String? = nil,
                 stages: [Tier] = Tier.allCases, trigger: RunRecord.Trigger = .manual, baseDomain: String = "ci.example",
                 environment: [String: String] = [:], checkArguments: [String: [String: ArgumentValue]] = [:],
                 readinessPath: String? = nil, dataSeed: DataSeed? = nil, canonicalVersion: String? = nil, retainData: Bool = false,
                 warmFrom: RunRecord.CanonicalStart? = nil, quick: Bool = false, cancellation: RunCancellation = RunCancellation(),
-                ceilings: RunCeilings = .defaults) {
+                ceilings: RunCeilings = .defaults,
+                allowance: PolicyAllowance = .none) {
         self.recipe = recipe
         self.repository = repository
         self.headRef = headRef
@@ -60,6 +63,7 @@ public struct RunRequest: Sendable {
         self.quick = quick
         self.cancellation = cancellation
         self.ceilings = ceilings
+        self.allowance = allowance
     }
 }
 

@@ -111,7 +111,8 @@ public final class SweepRunner: Sendable {
                 recipe: item.recipe.name, repository: item.mirror, headRef: version, base: item.canonical,
                 stages: item.recipe.stages ?? Tier.allCases, trigger: .sweep, baseDomain: configuration.baseDomain,
                 environment: item.recipe.env, checkArguments: item.recipe.checks, readinessPath: item.recipe.readinessPath, dataSeed: item.recipe.dataSeed,
-                retainData: true, cancellation: cancellation, ceilings: configuration.ceilings(for: item.recipe.name)))
+                retainData: true, cancellation: cancellation, ceilings: configuration.ceilings(for: item.recipe.name),
+                                allowance: item.recipe.allowance))
             outcome.run = record
             // Promoted, refused or failed, the volumes no canonical references are garbage afterwards:
             // the previous canonical's, or this run's. A promotion's own error is what the sweep reports.

@@ -48,6 +48,8 @@ extension RunContext {
         func failed(_ detail: String, abort: String, verdict: Verdict = .fail) -> OpResult {
             OpResult(op: .deploy, ref: ref, verdict: verdict, detail: detail, abort: abort)
         }
+        // The recipe is untrusted: what the content policy refuses is never deployed, hooks included.
+        if let refusal = policy.refusal { return failed(refusal, abort: "the recipe content policy refused it") }
         if let tier { plugins.runHooks(tier, in: self) }
         var from = ""
         if let canonical = request.warmFrom {
