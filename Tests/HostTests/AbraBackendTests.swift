@@ -113,7 +113,7 @@ struct AbraBackendTests {
 
         // `app secret generate --all` printed the secret's value: it reached the ledger, for redaction.
         let secret = try exec(app, "cat /run/secrets/admin_password")
-        #expect(!secret.isEmpty && deployer.secrets.all.contains(secret), "the generated secret is not in the redaction ledger")
+        #expect(secret.count == 24 && deployer.secrets.all.contains(secret), "the generated secret is not in the redaction ledger")
 
         // The recipe copy has no remote to fetch from.
         let remotes = try run("/usr/bin/git", ["-C", deployer.abraDirectory(app).path + "/recipes/static-site", "remote"])
@@ -231,6 +231,28 @@ struct AbraBackendTests {
         #expect(result.isClean, "\(result.leftovers)")
         #expect(SwarmDeployer().leftovers(stack: app.stack).isEmpty)
         #expect(!FileManager.default.fileExists(atPath: broken.envFile(app).path))
+    }
+
+    @Test("an abra older than 0.10 is refused with a clear message; 0.10 or later is the version the run records", arguments: [
+        ("0.10.1-beta-5e9b8d1", "0.10.1-beta-5e9b8d1"), ("0.11.0", "0.11.0"), ("1.0.0-rc1", "1.0.0-rc1"), ("0.9.2-beta-abc", nil),
+    ])
+    func versionCheck(reported: String, accepted: String?) throws {
+        let deployer = AbraDeployer(abra: Self.shim, environment: ["ABRA_SHIM_VERSION": reported])
+        guard let accepted else {
+            let error = try #require(throws: DeployError.self) { _ = try deployer.toolVersion() }
+            #expect(error.description == "abra --version failed: abra \(reported) is older than 0.10, the oldest abra whose command line this backend speaks; install abra 0.10 or later")
+            return
+        }
+        #expect(try deployer.toolVersion() == accepted)
+    }
+
+    @Test("the secret values in what abra's secret generate printed, plain or drawn, and nothing else", arguments: [
+        ("NAME                                     VALUE\nadmin_password                           s3cretValue1\n", ["s3cretValue1"]),
+        ("┏━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━┓\n┃ NAME           ┃ VALUE        ┃\n┣━━━━━━━━━━━━━━━━╋━━━━━━━━━━━━━━┫\n┃ db_password    ┃ word-word-1  ┃\n┗━━━━━━━━━━━━━━━━┻━━━━━━━━━━━━━━┛\n", ["word-word-1"]),
+        ("", []),
+    ])
+    func printedSecrets(printed: String, values: [String]) {
+        #expect(AbraDeployer.printedSecretValues(printed) == values)
     }
 
     @Test("the shim refuses what abra would refuse: unknown commands and flags, a missing --no-input, wrong arity",

@@ -293,7 +293,8 @@ struct EndToEndTests {
         let record = try engine.run(RunRequest(recipe: "static-site", repository: Self.repository("static-site"),
                                                stages: [.install, .upgrade, .backup, .restore]))
         let report = RunReport.console(record)
-        #expect(record.backend == "abra")
+        #expect(record.backend == "abra" && record.backendVersion == "0.10.1-beta-5e9b8d1")
+        #expect(report.contains("  backend    abra 0.10.1-beta-5e9b8d1\n"), "\(report)")
         #expect(try tier(record, .install).verdict == .pass && tier(record, .upgrade).verdict == .pass, "\(report)")
         #expect(try tier(record, .upgrade).opDetail.contains("chaos-version matches the head"))
         // Backups go through backup-bot-two, which the abra backend does not drive yet: never green, never red.

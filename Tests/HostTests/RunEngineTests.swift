@@ -422,6 +422,12 @@ struct TierPolicyTests {
         ("restore without this run's backup is unverified", Situation(tier: .restore, hasBackup: false),
          .unverified(.restore, "no backup of this run to restore (the backup tier was not selected or did not succeed)")),
         ("restore with a backup runs", Situation(tier: .restore, hasBackup: true), .run),
+        ("a backend that cannot back up: backup unverified", Situation(tier: .backup, backupUnsupported: "not supported by the abra backend yet"),
+         .unverified(.backup, "not supported by the abra backend yet")),
+        ("a backend that cannot back up: restore unverified", Situation(tier: .restore, hasBackup: false, backupUnsupported: "not supported by the abra backend yet"),
+         .unverified(.restore, "not supported by the abra backend yet")),
+        ("a backend that cannot back up: no backup labels stay n/a", Situation(tier: .backup, backedUp: .success(false), backupUnsupported: "x"),
+         .notApplicable("no service has backupbot.backup=true")),
         ("custom runs", Situation(tier: .custom), .run),
     ])
     func start(name: String, situation: Situation, expected: TierPolicy.Start) {

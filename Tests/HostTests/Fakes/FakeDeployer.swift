@@ -82,7 +82,6 @@ final class FakeDeployer: Deployer {
         behaviour.withLock { $0.afterDeploy }?(app, kind)
     }
 
-    let archivesAreVolumeTars = true
     let givesFreshVolumes = false
 
     func freshVolumes(_ app: AppDeployment) throws(DeployError) {
