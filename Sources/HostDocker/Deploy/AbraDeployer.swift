@@ -48,7 +48,8 @@ public struct AbraDeployer: Deployer {
     public let name = "abra"
     /// The abra executable (an absolute path).
     public let abra: String
-    /// abra's server for the apps: `default`, the local docker context.
+    /// abra's server for the apps: a docker context of that name (`default`, the local one, unless
+    /// told otherwise; abra's DNS check on other servers is skipped).
     public let server: String
     public let docker: any Docker
     /// For the docker-level cleanup after abra's own teardown, and the DOCKER_* settings abra runs with.
