@@ -86,7 +86,10 @@ struct AbraBackendTests {
         }
     }
 
-    @Test("install, chaos upgrade to the head, backup, restore and teardown drive abra with exactly the expected arguments", .requiresDocker)
+    /// Every call of the shim's log after the first deploy (the `app new` before it aside).
+    static let afterDeploy = ["--chaos", "--offline"]
+
+    @Test("install, chaos upgrade to the head and teardown drive abra with exactly the expected arguments; backup and restore are refused", .requiresDocker)
     func lifecycle() throws {
         let fixture = try Fixture(overrides: ["LETS_ENCRYPT_ENV": "staging"])
         let deployer = AbraDeployer(abra: Self.shim, defaultTimeout: 90)
@@ -105,6 +108,16 @@ struct AbraBackendTests {
         #expect(deployed["traefik.http.routers.\(stack).tls.certresolver"] == "staging", "the app's override reached the deploy")
         let env = try String(contentsOf: deployer.envFile(app), encoding: .utf8)
         #expect(env.contains("\nDOMAIN=\(domain)\n") && env.contains("\nLETS_ENCRYPT_ENV=staging\n"), "\(env)")
+        // abra pins the deployed release in the env file: later calls need --chaos to keep the head.
+        #expect(env.contains("TYPE=static-site:\(Self.base)\n") || env.contains("RECIPE=static-site:\(Self.base)\n"), "\(env)")
+
+        // `app secret generate --all` printed the secret's value: it reached the ledger, for redaction.
+        let secret = try exec(app, "cat /run/secrets/admin_password")
+        #expect(secret.count == 24 && deployer.secrets.all.contains(secret), "the generated secret is not in the redaction ledger")
+
+        // The recipe copy has no remote to fetch from.
+        let remotes = try run("/usr/bin/git", ["-C", deployer.abraDirectory(app).path + "/recipes/static-site", "remote"])
+        #expect(remotes.status == 0 && remotes.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "remotes: \(remotes.stdout)")
 
         // Upgrade: the head, redeployed in place with --chaos; abra's chaos-version is its SmallSHA.
         app.checkout = fixture.head
@@ -115,19 +128,11 @@ struct AbraBackendTests {
         #expect(deployed["coop-cloud.\(stack).chaos-version"] == String(fixture.head.commit.prefix(8)))
         #expect(deployed["com.docker.stack.image"] == "cchost-example/httpd:2.0.0")
 
-        // Backup: this run's own archive; restore brings the marker back over a mutation.
-        let marker = "abra-\(app.runID)"
-        _ = try exec(app, "printf %s \(marker) > /www/.cchost-marker")
-        let record = try deployer.backup(app)
-        let archive = try #require(record.archives.first)
-        #expect(record.archives.count == 1)
-        #expect(archive.file.hasPrefix(deployer.abraDirectory(app).path + "/backups/\(domain)/") && archive.file.hasSuffix(".tar"))
-        let size = try FileManager.default.attributesOfItem(atPath: archive.file)[.size] as? NSNumber
-        #expect(archive.bytes > 0 && archive.bytes == size?.intValue)
-        #expect(archive.service == "app" && archive.volume == "content")
-        _ = try exec(app, "printf mutated > /www/.cchost-marker")
-        try deployer.restore(app, from: record)
-        #expect(try exec(app, "cat /www/.cchost-marker") == marker)
+        // Backup and restore go through backup-bot-two, which this backend does not drive yet.
+        for attempt in [{ _ = try deployer.backup(app) }, { try deployer.restore(app, from: BackupRecord(archives: [])) }] as [() throws -> Void] {
+            let error = try #require(throws: DeployError.self) { try attempt() }
+            #expect(error.reason == "not supported by the abra backend yet", "\(error)")
+        }
 
         // Teardown: nothing of the app left, on the engine or in the run's abra folder.
         let result = deployer.teardown(app)
@@ -137,18 +142,51 @@ struct AbraBackendTests {
         #expect(SwarmDeployer().leftovers(stack: stack).isEmpty, "\(SwarmDeployer().leftovers(stack: stack))")
         #expect(!FileManager.default.fileExists(atPath: deployer.envFile(app).path))
 
-        // The contract: these abra calls, in this order, each with the run's own ABRA_DIR.
+        // The contract: these abra calls, in this order, each with the run's own ABRA_DIR; after the
+        // release's deploy, every call with --chaos --offline.
         let calls = try shimCalls(deployer, app)
+        let generate = ["app", "secret", "generate", domain, "--all"] + Self.afterDeploy + ["--no-input"]
         #expect(calls.map(\.arguments) == [
-            ["app", "new", "static-site", "--server", "default", "--domain", domain, "--secrets", "--chaos", "--offline", "--no-input"],
-            ["app", "deploy", domain, Self.base, "--offline", "--no-input", "--no-converge-checks"],
-            ["app", "deploy", domain, "--chaos", "--offline", "--no-input", "--no-converge-checks"],
-            ["app", "backup", "create", domain, "--no-input"],
-            ["app", "restore", domain, "--archive", archive.file, "--no-input"],
-            ["app", "undeploy", domain, "--no-input"],
-            ["app", "remove", domain, "--force", "--no-input"],
+            ["app", "new", "static-site", "--server", "default", "--domain", domain, "--chaos", "--offline", "--no-input"],
+            generate,
+            ["app", "deploy", domain, Self.base, "--offline", "--no-input", "--no-domain-checks", "--no-converge-checks"],
+            generate,
+            ["app", "deploy", domain] + Self.afterDeploy + ["--no-input", "--no-domain-checks", "--no-converge-checks"],
+            ["app", "undeploy", domain] + Self.afterDeploy + ["--no-input"],
+            ["app", "remove", domain, "--force"] + Self.afterDeploy + ["--no-input"],
         ])
         #expect(calls.allSatisfy { $0.abraDir == deployer.abraDirectory(app).path })
+    }
+
+    @Test("on a server other than default, abra's DNS check is skipped and a missing external network is created", .requiresDocker)
+    func otherServerAndMissingNetwork() throws {
+        let fixture = try Fixture()
+        // The recipe, edited in place (a non-tag install deploys the checkout as it is, with --chaos),
+        // also joins an external network no server has yet.
+        let network = "cchost-abra-\(fixture.app.runID)"
+        let compose = URL(fileURLWithPath: fixture.base.directory).appendingPathComponent("compose.yml")
+        var text = try String(contentsOf: compose, encoding: .utf8)
+        text = text.replacingOccurrences(of: "    networks:\n      - proxy\n", with: "    networks:\n      - proxy\n      - extra\n")
+            .replacingOccurrences(of: "  proxy:\n    external: true\n", with: "  proxy:\n    external: true\n  extra:\n    external: true\n    name: \(network)\n")
+        try #require(text.contains("name: \(network)") && text.contains("      - extra\n"))
+        try Data(text.utf8).write(to: compose)
+        var app = fixture.app
+        app.checkout = Checkout(directory: fixture.base.directory, ref: "edited", commit: fixture.base.commit)
+        let deployer = AbraDeployer(abra: Self.shim, server: "ci-swarm", defaultTimeout: 90)
+        var tornDown = false
+        defer {
+            Self.tearDown(deployer, app, done: tornDown)
+            _ = try? run("/usr/bin/docker", ["network", "rm", network])
+        }
+        #expect(try run("/usr/bin/docker", ["network", "inspect", network]).status != 0, "\(network) exists already; the test proves nothing")
+
+        try deployer.deploy(app, as: .install(ref: "edited"))
+        try waitUntilConverged(app.stack)
+        #expect(try run("/usr/bin/docker", ["network", "inspect", network]).status == 0)
+        #expect(FileManager.default.fileExists(atPath: deployer.envFile(app).path) && deployer.envFile(app).path.contains("/servers/ci-swarm/"))
+        let result = deployer.teardown(app)
+        tornDown = true
+        #expect(result.isClean, "\(result.leftovers)")
     }
 
     @Test("a failing abra call is a DeployError carrying abra's message, and teardown still leaves nothing", .requiresDocker)
@@ -164,7 +202,7 @@ struct AbraBackendTests {
         #expect(error.stack == app.stack)
         #expect(error.reason == "FATA abra shim: failing \"app deploy\" as ABRA_SHIM_FAIL asks")
 
-        // `app new` ran before the failing deploy and generated the app's secret: teardown removes it.
+        // `app secret generate` ran before the failing deploy and made the app's secret: teardown removes it.
         #expect(!SwarmDeployer().leftovers(stack: app.stack).isEmpty, "app new left nothing; the teardown below proves nothing")
         let result = deployer.teardown(app)
         tornDown = true
@@ -195,13 +233,38 @@ struct AbraBackendTests {
         #expect(!FileManager.default.fileExists(atPath: broken.envFile(app).path))
     }
 
+    @Test("an abra older than 0.10 is refused with a clear message; 0.10 or later is the version the run records", arguments: [
+        ("0.10.1-beta-5e9b8d1", "0.10.1-beta-5e9b8d1"), ("0.11.0", "0.11.0"), ("1.0.0-rc1", "1.0.0-rc1"), ("0.9.2-beta-abc", nil),
+    ])
+    func versionCheck(reported: String, accepted: String?) throws {
+        let deployer = AbraDeployer(abra: Self.shim, environment: ["ABRA_SHIM_VERSION": reported])
+        guard let accepted else {
+            let error = try #require(throws: DeployError.self) { _ = try deployer.toolVersion() }
+            #expect(error.description == "abra --version failed: abra \(reported) is older than 0.10, the oldest abra whose command line this backend speaks; install abra 0.10 or later")
+            return
+        }
+        #expect(try deployer.toolVersion() == accepted)
+    }
+
+    @Test("the secret values in what abra's secret generate printed, plain or drawn, and nothing else", arguments: [
+        ("NAME                                     VALUE\nadmin_password                           s3cretValue1\n", ["s3cretValue1"]),
+        ("┏━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━┓\n┃ NAME           ┃ VALUE        ┃\n┣━━━━━━━━━━━━━━━━╋━━━━━━━━━━━━━━┫\n┃ db_password    ┃ word-word-1  ┃\n┗━━━━━━━━━━━━━━━━┻━━━━━━━━━━━━━━┛\n", ["word-word-1"]),
+        ("", []),
+    ])
+    func printedSecrets(printed: String, values: [String]) {
+        #expect(AbraDeployer.printedSecretValues(printed) == values)
+    }
+
     @Test("the shim refuses what abra would refuse: unknown commands and flags, a missing --no-input, wrong arity",
           arguments: [
               (["app", "frobnicate", "x.ci.example", "--no-input"], "FATA unknown command \"frobnicate\" for \"abra app\""),
-              (["app", "deploy", "x.ci.example", "--chaos"], "FATA abra shim: \"app deploy\" without --no-input would prompt, and nobody answers in CI"),
-              (["app", "deploy", "x.ci.example", "--no-input", "--snapshot", "1"], "FATA unknown flag: --snapshot"),
-              (["app", "undeploy", "x.ci.example", "y.ci.example", "--no-input"], "FATA accepts 1 arg(s), received 2"),
-              (["app", "undeploy", "x.ci.example", "--no-input"], "FATA cannot find app with name x.ci.example"),
+              (["app", "deploy", "x.ci.example", "--chaos", "-o"], "FATA abra shim: \"app deploy\" without --no-input would prompt, and nobody answers in CI"),
+              (["app", "deploy", "x.ci.example", "--chaos", "-n"], "FATA abra shim: \"app deploy\" without --offline would fetch the recipe and the catalogue, and this host has no network"),
+              (["app", "deploy", "x.ci.example", "--no-input", "-o", "--snapshot", "1"], "FATA unknown flag: --snapshot"),
+              (["app", "restore", "x.ci.example", "--no-input", "-o", "--archive", "/tmp/a.tar"], "FATA unknown flag: --archive"),
+              (["app", "secret", "generate", "x.ci.example", "-n", "-o"], "FATA abra shim: \"app secret generate\" names a secret or takes --all (the shim knows --all)"),
+              (["app", "undeploy", "x.ci.example", "y.ci.example", "--no-input", "-o"], "FATA accepts 1 arg(s), received 2"),
+              (["app", "undeploy", "x.ci.example", "--no-input", "-C", "-o"], "FATA cannot find app with name x.ci.example"),
           ])
     func shimRefuses(arguments: [String], message: String) throws {
         let folder = try TemporaryDirectory("abra-shim")

@@ -285,21 +285,31 @@ struct EndToEndTests {
         }
     }
 
-    @Test("the abra backend runs the static site through every tier via the abra-compatible shim", .requiresDocker)
+    @Test("the abra backend installs and upgrades the static site via the abra-compatible shim; backup and restore are unverified", .requiresDocker)
     func abraBackendRun() throws {
         let state = try TemporaryDirectory("state")
         let shim = TestPaths.packageRoot.appendingPathComponent("Tests/Fixtures/abra-shim/abra").path
         let engine = try Self.engine(state, deployer: AbraDeployer(abra: shim, defaultTimeout: 90))
         let record = try engine.run(RunRequest(recipe: "static-site", repository: Self.repository("static-site"),
                                                stages: [.install, .upgrade, .backup, .restore]))
-        #expect(record.backend == "abra")
-        #expect(record.verdict == .pass, "\(RunReport.console(record))")
+        let report = RunReport.console(record)
+        #expect(record.backend == "abra" && record.backendVersion == "0.10.1-beta-5e9b8d1")
+        #expect(report.contains("  backend    abra 0.10.1-beta-5e9b8d1\n"), "\(report)")
+        #expect(try tier(record, .install).verdict == .pass && tier(record, .upgrade).verdict == .pass, "\(report)")
         #expect(try tier(record, .upgrade).opDetail.contains("chaos-version matches the head"))
-        // abra's archive is its own format: the marker files are read back by the helper instead.
+        // Backups go through backup-bot-two, which the abra backend does not drive yet: never green, never red.
+        for stage in [Tier.backup, .restore] {
+            let result = try tier(record, stage)
+            #expect(result.verdict == .unverified && result.opDetail.contains("not supported by the abra backend yet"), "\(stage): \(result.opDetail)")
+        }
+        #expect(record.verdict == .unverified, "\(report)")
+        // Without backups, the markers are read back by the helper.
         let intact = try check(record, .upgrade, "data-intact")
-        #expect(intact.verdict == .pass && intact.detail.contains("backend's archives are its own format"), "\(intact.detail)")
-        let proof = try check(record, .restore, "data-proof")
-        #expect(proof.verdict == .pass && proof.detail.hasPrefix("restored in place (the abra backend"), "\(proof.detail)")
+        #expect(intact.verdict == .pass && intact.detail.contains("the marker is still in"), "\(intact.detail)")
+        // The values `app secret generate` printed reached redaction only: never the record or the report.
+        let secrets = engine.deployer.secrets.all
+        let json = String(decoding: try RunReport.json(record), as: UTF8.self)
+        #expect(!secrets.isEmpty && secrets.allSatisfy { !json.contains($0) && !report.contains($0) })
         #expect(Self.leftovers(AppNaming.stackName(forDomain: record.domain)).isEmpty)
     }
 

@@ -378,6 +378,36 @@ struct RunEngineTests {
         #expect(harness.deployer.calls.isEmpty)
     }
 
+    @Test("a backend tool the backend refuses is a plan error naming it, and nothing is deployed")
+    func refusedToolDeploysNothing() throws {
+        let refusal = DeployError(operation: "abra --version", stack: "", reason: "abra 0.9.2 is older than 0.10")
+        let harness = try Harness { $0.toolVersion = .failure(refusal) }
+        let error = #expect(throws: PlanError.self) { try harness.run(stages: [.install]) }
+        #expect(error?.description == "the fake backend cannot run: abra --version failed: abra 0.9.2 is older than 0.10")
+        #expect(harness.deployer.calls.isEmpty)
+    }
+
+    @Test("the backend's tool version is recorded in the run and shown beside the backend in the console report")
+    func toolVersionRecorded() throws {
+        let record = try Harness { $0.toolVersion = .success("0.10.1-beta-5e9b8d1") }.run(stages: [.install])
+        #expect(record.backendVersion == "0.10.1-beta-5e9b8d1")
+        #expect(RunReport.console(record).contains("  backend    fake 0.10.1-beta-5e9b8d1\n"))
+        let decoded = try RunReport.decode(try RunReport.json(record))
+        #expect(decoded.backendVersion == "0.10.1-beta-5e9b8d1")
+    }
+
+    @Test("a backend that cannot back up yet leaves backup and restore unverified with its reason, runs neither, and the run is not green")
+    func backendWithoutBackups() throws {
+        let harness = try Harness { $0.backupUnsupported = "not supported by the fake backend yet" }
+        let record = try harness.run(stages: [.install, .backup, .restore])
+        for tier in [Tier.backup, .restore] {
+            let result = try Self.tier(record, tier)
+            #expect(result.verdict == .unverified && result.opDetail == "not supported by the fake backend yet", "\(tier): \(result.opDetail)")
+        }
+        #expect(!harness.deployer.calls.contains { $0.hasPrefix("backup") || $0.hasPrefix("restore") }, "\(harness.deployer.calls)")
+        #expect(record.judgement.verdict == .unverified)
+    }
+
     @Test("a run that cannot be recorded or registered at its start is a plan error, and nothing is deployed")
     func unrecordableRunDeploysNothing() throws {
         let harness = try Harness()
@@ -423,6 +453,12 @@ struct TierPolicyTests {
         ("restore without this run's backup is unverified", Situation(tier: .restore, hasBackup: false),
          .unverified(.restore, "no backup of this run to restore (the backup tier was not selected or did not succeed)")),
         ("restore with a backup runs", Situation(tier: .restore, hasBackup: true), .run),
+        ("a backend that cannot back up: backup unverified", Situation(tier: .backup, backupUnsupported: "not supported by the abra backend yet"),
+         .unverified(.backup, "not supported by the abra backend yet")),
+        ("a backend that cannot back up: restore unverified", Situation(tier: .restore, hasBackup: false, backupUnsupported: "not supported by the abra backend yet"),
+         .unverified(.restore, "not supported by the abra backend yet")),
+        ("a backend that cannot back up: no backup labels stay n/a", Situation(tier: .backup, backedUp: .success(false), backupUnsupported: "x"),
+         .notApplicable("no service has backupbot.backup=true")),
         ("custom runs", Situation(tier: .custom), .run),
     ])
     func start(name: String, situation: Situation, expected: TierPolicy.Start) {

@@ -117,6 +117,18 @@ public final class GitRepository {
         }
     }
 
+    /// Forgets every configured remote (with its remote-tracking branches), so that nothing
+    /// working in this repository can fetch from anywhere.
+    public func removeRemotes() throws(GitError) {
+        var names = git_strarray()
+        try Self.check(git_remote_list(&names, handle), "list remotes", path)
+        defer { git_strarray_dispose(&names) }
+        for index in 0..<names.count {
+            guard let name = names.strings[index] else { continue }
+            try Self.check(git_remote_delete(handle, name), "remove remote \(String(cString: name))", path)
+        }
+    }
+
     private func remoteHandle(_ remote: String) throws(GitError) -> OpaquePointer {
         var handle: OpaquePointer?
         if git_remote_lookup(&handle, self.handle, remote) == 0, let handle { return handle }

@@ -3,48 +3,53 @@ import HostBase
 import Logging
 import PluginChannel
 
-/// The abra backend: deploys, backs up, restores and tears down by driving the `abra` CLI, for
-/// servers that have abra. Convergence, exec and diagnostics stay the host's, as for every backend.
+/// The abra backend: deploys and tears down by driving the `abra` CLI, for servers that have abra.
+/// Convergence, exec and diagnostics stay the host's, as for every backend.
 ///
 /// **abra version.** The argument lists follow **abra 0.10.x** (the cobra-based CLI), as written
-/// from abra's documentation and help: they were not checked against an abra binary here, only
-/// against the abra-compatible shim in `Tests/Fixtures/abra-shim/abra`. Every call runs on the
-/// server `default` (abra's local server: the local docker context) with `--no-input`:
+/// from abra's documentation: they were not checked against an abra binary here, only against the
+/// abra-compatible shim in `Tests/Fixtures/abra-shim/abra`, which is as strict as abra's documented
+/// behaviour. `toolVersion()` refuses an abra older than 0.10 before anything is deployed. Every
+/// call runs on `server` (abra's server: a docker context of that name; `default` is the local one)
+/// with `--no-input`:
 ///
-///     abra app new RECIPE --server default --domain DOMAIN --secrets --chaos --offline --no-input
-///     abra app deploy DOMAIN VERSION --offline --no-input --no-converge-checks   (install of a release tag)
-///     abra app deploy DOMAIN --chaos --offline --no-input --no-converge-checks   (upgrade to the head; install of a non-tag ref)
-///     abra app backup create DOMAIN --no-input
-///     abra app restore DOMAIN --archive ARCHIVE --no-input
-///     abra app undeploy DOMAIN --no-input
-///     abra app remove DOMAIN --force --no-input
+///     abra app new RECIPE --server SERVER --domain DOMAIN --chaos --offline --no-input
+///     abra app secret generate DOMAIN --all --chaos --offline --no-input            (before every deploy)
+///     abra app deploy DOMAIN VERSION --offline --no-input --no-domain-checks --no-converge-checks   (install of a release tag)
+///     abra app deploy DOMAIN --chaos --offline --no-input --no-domain-checks --no-converge-checks   (upgrade to the head; install of a non-tag ref)
+///     abra app undeploy DOMAIN --chaos --offline --no-input
+///     abra app remove DOMAIN --force --chaos --offline --no-input
 ///
-/// - `app new --chaos --offline`: use the recipe folder exactly as cchost placed it (no fetch, no
-///   checkout of another version); `--secrets` generates the secrets the compose files declare.
-/// - `deploy --no-converge-checks`: cchost watches convergence itself. A deployed app is only
-///   redeployed with `--chaos` (abra refuses otherwise), which is what an upgrade is.
-/// - **Backups** (where this backend departs from abra 0.10, whose `backup create` hands the work to
-///   backupbot's restic repository and whose `restore` takes `--snapshot ID`): `backup create` must
-///   print the path of the archive it wrote, under `$ABRA_DIR/backups/DOMAIN/`, as the last line on
-///   stdout; the record points at that archive (this run's own), and `restore` gets it back
-///   explicitly with `--archive PATH`. The shim does exactly this; a real abra needs a wrapper.
+/// - `--offline`, and a recipe copy without remotes: abra never fetches the recipe or another version.
+/// - `--chaos` on every call but the release's deploy: a deploy of a VERSION pins it in the env
+///   file (`TYPE=recipe:VERSION`), and abra checks the recipe out at the pinned version for every
+///   later command without `--chaos`, which would put the head back to the base.
+/// - `secret generate --all` before every deploy (as a recipe CI driving abra does): the head may
+///   declare new secrets; ones that exist stay. abra prints the generated values on stdout: they go
+///   to the redaction ledger and nowhere else (stdout never reaches an error or a log).
+/// - `--no-domain-checks`: test domains have no DNS (abra checks it on any server but `default`).
+/// - `--no-converge-checks`: cchost watches convergence itself.
+/// - External networks (`proxy`) are created when missing, as the server's setup would have.
+/// - **Backups are not supported yet**: abra backs up through backup-bot-two (`app backup create`,
+///   `app backup snapshots`, `app restore --snapshot ID`), which must be deployed on the server and
+///   wants a terminal. Until cchost drives it, `backup` and `restore` throw and the run records
+///   the backup and restore tiers as `unverified` (`backupUnsupported`).
 ///
 /// **Per-run abra state.** Each app gets its own `ABRA_DIR` in its run folder
-/// (`<workDirectory>/abra-dir`), never the operator's `~/.abra`: `servers/default/` (what
-/// `abra server add --local` makes), `recipes/<recipe>/` (a copy of the run's checkout, replaced
-/// before every deploy so that an upgrade deploys the head), the app's env file
-/// `servers/default/<domain>.env` (written by `app new` from `.env.sample` with the test DOMAIN,
-/// then the app's overrides), and `backups/`. abra runs with only `ABRA_DIR`, `PATH`, `HOME` (a run
-/// folder), the host's `DOCKER_*` settings and `environment`.
+/// (`<workDirectory>/abra-dir`), never the operator's `~/.abra`: `servers/<server>/`,
+/// `recipes/<recipe>/` (a copy of the run's checkout, replaced before every deploy so that an
+/// upgrade deploys the head), and the app's env file `servers/<server>/<domain>.env` (written by
+/// `app new` from `.env.sample` with the test DOMAIN, then the app's overrides). abra runs with only
+/// `ABRA_DIR`, `PATH`, `HOME` (a run folder), the host's `DOCKER_*` settings and `environment`.
 ///
 /// abra sets the `coop-cloud.<stack>.*` labels itself. A failed call is a `DeployError` carrying
-/// what abra wrote on stderr; its stdout never goes into an error or a log, since `app new
-/// --secrets` prints the generated secret values there.
+/// what abra wrote on stderr.
 public struct AbraDeployer: Deployer {
     public let name = "abra"
     /// The abra executable (an absolute path).
     public let abra: String
-    /// abra's server for the apps: `default`, the local docker context.
+    /// abra's server for the apps: a docker context of that name (`default`, the local one, unless
+    /// told otherwise; abra's DNS check on other servers is skipped).
     public let server: String
     public let docker: any Docker
     /// For the docker-level cleanup after abra's own teardown, and the DOCKER_* settings abra runs with.
@@ -55,9 +60,11 @@ public struct AbraDeployer: Deployer {
     public var defaultTimeout: Int
     /// Extra variables for abra's environment (ABRA_DIR and HOME always stay the run's own).
     public let environment: [String: String]
-    /// abra generates the secrets and keeps their values to itself (its stdout is never read into
-    /// anything), so there is nothing to record here for redaction.
+    /// The secret values abra printed when it generated them, for redaction.
     public let secrets = SecretLedger()
+    /// The oldest abra whose command line this backend speaks.
+    static let oldestVersion = (major: 0, minor: 10)
+    static let backupsNotSupported = "not supported by the abra backend yet"
     private let logger = Logger(label: "cchost.deploy.abra")
 
     public init(abra: String, server: String = "default", docker: any Docker = DockerDaemon(), cli: DockerCLI = DockerCLI(),
@@ -82,32 +89,45 @@ public struct AbraDeployer: Deployer {
     }
     /// Where abra looks for the recipe: `$ABRA_DIR/recipes/<recipe>`.
     func recipeDirectory(_ app: AppDeployment) -> URL { abraDirectory(app).appendingPathComponent("recipes/\(app.recipe)") }
-    /// Where `backup create` writes this app's archives.
-    func backupsDirectory(_ app: AppDeployment) -> URL { abraDirectory(app).appendingPathComponent("backups/\(app.domain)") }
 
     // MARK: Deploy
 
     public func deploy(_ app: AppDeployment, as kind: DeployKind) throws(DeployError) {
         try prepare(app)
+        for (key, network) in try recipe(of: app).compose.networks where network.external {
+            try cli.ensureOverlayNetwork(network.name ?? key, stack: app.stack)
+        }
         if !FileManager.default.fileExists(atPath: envFile(app).path) {
-            try run(["app", "new", app.recipe, "--server", server, "--domain", app.domain, "--secrets", "--chaos", "--offline",
-                     "--no-input"], app: app, timeout: 300)
+            try run(["app", "new", app.recipe, "--server", server, "--domain", app.domain, "--chaos", "--offline", "--no-input"],
+                    app: app, timeout: 300)
             try applyOverrides(app)
         }
+        let generated = try run(["app", "secret", "generate", app.domain, "--all", "--chaos", "--offline", "--no-input"], app: app, timeout: 300)
+        for value in Self.printedSecretValues(generated.stdoutText) { secrets.record(value) }
         var arguments = ["app", "deploy", app.domain]
         switch kind {
         case .install(let ref) where (try? RecipeVersion(parsing: ref)) != nil:
-            arguments.append(ref)
+            arguments += [ref, "--offline"]
         case .install, .chaosUpgrade:
-            arguments.append("--chaos")
+            arguments += ["--chaos", "--offline"]
         }
-        arguments += ["--offline", "--no-input", "--no-converge-checks"]
+        arguments += ["--no-input", "--no-domain-checks", "--no-converge-checks"]
         logger.info("deploying through abra", metadata: ["stack": "\(app.stack)", "ref": "\(app.checkout.ref)"])
         try run(arguments, app: app, timeout: 300)
     }
 
+    /// The values in what `app secret generate` printed: a two-column NAME / VALUE table (plain or
+    /// drawn with box characters); every row's second column but the header's.
+    static func printedSecretValues(_ output: String) -> [String] {
+        output.split(separator: "\n").compactMap { line in
+            let cells = line.split { $0.isWhitespace || "|│┃".contains($0) || ("\u{2500}"..."\u{257F}").contains($0) }
+            guard cells.count == 2, cells[0].uppercased() != "NAME" else { return nil }
+            return String(cells[1])
+        }
+    }
+
     /// The run's abra folders, and the checkout being deployed copied in as abra's recipe (with its
-    /// `.git`: abra reads versions and the chaos commit from it).
+    /// `.git`: abra reads versions and the chaos commit from it; without its remotes).
     func prepare(_ app: AppDeployment) throws(DeployError) {
         let manager = FileManager.default
         for folder in [abraDirectory(app).appendingPathComponent("servers/\(server)"),
@@ -121,6 +141,10 @@ public struct AbraDeployer: Deployer {
         } catch {
             throw DeployError(operation: "place the recipe for abra", stack: app.stack,
                               reason: "\(app.checkout.directory) → \(recipe.path): \(error.localizedDescription)")
+        }
+        // Nothing to fetch from: abra deploys the copy as it is, whatever it is asked.
+        do { try GitRepository.open(recipe.path).removeRemotes() } catch {
+            throw DeployError(operation: "place the recipe for abra", stack: app.stack, reason: "\(recipe.path): \(error)")
         }
     }
 
@@ -146,75 +170,34 @@ public struct AbraDeployer: Deployer {
 
     // MARK: Backup and restore
 
-    /// `abra app backup create`; the record points at the archive abra reported (see the type's
-    /// documentation), which must be this run's own, under `$ABRA_DIR/backups/<domain>/`.
+    /// abra backs up through backup-bot-two, which this backend does not drive yet.
+    public var backupUnsupported: String? { Self.backupsNotSupported + " (abra backs up through backup-bot-two)" }
+
     public func backup(_ app: AppDeployment, into folder: String) throws(DeployError) -> BackupRecord {
-        let output = try run(["app", "backup", "create", app.domain, "--no-input"], app: app, timeout: 900)
-        let reported = output.stdoutText.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
-            .last(where: { !$0.isEmpty }) ?? ""
-        let file = URL(fileURLWithPath: reported).standardizedFileURL
-        guard !reported.isEmpty, reported.hasPrefix("/") else {
-            throw DeployError(operation: "abra app backup create", stack: app.stack, reason: "abra reported no backup archive on stdout")
-        }
-        try checkOwnArchive(file.path, app: app, operation: "abra app backup create")
-        let bytes: Int
-        do { bytes = (try FileManager.default.attributesOfItem(atPath: file.path)[.size] as? NSNumber)?.intValue ?? 0 } catch {
-            throw DeployError(operation: "abra app backup create", stack: app.stack, reason: "the archive \(file.path) cannot be read: \(error)")
-        }
-        guard bytes > 0 else {
-            throw DeployError(operation: "abra app backup create", stack: app.stack, reason: "the archive \(file.path) is empty")
-        }
-        // What the archive holds, as the recipe's backupbot labels say (descriptive: abra decides).
-        let services = BackupLabels.backedUpServices(try recipe(of: app).compose)
-        let selections = services.flatMap(BackupLabels.selections)
-        return BackupRecord(archives: [BackupArchive(
-            service: services.map(\.name).joined(separator: ","), volume: selections.map(\.volume).joined(separator: ","),
-            paths: selections.flatMap(\.paths), file: file.path, bytes: bytes)])
-    }
-
-    /// abra's archive is its own (the shim's: a tar of per-volume tars and a manifest).
-    public var archivesAreVolumeTars: Bool { false }
-
-    /// `abra app restore … --archive` for each archive of the record, in order.
-    /// abra has no way yet to give an app new volumes without redeploying it.
-    public var givesFreshVolumes: Bool { false }
-
-    public func freshVolumes(_ app: AppDeployment) throws(DeployError) {
-        throw DeployError(operation: "fresh volumes", stack: app.stack, reason: "not supported by the abra backend yet")
+        throw DeployError(operation: "abra app backup create", stack: app.stack, reason: Self.backupsNotSupported)
     }
 
     public func restore(_ app: AppDeployment, from record: BackupRecord) throws(DeployError) {
-        guard !record.archives.isEmpty else {
-            throw DeployError(operation: "abra app restore", stack: app.stack, reason: "the backup record holds no archive")
-        }
-        for archive in record.archives {
-            try checkOwnArchive(archive.file, app: app, operation: "abra app restore")
-            try run(["app", "restore", app.domain, "--archive", archive.file, "--no-input"], app: app, timeout: 900)
-        }
+        throw DeployError(operation: "abra app restore", stack: app.stack, reason: Self.backupsNotSupported)
     }
 
-    /// An archive of this run: an existing file under its `$ABRA_DIR/backups/<domain>/`.
-    func checkOwnArchive(_ path: String, app: AppDeployment, operation: String) throws(DeployError) {
-        let folder = backupsDirectory(app).standardizedFileURL.path + "/"
-        let file = URL(fileURLWithPath: path).standardizedFileURL.path
-        guard file.hasPrefix(folder) else {
-            throw DeployError(operation: operation, stack: app.stack, reason: "\(path) is not an archive of this run (under \(folder))")
-        }
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory), !isDirectory.boolValue else {
-            throw DeployError(operation: operation, stack: app.stack, reason: "no backup archive at \(path)")
-        }
+    /// abra has no way to give an app new volumes without redeploying it.
+    public var givesFreshVolumes: Bool { false }
+
+    public func freshVolumes(_ app: AppDeployment) throws(DeployError) {
+        throw DeployError(operation: "fresh volumes", stack: app.stack, reason: Self.backupsNotSupported)
     }
 
     // MARK: Teardown
 
     /// `abra app undeploy` and `abra app remove --force` (whatever state the app is in; their
     /// failures are logged), then the swarm backend's docker-level teardown of the stack for anything
-    /// abra left, then the app's env file and recipe copy. Backups and abra's files stay with the run.
+    /// abra left, then the app's env file and recipe copy. abra's other files stay with the run.
     public func teardown(_ app: AppDeployment) -> TeardownResult {
         let started = Date()
         var removed: [String] = []
-        for arguments in [["app", "undeploy", app.domain, "--no-input"], ["app", "remove", app.domain, "--force", "--no-input"]] {
+        for arguments in [["app", "undeploy", app.domain, "--chaos", "--offline", "--no-input"],
+                          ["app", "remove", app.domain, "--force", "--chaos", "--offline", "--no-input"]] {
             do {
                 try run(arguments, app: app, timeout: 180)
                 removed.append("abra \(arguments.prefix(3).joined(separator: " "))")
@@ -236,10 +219,41 @@ public struct AbraDeployer: Deployer {
 
     // MARK: Running abra
 
+    /// `abra --version`: the version, when it is 0.10 or later (the command line this backend speaks).
+    public func toolVersion() throws(DeployError) -> String? {
+        let output: CommandOutput
+        do {
+            output = try Command.run(abra, ["--version"], environment: toolEnvironment(home: FileManager.default.temporaryDirectory.path),
+                                     timeout: 60)
+        } catch {
+            throw DeployError(operation: "abra --version", stack: "", reason: error.description)
+        }
+        guard output.succeeded else { throw DeployError(operation: "abra --version", stack: "", reason: Self.message(output)) }
+        return try Self.supportedVersion(output.stdoutText)
+    }
+
+    /// The version in `abra --version`'s words (`abra version 0.10.1-beta-5e9b8d1`), refused when
+    /// older than `oldestVersion`.
+    static func supportedVersion(_ printed: String) throws(DeployError) -> String {
+        let words = printed.split(whereSeparator: \.isWhitespace).map { $0.hasPrefix("v") ? $0.dropFirst() : $0 }
+        guard let word = words.first(where: { $0.first?.isNumber == true && $0.contains(".") }) else {
+            throw DeployError(operation: "abra --version", stack: "",
+                              reason: "abra printed no version: '\(printed.trimmingCharacters(in: .whitespacesAndNewlines).prefix(200))'")
+        }
+        let parts = word.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
+        let oldest = oldestVersion
+        guard parts.count == 2, (parts[0], parts[1]) >= (oldest.major, oldest.minor) else {
+            throw DeployError(operation: "abra --version", stack: "",
+                              reason: "abra \(word) is older than \(oldest.major).\(oldest.minor), the oldest abra whose command line this backend speaks; install abra \(oldest.major).\(oldest.minor) or later")
+        }
+        return String(word)
+    }
+
     /// Runs `abra arguments…` for `app`; a non-zero exit is a `DeployError` with abra's stderr.
     @discardableResult
     func run(_ arguments: [String], app: AppDeployment, timeout: Double) throws(DeployError) -> CommandOutput {
-        let operation = "abra " + arguments.prefix(arguments.starts(with: ["app", "backup"]) ? 3 : 2).joined(separator: " ")
+        let subcommand = arguments.starts(with: ["app", "backup"]) || arguments.starts(with: ["app", "secret"])
+        let operation = "abra " + arguments.prefix(subcommand ? 3 : 2).joined(separator: " ")
         logger.debug("running abra", metadata: ["stack": "\(app.stack)", "arguments": "\(arguments.joined(separator: " "))"])
         let output: CommandOutput
         do {
@@ -253,15 +267,22 @@ public struct AbraDeployer: Deployer {
 
     /// ABRA_DIR and HOME of the run, PATH, the host's DOCKER_* settings, and `environment`.
     func abraEnvironment(_ app: AppDeployment) -> [String: String] {
-        var variables = cli.baseEnvironment.filter { $0.key.hasPrefix("DOCKER_") }
-        variables["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-        variables.merge(environment) { $1 }
+        var variables = toolEnvironment(home: homeDirectory(app).path)
         variables["ABRA_DIR"] = abraDirectory(app).path
-        variables["HOME"] = homeDirectory(app).path
         return variables
     }
 
-    /// abra's own words: its log on stderr (the end of it, when long). Never stdout.
+    /// PATH, the host's DOCKER_* settings, `environment`, and `home` as HOME.
+    func toolEnvironment(home: String) -> [String: String] {
+        var variables = cli.baseEnvironment.filter { $0.key.hasPrefix("DOCKER_") }
+        variables["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        variables.merge(environment) { $1 }
+        variables["HOME"] = home
+        return variables
+    }
+
+    /// abra's own words: its log on stderr (the end of it, when long). Never stdout, where
+    /// `secret generate` prints secret values.
     static func message(_ output: CommandOutput) -> String {
         let text = output.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !text.isEmpty else { return "abra \(output.termination), with nothing on stderr" }

@@ -128,9 +128,14 @@ public protocol Deployer: Sendable {
     /// Runs the recipe's backup (pre-hooks, archives of the labelled volumes, post-hooks) into the
     /// run's folder `folder` (`backup` for the backup tier's; the data proof takes others).
     func backup(_ app: AppDeployment, into folder: String) throws(DeployError) -> BackupRecord
-    /// Whether each archive of a backup is one volume's labelled paths as a plain tar, which the data
-    /// proofs read (else the archive is the backend's own format, e.g. abra's).
-    var archivesAreVolumeTars: Bool { get }
+    /// Why this backend cannot back up and restore yet (its backup and restore tiers are then
+    /// `unverified` with this reason, never run); nil when it can. Each archive of a backup is one
+    /// volume's labelled paths as a plain tar, which the data proofs read.
+    var backupUnsupported: String? { get }
+    /// The version of the tool the backend drives, after checking that it is one the backend
+    /// supports (nil for a backend that drives no tool of its own). Asked once, before anything is
+    /// deployed; the run records it.
+    func toolVersion() throws(DeployError) -> String?
     /// Whether `freshVolumes` works on this backend (else the restore happens in place).
     var givesFreshVolumes: Bool { get }
     /// Gives the app fresh volumes, as after a disaster: its services stopped, its volumes removed,
@@ -146,6 +151,9 @@ public protocol Deployer: Sendable {
 
 /// What the host reads of any backend's app.
 extension Deployer {
+    public var backupUnsupported: String? { nil }
+    public func toolVersion() throws(DeployError) -> String? { nil }
+
     /// The backup tier's backup, into the run's `backup` folder.
     public func backup(_ app: AppDeployment) throws(DeployError) -> BackupRecord { try backup(app, into: "backup") }
 

@@ -282,7 +282,6 @@ public struct SwarmDeployer: Deployer {
         }
     }
 
-    public var archivesAreVolumeTars: Bool { true }
     public var givesFreshVolumes: Bool { true }
 
     public func freshVolumes(_ app: AppDeployment) throws(DeployError) {

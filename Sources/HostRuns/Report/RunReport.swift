@@ -150,7 +150,7 @@ public enum RunReport {
         if let canonical = record.startedFrom {
             lines.append("  start      \(record.start.rawValue): a copy of the canonical's data (\(oneLine(canonical.version)), run \(oneLine(canonical.runID)))")
         }
-        lines.append("  backend    \(oneLine(record.backend))")
+        lines.append("  backend    \(oneLine(record.backend))" + (record.backendVersion.map { " \(oneLine($0))" } ?? ""))
         for (index, allowed) in (record.allowances ?? []).enumerated() {
             lines.append((index == 0 ? "  allowed    " : "             ") + oneLine(allowed))
         }
@@ -267,7 +267,8 @@ public enum RunReport {
     /// - `id`: the run id.
     /// - `trigger`: what started the run: `manual`, `sweep` or `webhook`.
     /// - `recipe`: the recipe name; `repository`: where its git repository was fetched from.
-    /// - `backend`: the deploy backend (`swarm`, `abra`); `domain`: the test domain of the app.
+    /// - `backend`: the deploy backend (`swarm`, `abra`); `backendVersion` (optional): the version of
+    ///   the tool it drives (abra's); `domain`: the test domain of the app.
     /// - `base` (absent for an install-only run) and `head`: the versions deployed, each
     ///   `{ "ref": as given (tag, branch, commit), "commit": full sha, "version": release version when
     ///   the ref is a release tag (optional) }`. Install deploys the base (the head when there is no

@@ -72,7 +72,7 @@ extension RunContext {
                 return dataCheck("data-intact", .skip,
                                  "nothing cchost seeded before the upgrade to look for (no backed-up folder, no data_seed); the data is proven at the restore", since: started)
             }
-            guard deployer.archivesAreVolumeTars else { return markerFilesCheck(backend: "the \(deployer.name) backend's archives are its own format", since: started) }
+            if let unsupported = deployer.backupUnsupported { return markerFilesCheck(backend: "backups are \(unsupported)", since: started) }
             let found = try DataProof.markers(in: try deployer.backup(app, into: "backup-upgraded").archives)
             let lost = seeded.keys.filter { !found.contains($0) }.sorted()
             guard lost.isEmpty else {
@@ -120,7 +120,7 @@ extension RunContext {
             : dataCheck("data-proof", .fail, "\(backend): the restore did not bring the marker back: \(problems.joined(separator: "; "))", since: started)
     }
 
-    /// After the upgrade, where the backups cannot be read: the marker files, read by the helper.
+    /// After the upgrade, where the backend cannot back up: the marker files, read by the helper.
     private func markerFilesCheck(backend: String, since started: Date) -> RunRecord.CheckRecord {
         guard let marker, !markerPlaces.isEmpty else {
             return dataCheck("data-intact", .skip, "\(backend), and cchost wrote no marker file before the upgrade; the data_seed probe and plugins' checks speak for the data", since: started)

@@ -75,7 +75,7 @@ final class RunContext {
         do { backedUp = .success(!(try backedUpServices()).isEmpty) } catch { backedUp = .failure(error) }
         return TierPolicy.Situation(tier: tier, abort: abort, cancelled: request.cancellation.reason,
                                     hasEarlierRelease: plan.base.map { $0.commit != plan.head.commit } ?? false,
-                                    backedUp: backedUp, hasBackup: backup != nil)
+                                    backedUp: backedUp, hasBackup: backup != nil, backupUnsupported: deployer.backupUnsupported)
     }
 
     /// The services whose volumes the recipe (as this app deploys it) backs up.

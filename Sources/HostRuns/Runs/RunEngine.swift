@@ -62,8 +62,14 @@ public final class RunEngine {
         if let problem = deployer.proxy.problem() {
             throw PlanError(description: "apps are reached through the engine's proxy, and \(problem)")
         }
+        // The tool the backend drives (abra), checked before anything is deployed.
+        let toolVersion: String?
+        do { toolVersion = try deployer.toolVersion() } catch {
+            throw PlanError(description: "the \(deployer.name) backend cannot run: \(error)")
+        }
         let run = RunContext(request: request, plan: plan, deployer: deployer, plugins: plugins + approvedOverlays,
                              launcher: launcher, retainedData: retainedData, installDeploys: installDeploys, emit: events)
+        run.record.backendVersion = toolVersion
         let registry = ActiveRuns(directory: runsDirectory.appendingPathComponent("active"))
         do {
             try registry.register(runID: plan.runID, stack: run.app.stack)

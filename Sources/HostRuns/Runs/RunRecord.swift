@@ -141,6 +141,8 @@ public struct RunRecord: Sendable, Codable, Equatable {
     public var recipe: String
     public var repository: String
     public var backend: String
+    /// The version of the tool the backend drives (abra's), when it drives one.
+    public var backendVersion: String? = nil
     public var domain: String
     public var base: Ref?
     public var head: Ref

@@ -20,15 +20,18 @@ public enum TierPolicy {
         public var backedUp: Result<Bool, DeployError>
         /// This run made a backup (the restore tier's input).
         public var hasBackup: Bool
+        /// Why the deploy backend cannot back up and restore yet (`Deployer.backupUnsupported`).
+        public var backupUnsupported: String?
 
         public init(tier: Tier, abort: String? = nil, cancelled: String? = nil, hasEarlierRelease: Bool = true,
-                    backedUp: Result<Bool, DeployError> = .success(true), hasBackup: Bool = false) {
+                    backedUp: Result<Bool, DeployError> = .success(true), hasBackup: Bool = false, backupUnsupported: String? = nil) {
             self.tier = tier
             self.abort = abort
             self.cancelled = cancelled
             self.hasEarlierRelease = hasEarlierRelease
             self.backedUp = backedUp
             self.hasBackup = hasBackup
+            self.backupUnsupported = backupUnsupported
         }
     }
 
@@ -55,6 +58,9 @@ public enum TierPolicy {
                 return .unverified(op, "which services are backed up is unknown: \(error.description)")
             case .success(false):
                 return .notApplicable("no service has backupbot.backup=true")
+            case .success(true) where situation.backupUnsupported != nil:
+                // The recipe backs up and the backend cannot prove it: neither green nor red.
+                return .unverified(op, situation.backupUnsupported ?? "")
             case .success(true) where tier == .restore && !situation.hasBackup:
                 return .unverified(.restore, "no backup of this run to restore (the backup tier was not selected or did not succeed)")
             case .success(true):

@@ -18,6 +18,10 @@ final class FakeDeployer: Deployer {
         var afterDeploy: (@Sendable (AppDeployment, DeployKind) -> Void)?
         /// A restore that reports success and writes nothing back.
         var restoreWritesNothing = false
+        /// What `toolVersion()` answers (a backend that drives a tool, as abra's does).
+        var toolVersion: Result<String?, DeployError> = .success(nil)
+        /// A backend that cannot back up yet (as abra's).
+        var backupUnsupported: String?
         var calls: [String] = []
     }
 
@@ -82,8 +86,10 @@ final class FakeDeployer: Deployer {
         behaviour.withLock { $0.afterDeploy }?(app, kind)
     }
 
-    let archivesAreVolumeTars = true
     let givesFreshVolumes = false
+    var backupUnsupported: String? { behaviour.withLock { $0.backupUnsupported } }
+
+    func toolVersion() throws(DeployError) -> String? { try behaviour.withLock { $0.toolVersion }.get() }
 
     func freshVolumes(_ app: AppDeployment) throws(DeployError) {
         throw DeployError(operation: "fresh volumes", stack: app.stack, reason: "not supported by the fake backend")
