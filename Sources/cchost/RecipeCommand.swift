@@ -51,7 +51,7 @@ struct RecipeCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Lint a recipe checkout (the lint tier): every rule, with its code, severity and location.",
             discussion: """
-                Rules R001-R021 (see the README); R016-R021 are the recipe content policy, which an \
+                Rules R001-R022 (see the README); R016-R021 are the recipe content policy, which an \
                 operator's allowance (recipes[].allow in the configuration) relaxes in runs only. \
                 Lint reports every finding instead of stopping at the \
                 first. Exit status: 0 when no rule of severity error fails (warnings allowed), 1 when one \

@@ -203,6 +203,10 @@ struct RecipeLintTests {
                  code: "R020", location: "compose.yml:32", mentions: "network ops is external and not the app's own"),
         Breakage(label: "too many replicas", edits: ["compose.yml": [("interval: 10s}\n", "interval: 10s}\n    deploy: {replicas: 11}\n")]],
                  code: "R021", location: "compose.yml:30", mentions: "service db asks for 11 replicas, more than the 10 allowed"),
+        Breakage(label: "a quoted abra.sh export", edits: ["abra.sh": [("export NGINX_CONF_VERSION=v1", "export NGINX_CONF_VERSION=\"v1\"")]],
+                 code: "R022", location: "abra.sh:1", mentions: "abra reads nothing here, a shell NGINX_CONF_VERSION=v1"),
+        Breakage(label: "a comment after an abra.sh export", edits: ["abra.sh": [("export NGINX_CONF_VERSION=v1", "export NGINX_CONF_VERSION=v1 # bumped")]],
+                 code: "R022", location: "abra.sh:1", mentions: "abra reads NGINX_CONF_VERSION=v1 # bumped here, a shell NGINX_CONF_VERSION=v1"),
     ])
     func ruleFires(_ breakage: Breakage) throws {
         let report = try LintFixture(edits: breakage.edits, tag: breakage.tag).lint()

@@ -47,10 +47,40 @@ struct UpgradeDriftTests {
         let missing = UpgradeDrift.missingVariables(head: head)
         #expect(missing.map(\.name) == ["B"], "B once, at its first use; C has a default")
         #expect(missing.first?.location.line == 6)
-        let detail = UpgradeDrift.missingDetail(missing, in: head)
+        let detail = UpgradeDrift.missingDetail(missing, in: head, version: "2.0.0+1")
         #expect(detail.hasPrefix("the head needs B (compose.yml:6), which the head's .env.sample sets"), "\(detail)")
+        #expect(detail.contains("or name it in release/2.0.0+1 so that operators add it"), "\(detail)")
         // A fresh install of the head reads its own sample: nothing is missing.
         #expect(UpgradeDrift.missingVariables(head: try Recipe.load(directory: headPath)).isEmpty)
+        // A variable the head's sample leaves empty deploys empty on a fresh install of the head too.
+        try "A=1\nB=\nC=3\nSECRET_DB_VERSION=v1\n".write(toFile: headPath + "/.env.sample", atomically: true, encoding: .utf8)
+        let emptyInSample = try Recipe.load(directory: headPath, appEnvironment: base.envSample.values, environmentOverrides: ["DOMAIN": "d.ci.example"])
+        #expect(UpgradeDrift.missingVariables(head: emptyInSample).isEmpty)
+    }
+
+    @Test("a missing variable the head's release notes name is documented for operators; one they do not name, or a word containing it, is not")
+    func documentedInReleaseNotes() throws {
+        let folder = try TemporaryDirectory("drift")
+        let headPath = try Self.recipe(folder, "head", compose: Self.baseCompose.replacingOccurrences(of: "      - A=${A}\n", with: "      - A=${A}\n      - B=${B}\n      - BB=${BB}\n"),
+                                       sample: "A=1\nB=2\nBB=3\nSECRET_DB_VERSION=v1\n")
+        try FileManager.default.createDirectory(atPath: headPath + "/release", withIntermediateDirectories: true)
+        try "Operators: add B=2 to your app's env before upgrading (ABBA is not it).\n".write(toFile: headPath + "/release/2.0.0+1", atomically: true, encoding: .utf8)
+        let head = try Recipe.load(directory: headPath, appEnvironment: ["A": "1", "SECRET_DB_VERSION": "v1"], environmentOverrides: ["DOMAIN": "d.ci.example"])
+        let missing = UpgradeDrift.missingVariables(head: head)
+        #expect(missing.map(\.name) == ["B", "BB"])
+        #expect(UpgradeDrift.documented(missing, head: head, version: "2.0.0+1").map(\.name) == ["B"])
+        #expect(UpgradeDrift.documented(missing, head: head, version: "1.9.0+1").isEmpty, "another release's notes")
+        #expect(UpgradeDrift.documented(missing, head: head, version: nil).isEmpty, "a branch has no release notes")
+    }
+
+    @Test("a new secret's version variable gets the advice to generate the secret")
+    func secretVersionAdvice() throws {
+        let folder = try TemporaryDirectory("drift")
+        let head = try Recipe.load(directory: try Self.recipe(folder, "head", compose: Self.baseCompose, sample: "A=1\nSECRET_DB_VERSION=v1\n"),
+                                   appEnvironment: ["A": "1"], environmentOverrides: ["DOMAIN": "d.ci.example"])
+        let missing = UpgradeDrift.missingVariables(head: head)
+        #expect(missing.map(\.name) == ["SECRET_DB_VERSION"])
+        #expect(UpgradeDrift.missingDetail(missing, in: head, version: nil).contains("run abra app secret generate"))
     }
 
     @Test("secrets the head adds are named by key; a secret whose name is unchanged is not")
@@ -82,18 +112,20 @@ struct UpgradeDriftTests {
 
     /// The static-site fixture with three more releases: 3.0.0 adds a `sidecar` service; 3.1.0
     /// drops it and adds a secret `api_key` (its name has a default version); 3.2.0 adds a variable
-    /// `GREETING` to `.env.sample` that the app's environment uses without a default.
+    /// `GREETING` to `.env.sample` that the app's environment uses without a default; 3.3.0 only adds
+    /// release notes telling operators to add it.
     private static let repositories: TemporaryDirectory = {
         let repositories = try! SwarmRuns.repositories("drift-repos")
         let repository = repositories.file("static-site")
-        func release(_ tag: String, _ change: (inout String, inout String) -> Void) {
+        func release(_ tag: String, notes: String? = nil, _ change: (inout String, inout String) -> Void) {
             let composePath = "\(repository)/compose.yml", samplePath = "\(repository)/.env.sample"
+            if let notes { try! notes.write(toFile: "\(repository)/release/\(tag)", atomically: true, encoding: .utf8) }
             var compose = try! String(contentsOfFile: composePath, encoding: .utf8)
             var sample = try! String(contentsOfFile: samplePath, encoding: .utf8)
             change(&compose, &sample)
             try! compose.write(toFile: composePath, atomically: true, encoding: .utf8)
             try! sample.write(toFile: samplePath, atomically: true, encoding: .utf8)
-            for arguments in [["commit", "-qam", "release \(tag)"], ["tag", "-a", tag, "-m", "release \(tag)"]] {
+            for arguments in [["add", "-A"], ["commit", "-qm", "release \(tag)"], ["tag", "-a", tag, "-m", "release \(tag)"]] {
                 let result = try! HostTests.run("/usr/bin/git", ["-C", repository, "-c", "user.name=m", "-c", "user.email=m@example.org"] + arguments)
                 precondition(result.status == 0, result.stderr)
             }
@@ -115,6 +147,7 @@ struct UpgradeDriftTests {
             compose = compose.replacingOccurrences(of: "      - DOMAIN\n", with: "      - DOMAIN\n      - GREETING=${GREETING}\n")
             sample += "\nGREETING=hello\n"
         }
+        release("3.3.0+3.3.0", notes: "Before upgrading, add GREETING=hello to your app's env (abra app config).\n") { _, _ in }
         return repositories
     }()
 
@@ -139,7 +172,7 @@ struct UpgradeDriftTests {
         #expect(detail.contains("service(s) sidecar keep running though the head no longer declares them"), "\(detail)")
     }
 
-    @Test("an upgrade whose head needs a variable an existing app's env lacks is RED, naming it and how to fix it; nothing is deployed for it", .requiresDocker)
+    @Test("an upgrade whose head needs a variable an existing app's env lacks is RED, naming it and how to fix it", .requiresDocker)
     func missingVariableIsRed() throws {
         let record = try run(base: "3.1.0+3.1.0", head: "3.2.0+3.2.0")
         #expect(record.verdict == .fail, "\(RunReport.console(record))")
@@ -148,5 +181,13 @@ struct UpgradeDriftTests {
         #expect(upgrade.opDetail.hasPrefix("the head needs GREETING (compose.yml:"), "\(upgrade.opDetail)")
         #expect(upgrade.opDetail.contains("Give a default (${NAME:-value})"), "\(upgrade.opDetail)")
         #expect(record.level == 1, "\(record.levelReason ?? "")")
+    }
+
+    @Test("the same variable named in the head's release notes goes green: cchost adds it to the app's env as operators would, and says so", .requiresDocker)
+    func documentedVariableIsAdded() throws {
+        let record = try run(base: "3.1.0+3.1.0", head: "3.3.0+3.3.0")
+        #expect(record.verdict == .pass, "\(RunReport.console(record))")
+        let detail = try record.tier(.upgrade).opDetail
+        #expect(detail.contains("the release notes tell operators to add GREETING to their app's env"), "\(detail)")
     }
 }

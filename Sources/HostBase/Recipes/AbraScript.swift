@@ -1,9 +1,10 @@
 /// The exports of a recipe's `abra.sh`, read statically, the way abra reads them: the script is
 /// never executed, and abra does not read it as a shell would. A line counts when it starts (in the
-/// first column) with `export`, blanks, a name, `=` and a letter, digit or `_`; the value is the rest
-/// of the line as written. So a quoted value (`export X="v2"`) or one that needs the shell (`$…`)
-/// is not read at all, a trailing `# comment` is part of the value, and a second `=` on the line
-/// makes the file unreadable for abra.
+/// first column) with `export`, blanks, a name, `=` and a letter, digit or `_`; abra then takes what
+/// follows the line's last `export ` (one space) and splits it at `=`. So a quoted value
+/// (`export X="v2"`) or one that needs the shell (`$…`) is not read at all, a trailing `# comment`
+/// is part of the value, a tab or second space after `export` makes a variable no compose file
+/// names, and a second `=` on the line makes the file unreadable for abra.
 ///
 ///     export APP_ENTRYPOINT_VERSION=v1     read: v1
 ///     export NGINX_CONF_VERSION="v2"       not read by abra (a shell reads v2)
@@ -92,13 +93,21 @@ public struct AbraScript: Sendable, Equatable {
             guard line.hasPrefix("export"), let separator = line.dropFirst("export".count).first,
                 separator == " " || separator == "\t"
             else { continue }
+            // abra: a line matching `^export\s+\w+=\w`, split at its last "export " and then at '='.
             var abra: Export?
-            if let match = line.wholeMatch(of: /export[ \t]+([0-9A-Za-z_]+)=([0-9A-Za-z_].*)/) {
-                guard !match.2.contains("=") else {
-                    throw .abraUnreadableExport(file: source, line: index + 1, name: String(match.1))
+            var abraReads = "nothing"
+            if line.prefixMatch(of: /export[ \t]+[0-9A-Za-z_]+=[0-9A-Za-z_]/) != nil {
+                let parts = (line.components(separatedBy: "export ").last ?? "").split(separator: "=", omittingEmptySubsequences: false)
+                guard parts.count == 2 else {
+                    throw .abraUnreadableExport(file: source, line: index + 1, name: String(parts.first ?? ""))
                 }
-                abra = Export(name: String(match.1), value: String(match.2), line: index + 1)
-                exports.append(abra!)
+                if EnvFile.isValidKey(parts[0]) {
+                    abra = Export(name: String(parts[0]), value: String(parts[1]), line: index + 1)
+                    exports.append(abra!)
+                    abraReads = "\(parts[0])=\(parts[1])"
+                } else {
+                    abraReads = "a variable named '\(parts[0])'"
+                }
             }
             let shell: String
             switch ShellWord.split(line.dropFirst("export".count)) {
@@ -111,8 +120,7 @@ public struct AbraScript: Sendable, Equatable {
                 }
                 shell = assignments.isEmpty ? "nothing" : assignments.joined(separator: " ")
             }
-            let read = abra.map { "\($0.name)=\($0.value)" } ?? "nothing"
-            if read != shell { differences.append(Difference(line: index + 1, abra: read, shell: shell)) }
+            if abraReads != shell { differences.append(Difference(line: index + 1, abra: abraReads, shell: shell)) }
         }
         self.exports = exports
         self.differences = differences

@@ -61,7 +61,9 @@ public enum RecipeLint {
         LintRule(code: "R013", severity: .warning, title: "the app service is on the `proxy` network with Traefik enabled"),
         LintRule(code: "R014", severity: .warning, title: "every variable the compose files use is set or has a default"),
         LintRule(code: "R015", severity: .warning, title: "a Traefik router on the `web-secure` entrypoint has TLS"),
-    ] + RecipePolicy.rules
+    ] + RecipePolicy.rules + [
+        LintRule(code: "R022", severity: .warning, title: "abra and a shell read every `abra.sh` export alike"),
+    ]
 
     /// The domain lint pretends an app has, so that names built from `STACK_NAME` can be checked.
     static let lintDomain = "lint.example"
@@ -95,7 +97,12 @@ public enum RecipeLint {
             add("R006", error)
         }
         do throws(RecipeError) {
-            environment.merge(try AbraScript.load(directory: directory).values) { $1 }
+            let script = try AbraScript.load(directory: directory)
+            environment.merge(script.values) { $1 }
+            for difference in script.differences {
+                add("R022", "abra reads \(difference.abra) here, a shell \(difference.shell): write `export NAME=value` with a plain value (no quotes, no $, no comment after it)",
+                    file: script.source, line: difference.line)
+            }
         } catch {
             add("R006", error)
         }

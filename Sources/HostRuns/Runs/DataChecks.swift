@@ -21,41 +21,65 @@ extension RunContext {
     }
 
     /// Warm install: the canonical run's own backups (its last one, and the one of its fresh
-    /// install) against a backup of the warm app. The app runs the canonical's version, so the dumps
-    /// compare line by line. The canonical's markers found beyond its fresh install are kept for
-    /// the upgrade's check.
+    /// install) against a backup of the warm app. Where the canonical's data holds cchost's markers
+    /// beyond its fresh install, each must be in the warm app (the warm app has restarted since, so
+    /// files it rewrites may differ, and differing items are only counted); where it holds none, the
+    /// items compare as at the restore (the app runs the canonical's version, so dumps compare line by
+    /// line). The markers are kept for the upgrade's check.
     func canonicalDataCheck(of canonical: RunRecord.CanonicalStart) -> RunRecord.CheckRecord {
         let started = Date()
         let folder = plan.work.deletingLastPathComponent().appendingPathComponent(canonical.runID)
+        let last: [BackupArchive], fresh: [BackupArchive], hooked: Set<String>
         do {
-            let last = try ["backup-restored", "backup"].lazy.map { try DataProof.archives(in: folder.appendingPathComponent($0)) }
-                .first { !$0.isEmpty } ?? []
-            let fresh = try DataProof.archives(in: folder.appendingPathComponent("backup-fresh"))
-            guard !last.isEmpty, !fresh.isEmpty else {
-                let missing = last.isEmpty ? "no backup" : "no backup of a fresh install (it restored in place)"
-                return dataCheck("canonical-data", .unverified,
-                                 "the canonical's run \(canonical.runID) kept \(missing) in \(folder.path), so its data cannot be compared", since: started)
-            }
             guard !(try backedUpServices()).isEmpty else {
                 return dataCheck("canonical-data", .skip, "the recipe backs nothing up", since: started)
             }
-            canonicalSeeded = try DataProof.markers(in: last).subtracting(try DataProof.markers(in: fresh))
-            let warm = try deployer.backup(app, into: "backup-warm")
-            let hooked = try hookedServices()
-            switch DataProof.compare(before: try DataProof.items(of: last, hooked: hooked), fresh: try DataProof.items(of: fresh, hooked: hooked),
-                                     after: try DataProof.items(of: warm.archives, hooked: hooked)) {
-            case .nothingSeeded(let items):
-                return dataCheck("canonical-data", .unverified,
-                                 "nothing seeded: the canonical's backup holds nothing its fresh install lacked (\(items) item(s)); \(DataProof.seedAdvice)", since: started)
-            case .lost(let lost, let seeded):
-                return dataCheck("canonical-data", .fail,
-                                 "the warm app lacks \(lost.count) of the \(seeded) item(s) the canonical's data held beyond a fresh install: \(DataProof.named(lost))", since: started)
-            case .kept(let seeded):
-                return dataCheck("canonical-data", .pass,
-                                 "all \(seeded) item(s) the canonical's data (run \(canonical.runID)) held beyond a fresh install are in the warm app", since: started)
-            }
+            last = try ["backup-restored", "backup"].lazy.map { try DataProof.archives(in: folder.appendingPathComponent($0)) }
+                .first { !$0.isEmpty } ?? []
+            fresh = try DataProof.archives(in: folder.appendingPathComponent("backup-fresh"))
+            hooked = try hookedServices()
+        } catch {
+            return dataCheck("canonical-data", .unverified, "the canonical's backups could not be read: \(error)", since: started)
+        }
+        guard !last.isEmpty, !fresh.isEmpty else {
+            let missing = last.isEmpty ? "no backup" : "no backup of a fresh install (it restored in place)"
+            return dataCheck("canonical-data", .unverified,
+                             "the canonical's run \(canonical.runID) kept \(missing) in \(folder.path), so its data cannot be compared", since: started)
+        }
+        let warm: BackupRecord
+        do { warm = try deployer.backup(app, into: "backup-warm") } catch {
+            return dataCheck("canonical-data", .fail, "the backup of the warm app failed: \(error)", since: started)
+        }
+        defer { try? FileManager.default.removeItem(at: app.workDirectory.appendingPathComponent("backup-warm")) }
+        let comparison: DataProof.Comparison, search: DataProof.MarkerSearch
+        do {
+            canonicalSeeded = try DataProof.search(last).markers.subtracting(try DataProof.search(fresh).markers)
+            search = try DataProof.search(warm.archives)
+            comparison = DataProof.compare(before: try DataProof.items(of: last, hooked: hooked), fresh: try DataProof.items(of: fresh, hooked: hooked),
+                                           after: try DataProof.items(of: warm.archives, hooked: hooked))
         } catch {
             return dataCheck("canonical-data", .unverified, "the canonical's data could not be compared: \(error)", since: started)
+        }
+        let source = "the canonical's data (run \(canonical.runID))"
+        if !canonicalSeeded.isEmpty {
+            let lost = canonicalSeeded.subtracting(search.markers).sorted()
+            guard lost.isEmpty else {
+                return dataCheck("canonical-data", search.unsearchable.isEmpty ? .fail : .unverified,
+                                 "the warm app lacks \(lost.count) of the \(canonicalSeeded.count) marker(s) \(source) held: \(DataProof.named(lost))\(search.unsearchedNote)",
+                                 since: started)
+            }
+            let items = if case .lost(let differing, let of) = comparison { "; \(differing.count) of its \(of) other item(s) differ, as files the app rewrites do" } else { "" }
+            return dataCheck("canonical-data", .pass, "all \(canonicalSeeded.count) marker(s) \(source) held are in the warm app\(items)", since: started)
+        }
+        switch comparison {
+        case .nothingSeeded(let items):
+            return dataCheck("canonical-data", .unverified,
+                             "nothing seeded: the canonical's backup holds nothing its fresh install lacked (\(items) item(s)); \(DataProof.seedAdvice)", since: started)
+        case .lost(let lost, let seeded):
+            return dataCheck("canonical-data", .fail,
+                             "the warm app lacks \(lost.count) of the \(seeded) item(s) \(source) held beyond a fresh install: \(DataProof.named(lost))", since: started)
+        case .kept(let seeded):
+            return dataCheck("canonical-data", .pass, "all \(seeded) item(s) \(source) held beyond a fresh install are in the warm app", since: started)
         }
     }
 
@@ -63,27 +87,47 @@ extension RunContext {
     /// is still somewhere in what the recipe backs up. Nil when the recipe backs nothing up.
     func dataIntactCheck() -> RunRecord.CheckRecord? {
         let started = Date()
-        do {
-            guard !(try backedUpServices()).isEmpty else { return nil }
-            if let markerProblem { return dataCheck("data-intact", .unverified, markerProblem, since: started) }
-            let seeded = request.warmFrom == nil ? markersSeeded()
-                : Dictionary(uniqueKeysWithValues: canonicalSeeded.map { ($0, "the canonical's data") })
-            guard !seeded.isEmpty else {
-                return dataCheck("data-intact", .skip,
-                                 "nothing cchost seeded before the upgrade to look for (no backed-up folder, no data_seed); the data is proven at the restore", since: started)
-            }
-            if let unsupported = deployer.backupUnsupported { return markerFilesCheck(backend: "backups are \(unsupported)", since: started) }
-            let found = try DataProof.markers(in: try deployer.backup(app, into: "backup-upgraded").archives)
-            let lost = seeded.keys.filter { !found.contains($0) }.sorted()
-            guard lost.isEmpty else {
-                return dataCheck("data-intact", .fail, "the data seeded before the upgrade is gone from what the recipe backs up: "
-                                 + lost.map { "\($0) (\(seeded[$0]!))" }.joined(separator: "; "), since: started)
-            }
-            return dataCheck("data-intact", .pass,
-                             "all \(seeded.count) marker(s) seeded before the upgrade are in the backup after it", since: started)
-        } catch {
+        let services: [ComposeProject.Service]
+        do { services = try backedUpServices() } catch {
+            return dataCheck("data-intact", .unverified, "which services the head backs up is unknown: \(error)", since: started)
+        }
+        guard !services.isEmpty else { return nil }
+        if let markerProblem { return dataCheck("data-intact", .unverified, markerProblem, since: started) }
+        let seeded = request.warmFrom == nil ? markersSeeded()
+            : Dictionary(uniqueKeysWithValues: canonicalSeeded.map { ($0, "the canonical's data") })
+        guard !seeded.isEmpty else {
+            return dataCheck("data-intact", .skip, request.warmFrom == nil
+                             ? "nothing cchost seeded before the upgrade to look for (no backed-up folder, no data_seed); the data is proven at the restore"
+                             : "no cchost marker of the canonical's data to look for (see cchost/canonical-data)", since: started)
+        }
+        // A marker file in a volume the head no longer backs up is data the head's backups lose.
+        let backedUp = Set(services.flatMap { service in BackupLabels.selections(service).map { "\(service.name):\($0.volume)" } })
+        let dropped = markerPlaces.filter { !backedUp.contains("\($0.service):\($0.volume)") }
+        guard dropped.isEmpty else {
+            return dataCheck("data-intact", .fail, "the head no longer backs up "
+                             + dropped.map { "\($0.service):\($0.volume)" }.joined(separator: ", ") + ", where cchost's marker was seeded before the upgrade", since: started)
+        }
+        if let unsupported = deployer.backupUnsupported {
+            return markerFilesCheck(backend: "backups are \(unsupported)", seedUnchecked: seededMarker != nil, since: started)
+        }
+        let backup: BackupRecord
+        do { backup = try deployer.backup(app, into: "backup-upgraded") } catch {
             return dataCheck("data-intact", .fail, "the backup after the upgrade failed: \(error)", since: started)
         }
+        defer { try? FileManager.default.removeItem(at: app.workDirectory.appendingPathComponent("backup-upgraded")) }
+        let search: DataProof.MarkerSearch
+        do { search = try DataProof.search(backup.archives) } catch {
+            return dataCheck("data-intact", .unverified, "the backup after the upgrade could not be read: \(error)", since: started)
+        }
+        let lost = seeded.keys.filter { !search.markers.contains($0) }.sorted()
+        guard lost.isEmpty else {
+            // A marker is only known to be gone when every backed-up file could be searched for it.
+            return dataCheck("data-intact", search.unsearchable.isEmpty ? .fail : .unverified,
+                             "the data seeded before the upgrade is not in what the recipe backs up after it: "
+                             + lost.map { "\($0) (\(seeded[$0]!))" }.joined(separator: "; ") + search.unsearchedNote, since: started)
+        }
+        return dataCheck("data-intact", .pass,
+                         "all \(seeded.count) marker(s) seeded before the upgrade are in the backup after it", since: started)
     }
 
     /// After the restore: the backup tier's backup, the fresh install's and one taken now. A
@@ -120,14 +164,16 @@ extension RunContext {
             : dataCheck("data-proof", .fail, "\(backend): the restore did not bring the marker back: \(problems.joined(separator: "; "))", since: started)
     }
 
-    /// After the upgrade, where the backend cannot back up: the marker files, read by the helper.
-    private func markerFilesCheck(backend: String, since started: Date) -> RunRecord.CheckRecord {
+    /// After the upgrade, where the backend cannot back up: the marker files, read by the helper
+    /// (in volumes the head still backs up); a seed sent through the app is left to its probe.
+    private func markerFilesCheck(backend: String, seedUnchecked: Bool, since started: Date) -> RunRecord.CheckRecord {
         guard let marker, !markerPlaces.isEmpty else {
             return dataCheck("data-intact", .skip, "\(backend), and cchost wrote no marker file before the upgrade; the data_seed probe and plugins' checks speak for the data", since: started)
         }
         let problems = markerFiles(lacking: marker.marker)
+        let seed = seedUnchecked ? "; the data_seed value is left to its probe (cchost/data-seed)" : ""
         return problems.isEmpty
-            ? dataCheck("data-intact", .pass, "\(backend): the marker is still in the \(markerPlaces.count) file(s) cchost wrote before the upgrade", since: started)
+            ? dataCheck("data-intact", .pass, "\(backend): the marker is still in the \(markerPlaces.count) file(s) cchost wrote before the upgrade\(seed)", since: started)
             : dataCheck("data-intact", .fail, "\(backend): the data seeded before the upgrade is gone: \(problems.joined(separator: "; "))", since: started)
     }
 

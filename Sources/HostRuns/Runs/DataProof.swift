@@ -57,15 +57,31 @@ enum DataProof {
         Set(text.matches(of: /cchost-(?:seed-)?[0-9a-f]{8}-[0-9a-f]{8}/).map { String($0.output) })
     }
 
+    /// What a search of a backup for markers saw: the markers in its text files, and the files it
+    /// could not search (binary, e.g. a compressed dump or a database's own file, or over 16 MiB),
+    /// where a marker would not be seen.
+    struct MarkerSearch {
+        var markers: Set<String> = []
+        var unsearchable: [String] = []
+
+        /// "…, and N file(s) could not be searched (…)", or "" when every file was.
+        var unsearchedNote: String {
+            unsearchable.isEmpty ? ""
+                : "; \(unsearchable.count) backed-up file(s) could not be searched for it (binary, or over 16 MiB): \(named(unsearchable))"
+        }
+    }
+
     /// The cchost markers anywhere in the text files of `archives`.
-    static func markers(in archives: [BackupArchive]) throws -> Set<String> {
-        var found = Set<String>()
+    static func search(_ archives: [BackupArchive]) throws -> MarkerSearch {
+        var search = MarkerSearch()
         for archive in archives {
-            for member in try TarListing(file: URL(fileURLWithPath: archive.file), contents: true).members {
-                if let text = member.text { found.formUnion(markers(in: text)) }
+            for member in try TarListing(file: URL(fileURLWithPath: archive.file), contents: true).members where member.kind == .file {
+                if let text = member.text { search.markers.formUnion(markers(in: text)) } else {
+                    search.unsearchable.append("\(archive.service):\(archive.volume)/\(member.path)")
+                }
             }
         }
-        return found
+        return search
     }
 
     /// The archives a backup left in `folder` (`<service>/<volume>.tar`, as the backends write them),

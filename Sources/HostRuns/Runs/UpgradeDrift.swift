@@ -12,10 +12,20 @@ import HostDocker
 /// - services the head no longer declares: abra deploys without pruning, so they keep running.
 enum UpgradeDrift {
     /// Variables the head's compose files use without a default that the app's env lacks while the
-    /// head's `.env.sample` sets them, once each, at their first use.
+    /// head's `.env.sample` gives them a value, once each, at their first use. (One the sample leaves
+    /// empty deploys empty on a fresh install of the head too.)
     static func missingVariables(head: Recipe) -> [ComposeProject.UnsetVariable] {
         var seen = Set<String>()
-        return head.compose.unsetVariables.filter { head.envSample.values[$0.name] != nil && seen.insert($0.name).inserted }
+        return head.compose.unsetVariables.filter { !(head.envSample.values[$0.name] ?? "").isEmpty && seen.insert($0.name).inserted }
+    }
+
+    /// The missing variables the head's release notes name (`release/<version>`): operators who read
+    /// them add the variable to their app's env, so cchost does too.
+    static func documented(_ missing: [ComposeProject.UnsetVariable], head: Recipe, version: String?) -> [ComposeProject.UnsetVariable] {
+        guard let version, let notes = head.releaseNotes[version] else { return [] }
+        return missing.filter { variable in
+            notes.matches(of: /[A-Za-z0-9_]+/).contains { $0.output == variable.name }
+        }
     }
 
     /// The secrets (compose key → Docker name) the head deploys that the base did not, sorted by key.
@@ -31,13 +41,18 @@ enum UpgradeDrift {
             .filter { head.compose.services[$0] == nil }.sorted()
     }
 
-    /// The RED detail for missing variables.
-    static func missingDetail(_ missing: [ComposeProject.UnsetVariable], in head: Recipe) -> String {
+    /// The RED detail for missing variables: which, where, and how a maintainer fixes it.
+    static func missingDetail(_ missing: [ComposeProject.UnsetVariable], in head: Recipe, version: String?) -> String {
         let folder = head.directory.hasSuffix("/") ? head.directory : head.directory + "/"
         let named = missing.map { "\($0.name) (\($0.location.file.hasPrefix(folder) ? String($0.location.file.dropFirst(folder.count)) : $0.location.file):\($0.location.line))" }
             .joined(separator: ", ")
+        let them = missing.count == 1 ? "it" : "them"
+        let notes = version.map { "release/\($0)" } ?? "the release's notes (release/<version>)"
+        var fix = "Give a default (${NAME:-value}), or name \(them) in \(notes) so that operators add \(them) to their app's env"
+        if missing.contains(where: { $0.name.hasPrefix("SECRET_") && $0.name.hasSuffix("_VERSION") }) {
+            fix += " (a new secret's SECRET_<NAME>_VERSION: the notes tell operators to add it and run abra app secret generate)"
+        }
         return "the head needs \(named), which the head's .env.sample sets but an app installed from the base's does not have, "
-            + "and the compose files give no default: an operator's upgrade would deploy \(missing.count == 1 ? "it" : "them") empty. "
-            + "Give a default (${NAME:-value}), or say in the release notes that operators must add \(missing.count == 1 ? "it" : "them") to their app's env"
+            + "and the compose files give no default: an operator's upgrade would deploy \(them) empty. " + fix
     }
 }

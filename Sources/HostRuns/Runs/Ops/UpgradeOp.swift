@@ -20,17 +20,26 @@ struct UpgradeOp: TierOp {
             return OpResult(op: .chaosRedeploy, ref: head.ref, verdict: .fail, detail: error.description)
         }
         // What operators must do by hand before this upgrade, said in the op's detail.
+        var notes: [String] = []
         let secrets = UpgradeDrift.addedSecrets(base: baseRecipe, head: headRecipe)
-        let secretNote = secrets.isEmpty ? ""
-            : "; the head adds secret(s) \(secrets.map(\.key).joined(separator: ", ")): operators must generate them before upgrading (abra app secret generate \(run.app.domain) \(secrets.map(\.key).joined(separator: " "))); cchost generated them to go on"
+        if !secrets.isEmpty {
+            notes.append("the head adds secret(s) \(secrets.map(\.key).joined(separator: ", ")): operators must generate them before upgrading (abra app secret generate \(run.app.domain) \(secrets.map(\.key).joined(separator: " ")))")
+        }
         func result(_ verdict: Verdict, _ detail: String) -> OpResult {
-            var result = OpResult(op: .chaosRedeploy, ref: head.ref, verdict: verdict, detail: detail + secretNote)
+            var result = OpResult(op: .chaosRedeploy, ref: head.ref, verdict: verdict, detail: ([detail] + notes).joined(separator: "; "))
             if verdict == .pass, let intact = run.dataIntactCheck() { result.checks.append(intact) }
             if verdict == .pass, let seeded = run.seededDataCheck(after: .upgrade) { result.checks.append(seeded) }
             return result
         }
-        let missing = UpgradeDrift.missingVariables(head: headRecipe)
-        guard missing.isEmpty else { return result(.fail, UpgradeDrift.missingDetail(missing, in: headRecipe)) }
+        var missing = UpgradeDrift.missingVariables(head: headRecipe)
+        let documented = UpgradeDrift.documented(missing, head: headRecipe, version: run.plan.headVersion)
+        if !documented.isEmpty {
+            // Operators follow the release notes: the variables go into the app's env, as they would.
+            for variable in documented { run.app.environment?[variable.name] = headRecipe.envSample.values[variable.name] }
+            notes.append("the release notes tell operators to add \(documented.map(\.name).joined(separator: ", ")) to their app's env; cchost added it as they would")
+            missing.removeAll { variable in documented.contains { $0.name == variable.name } }
+        }
+        guard missing.isEmpty else { return result(.fail, UpgradeDrift.missingDetail(missing, in: headRecipe, version: run.plan.headVersion)) }
         let started = Date()
         do {
             try run.deployer.deploy(run.app, as: .chaosUpgrade)
