@@ -1,5 +1,6 @@
 import Foundation
 @testable import HostBase
+@testable import HostDocker
 import Testing
 
 /// Hostile recipes against cchost's own resources: each must be refused in seconds, within bounded
@@ -40,6 +41,49 @@ struct HostileStateTests {
         let error = try #require(throws: RecipeError.self) { try Recipe.load(directory: directory) }
         #expect(error.description.contains(".env.sample:12"), "\(error)")
         #expect(error.description.contains("length"), "\(error)")
+    }
+
+    @Test("the secret generator refuses a length beyond the bound, whoever built the spec, and makes one at the bound")
+    func generatorIsBounded() throws {
+        let error = #expect(throws: DeployError.self) {
+            try SwarmDeployer.randomSecret(length: 999_999_999, name: "admin_password", stack: "s_ci_example")
+        }
+        #expect(error?.description.contains("999999999 is outside 1…4096") == true, "\(String(describing: error))")
+        #expect(try SwarmDeployer.randomSecret(length: SecretSpec.lengths.upperBound, name: "x", stack: "s").count == 4096)
+    }
+
+    @Test("nested YAML aliases in a configuration file are refused in seconds, naming the file and a line")
+    func billionLaughsInConfiguration() throws {
+        var yaml = "x0: &x0 lol\n"
+        for level in 1...9 { yaml += "x\(level): &x\(level) [" + Array(repeating: "*x\(level - 1)", count: 10).joined(separator: ", ") + "]\n" }
+        let file = try Self.write(yaml + "recipes: *x9\n")
+        let started = Date()
+        let error = try #require(throws: ConfigurationError.self) {
+            try Configuration.load(environment: ["CCHOST_CONFIG": file], defaultFilePath: "/nonexistent")
+        }
+        #expect(Date().timeIntervalSince(started) < 5)
+        #expect(error.description.hasPrefix("\(file):") && error.description.contains("malformed YAML: its aliases expand"), "\(error)")
+    }
+
+    @Test("a compose file that uses anchors and merge keys the ordinary way still reads")
+    func ordinaryAliasesStillRead() throws {
+        let directory = try TemporaryDirectory("aliases")
+        try Data("""
+            x-env: &env
+              A: "1"
+            services:
+              app:
+                image: x
+                environment: *env
+              db:
+                image: y
+                environment:
+                  <<: *env
+                  B: "2"
+
+            """.utf8).write(to: directory.url.appendingPathComponent("compose.yml"))
+        let project = try ComposeProject.load(directory: directory.path, environment: [:])
+        #expect(project.services["db"]?.environment["A"] == "1")
     }
 
     @Test("nested YAML aliases in a compose file are a lint error in seconds, naming compose.yml and a line")

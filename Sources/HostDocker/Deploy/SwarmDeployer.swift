@@ -97,16 +97,22 @@ public struct SwarmDeployer: Deployer {
             if spec?.generate == false {
                 logger.notice("secret marked generate=false: inserting a generated test value", metadata: ["secret": "\(name)"])
             }
-            let value = Self.randomSecret(length: spec?.length ?? 32)
+            let value = try Self.randomSecret(length: spec?.length ?? 32, name: name, stack: app.stack)
             secrets.record(value)
             try cli.createSecret(name, value: Data(value.utf8), labels: ["cchost.run": app.runID], stack: app.stack)
         }
     }
 
-    static func randomSecret(length: Int) -> String {
+    /// A random value of `length` characters; a length outside `SecretSpec.lengths` is refused here too,
+    /// whoever built the spec.
+    static func randomSecret(length: Int, name: String, stack: String) throws(DeployError) -> String {
+        guard SecretSpec.lengths.contains(length) else {
+            throw DeployError(operation: "generate secret \(name)", stack: stack,
+                              reason: "a length of \(length) is outside \(SecretSpec.lengths.lowerBound)…\(SecretSpec.lengths.upperBound)")
+        }
         let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
         var generator = SystemRandomNumberGenerator()
-        return String((0..<max(1, length)).map { _ in alphabet.randomElement(using: &generator)! })
+        return String((0..<length).map { _ in alphabet.randomElement(using: &generator)! })
     }
 
     // MARK: Backup and restore (backupbot labels)
