@@ -10,8 +10,11 @@ struct JanitorCommand: ParsableCommand {
         commandName: "janitor",
         abstract: "Reap what killed runs left behind: stacks, containers, volumes, secrets, configs, networks.",
         discussion: """
-            A stack is reaped when the run that registered it is gone, or when it is a test stack (under the \
-            test base domain) that no live run owns and is older than --older-than. Retained volumes of this \
+            Only what this state folder's runs made is touched (they label it with the folder's identity, \
+            kept in <state_dir>/state-id): a stack is reaped when the run that registered it is gone, or when \
+            it is a test stack (under the test base domain) of this state folder that no live run owns and is \
+            older than --older-than. Another state folder's stacks and stacks cchost did not deploy are never \
+            touched. Retained volumes of this \
             state folder that no canonical uses are removed too, unless a sweep is running. Exit status: 0 \
             when nothing is left, 1 when something could not be removed, 2 on error.
             """)
@@ -24,9 +27,10 @@ struct JanitorCommand: ParsableCommand {
     func run() throws {
         let (janitor, configuration) = try failingClearly { () throws -> (Janitor, Configuration) in
             let configuration = try Configuration.load()
-            let registry = ActiveRuns(directory: URL(fileURLWithPath: configuration.stateDirectory)
-                .appendingPathComponent("runs/active"))
-            return (Janitor(deployer: SwarmDeployer(), registry: registry, baseDomain: baseDomain), configuration)
+            let state = URL(fileURLWithPath: configuration.stateDirectory)
+            let registry = ActiveRuns(directory: state.appendingPathComponent("runs/active"))
+            return (Janitor(deployer: SwarmDeployer(), registry: registry, owner: try StateIdentity.of(stateDirectory: state),
+                            baseDomain: baseDomain), configuration)
         }
         var failed = false
         if dryRun {

@@ -4,6 +4,7 @@ import Foundation
 @testable import HostRuns
 @testable import HostState
 import Testing
+import Yams
 
 /// Faults lose nothing: the janitor touches only what its own state folder made.
 @Suite("Faults lose nothing")
@@ -35,11 +36,42 @@ struct FaultsLoseNothingTests {
         _ = try? run("/usr/bin/docker", ["stack", "rm", stack])
     }
 
+    @Test("a state folder's identity is made once and read back the same; a damaged one is an error naming its file")
+    func stateIdentity() throws {
+        let state = try TemporaryDirectory("state")
+        let first = try StateIdentity.of(stateDirectory: state.url)
+        #expect(try StateIdentity.of(stateDirectory: state.url) == first)
+        #expect(try String(contentsOf: state.url.appendingPathComponent("state-id"), encoding: .utf8) == first + "\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: state.path) == ["state-id"])
+        try Data("not an id!\n".utf8).write(to: state.url.appendingPathComponent("state-id"))
+        #expect { try StateIdentity.of(stateDirectory: state.url) } throws: { "\($0)".contains("\(state.path)/state-id is not an id") }
+    }
+
+    @Test("a deploy labels every service of the recipe with its run and state folder, and the coop-cloud labels stay on app")
+    func deployLabelsEveryService() throws {
+        let folder = try TemporaryDirectory("labels")
+        let recipe = try Recipe.load(directory: TestPaths.packageRoot.appendingPathComponent("Tests/Fixtures/recipes/notes-db").path)
+        let app = AppDeployment(runID: "3f9a0c1d", recipe: "notes-db", domain: "n-3f9a0c1d.ci.example",
+                                checkout: Checkout(directory: folder.path, ref: "1.0.0+1", commit: String(repeating: "a", count: 40)),
+                                workDirectory: folder.url, owner: "state-a")
+        let file = try SwarmDeployer().writeLabels(recipe, app: app, kind: .install(ref: "1.0.0+1"))
+        let yaml = try #require(try Yams.load(yaml: String(contentsOf: file, encoding: .utf8)) as? [String: Any])
+        let services = try #require(yaml["services"] as? [String: [String: [String: [String: String]]]])
+        #expect(Set(services.keys) == ["app", "db"])
+        for (name, service) in services {
+            #expect(service["deploy"]?["labels"]?["cchost.state"] == "state-a", "\(name)")
+            #expect(service["deploy"]?["labels"]?["cchost.run"] == "3f9a0c1d", "\(name)")
+        }
+        #expect(services["app"]?["deploy"]?["labels"]?["coop-cloud.n-3f9a0c1d_ci_example.version"] == "1.0.0+1")
+        #expect(services["db"]?["deploy"]?["labels"]?.keys.contains { $0.hasPrefix("coop-cloud.") } == false)
+    }
+
     @Test("the janitor of one state folder never picks another state's stack, a stack cchost never made, or a secret it did not make", .requiresDocker)
     func janitorTouchesOnlyItsOwn() throws {
         let stateA = try TemporaryDirectory("state-a"), stateB = try TemporaryDirectory("state-b")
         // State B's run, dead (its registry names a pid no process has), and a plain `docker stack deploy`.
-        let stackB = try Self.plainStack("stb", labels: ["cchost.state": "state-b-\(UUID().uuidString)"], in: stateB)
+        let ownerB = "state-b-\(UUID().uuidString.lowercased())"
+        let stackB = try Self.plainStack("stb", labels: ["cchost.state": ownerB], in: stateB)
         defer { Self.removeStack(stackB) }
         let registryB = ActiveRuns(directory: stateB.url.appendingPathComponent("runs/active"))
         try FileManager.default.createDirectory(at: registryB.directory, withIntermediateDirectories: true)
@@ -53,15 +85,15 @@ struct FaultsLoseNothingTests {
         #expect(try run("/bin/sh", ["-c", "printf x | docker secret create \(secret) -"]).status == 0)
         defer { _ = try? run("/usr/bin/docker", ["secret", "rm", secret]) }
 
-        let janitorA = try Janitor(deployer: SwarmDeployer(), registry: ActiveRuns(directory: stateA.url.appendingPathComponent("runs/active")),
-                                   baseDomain: "ci.example")
+        let janitorA = Janitor(deployer: SwarmDeployer(), registry: ActiveRuns(directory: stateA.url.appendingPathComponent("runs/active")),
+                               owner: try StateIdentity.of(stateDirectory: stateA.url), baseDomain: "ci.example")
         // Only candidates (what `reap` tears down), at age 0: reaping would tear down other tests' stacks too.
         let picked = try janitorA.candidates(olderThan: 0).map(\.stack)
         #expect(!picked.contains(stackB), "state A's janitor picked state B's stack \(stackB)")
         #expect(!picked.contains(foreign), "state A's janitor picked \(foreign), which cchost never deployed")
         #expect(!picked.contains { secret.hasPrefix($0 + "_") }, "state A's janitor picked the secret \(secret), which it never made")
         // State B's own janitor does pick its dead run's stack: the one above was not passed over by accident.
-        let janitorB = try Janitor(deployer: SwarmDeployer(), registry: registryB, baseDomain: "ci.example")
+        let janitorB = Janitor(deployer: SwarmDeployer(), registry: registryB, owner: ownerB, baseDomain: "ci.example")
         #expect(try janitorB.candidates(olderThan: 3600).map(\.stack).contains(stackB))
     }
 }

@@ -14,9 +14,13 @@ public struct AppDeployment: Sendable, Equatable {
     public var overrides: [String: String]
     /// Where this run keeps its files: env, generated compose overlay, backups, artifacts.
     public var workDirectory: URL
+    /// The identity of the state folder the run belongs to (see `StateIdentity`): labelled on what the
+    /// deploy creates, so that only that folder's janitor ever reaps it.
+    public var owner: String?
 
     public init(runID: String, recipe: String, domain: String, checkout: Checkout, overrides: [String: String] = [:],
-                workDirectory: URL) {
+                workDirectory: URL, owner: String? = nil) {
+        self.owner = owner
         self.runID = runID
         self.recipe = recipe
         self.domain = domain

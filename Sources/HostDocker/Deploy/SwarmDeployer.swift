@@ -50,23 +50,30 @@ public struct SwarmDeployer: Deployer {
         case .chaosUpgrade: (version, chaos, chaosVersion) = (recipeVersion ?? app.checkout.shortCommit, "true", app.checkout.shortCommit)
         }
         let timeout = recipe.compose.services["app"]?.deployLabels[prefix + "timeout"] ?? String(defaultTimeout)
-        let labels = [("version", version), ("chaos", chaos), ("chaos-version", chaosVersion), ("recipe", recipe.name),
-                      ("timeout", timeout)].map { "        \(prefix)\($0.0): \"\($0.1)\"" }
-        let text = """
-            version: "3.8"
-            services:
-              app:
-                deploy:
-                  labels:
-            \(labels.joined(separator: "\n"))
-                    cchost.run: "\(app.runID)"
-
-            """
+        let coopCloud = [("version", version), ("chaos", chaos), ("chaos-version", chaosVersion), ("recipe", recipe.name),
+                         ("timeout", timeout)].map { (prefix + $0.0, $0.1) }
+        // Every service carries the run and its state folder: what the janitor reads to tell its own stacks.
+        let services = Set(recipe.compose.services.keys).union(["app"]).sorted().map { service in
+            let labels = (service == "app" ? coopCloud : []) + ownerLabels(app)
+            return "  \(Self.quoted(service)):\n    deploy:\n      labels:\n"
+                + labels.map { "        \(Self.quoted($0.0)): \(Self.quoted($0.1))\n" }.joined()
+        }
+        let text = "version: \"3.8\"\nservices:\n" + services.joined()
         let file = app.workDirectory.appendingPathComponent("cchost-labels.yml")
         do { try Data(text.utf8).write(to: file) } catch {
             throw DeployError(operation: "write labels", stack: app.stack, reason: error.localizedDescription)
         }
         return file
+    }
+
+    /// `cchost.run` and, when the run belongs to a state folder, `cchost.state`.
+    func ownerLabels(_ app: AppDeployment) -> [(String, String)] {
+        [("cchost.run", app.runID)] + (app.owner.map { [(StateIdentity.label, $0)] } ?? [])
+    }
+
+    /// A YAML double-quoted string (JSON's quoting is YAML's).
+    static func quoted(_ text: String) -> String {
+        String(decoding: (try? JSONEncoder().encode(text)) ?? Data("\"\"".utf8), as: UTF8.self)
     }
 
     /// The app's env file, as abra keeps one per app (kept in the run folder, removed at teardown).
@@ -99,7 +106,7 @@ public struct SwarmDeployer: Deployer {
             }
             let value = try Self.randomSecret(length: spec?.length ?? 32, name: name, stack: app.stack)
             secrets.record(value)
-            try cli.createSecret(name, value: Data(value.utf8), labels: ["cchost.run": app.runID], stack: app.stack)
+            try cli.createSecret(name, value: Data(value.utf8), labels: Dictionary(uniqueKeysWithValues: ownerLabels(app)), stack: app.stack)
         }
     }
 

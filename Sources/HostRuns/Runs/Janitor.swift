@@ -2,17 +2,22 @@ import Foundation
 import HostBase
 import HostDocker
 
-/// Reaps what killed runs left: stacks of registered runs whose process is gone, and test stacks
-/// (under the test base domain) that no live run owns and that are older than a threshold.
+/// Reaps what killed runs of one state folder left, and only that: stacks of the folder's registered
+/// runs whose process is gone, and test stacks (under the test base domain) labelled with the folder's
+/// identity (`StateIdentity`) that no live run owns and that are older than a threshold. A stack
+/// another state folder deployed, or one cchost never deployed, is never touched, whatever its name.
 public struct Janitor: Sendable {
     public let deployer: SwarmDeployer
     public let registry: ActiveRuns
+    /// The state folder's identity: the `cchost.state` label its runs put on what they create.
+    public let owner: String
     /// Stacks of test apps end with this (the base domain with `.` → `_`).
     public let testStackSuffix: String
 
-    public init(deployer: SwarmDeployer, registry: ActiveRuns, baseDomain: String) {
+    public init(deployer: SwarmDeployer, registry: ActiveRuns, owner: String, baseDomain: String) {
         self.deployer = deployer
         self.registry = registry
+        self.owner = owner
         testStackSuffix = "_" + AppNaming.stackName(forDomain: baseDomain)
     }
 
@@ -32,17 +37,18 @@ public struct Janitor: Sendable {
             found.append((entry.stack, "run \(entry.runID) (pid \(entry.pid)) is gone"))
         }
         let stacks = try DeployError.wrapping { () throws(DockerError) in try deployer.docker.stacks() }
-        for stack in stacks where stack.name.hasSuffix(testStackSuffix) && !live.contains(stack.name) && !found.contains(where: { $0.0 == stack.name }) {
+        for stack in stacks where stack.owners.contains(owner) && stack.name.hasSuffix(testStackSuffix)
+            && !live.contains(stack.name) && !found.contains(where: { $0.0 == stack.name }) {
             guard let created = stack.createdAt, Date().timeIntervalSince(created) >= age else { continue }
-            found.append((stack.name, "test stack with no live run, created \(Int(Date().timeIntervalSince(created) / 60)) min ago"))
+            found.append((stack.name, "test stack of this state folder with no live run, created \(Int(Date().timeIntervalSince(created) / 60)) min ago"))
         }
-        // Secrets and configs of a test stack whose services are already gone. The age matters here
-        // too: a run of another state folder may be between `docker stack rm` and its teardown
-        // (retaining its data), and its secrets are then as young as the run.
+        // Secrets of this state folder's test stacks whose services are already gone (cchost labels
+        // the secrets it generates). The age matters here too: a run may be between `docker stack rm`
+        // and its teardown (retaining its data), and its secrets are then as young as the run.
         let running = Set(stacks.map(\.name))
         for kind in [SwarmObject.Kind.secret, .config] {
             let objects = try DeployError.wrapping { () throws(DockerError) in try deployer.docker.swarmObjects(kind) }
-            for object in objects {
+            for object in objects where object.labels[StateIdentity.label] == owner {
                 guard let range = object.name.range(of: testStackSuffix + "_") else { continue }
                 let stack = String(object.name[..<range.lowerBound]) + testStackSuffix
                 guard !live.contains(stack) && !running.contains(stack) && !found.contains(where: { $0.0 == stack }),

@@ -41,7 +41,7 @@ final class RunContext {
     var docker: any Docker { deployer.docker }
 
     init(request: RunRequest, plan: RunPlan, deployer: any Deployer, plugins: [ResolvedPlugin], launcher: WorkerLauncher,
-         retainedData: any RetainedData, installDeploys: Int = 1, emit: @escaping @Sendable (RunEvent) -> Void) {
+         retainedData: any RetainedData, installDeploys: Int = 1, owner: String? = nil, emit: @escaping @Sendable (RunEvent) -> Void) {
         self.request = request
         self.plan = plan
         self.deployer = deployer
@@ -49,7 +49,7 @@ final class RunContext {
         self.installDeploys = installDeploys
         self.emit = emit
         app = AppDeployment(runID: plan.runID, recipe: request.recipe, domain: plan.domain, checkout: plan.base ?? plan.head,
-                            overrides: request.environment, workDirectory: plan.work)
+                            overrides: request.environment, workDirectory: plan.work, owner: owner)
         record = plan.record
         // One readiness path for every plugin: the operator's, else the first recipe plugin's declaration.
         let readiness = request.readinessPath

@@ -58,8 +58,13 @@ public final class RunEngine {
         if let problem = deployer.proxy.problem() {
             throw PlanError(description: "apps are reached through the engine's proxy, and \(problem)")
         }
+        // What the run creates carries the state folder's identity: only this folder's janitor reaps it.
+        let owner: String
+        do { owner = try StateIdentity.of(stateDirectory: runsDirectory.deletingLastPathComponent()) } catch {
+            throw PlanError(description: "\(error)")
+        }
         let run = RunContext(request: request, plan: plan, deployer: deployer, plugins: plugins + approvedOverlays,
-                             launcher: launcher, retainedData: retainedData, installDeploys: installDeploys, emit: events)
+                             launcher: launcher, retainedData: retainedData, installDeploys: installDeploys, owner: owner, emit: events)
         let registry = ActiveRuns(directory: runsDirectory.appendingPathComponent("active"))
         do {
             try registry.register(runID: plan.runID, stack: run.app.stack)
