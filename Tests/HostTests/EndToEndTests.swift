@@ -180,8 +180,11 @@ struct EndToEndTests {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         #expect(!Self.leftovers(stack).isEmpty, "the killed run left nothing to reap; the test proves nothing")
+        // Every service of the run carries its state folder's identity: what lets this janitor, and no other, reap it.
+        let owner = try StateIdentity.of(stateDirectory: state.url)
+        #expect(try DockerDaemon().stacks().first { $0.name == stack }?.owners == [owner])
         let janitor = Janitor(deployer: SwarmDeployer(), registry: ActiveRuns(directory: state.url.appendingPathComponent("runs/active")),
-                              owner: try StateIdentity.of(stateDirectory: state.url), baseDomain: "ci.example")
+                              owner: owner, baseDomain: "ci.example")
         let reaped = try janitor.reap(olderThan: 3600)
         #expect(reaped.map(\.stack).contains(stack))
         #expect(reaped.first { $0.stack == stack }?.reason.contains("is gone") == true)

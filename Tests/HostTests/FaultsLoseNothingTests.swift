@@ -96,4 +96,86 @@ struct FaultsLoseNothingTests {
         let janitorB = Janitor(deployer: SwarmDeployer(), registry: registryB, owner: ownerB, baseDomain: "ci.example")
         #expect(try janitorB.candidates(olderThan: 3600).map(\.stack).contains(stackB))
     }
+
+    // MARK: A corrupt state database is never written to
+
+    /// A state folder whose database has runs and a canonical, then a page in its middle damaged (as
+    /// a disk error would): SQLite still writes to it. Returns the state folder.
+    static func corruptState() throws -> TemporaryDirectory {
+        let state = try TemporaryDirectory("damaged")
+        let store = try StateStore(stateDirectory: state.path)
+        try store.promote(StateStoreTests.canonical("static-site", "1.0.0+1", run: "r0"), previous: nil)
+        for index in 0..<200 {
+            try store.record(run: StateStoreTests.storedRun("run\(index)", recipe: "static-site", at: 1_700_000_000 + Double(index)))
+        }
+        let database = state.url.appendingPathComponent("cchost.sqlite").path
+        _ = try StateStoreTests.sqlite(database, "PRAGMA wal_checkpoint(TRUNCATE)")
+        let pages = try #require(Int(try StateStoreTests.sqlite(database, "PRAGMA page_count")))
+        let pageSize = try #require(Int(try StateStoreTests.sqlite(database, "PRAGMA page_size")))
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: database))
+        // A b-tree page's first free block offset: the page's free space no longer adds up.
+        try handle.seek(toOffset: UInt64(pageSize * (pages / 2) + 1))
+        handle.write(Data([0xFF, 0xFF]))
+        try handle.close()
+        // The damage is real: SQLite's own check finds it.
+        let check = try run("/usr/bin/sqlite3", [database, "PRAGMA quick_check"])
+        #expect(check.stdout.trimmingCharacters(in: .whitespacesAndNewlines) != "ok", "the database was not damaged: \(check.stdout)")
+        return state
+    }
+
+    static func cli(_ arguments: [String], state: TemporaryDirectory) throws -> CommandResult {
+        try run(TestPaths.cli, arguments, environment: [
+            "CCHOST_STATE_DIR": state.path,
+            "CCHOST_PLUGIN_PATH": state.path, "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+        ])
+    }
+
+    static func digest(_ state: TemporaryDirectory) throws -> String {
+        try Digest.sha256(ofFileAt: state.url.appendingPathComponent("cchost.sqlite").path).hex
+    }
+
+    @Test("a sweep on a corrupt state database stops before writing, names the database and says how to recover")
+    func sweepRefusesCorruptDatabase() throws {
+        let state = try Self.corruptState()
+        let before = try Self.digest(state)
+        let result = try Self.cli(["sweep", "--dry-run"], state: state)
+        #expect(result.status == 2, "\(result.stdout)\(result.stderr)")
+        #expect(result.stderr.contains("\(state.path)/cchost.sqlite") && result.stderr.contains("is corrupt"), "\(result.stderr)")
+        #expect(result.stderr.contains(".recover"), "no way to recover was given: \(result.stderr)")
+        #expect(try Self.digest(state) == before)
+    }
+
+    @Test("after a run of the state folder was killed, cchost run checks the database and refuses a corrupt one before anything is deployed")
+    func runAfterUncleanShutdownRefusesCorruptDatabase() throws {
+        let state = try Self.corruptState()
+        let registry = ActiveRuns(directory: state.url.appendingPathComponent("runs/active"))
+        try FileManager.default.createDirectory(at: registry.directory, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        try encoder.encode(ActiveRuns.Entry(runID: "killed", stack: "killed-1_ci_example", pid: Int32.max, startedAt: Date()))
+            .write(to: registry.directory.appendingPathComponent("killed.json"))
+        let result = try Self.cli(["run", "static-site", "--repo", state.url.appendingPathComponent("no-such-repo").path], state: state)
+        #expect(result.status == 2, "\(result.stdout)\(result.stderr)")
+        #expect(result.stderr.contains("is corrupt") && result.stderr.contains(".recover"), "\(result.stderr)")
+    }
+
+    // MARK: A read-only state folder can still be read
+
+    @Test("canon show and runs list read a read-only state folder")
+    func readOnlyStateFolder() throws {
+        let state = try TemporaryDirectory("readonly")
+        let store = try StateStore(stateDirectory: state.path)
+        try store.promote(StateStoreTests.canonical("static-site", "1.0.0+1", run: "r0"), previous: nil)
+        try store.record(run: StateStoreTests.storedRun("run0", recipe: "static-site", at: 1_700_000_000))
+        _ = try StateStoreTests.sqlite(state.url.appendingPathComponent("cchost.sqlite").path, "PRAGMA wal_checkpoint(TRUNCATE)")
+        // Root writes through file modes: a read-only bind mount is what a read-only disk looks like.
+        #expect(try run("/bin/mount", ["--bind", "-o", "ro", state.path, state.path]).status == 0)
+        defer { _ = try? run("/bin/umount", [state.path]) }
+        #expect(!FileManager.default.createFile(atPath: state.url.appendingPathComponent("probe").path, contents: Data()),
+                "the state folder is still writable; the test proves nothing")
+        let show = try Self.cli(["canon", "show", "static-site"], state: state)
+        #expect(show.status == 0 && show.stdout.contains("1.0.0+1"), "\(show.stdout)\(show.stderr)")
+        let runs = try Self.cli(["runs", "list"], state: state)
+        #expect(runs.status == 0 && runs.stdout.contains("run0"), "\(runs.stdout)\(runs.stderr)")
+    }
 }
