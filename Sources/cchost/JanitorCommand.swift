@@ -32,6 +32,8 @@ struct JanitorCommand: ParsableCommand {
             return (Janitor(deployer: SwarmDeployer(), registry: registry, owner: try StateIdentity.of(stateDirectory: state),
                             baseDomain: baseDomain), configuration)
         }
+        // Opened (and checked, when a run was killed) before the janitor reaps what the killed runs left.
+        let store = Result { try StateStore.toWrite(stateDirectory: configuration.stateDirectory) }
         var failed = false
         if dryRun {
             let found = try failingClearly { try janitor.candidates(olderThan: olderThan * 60) }
@@ -46,8 +48,7 @@ struct JanitorCommand: ParsableCommand {
             failed = reaped.contains { !$0.leftovers.isEmpty }
         }
         do {
-            let store = try StateStore(stateDirectory: configuration.stateDirectory)
-            let unused = try Janitor.unusedRetainedVolumes(store: store, volumes: RetainedVolumes(stateDirectory: configuration.stateDirectory),
+            let unused = try Janitor.unusedRetainedVolumes(store: try store.get(), volumes: RetainedVolumes(stateDirectory: configuration.stateDirectory),
                                                            dryRun: dryRun)
             for volume in unused { print("\(dryRun ? "would remove" : "removed") retained volume \(volume): no canonical uses it") }
             if unused.isEmpty { print("no unused retained volume") }

@@ -74,7 +74,7 @@ struct RunCommand: ParsableCommand {
             guard let repository = repo ?? settings?.upstream else {
                 throw Failure(message: "give --repo: \(recipe) is not among the configuration's recipes", status: 2)
             }
-            let store = try StateStore(stateDirectory: setup.configuration.stateDirectory)
+            let store = try StateStore.toWrite(stateDirectory: setup.configuration.stateDirectory)
             let canonical = try store.canonical(recipe: self.recipe)
             if warm || quick {
                 guard canonical != nil else {

@@ -32,8 +32,8 @@ public struct Janitor: Sendable {
     public func candidates(olderThan age: TimeInterval) throws(DeployError) -> [(stack: String, reason: String)] {
         var found: [(String, String)] = []
         let entries = try registry.entries()
-        let live = Set(entries.filter { Self.isAlive($0.pid) }.map(\.stack))
-        for entry in entries where !Self.isAlive(entry.pid) {
+        let live = Set(entries.filter(\.processIsAlive).map(\.stack))
+        for entry in entries where !entry.processIsAlive {
             found.append((entry.stack, "run \(entry.runID) (pid \(entry.pid)) is gone"))
         }
         let stacks = try DeployError.wrapping { () throws(DockerError) in try deployer.docker.stacks() }
@@ -67,9 +67,5 @@ public struct Janitor: Sendable {
             reaped.append(Reaped(stack: stack, reason: reason, leftovers: result.leftovers))
         }
         return reaped
-    }
-
-    static func isAlive(_ pid: Int32) -> Bool {
-        kill(pid, 0) == 0 || errno == EPERM
     }
 }
