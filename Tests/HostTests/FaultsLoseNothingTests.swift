@@ -178,4 +178,30 @@ struct FaultsLoseNothingTests {
         let runs = try Self.cli(["runs", "list"], state: state)
         #expect(runs.status == 0 && runs.stdout.contains("run0"), "\(runs.stdout)\(runs.stderr)")
     }
+
+    // MARK: A canonical being read is never collected
+
+    @Test("a canonical's data read by a warm run stays through a promotion and garbage collection, and goes once the reader ends")
+    func canonicalReadersAreRespected() throws {
+        let state = try TemporaryDirectory("reader")
+        let docker = FakeDocker(root: state.url)
+        let volumes = RetainedVolumes(docker: docker, stateDirectory: state.path)
+        let labels = { (run: String) in ["cchost.canon.state": state.path, "cchost.canon.recipe": "site", "cchost.canon.run": run,
+                                          "cchost.canon.volume": "data"] }
+        for run in ["old", "new"] { try docker.createVolume("warm-site-\(run)_data", labels: labels(run)) }
+        let store = try StateStore(stateDirectory: state.path)
+        let old = Canonical(recipe: "site", version: "1.0.0+1", commit: "a", promotedAt: Date(), runID: "old", volumes: ["warm-site-old_data"])
+        try store.promote(old, previous: nil)
+        var reader: CanonicalReader? = try CanonicalReader(recipe: "site", store: store)
+        #expect(reader?.canonical.runID == "old")
+        // A sweep promotes a newer release while the warm run still copies the old canonical's data.
+        try store.promote(Canonical(recipe: "site", version: "1.1.0+1", commit: "b", promotedAt: Date(), runID: "new",
+                                    volumes: ["warm-site-new_data"]), previous: "1.0.0+1")
+        let whileRead = try Janitor.unusedRetainedVolumes(store: store, volumes: volumes, dryRun: false)
+        #expect(whileRead.isEmpty, "garbage collection removed \(whileRead) while a warm run read it")
+        #expect(try volumes.list().map(\.name).sorted() == ["warm-site-new_data", "warm-site-old_data"])
+        withExtendedLifetime(reader) {}
+        reader = nil
+        #expect(try Janitor.unusedRetainedVolumes(store: store, volumes: volumes, dryRun: false) == ["warm-site-old_data"])
+    }
 }
