@@ -34,11 +34,16 @@ public final class CanonicalReader: Sendable {
 }
 
 extension StateStore {
-    /// Run ids whose retained volumes garbage collection keeps: the canonicals'.
+    /// Run ids whose retained volumes garbage collection keeps: the canonicals', and those a live
+    /// reader holds (read in the same transaction, so a reader that took its lock before is seen).
     public func retainedRunsInUse() throws(StateStoreError) -> Set<String> {
         try Self.attempt(path, "read which retained data is in use") {
             try pool.read { db in
-                Set(try String.fetchAll(db, sql: "SELECT run_id FROM canonical"))
+                let canonicals = try String.fetchAll(db, sql: "SELECT run_id FROM canonical")
+                let readers = try LockRow.fetchAll(db, sql: "SELECT * FROM lock WHERE name LIKE ?", arguments: [CanonicalReader.lockPrefix + "%"])
+                    .filter { !StateLock.isStale($0) }
+                    .compactMap { $0.name.dropFirst(CanonicalReader.lockPrefix.count).split(separator: ":").first.map(String.init) }
+                return Set(canonicals + readers)
             }
         }
     }
