@@ -204,4 +204,30 @@ struct FaultsLoseNothingTests {
         reader = nil
         #expect(try Janitor.unusedRetainedVolumes(store: store, volumes: volumes, dryRun: false) == ["warm-site-old_data"])
     }
+
+    // MARK: A killed run is recorded as interrupted
+
+    @Test("a run killed with SIGKILL is recorded as interrupted by cchost janitor, and its checkouts go with its app", .requiresDocker)
+    func killedRunRecordedAsInterrupted() throws {
+        let state = try TemporaryDirectory("state")
+        let (process, stack) = try EndToEndTests().startRun(state: state)
+        let runID = try #require(try ActiveRuns(directory: state.url.appendingPathComponent("runs/active")).entries().first?.runID)
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        let work = state.url.appendingPathComponent("runs/\(runID)")
+        #expect(FileManager.default.fileExists(atPath: work.appendingPathComponent("head").path), "the killed run left no checkout; the test proves nothing")
+        let unfinished = try #require(try StateStore(stateDirectory: state.path).run(id: runID))
+        #expect(unfinished.finishedAt == nil, "the killed run's row is already finished; the test proves nothing")
+
+        let result = try Self.cli(["janitor"], state: state)
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(EndToEndTests.leftovers(stack).isEmpty, "\(EndToEndTests.leftovers(stack))")
+        let row = try #require(try StateStore(stateDirectory: state.path).run(id: runID))
+        #expect(row.finishedAt != nil && row.verdict == "unverified", "\(row.verdict) \(String(describing: row.finishedAt))")
+        let record = try RunReport.decode(Data(row.record.utf8))
+        #expect(record.aborted?.contains("interrupted") == true, "\(String(describing: record.aborted))")
+        for folder in ["head", "base", "source"] {
+            #expect(!FileManager.default.fileExists(atPath: work.appendingPathComponent(folder).path), "\(folder) is left")
+        }
+    }
 }
