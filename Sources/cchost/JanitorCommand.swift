@@ -25,7 +25,7 @@ struct JanitorCommand: ParsableCommand {
     @Flag(help: "Only say what would be reaped.") var dryRun = false
 
     func run() throws {
-        let (janitor, configuration) = try failingClearly { () throws -> (Janitor, Configuration) in
+        var (janitor, configuration) = try failingClearly { () throws -> (Janitor, Configuration) in
             let configuration = try Configuration.load()
             let state = URL(fileURLWithPath: configuration.stateDirectory)
             let registry = ActiveRuns(directory: state.appendingPathComponent("runs/active"))
@@ -34,6 +34,7 @@ struct JanitorCommand: ParsableCommand {
         }
         // Opened (and checked, when a run was killed) before the janitor reaps what the killed runs left.
         let store = Result { try StateStore.toWrite(stateDirectory: configuration.stateDirectory) }
+        janitor.recorder = try? store.get()
         var failed = false
         if dryRun {
             let found = try failingClearly { try janitor.candidates(olderThan: olderThan * 60) }
@@ -43,9 +44,10 @@ struct JanitorCommand: ParsableCommand {
             let reaped = try failingClearly { try janitor.reap(olderThan: olderThan * 60) }
             for item in reaped {
                 print("reaped \(item.stack): \(item.reason)" + (item.leftovers.isEmpty ? "" : "; left: \(item.leftovers.joined(separator: ", "))"))
+                for problem in item.problems { printError("cchost: \(problem)") }
             }
             if reaped.isEmpty { print("no stack to reap") }
-            failed = reaped.contains { !$0.leftovers.isEmpty }
+            failed = reaped.contains { !$0.leftovers.isEmpty || !$0.problems.isEmpty }
         }
         do {
             let unused = try Janitor.unusedRetainedVolumes(store: try store.get(), volumes: RetainedVolumes(stateDirectory: configuration.stateDirectory),

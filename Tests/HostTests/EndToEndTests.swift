@@ -183,8 +183,9 @@ struct EndToEndTests {
         // Every service of the run carries its state folder's identity: what lets this janitor, and no other, reap it.
         let owner = try StateIdentity.of(stateDirectory: state.url)
         #expect(try DockerDaemon().stacks().first { $0.name == stack }?.owners == [owner])
-        let janitor = Janitor(deployer: SwarmDeployer(), registry: ActiveRuns(directory: state.url.appendingPathComponent("runs/active")),
+        var janitor = Janitor(deployer: SwarmDeployer(), registry: ActiveRuns(directory: state.url.appendingPathComponent("runs/active")),
                               owner: owner, baseDomain: "ci.example")
+        janitor.recorder = try StateStore(stateDirectory: state.path)
         let reaped = try janitor.reap(olderThan: 3600)
         #expect(reaped.map(\.stack).contains(stack))
         #expect(reaped.first { $0.stack == stack }?.reason.contains("is gone") == true)

@@ -13,6 +13,8 @@ public struct Janitor: Sendable {
     public let owner: String
     /// Stacks of test apps end with this (the base domain with `.` → `_`).
     public let testStackSuffix: String
+    /// Where a dead run's record is finished as interrupted (the state database).
+    public var recorder: (any RunRecorder)?
 
     public init(deployer: SwarmDeployer, registry: ActiveRuns, owner: String, baseDomain: String) {
         self.deployer = deployer
@@ -25,6 +27,8 @@ public struct Janitor: Sendable {
         public var stack: String
         public var reason: String
         public var leftovers: [String]
+        /// What could not be done for a dead run besides its app: its record finished as interrupted.
+        public var problems: [String] = []
     }
 
     /// What to reap, without touching anything: `(stack, reason)`. Docker not answering is an error,
@@ -59,12 +63,25 @@ public struct Janitor: Sendable {
         return found
     }
 
+    struct NoRecorder: Error, CustomStringConvertible { var description: String { "the state database could not be opened" } }
+
     public func reap(olderThan age: TimeInterval) throws(DeployError) -> [Reaped] {
         var reaped: [Reaped] = []
         for (stack, reason) in try candidates(olderThan: age) {
             let result = deployer.teardown(stack: stack)
-            for entry in try registry.entries() where entry.stack == stack { registry.unregister(runID: entry.runID) }
-            reaped.append(Reaped(stack: stack, reason: reason, leftovers: result.leftovers))
+            var problems: [String] = []
+            for entry in try registry.entries() where entry.stack == stack {
+                // A dead run's checkouts go with its app; its record and artifacts stay, the record finished.
+                RunPlan.removeCheckouts(in: registry.directory.deletingLastPathComponent().appendingPathComponent(entry.runID))
+                do {
+                    guard let recorder else { throw NoRecorder() }
+                    try recorder.interrupted(runID: entry.runID, reason: "interrupted: its process (pid \(entry.pid)) was gone; the janitor tore its app down")
+                    registry.unregister(runID: entry.runID)
+                } catch {
+                    problems.append("run \(entry.runID) was not recorded as interrupted (the janitor tries again): \(error)")
+                }
+            }
+            reaped.append(Reaped(stack: stack, reason: reason, leftovers: result.leftovers, problems: problems))
         }
         return reaped
     }
