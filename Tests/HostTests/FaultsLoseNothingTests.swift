@@ -230,4 +230,26 @@ struct FaultsLoseNothingTests {
             #expect(!FileManager.default.fileExists(atPath: work.appendingPathComponent(folder).path), "\(folder) is left")
         }
     }
+
+    // MARK: Infrastructure faults are unverified, never the recipe's failure
+
+    @Test("a disk that fills up under the run's folder mid-run makes the install unverified, never the recipe's failure", .requiresDocker)
+    func fullDiskIsUnverified() throws {
+        let state = try TemporaryDirectory("fulldisk")
+        #expect(try run("/bin/mount", ["-t", "tmpfs", "-o", "size=8m", "tmpfs", state.path]).status == 0)
+        defer { _ = try? run("/bin/umount", ["-l", state.path]) }
+        let filler = state.url.appendingPathComponent("filler").path
+        // Once the run is planned (its checkouts made) and before it deploys, the disk fills up.
+        let engine = RunEngine(deployer: SwarmDeployer(defaultTimeout: 60), plugins: [], launcher: .forTests(),
+                               runsDirectory: state.url.appendingPathComponent("runs"),
+                               retainedData: RetainedVolumes(docker: DockerDaemon(), stateDirectory: state.path), events: { event in
+                                   if case .started = event { _ = try? run("/bin/sh", ["-c", "dd if=/dev/zero of=\(filler) bs=64k 2>/dev/null; true"]) }
+                               })
+        let record = try engine.run(RunRequest(recipe: "static-site", repository: EndToEndTests.repository("static-site"), stages: [.install]))
+        let install = try record.tier(.install)
+        #expect(install.opDetail.contains("No space left") || install.opDetail.contains("space"), "the disk never filled: \(install.opDetail)")
+        #expect(install.opVerdict == .unverified, "\(install.opVerdict): \(install.opDetail)")
+        #expect(record.judgement.verdict != .fail, "\(record.judgement.line)")
+        #expect(EndToEndTests.leftovers(AppNaming.stackName(forDomain: record.domain)).isEmpty)
+    }
 }
