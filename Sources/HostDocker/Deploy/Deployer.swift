@@ -83,13 +83,17 @@ public struct DeployError: Error, Sendable, Equatable, CustomStringConvertible {
     public var operation: String
     public var stack: String
     public var reason: String
+    /// The host failed, not the recipe: cchost could not write its own files (a full disk, a
+    /// read-only run folder). What it stops is `unverified`, never the recipe's `fail`.
+    public var isHostFault: Bool
     /// "deploy of app_ci_example failed: …"; an error of no stack does not name one.
     public var description: String { stack.isEmpty ? "\(operation) failed: \(reason)" : "\(operation) of \(stack) failed: \(reason)" }
 
-    public init(operation: String, stack: String, reason: String) {
+    public init(operation: String, stack: String, reason: String, isHostFault: Bool = false) {
         self.operation = operation
         self.stack = stack
         self.reason = reason
+        self.isHostFault = isHostFault
     }
 
     /// A Docker call that failed under a deploy: the operation and container as Docker's error

@@ -61,7 +61,7 @@ public struct SwarmDeployer: Deployer {
         let text = "version: \"3.8\"\nservices:\n" + services.joined()
         let file = app.workDirectory.appendingPathComponent("cchost-labels.yml")
         do { try Data(text.utf8).write(to: file) } catch {
-            throw DeployError(operation: "write labels", stack: app.stack, reason: error.localizedDescription)
+            throw DeployError(operation: "write labels", stack: app.stack, reason: error.localizedDescription, isHostFault: true)
         }
         return file
     }
@@ -80,7 +80,7 @@ public struct SwarmDeployer: Deployer {
     func writeEnvironment(_ recipe: Recipe, app: AppDeployment) throws(DeployError) {
         let text = recipe.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\n") + "\n"
         do { try Data(text.utf8).write(to: app.workDirectory.appendingPathComponent("\(app.domain).env")) } catch {
-            throw DeployError(operation: "write env", stack: app.stack, reason: error.localizedDescription)
+            throw DeployError(operation: "write env", stack: app.stack, reason: error.localizedDescription, isHostFault: true)
         }
     }
 
@@ -141,16 +141,18 @@ public struct SwarmDeployer: Deployer {
         let folder = app.workDirectory.appendingPathComponent(folderName)
         try FileManager.default.createDirectoryIfMissing(folder, stack: app.stack)
         var failures: [String] = []
+        var hostFault = false
         for attempt in 1...Self.backupAttempts {
             do {
                 return BackupRecord(archives: try backupOnce(services, app: app, into: folder), failedAttempts: failures)
             } catch {
+                hostFault = hostFault || error.isHostFault
                 failures.append("attempt \(attempt): \(error.operation): \(error.reason)")
                 logger.notice("backup failed", metadata: ["stack": "\(app.stack)", "attempt": "\(attempt)", "reason": "\(error.reason)"])
                 if attempt < Self.backupAttempts { Thread.sleep(forTimeInterval: 2) }
             }
         }
-        throw DeployError(operation: "backup", stack: app.stack, reason: failures.joined(separator: "; "))
+        throw DeployError(operation: "backup", stack: app.stack, reason: failures.joined(separator: "; "), isHostFault: hostFault)
     }
 
     private func backupOnce(_ services: [ComposeProject.Service], app: AppDeployment, into folder: URL) throws(DeployError) -> [BackupArchive] {
@@ -180,7 +182,8 @@ public struct SwarmDeployer: Deployer {
         }
         if let first = failures.first {
             throw failures.count == 1 ? first : DeployError(operation: first.operation, stack: app.stack,
-                reason: first.reason + "; then " + failures.dropFirst().map { "\($0.operation): \($0.reason)" }.joined(separator: "; "))
+                reason: first.reason + "; then " + failures.dropFirst().map { "\($0.operation): \($0.reason)" }.joined(separator: "; "),
+                isHostFault: first.isHostFault)
         }
         guard !archives.isEmpty else {
             throw DeployError(operation: "backup", stack: app.stack,
@@ -317,7 +320,7 @@ public struct SwarmDeployer: Deployer {
 extension FileManager {
     func createDirectoryIfMissing(_ url: URL, stack: String) throws(DeployError) {
         do { try createDirectory(at: url, withIntermediateDirectories: true) } catch {
-            throw DeployError(operation: "create \(url.path)", stack: stack, reason: error.localizedDescription)
+            throw DeployError(operation: "create \(url.path)", stack: stack, reason: error.localizedDescription, isHostFault: true)
         }
     }
 }
