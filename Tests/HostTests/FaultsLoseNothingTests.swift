@@ -184,25 +184,41 @@ struct FaultsLoseNothingTests {
     @Test("a canonical's data read by a warm run stays through a promotion and garbage collection, and goes once the reader ends")
     func canonicalReadersAreRespected() throws {
         let state = try TemporaryDirectory("reader")
-        let docker = FakeDocker(root: state.url)
+        try Self.readerKeepsCanonical(docker: FakeDocker(root: state.url), state: state)
+    }
+
+    @Test("the same with real Docker volumes: garbage collection of one state folder keeps what its warm run reads", .requiresDocker)
+    func canonicalReadersAreRespectedOnDocker() throws {
+        let state = try TemporaryDirectory("reader")
+        let volumes = RetainedVolumes(docker: DockerDaemon(), stateDirectory: state.path)
+        // Only volumes labelled with this temporary state folder are ever listed or removed.
+        defer { _ = try? volumes.remove(volumes.list().map(\.name)) }
+        try Self.readerKeepsCanonical(docker: DockerDaemon(), state: state)
+    }
+
+    static func readerKeepsCanonical(docker: any Docker, state: TemporaryDirectory) throws {
         let volumes = RetainedVolumes(docker: docker, stateDirectory: state.path)
-        let labels = { (run: String) in ["cchost.canon.state": state.path, "cchost.canon.recipe": "site", "cchost.canon.run": run,
-                                          "cchost.canon.volume": "data"] }
-        for run in ["old", "new"] { try docker.createVolume("warm-site-\(run)_data", labels: labels(run)) }
+        let suffix = UUID().uuidString.prefix(8).lowercased()
+        let (oldRun, newRun) = ("old\(suffix)", "new\(suffix)")
+        let name = { (run: String) in RetainedVolumes.name(recipe: "site", runID: run, volume: "data") }
+        for run in [oldRun, newRun] {
+            try docker.createVolume(name(run), labels: ["cchost.canon.state": state.path, "cchost.canon.recipe": "site",
+                                                        "cchost.canon.run": run, "cchost.canon.volume": "data"])
+        }
         let store = try StateStore(stateDirectory: state.path)
-        let old = Canonical(recipe: "site", version: "1.0.0+1", commit: "a", promotedAt: Date(), runID: "old", volumes: ["warm-site-old_data"])
-        try store.promote(old, previous: nil)
+        try store.promote(Canonical(recipe: "site", version: "1.0.0+1", commit: "a", promotedAt: Date(), runID: oldRun,
+                                    volumes: [name(oldRun)]), previous: nil)
         var reader: CanonicalReader? = try CanonicalReader(recipe: "site", store: store)
-        #expect(reader?.canonical.runID == "old")
+        #expect(reader?.canonical.runID == oldRun)
         // A sweep promotes a newer release while the warm run still copies the old canonical's data.
-        try store.promote(Canonical(recipe: "site", version: "1.1.0+1", commit: "b", promotedAt: Date(), runID: "new",
-                                    volumes: ["warm-site-new_data"]), previous: "1.0.0+1")
+        try store.promote(Canonical(recipe: "site", version: "1.1.0+1", commit: "b", promotedAt: Date(), runID: newRun,
+                                    volumes: [name(newRun)]), previous: "1.0.0+1")
         let whileRead = try Janitor.unusedRetainedVolumes(store: store, volumes: volumes, dryRun: false)
         #expect(whileRead.isEmpty, "garbage collection removed \(whileRead) while a warm run read it")
-        #expect(try volumes.list().map(\.name).sorted() == ["warm-site-new_data", "warm-site-old_data"])
+        #expect(try volumes.list().map(\.name).sorted() == [name(newRun), name(oldRun)])
         withExtendedLifetime(reader) {}
         reader = nil
-        #expect(try Janitor.unusedRetainedVolumes(store: store, volumes: volumes, dryRun: false) == ["warm-site-old_data"])
+        #expect(try Janitor.unusedRetainedVolumes(store: store, volumes: volumes, dryRun: false) == [name(oldRun)])
     }
 
     // MARK: A killed run is recorded as interrupted
