@@ -161,7 +161,7 @@ struct FaultsLoseNothingTests {
 
     // MARK: A read-only state folder can still be read
 
-    @Test("canon show and runs list read a read-only state folder")
+    @Test("canon show and runs list read a read-only state folder", .enabled(if: getuid() == 0, "mounts a file system: needs root"))
     func readOnlyStateFolder() throws {
         let state = try TemporaryDirectory("readonly")
         let store = try StateStore(stateDirectory: state.path)
@@ -267,6 +267,24 @@ struct FaultsLoseNothingTests {
         #expect(install.opVerdict == .unverified, "\(install.opVerdict): \(install.opDetail)")
         #expect(record.judgement.verdict != .fail, "\(record.judgement.line)")
         #expect(EndToEndTests.leftovers(AppNaming.stackName(forDomain: record.domain)).isEmpty)
+    }
+
+    @Test("a command's output streamed into a file on a full disk fails as the host's fault, and the partial file is gone", .enabled(if: getuid() == 0, "mounts a file system: needs root"))
+    func streamToFullDiskIsHostFault() throws {
+        let folder = try TemporaryDirectory("tinydisk")
+        #expect(try run("/bin/mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", folder.path]).status == 0)
+        defer { _ = try? run("/bin/umount", ["-l", folder.path]) }
+        let file = folder.url.appendingPathComponent("archive.tar")
+        let error = #expect(throws: CommandError.self) {
+            try Command.run("/usr/bin/head", ["-c", "1048576", "/dev/zero"], environment: [:], input: .none, stdoutFile: file, timeout: 30)
+        }
+        #expect(error?.isHostFault == true && error?.reason.contains("No space left") == true, "\(String(describing: error))")
+        #expect(!FileManager.default.fileExists(atPath: file.path))
+        // A command that fails on its own is not the host's fault.
+        let own = #expect(throws: CommandError.self) {
+            try Command.run("/bin/sleep", ["5"], environment: [:], input: .none, stdoutFile: file, timeout: 1)
+        }
+        #expect(own?.isHostFault == false)
     }
 
     @Test("SIGTERM to cchost run still writes its --json report, cancelled, after teardown", .requiresDocker)
