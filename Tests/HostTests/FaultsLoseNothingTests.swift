@@ -312,4 +312,22 @@ struct FaultsLoseNothingTests {
         #expect(record.aborted?.contains("SIGTERM") == true, "\(String(describing: record.aborted))")
         #expect(try EndToEndTests.leftovers(#require(stack)).isEmpty)
     }
+
+    /// A state database that takes the start of a run and then can no longer be written (a full disk).
+    final class FailingFinish: RunRecorder {
+        struct DiskFull: Error, CustomStringConvertible { var description: String { "database or disk is full" } }
+        func started(_ record: RunRecord) throws {}
+        func finished(_ record: RunRecord) throws { throw DiskFull() }
+        func interrupted(runID: String, reason: String) throws {}
+    }
+
+    @Test("a run whose record cannot be stored is not green: it is unverified, saying why, so no exit 0 and no promotion rest on it")
+    func unstoredRecordIsNotGreen() throws {
+        let harness = try RunEngineTests.Harness()
+        harness.engine.recorder = FailingFinish()
+        let record = try harness.run(stages: [.install])
+        #expect(try record.tier(.install).verdict == .pass, "the run itself must pass for this test to prove anything")
+        #expect(!record.isGreen && record.exitStatus != 0, "\(record.judgement.line)")
+        #expect(record.aborted?.contains("database or disk is full") == true, "\(String(describing: record.aborted))")
+    }
 }
