@@ -10,8 +10,11 @@ struct JanitorCommand: ParsableCommand {
         commandName: "janitor",
         abstract: "Reap what killed runs left behind: stacks, containers, volumes, secrets, configs, networks.",
         discussion: """
-            A stack is reaped when the run that registered it is gone, or when it is a test stack (under the \
-            test base domain) that no live run owns and is older than --older-than. Retained volumes of this \
+            Only what this state folder's runs made is touched (they label it with the folder's identity, \
+            kept in <state_dir>/state-id): a stack is reaped when the run that registered it is gone, or when \
+            it is a test stack (under the test base domain) of this state folder that no live run owns and is \
+            older than --older-than. Another state folder's stacks and stacks cchost did not deploy are never \
+            touched. Retained volumes of this \
             state folder that no canonical uses are removed too, unless a sweep is running. Exit status: 0 \
             when nothing is left, 1 when something could not be removed, 2 on error.
             """)
@@ -22,12 +25,16 @@ struct JanitorCommand: ParsableCommand {
     @Flag(help: "Only say what would be reaped.") var dryRun = false
 
     func run() throws {
-        let (janitor, configuration) = try failingClearly { () throws -> (Janitor, Configuration) in
+        var (janitor, configuration) = try failingClearly { () throws -> (Janitor, Configuration) in
             let configuration = try Configuration.load()
-            let registry = ActiveRuns(directory: URL(fileURLWithPath: configuration.stateDirectory)
-                .appendingPathComponent("runs/active"))
-            return (Janitor(deployer: SwarmDeployer(), registry: registry, baseDomain: baseDomain), configuration)
+            let state = URL(fileURLWithPath: configuration.stateDirectory)
+            let registry = ActiveRuns(directory: state.appendingPathComponent("runs/active"))
+            return (Janitor(deployer: SwarmDeployer(), registry: registry, owner: try StateIdentity.of(stateDirectory: state),
+                            baseDomain: baseDomain), configuration)
         }
+        // Opened (and checked, when a run was killed) before the janitor reaps what the killed runs left.
+        let store = Result { try StateStore.toWrite(stateDirectory: configuration.stateDirectory) }
+        janitor.recorder = try? store.get()
         var failed = false
         if dryRun {
             let found = try failingClearly { try janitor.candidates(olderThan: olderThan * 60) }
@@ -37,13 +44,13 @@ struct JanitorCommand: ParsableCommand {
             let reaped = try failingClearly { try janitor.reap(olderThan: olderThan * 60) }
             for item in reaped {
                 print("reaped \(item.stack): \(item.reason)" + (item.leftovers.isEmpty ? "" : "; left: \(item.leftovers.joined(separator: ", "))"))
+                for problem in item.problems { printError("cchost: \(problem)") }
             }
             if reaped.isEmpty { print("no stack to reap") }
-            failed = reaped.contains { !$0.leftovers.isEmpty }
+            failed = reaped.contains { !$0.leftovers.isEmpty || !$0.problems.isEmpty }
         }
         do {
-            let store = try StateStore(stateDirectory: configuration.stateDirectory)
-            let unused = try Janitor.unusedRetainedVolumes(store: store, volumes: RetainedVolumes(stateDirectory: configuration.stateDirectory),
+            let unused = try Janitor.unusedRetainedVolumes(store: try store.get(), volumes: RetainedVolumes(stateDirectory: configuration.stateDirectory),
                                                            dryRun: dryRun)
             for volume in unused { print("\(dryRun ? "would remove" : "removed") retained volume \(volume): no canonical uses it") }
             if unused.isEmpty { print("no unused retained volume") }

@@ -74,13 +74,11 @@ struct RunCommand: ParsableCommand {
             guard let repository = repo ?? settings?.upstream else {
                 throw Failure(message: "give --repo: \(recipe) is not among the configuration's recipes", status: 2)
             }
-            let store = try StateStore(stateDirectory: setup.configuration.stateDirectory)
-            let canonical = try store.canonical(recipe: self.recipe)
-            if warm || quick {
-                guard canonical != nil else {
-                    throw Failure(message: "\(recipe) has no canonical yet, and a warm or quick run starts from the canonical's data: run `cchost sweep` first, or run cold (without --warm/--quick)")
-                }
-            }
+            let store = try StateStore.toWrite(stateDirectory: setup.configuration.stateDirectory)
+            // A warm or quick run holds the canonical it copies until it ends: no sweep removes that data meanwhile.
+            let reader = warm || quick ? try CanonicalReader(recipe: self.recipe, store: store) : nil
+            defer { withExtendedLifetime(reader) {} }
+            let canonical = try reader.map(\.canonical) ?? store.canonical(recipe: self.recipe)
             let timeout = settings?.timeout ?? 300
             let deployer: any Deployer = backend == "abra" ? AbraDeployer(abra: try abraExecutable(), defaultTimeout: timeout)
                 : SwarmDeployer(defaultTimeout: timeout)

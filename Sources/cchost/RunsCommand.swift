@@ -15,7 +15,7 @@ struct RunsCommand: ParsableCommand {
         "\(run.id)  \(run.recipe)  \(run.trigger)  \(run.quick ? "warm" : "cold")  \(run.baseVersion.map { "\($0) → " } ?? "")\(run.headRef)  \(run.verdict)  \(ISO8601DateFormatter().string(from: run.startedAt))"
     }
 
-    static func store() throws -> StateStore { try StateStore(stateDirectory: try Configuration.load().stateDirectory) }
+    static func store() throws -> StateStore { try StateStore(stateDirectory: try Configuration.load().stateDirectory, readOnly: true) }
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The latest runs, newest first.")

@@ -26,7 +26,8 @@ struct SweepCommand: ParsableCommand {
             if let config { setenv("CCHOST_CONFIG", config, 1) }
             let setup = try sandbox.setup()
             let configuration = setup.configuration
-            let store = try StateStore(stateDirectory: configuration.stateDirectory)
+            // Checked before the sweep writes anything, plugin cache included.
+            let store = try StateStore.toWrite(stateDirectory: configuration.stateDirectory, check: true)
             let found = try setup.plugins(forRecipe: nil, checkout: nil)
             for problem in found.problems { printError("cchost: warning: \(problem)") }
             let installed = found.plugins.map(\.info)
@@ -71,7 +72,7 @@ struct CanonCommand: ParsableCommand {
 
         func run() throws {
             let canonicals = try failingClearly { () throws -> [Canonical] in
-                let store = try StateStore(stateDirectory: try Configuration.load().stateDirectory)
+                let store = try StateStore(stateDirectory: try Configuration.load().stateDirectory, readOnly: true)
                 if let recipe {
                     guard let canonical = try store.canonical(recipe: recipe) else {
                         throw Failure(message: "\(recipe) has no canonical yet: no release of it has passed a sweep", status: 1)
@@ -108,7 +109,7 @@ struct CanonCommand: ParsableCommand {
 
         func run() throws {
             let history = try failingClearly { () throws -> [Promotion] in
-                try StateStore(stateDirectory: try Configuration.load().stateDirectory).history(recipe: recipe)
+                try StateStore(stateDirectory: try Configuration.load().stateDirectory, readOnly: true).history(recipe: recipe)
             }
             if json {
                 struct Row: Encodable {

@@ -242,7 +242,10 @@ struct ConfigurationTests {
         let error = try #require(throws: ConfigurationError.self) {
             try parse("# cchost\nstate_dir: /srv/cchost\n\nplugin_path: [/opt/plugins]\n")
         }
-        #expect(error == .unknownKey(file: source, line: 4, key: "plugin_path"))
+        #expect(error == .unknownKey(file: source, line: 4, key: "plugin_path", known: [
+            "state_dir", "plugin_paths", "allowlist", "worker_path", "operator_plugins", "recipes", "concurrency", "backend", "base_domain",
+            "ceilings", "retention",
+        ]))
         #expect(error.description.hasPrefix("\(source):4: unknown key 'plugin_path'"))
     }
 

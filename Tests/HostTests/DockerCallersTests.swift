@@ -245,22 +245,27 @@ struct DockerCallersTests {
 
     // MARK: Janitor: what killed runs left
 
-    @Test("the janitor reaps a dead run's stack, old test stacks and old secrets of gone stacks; never live, young or other stacks")
+    @Test("the janitor reaps a dead run's stack, its state folder's old test stacks and old secrets of gone stacks; never live, young, other states' or foreign stacks")
     func janitorCandidates() throws {
         let folder = try TemporaryDirectory()
         let hoursAgo = Date().addingTimeInterval(-2 * 3600)
+        let mine: Set = ["state-a"], label = ["cchost.state": "state-a"]
         let docker = FakeDocker(root: folder.url) {
             $0.stacks = [
-                SwarmStack(name: "dead-1_ci_example", services: 1, createdAt: Date()),
-                SwarmStack(name: "old-2_ci_example", services: 2, createdAt: hoursAgo),
-                SwarmStack(name: "young-3_ci_example", services: 1, createdAt: Date()),
-                SwarmStack(name: "live-4_ci_example", services: 1, createdAt: hoursAgo),
+                SwarmStack(name: "dead-1_ci_example", services: 1, createdAt: Date(), owners: mine),
+                SwarmStack(name: "old-2_ci_example", services: 2, createdAt: hoursAgo, owners: mine),
+                SwarmStack(name: "young-3_ci_example", services: 1, createdAt: Date(), owners: mine),
+                SwarmStack(name: "live-4_ci_example", services: 1, createdAt: hoursAgo, owners: mine),
                 SwarmStack(name: "production_example_org", services: 1, createdAt: hoursAgo),
+                SwarmStack(name: "other-7_ci_example", services: 1, createdAt: hoursAgo, owners: ["state-b"]),
+                SwarmStack(name: "plain-8_ci_example", services: 1, createdAt: hoursAgo),
             ]
             $0.swarmObjects = [
-                SwarmObject(kind: .secret, id: "s1", name: "gone-5_ci_example_db_password_v1", createdAt: hoursAgo),
-                SwarmObject(kind: .config, id: "c1", name: "gone-6_ci_example_nginx_conf_v1", createdAt: Date()),
-                SwarmObject(kind: .secret, id: "s2", name: "live-4_ci_example_db_password_v1", createdAt: hoursAgo),
+                SwarmObject(kind: .secret, id: "s1", name: "gone-5_ci_example_db_password_v1", labels: label, createdAt: hoursAgo),
+                SwarmObject(kind: .config, id: "c1", name: "gone-6_ci_example_nginx_conf_v1", labels: label, createdAt: Date()),
+                SwarmObject(kind: .secret, id: "s2", name: "live-4_ci_example_db_password_v1", labels: label, createdAt: hoursAgo),
+                SwarmObject(kind: .secret, id: "s3", name: "gone-9_ci_example_db_password_v1", labels: ["cchost.state": "state-b"], createdAt: hoursAgo),
+                SwarmObject(kind: .secret, id: "s4", name: "gone-10_ci_example_db_password_v1", createdAt: hoursAgo),
             ]
         }
         let registry = ActiveRuns(directory: folder.url.appendingPathComponent("active"))
@@ -270,10 +275,10 @@ struct DockerCallersTests {
         // A pid no process has: the run was killed.
         try encoder.encode(ActiveRuns.Entry(runID: "dead", stack: "dead-1_ci_example", pid: Int32.max, startedAt: Date()))
             .write(to: registry.directory.appendingPathComponent("dead.json"))
-        let janitor = Janitor(deployer: SwarmDeployer(docker: docker), registry: registry, baseDomain: "ci.example")
+        let janitor = Janitor(deployer: SwarmDeployer(docker: docker), registry: registry, owner: "state-a", baseDomain: "ci.example")
         let found = try janitor.candidates(olderThan: 3600)
         #expect(found.map(\.stack) == ["dead-1_ci_example", "old-2_ci_example", "gone-5_ci_example"])
-        #expect(found.map(\.reason) == ["run dead (pid \(Int32.max)) is gone", "test stack with no live run, created 120 min ago",
+        #expect(found.map(\.reason) == ["run dead (pid \(Int32.max)) is gone", "test stack of this state folder with no live run, created 120 min ago",
                                         "secrets left by a test stack that no longer runs, created 120 min ago"])
         #expect(docker.calls == ["stacks ", "swarmObjects secret", "swarmObjects config"])
     }
@@ -284,7 +289,7 @@ struct DockerCallersTests {
         let docker = FakeDocker(root: folder.url) {
             $0.failures["stacks"] = DockerError(.unreachable, operation: "list the stacks", message: "cannot reach the Docker engine at /run/no.sock")
         }
-        let janitor = Janitor(deployer: SwarmDeployer(docker: docker), registry: ActiveRuns(directory: folder.url), baseDomain: "ci.example")
+        let janitor = Janitor(deployer: SwarmDeployer(docker: docker), registry: ActiveRuns(directory: folder.url), owner: "state-a", baseDomain: "ci.example")
         let error = #expect(throws: DeployError.self) { try janitor.candidates(olderThan: 0) }
         #expect(error?.description == "list the stacks failed: cannot reach the Docker engine at /run/no.sock")
     }
@@ -296,7 +301,7 @@ struct DockerCallersTests {
         let registry = ActiveRuns(directory: folder.url.appendingPathComponent("active"))
         try registry.register(runID: "live", stack: "live-1_ci_example")
         try Data("{\"run_id\": ".utf8).write(to: registry.directory.appendingPathComponent("torn.json"))
-        let janitor = Janitor(deployer: SwarmDeployer(docker: docker), registry: registry, baseDomain: "ci.example")
+        let janitor = Janitor(deployer: SwarmDeployer(docker: docker), registry: registry, owner: "state-a", baseDomain: "ci.example")
         #expect { try janitor.candidates(olderThan: 0) } throws: { "\($0)".contains("torn.json") }
         #expect(!docker.calls.contains { $0.hasPrefix("removeServices") })
     }

@@ -180,8 +180,12 @@ struct EndToEndTests {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         #expect(!Self.leftovers(stack).isEmpty, "the killed run left nothing to reap; the test proves nothing")
-        let janitor = Janitor(deployer: SwarmDeployer(), registry: ActiveRuns(directory: state.url.appendingPathComponent("runs/active")),
-                              baseDomain: "ci.example")
+        // Every service of the run carries its state folder's identity: what lets this janitor, and no other, reap it.
+        let owner = try StateIdentity.of(stateDirectory: state.url)
+        #expect(try DockerDaemon().stacks().first { $0.name == stack }?.owners == [owner])
+        var janitor = Janitor(deployer: SwarmDeployer(), registry: ActiveRuns(directory: state.url.appendingPathComponent("runs/active")),
+                              owner: owner, baseDomain: "ci.example")
+        janitor.recorder = try StateStore(stateDirectory: state.path)
         let reaped = try janitor.reap(olderThan: 3600)
         #expect(reaped.map(\.stack).contains(stack))
         #expect(reaped.first { $0.stack == stack }?.reason.contains("is gone") == true)
@@ -194,10 +198,11 @@ struct EndToEndTests {
         let state = try TemporaryDirectory("state")
         let stack = "jan\(UUID().uuidString.prefix(8).lowercased())_ci_example"
         let secret = "\(stack)_db_password_v1"
-        #expect(try run("/bin/sh", ["-c", "printf x | docker secret create \(secret) -"]).status == 0)
+        let owner = try StateIdentity.of(stateDirectory: state.url)
+        #expect(try run("/bin/sh", ["-c", "printf x | docker secret create --label cchost.state=\(owner) \(secret) -"]).status == 0)
         defer { _ = try? run("/usr/bin/docker", ["secret", "rm", secret]) }
         let janitor = Janitor(deployer: SwarmDeployer(), registry: ActiveRuns(directory: state.url.appendingPathComponent("runs/active")),
-                              baseDomain: "ci.example")
+                              owner: owner, baseDomain: "ci.example")
         // Only candidates: reaping at age 0 would tear down other tests' stacks.
         #expect(try !janitor.candidates(olderThan: 3600).contains { $0.stack == stack })
         let old = try janitor.candidates(olderThan: 0).first { $0.stack == stack }

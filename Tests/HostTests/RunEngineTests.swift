@@ -355,6 +355,7 @@ struct RunEngineTests {
             records.withLock { $0.append(("started", record)) }
         }
         func finished(_ record: RunRecord) throws { records.withLock { $0.append(("finished", record)) } }
+        func interrupted(runID: String, reason: String) throws {}
     }
 
     @Test("the run is recorded before anything is deployed, and again, judged, when it finishes")

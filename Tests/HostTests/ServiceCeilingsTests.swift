@@ -14,36 +14,22 @@ struct ServiceCeilingsTests {
         return service
     }
 
-    @Test("every service gets the ceilings, app first; a recipe's own lower limits stay, higher or unreadable ones are replaced")
+    @Test("every service gets the ceilings; a recipe's own lower limits stay, higher or unreadable ones are replaced")
     func limitsOverlay() {
         let ceilings = ServiceCeilings(memoryBytes: 64 << 20, cpus: 2)
-        let services = ["db": Self.service("db", memory: "32M", cpus: "4"), "app": Self.service("app"),
-                        "cache": Self.service("cache", memory: "1g", cpus: "0.5"), "worker": Self.service("worker", memory: "${MEM}")]
-        #expect(SwarmDeployer.limits(ceilings, services: services) == """
-                  resources:
-                    limits:
-                      memory: "67108864"
-                      cpus: "2.0"
-              cache:
-                deploy:
-                  resources:
-                    limits:
-                      memory: "67108864"
-              db:
-                deploy:
-                  resources:
-                    limits:
-                      cpus: "2.0"
-              worker:
-                deploy:
+        func limits(_ service: ComposeProject.Service) -> String { SwarmDeployer.limits(ceilings, service: service) }
+        let both = """
                   resources:
                     limits:
                       memory: "67108864"
                       cpus: "2.0"
 
-            """)
-        let modest = ["app": Self.service("app", memory: "16MiB", cpus: "1")]
-        #expect(SwarmDeployer.limits(ceilings, services: modest) == "")
+            """
+        #expect(limits(Self.service("app")) == both)
+        #expect(limits(Self.service("worker", memory: "${MEM}")) == both, "an unreadable limit gets the ceiling")
+        #expect(limits(Self.service("cache", memory: "1g", cpus: "0.5")) == "      resources:\n        limits:\n          memory: \"67108864\"\n")
+        #expect(limits(Self.service("db", memory: "32M", cpus: "4")) == "      resources:\n        limits:\n          cpus: \"2.0\"\n")
+        #expect(limits(Self.service("app", memory: "16MiB", cpus: "1")) == "")
     }
 
     @Test("compose memory sizes read as docker reads them", arguments: [

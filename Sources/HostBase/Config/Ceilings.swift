@@ -155,7 +155,7 @@ extension RunCeilings.Overrides {
                 guard let bytes = ByteSize.parse(text) else { throw wrong(path, line, "a size such as 5GiB, 500MiB or a number of bytes") }
                 overrides.runFolderBytes = bytes
             default:
-                throw .unknownKey(file: file, line: line, key: path)
+                throw .unknownKey(file: file, line: line, key: path, known: ["deadline", "memory", "cpus", "run_folder"])
             }
         }
         return overrides
@@ -194,7 +194,7 @@ extension RetentionPolicy {
                 }
                 result.maxBytes = bytes
             default:
-                throw .unknownKey(file: file, line: line, key: "\(field).\(key)")
+                throw .unknownKey(file: file, line: line, key: "\(field).\(key)", known: perRecipe ? ["keep_runs"] : ["keep_runs", "max_size"])
             }
         }
         return result

@@ -130,12 +130,10 @@ public struct Configuration: Sendable, Equatable {
 
     private mutating func apply(yaml: String, from file: String) throws(ConfigurationError) {
         let root: Node?
-        do {
-            root = try Yams.compose(yaml: yaml)
-        } catch let error as YamlError {
-            throw Self.malformed(file: file, error: error)
+        do throws(YAMLDocument.Problem) {
+            root = try YAMLDocument.compose(yaml)
         } catch {
-            throw .malformedYAML(file: file, line: nil, problem: "\(error)")
+            throw .malformedYAML(file: file, line: error.line, problem: error.problem)
         }
         guard let root else { return }  // empty or comments only: defaults
         guard let mapping = root.mapping else {
@@ -145,7 +143,8 @@ public struct Configuration: Sendable, Equatable {
         for (keyNode, value) in mapping {
             let line = keyNode.mark?.line
             guard let name = keyNode.scalar?.string, let key = Key(rawValue: name) else {
-                throw .unknownKey(file: file, line: line, key: keyNode.scalar?.string ?? "\(keyNode)")
+                throw .unknownKey(file: file, line: line, key: keyNode.scalar?.string ?? "\(keyNode)",
+                                  known: Key.allCases.map(\.rawValue))
             }
             if let firstLine = seen[key] {
                 throw .duplicateKey(file: file, line: line, key: name, firstLine: firstLine)
@@ -206,15 +205,17 @@ public struct Configuration: Sendable, Equatable {
 
     /// `operator_plugins: {memory_mb, cpu_seconds, call_timeout}`: more memory or time for operator
     /// plugins. Network and files are not configurable: every plugin gets none.
+    private static let operatorLimits = ["memory_mb", "cpu_seconds", "call_timeout"]
+
     private mutating func applyOperatorLimits(_ node: Node, key: String, keyLine: Int?, file: String) throws(ConfigurationError) {
         guard let mapping = node.mapping else {
-            throw .wrongType(file: file, line: keyLine, key: key, expected: "a mapping of memory_mb, cpu_seconds, call_timeout")
+            throw .wrongType(file: file, line: keyLine, key: key, expected: "a mapping of \(Self.operatorLimits.joined(separator: ", "))")
         }
         for (limitNode, value) in mapping {
             let name = limitNode.scalar?.string ?? "\(limitNode)"
             let line = limitNode.mark?.line
-            guard ["memory_mb", "cpu_seconds", "call_timeout"].contains(name) else {
-                throw .unknownKey(file: file, line: line, key: "\(key).\(name)")
+            guard Self.operatorLimits.contains(name) else {
+                throw .unknownKey(file: file, line: line, key: "\(key).\(name)", known: Self.operatorLimits)
             }
             guard let number = value.scalar.flatMap({ UInt64($0.string) }), number > 0, number <= 1 << 20 else {
                 throw .wrongType(file: file, line: line, key: "\(key).\(name)", expected: "a whole number from 1 to 1048576")
@@ -235,11 +236,6 @@ public struct Configuration: Sendable, Equatable {
         return scalar.string
     }
 
-    private static func malformed(file: String, error: YamlError) -> ConfigurationError {
-        let (line, problem) = error.lineAndProblem
-        return .malformedYAML(file: file, line: line, problem: problem)
-    }
-
     /// The file's text, or `nil` when nothing exists at `path`.
     private static func readText(at path: String) throws(ConfigurationError) -> String? {
         do { return try TextFile.read(path) } catch { throw .unreadable(file: path, reason: error.reason) }
@@ -256,7 +252,8 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
     case malformedYAML(file: String, line: Int?, problem: String)
     /// The document is not a mapping of settings.
     case notAMapping(file: String, line: Int?)
-    case unknownKey(file: String, line: Int?, key: String)
+    /// `known`: the keys accepted where `key` was found, from the code that accepts them.
+    case unknownKey(file: String, line: Int?, key: String, known: [String])
     case duplicateKey(file: String, line: Int?, key: String, firstLine: Int?)
     /// `expected` is a phrase such as "a path" or "a list of paths".
     case wrongType(file: String, line: Int?, key: String, expected: String)
@@ -271,10 +268,8 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
             "\(Self.location(file, line)) malformed YAML: \(problem)"
         case let .notAMapping(file, line):
             "\(Self.location(file, line)) the configuration must be a mapping of settings such as 'state_dir: /var/lib/cchost'"
-        case let .unknownKey(file, line, key):
-            "\(Self.location(file, line)) unknown key '\(key)' (known keys: "
-                + "state_dir, plugin_paths, allowlist, worker_path, operator_plugins, recipes, concurrency, backend, "
-                + "base_domain, ceilings, retention)"
+        case let .unknownKey(file, line, key, known):
+            "\(Self.location(file, line)) unknown key '\(key)' (known keys: \(known.joined(separator: ", ")))"
         case let .duplicateKey(file, line, key, firstLine):
             "\(Self.location(file, line)) \(key) is set twice" + (firstLine.map { " (first on line \($0))" } ?? "")
         case let .wrongType(file, line, key, expected):

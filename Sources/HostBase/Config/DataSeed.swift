@@ -30,6 +30,8 @@ public struct DataSeed: Sendable, Equatable {
     }
 
     /// Reads `data_seed` of a recipe entry; every problem names its field and line.
+    private static let fields = ["method", "path", "body", "probe", "expect"]
+
     static func parse(_ node: Node, field: String, file: String) throws(ConfigurationError) -> DataSeed {
         func wrong(_ key: String, _ line: Int?, _ expected: String) -> ConfigurationError {
             .wrongType(file: file, line: line, key: key, expected: expected)
@@ -38,8 +40,8 @@ public struct DataSeed: Sendable, Equatable {
         var values: [String: (String, Int?)] = [:]
         for (keyNode, value) in mapping {
             let key = keyNode.scalar?.string ?? ""
-            guard ["method", "path", "body", "probe", "expect"].contains(key) else {
-                throw .unknownKey(file: file, line: keyNode.mark?.line, key: "\(field).\(key)")
+            guard fields.contains(key) else {
+                throw .unknownKey(file: file, line: keyNode.mark?.line, key: "\(field).\(key)", known: fields)
             }
             guard let text = value.scalar?.string, value.tag != Tag(.null) else { throw wrong("\(field).\(key)", keyNode.mark?.line, "a string") }
             values[key] = (text, keyNode.mark?.line)

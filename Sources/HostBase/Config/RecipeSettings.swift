@@ -44,6 +44,12 @@ public struct RecipeSettings: Sendable, Equatable {
         self.readinessPath = readinessPath
     }
 
+    /// The keys of a `recipes:` entry: what `parse` accepts and what an unknown key's error lists.
+    private enum Field: String, CaseIterable {
+        case name, upstream, mirror, enrolled, timeout, stages, env, readiness, checks, ceilings, retention, allow
+        case dataSeed = "data_seed", maxReplicas = "max_replicas"
+    }
+
     /// Reads one entry of `recipes:`; every problem names its path (`recipes[1].stages[0]`) and line.
     static func parse(_ node: Node, index: Int, file: String) throws(ConfigurationError) -> RecipeSettings {
         let path = "recipes[\(index)]"
@@ -61,20 +67,23 @@ public struct RecipeSettings: Sendable, Equatable {
                 guard let scalar = value.scalar, value.tag != Tag(.null), !scalar.string.isEmpty else { throw wrong(field, line, "a value") }
                 return scalar.string
             }
-            switch key {
-            case "name":
+            guard let known = Field(rawValue: key) else {
+                throw .unknownKey(file: file, line: line, key: field, known: Field.allCases.map(\.rawValue))
+            }
+            switch known {
+            case .name:
                 let value = try text()
                 guard RecipeName.isValid(value) else { throw wrong(field, line, "a recipe name (lowercase letters, digits, _ . -)") }
                 name = value
-            case "upstream": upstream = try text()
-            case "mirror": settings.mirror = try text()
-            case "enrolled":
+            case .upstream: upstream = try text()
+            case .mirror: settings.mirror = try text()
+            case .enrolled:
                 guard let flag = value.bool else { throw wrong(field, line, "true or false") }
                 settings.enrolled = flag
-            case "timeout":
+            case .timeout:
                 guard let seconds = value.int, seconds > 0 else { throw wrong(field, line, "a whole number of seconds") }
                 settings.timeout = seconds
-            case "stages":
+            case .stages:
                 guard let list = value.sequence, !list.isEmpty else { throw wrong(field, line, "a non-empty list of tiers") }
                 settings.stages = try list.enumerated().map { (offset, item) throws(ConfigurationError) -> Tier in
                     guard let tier = item.scalar.flatMap({ Tier(rawValue: $0.string) }) else {
@@ -82,7 +91,7 @@ public struct RecipeSettings: Sendable, Equatable {
                     }
                     return tier
                 }
-            case "env":
+            case .env:
                 guard let entries = value.mapping else { throw wrong(field, line, "a mapping of variables to values") }
                 for (variable, setting) in entries {
                     guard let variableName = variable.scalar?.string, let text = setting.scalar?.string else {
@@ -90,15 +99,15 @@ public struct RecipeSettings: Sendable, Equatable {
                     }
                     settings.env[variableName] = text
                 }
-            case "readiness":
+            case .readiness:
                 let value = try text()
                 guard value.hasPrefix("/") else { throw wrong(field, line, "a path starting with /") }
                 settings.readinessPath = value
-            case "ceilings":
+            case .ceilings:
                 settings.ceilings = try RunCeilings.Overrides.parse(value, field: field, file: file)
-            case "retention":
+            case .retention:
                 settings.keepRuns = try RetentionPolicy.parse(value, field: field, file: file, perRecipe: true).keepRuns
-            case "allow":
+            case .allow:
                 let known = RecipePolicy.Option.allCases.map(\.rawValue).joined(separator: ", ")
                 guard let list = value.sequence, !list.isEmpty else { throw wrong(field, line, "a non-empty list of options (\(known))") }
                 for (offset, item) in list.enumerated() {
@@ -107,12 +116,12 @@ public struct RecipeSettings: Sendable, Equatable {
                     }
                     settings.allowance.options.insert(option)
                 }
-            case "max_replicas":
+            case .maxReplicas:
                 guard let count = value.int, (1...1000).contains(count) else { throw wrong(field, line, "a whole number from 1 to 1000") }
                 settings.allowance.maxReplicas = count
-            case "data_seed":
+            case .dataSeed:
                 settings.dataSeed = try DataSeed.parse(value, field: field, file: file)
-            case "checks":
+            case .checks:
                 guard let entries = value.mapping else { throw wrong(field, line, "a mapping of check names to parameters") }
                 for (check, parameters) in entries {
                     let checkName = check.scalar?.string ?? "?"
@@ -129,8 +138,6 @@ public struct RecipeSettings: Sendable, Equatable {
                     }
                     settings.checks[checkName] = values
                 }
-            default:
-                throw .unknownKey(file: file, line: line, key: field)
             }
         }
         guard let name else { throw wrong("\(path).name", node.mark?.line, "present: every recipe needs a name") }

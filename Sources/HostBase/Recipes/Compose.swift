@@ -281,13 +281,10 @@ private struct ComposeFileReader {
 
     mutating func read(_ text: String) throws(RecipeError) -> Part {
         let root: Node?
-        do {
-            root = try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            let (line, problem) = error.lineAndProblem
-            throw .malformedYAML(file: file, line: line, problem: problem)
+        do throws(YAMLDocument.Problem) {
+            root = try YAMLDocument.compose(text)
         } catch {
-            throw .malformedYAML(file: file, line: nil, problem: "\(error)")
+            throw .malformedYAML(file: file, line: error.line, problem: error.problem)
         }
         guard let root else { throw .composeNotAMapping(file: file, line: nil) }
         guard let mapping = root.mapping else { throw .composeNotAMapping(file: file, line: root.mark?.line) }

@@ -109,10 +109,10 @@ public struct EnvFile: Sendable, Equatable {
             guard let name = SecretSpec.name(forKey: entry.key) else { continue }
             var length: Int?
             if let raw = entry.modifiers["length"] {
-                guard let number = Int(raw), number > 0 else {
+                guard let number = Int(raw), SecretSpec.lengths.contains(number) else {
                     throw .invalidModifier(
                         file: source, line: entry.line, key: entry.key, modifier: "length", value: raw,
-                        expected: "a whole number of characters greater than 0")
+                        expected: "a whole number of characters from 1 to \(SecretSpec.lengths.upperBound)")
                 }
                 length = number
             }
@@ -145,6 +145,9 @@ public struct SecretSpec: Sendable, Equatable {
     public let version: String
     /// From `# length=N`; `nil` lets the generator choose.
     public let length: Int?
+    /// The lengths `length=` may ask for. Far beyond any password, and a bound on what generating one
+    /// costs: `length=999999999` would have the generator allocate gigabytes.
+    public static let lengths = 1...4096
     /// `false` from `# generate=false`: the operator inserts this secret by hand.
     public let generate: Bool
     public let line: Int

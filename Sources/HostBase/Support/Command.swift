@@ -19,6 +19,9 @@ public struct CommandOutput: Sendable, Equatable {
 public struct CommandError: Error, Sendable, Equatable, CustomStringConvertible {
     public var command: String
     public var reason: String
+    /// The command's output could not be written into cchost's own file (a full disk): the host's
+    /// fault, not the command's.
+    public var isHostFault = false
     public var description: String { "\(command): \(reason)" }
 }
 
@@ -59,7 +62,9 @@ public enum Command {
         var sink: Int32 = -1
         if let stdoutFile {
             sink = open(stdoutFile.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-            guard sink >= 0 else { throw CommandError(command: label, reason: "cannot write \(stdoutFile.path): \(String(cString: strerror(errno)))") }
+            guard sink >= 0 else {
+                throw CommandError(command: label, reason: "cannot write \(stdoutFile.path): \(String(cString: strerror(errno)))", isHostFault: true)
+            }
         }
         defer { if sink >= 0 { Glibc.close(sink) } }
         let child: ChildProcess
@@ -103,7 +108,9 @@ public enum Command {
                         let reason = String(cString: strerror(errno))
                         // What was written is of no use, and may be filling the disk that just ran out.
                         if let stdoutFile { unlink(stdoutFile.path) }
-                        throw fail("cannot write its output to \(stdoutFile?.path ?? "?") after \(streamed) bytes: \(reason)")
+                        var error = fail("cannot write its output to \(stdoutFile?.path ?? "?") after \(streamed) bytes: \(reason)")
+                        error.isHostFault = true
+                        throw error
                     }
                     streamed += n
                 } else if fd.fd == child.output { if stdout.count < outputLimit { stdout.append(contentsOf: chunk[0..<n]) } }

@@ -20,9 +20,13 @@ public struct AppDeployment: Sendable, Equatable {
     public var workDirectory: URL
     /// The operator's limits on every service (memory, CPUs); nil: the recipe's own only.
     public var serviceCeilings: ServiceCeilings?
+    /// The identity of the state folder the run belongs to (see `StateIdentity`): labelled on what the
+    /// deploy creates, so that only that folder's janitor ever reaps it.
+    public var owner: String?
 
     public init(runID: String, recipe: String, domain: String, checkout: Checkout, overrides: [String: String] = [:],
-                workDirectory: URL, serviceCeilings: ServiceCeilings? = nil) {
+                workDirectory: URL, serviceCeilings: ServiceCeilings? = nil, owner: String? = nil) {
+        self.owner = owner
         self.runID = runID
         self.recipe = recipe
         self.domain = domain
@@ -86,13 +90,17 @@ public struct DeployError: Error, Sendable, Equatable, CustomStringConvertible {
     public var operation: String
     public var stack: String
     public var reason: String
+    /// The host failed, not the recipe: cchost could not write its own files (a full disk, a
+    /// read-only run folder). What it stops is `unverified`, never the recipe's `fail`.
+    public var isHostFault: Bool
     /// "deploy of app_ci_example failed: …"; an error of no stack does not name one.
     public var description: String { stack.isEmpty ? "\(operation) failed: \(reason)" : "\(operation) of \(stack) failed: \(reason)" }
 
-    public init(operation: String, stack: String, reason: String) {
+    public init(operation: String, stack: String, reason: String, isHostFault: Bool = false) {
         self.operation = operation
         self.stack = stack
         self.reason = reason
+        self.isHostFault = isHostFault
     }
 
     /// A Docker call that failed under a deploy: the operation and container as Docker's error

@@ -54,45 +54,37 @@ public struct SwarmDeployer: Deployer {
         case .chaosUpgrade: (version, chaos, chaosVersion) = (recipeVersion ?? app.checkout.shortCommit, "true", app.checkout.shortCommit)
         }
         let timeout = recipe.compose.services["app"]?.deployLabels[prefix + "timeout"] ?? String(defaultTimeout)
-        let labels = [("version", version), ("chaos", chaos), ("chaos-version", chaosVersion), ("recipe", recipe.name),
-                      ("timeout", timeout)].map { "        \(prefix)\($0.0): \"\($0.1)\"" }
-        let text = """
-            version: "3.8"
-            services:
-              app:
-                deploy:
-                  labels:
-            \(labels.joined(separator: "\n"))
-                    cchost.run: "\(app.runID)"
-
-            """ + (app.serviceCeilings.map { Self.limits($0, services: recipe.compose.services) } ?? "")
+        let coopCloud = [("version", version), ("chaos", chaos), ("chaos-version", chaosVersion), ("recipe", recipe.name),
+                         ("timeout", timeout)].map { (prefix + $0.0, $0.1) }
+        // Every service carries the run and its state folder (what the janitor reads to tell its own
+        // stacks) and, under the operator's ceilings, its resource limits.
+        let services = Set(recipe.compose.services.keys).union(["app"]).sorted().map { service in
+            let labels = (service == "app" ? coopCloud : []) + ownerLabels(app)
+            let limits = app.serviceCeilings.flatMap { ceilings in recipe.compose.services[service].map { Self.limits(ceilings, service: $0) } } ?? ""
+            return "  \(Self.quoted(service)):\n    deploy:\n      labels:\n"
+                + labels.map { "        \(Self.quoted($0.0)): \(Self.quoted($0.1))\n" }.joined() + limits
+        }
+        let text = "version: \"3.8\"\nservices:\n" + services.joined()
         let file = app.workDirectory.appendingPathComponent("cchost-labels.yml")
         do { try Data(text.utf8).write(to: file) } catch {
-            throw DeployError(operation: "write labels", stack: app.stack, reason: error.localizedDescription)
+            throw DeployError(operation: "write labels", stack: app.stack, reason: error.localizedDescription, isHostFault: true)
         }
         return file
     }
 
-    /// `deploy.resources.limits` under the operator's ceilings for every service, as more of the run's
-    /// own compose file (merged over the recipe's by `docker stack deploy`): a limit the recipe sets
-    /// at or below the ceiling is left alone; none, a higher one, or one that cannot be read gets the
-    /// ceiling. `app` comes first: its `deploy:` is already open for the labels above. Pure.
-    static func limits(_ ceilings: ServiceCeilings, services: [String: ComposeProject.Service]) -> String {
-        let ordered = services.sorted { ($0.key == "app" ? 0 : 1, $0.key) < ($1.key == "app" ? 0 : 1, $1.key) }
-        var text = ""
-        for (name, service) in ordered {
-            var limits: [String] = []
-            if (service.memoryLimit.flatMap(Self.memoryBytes) ?? .max) > ceilings.memoryBytes {
-                limits.append("          memory: \"\(ceilings.memoryBytes)\"")
-            }
-            if (service.cpuLimit.flatMap { Double($0.trimmingCharacters(in: CharacterSet.whitespaces)) } ?? .infinity) > ceilings.cpus {
-                limits.append("          cpus: \"\(ceilings.cpus)\"")
-            }
-            guard !limits.isEmpty else { continue }
-            text += name == "app" ? "" : "  \(name):\n    deploy:\n"
-            text += "      resources:\n        limits:\n" + limits.joined(separator: "\n") + "\n"
+    /// `deploy.resources.limits` of `service` under the operator's ceilings, for the run's own compose
+    /// file (merged over the recipe's by `docker stack deploy`): a limit the recipe sets at or below
+    /// the ceiling is left alone; none, a higher one, or one that cannot be read gets the ceiling.
+    /// "" when nothing needs limiting. Pure.
+    static func limits(_ ceilings: ServiceCeilings, service: ComposeProject.Service) -> String {
+        var limits: [String] = []
+        if (service.memoryLimit.flatMap(Self.memoryBytes) ?? .max) > ceilings.memoryBytes {
+            limits.append("          memory: \"\(ceilings.memoryBytes)\"")
         }
-        return text
+        if (service.cpuLimit.flatMap { Double($0.trimmingCharacters(in: CharacterSet.whitespaces)) } ?? .infinity) > ceilings.cpus {
+            limits.append("          cpus: \"\(ceilings.cpus)\"")
+        }
+        return limits.isEmpty ? "" : "      resources:\n        limits:\n" + limits.joined(separator: "\n") + "\n"
     }
 
     /// A compose memory size as docker reads it (`512M`, `1.5g`, `2GiB`, `1048576`: binary units), in bytes.
@@ -107,11 +99,21 @@ public struct SwarmDeployer: Deployer {
         return UInt64(exactly: (value * pow(1024, power)).rounded(.down)) ?? .max
     }
 
+    /// `cchost.run` and, when the run belongs to a state folder, `cchost.state`.
+    func ownerLabels(_ app: AppDeployment) -> [(String, String)] {
+        [("cchost.run", app.runID)] + (app.owner.map { [(StateIdentity.label, $0)] } ?? [])
+    }
+
+    /// A YAML double-quoted string (JSON's quoting is YAML's).
+    static func quoted(_ text: String) -> String {
+        String(decoding: (try? JSONEncoder().encode(text)) ?? Data("\"\"".utf8), as: UTF8.self)
+    }
+
     /// The app's env file, as abra keeps one per app (kept in the run folder, removed at teardown).
     func writeEnvironment(_ recipe: Recipe, app: AppDeployment) throws(DeployError) {
         let text = recipe.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\n") + "\n"
         do { try Data(text.utf8).write(to: app.workDirectory.appendingPathComponent("\(app.domain).env")) } catch {
-            throw DeployError(operation: "write env", stack: app.stack, reason: error.localizedDescription)
+            throw DeployError(operation: "write env", stack: app.stack, reason: error.localizedDescription, isHostFault: true)
         }
     }
 
@@ -135,16 +137,22 @@ public struct SwarmDeployer: Deployer {
             if spec?.generate == false {
                 logger.notice("secret marked generate=false: inserting a generated test value", metadata: ["secret": "\(name)"])
             }
-            let value = Self.randomSecret(length: spec?.length ?? 32)
+            let value = try Self.randomSecret(length: spec?.length ?? 32, name: name, stack: app.stack)
             secrets.record(value)
-            try cli.createSecret(name, value: Data(value.utf8), labels: ["cchost.run": app.runID], stack: app.stack)
+            try cli.createSecret(name, value: Data(value.utf8), labels: Dictionary(uniqueKeysWithValues: ownerLabels(app)), stack: app.stack)
         }
     }
 
-    static func randomSecret(length: Int) -> String {
+    /// A random value of `length` characters; a length outside `SecretSpec.lengths` is refused here too,
+    /// whoever built the spec.
+    static func randomSecret(length: Int, name: String, stack: String) throws(DeployError) -> String {
+        guard SecretSpec.lengths.contains(length) else {
+            throw DeployError(operation: "generate secret \(name)", stack: stack,
+                              reason: "a length of \(length) is outside \(SecretSpec.lengths.lowerBound)…\(SecretSpec.lengths.upperBound)")
+        }
         let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
         var generator = SystemRandomNumberGenerator()
-        return String((0..<max(1, length)).map { _ in alphabet.randomElement(using: &generator)! })
+        return String((0..<length).map { _ in alphabet.randomElement(using: &generator)! })
     }
 
     // MARK: Backup and restore (backupbot labels)
@@ -166,16 +174,18 @@ public struct SwarmDeployer: Deployer {
         let folder = app.workDirectory.appendingPathComponent(folderName)
         try FileManager.default.createDirectoryIfMissing(folder, stack: app.stack)
         var failures: [String] = []
+        var hostFault = false
         for attempt in 1...Self.backupAttempts {
             do {
                 return BackupRecord(archives: try backupOnce(services, app: app, into: folder), failedAttempts: failures)
             } catch {
+                hostFault = hostFault || error.isHostFault
                 failures.append("attempt \(attempt): \(error.operation): \(error.reason)")
                 logger.notice("backup failed", metadata: ["stack": "\(app.stack)", "attempt": "\(attempt)", "reason": "\(error.reason)"])
                 if attempt < Self.backupAttempts { Thread.sleep(forTimeInterval: 2) }
             }
         }
-        throw DeployError(operation: "backup", stack: app.stack, reason: failures.joined(separator: "; "))
+        throw DeployError(operation: "backup", stack: app.stack, reason: failures.joined(separator: "; "), isHostFault: hostFault)
     }
 
     private func backupOnce(_ services: [ComposeProject.Service], app: AppDeployment, into folder: URL) throws(DeployError) -> [BackupArchive] {
@@ -205,7 +215,8 @@ public struct SwarmDeployer: Deployer {
         }
         if let first = failures.first {
             throw failures.count == 1 ? first : DeployError(operation: first.operation, stack: app.stack,
-                reason: first.reason + "; then " + failures.dropFirst().map { "\($0.operation): \($0.reason)" }.joined(separator: "; "))
+                reason: first.reason + "; then " + failures.dropFirst().map { "\($0.operation): \($0.reason)" }.joined(separator: "; "),
+                isHostFault: first.isHostFault)
         }
         guard !archives.isEmpty else {
             throw DeployError(operation: "backup", stack: app.stack,
@@ -341,7 +352,7 @@ public struct SwarmDeployer: Deployer {
 extension FileManager {
     func createDirectoryIfMissing(_ url: URL, stack: String) throws(DeployError) {
         do { try createDirectory(at: url, withIntermediateDirectories: true) } catch {
-            throw DeployError(operation: "create \(url.path)", stack: stack, reason: error.localizedDescription)
+            throw DeployError(operation: "create \(url.path)", stack: stack, reason: error.localizedDescription, isHostFault: true)
         }
     }
 }

@@ -123,11 +123,15 @@ public struct SwarmStack: Sendable, Equatable {
     public var services: Int
     /// When its first service was created.
     public var createdAt: Date?
+    /// The state folders (`StateIdentity`) its services are labelled with: empty for a stack cchost
+    /// did not deploy.
+    public var owners: Set<String>
 
-    public init(name: String, services: Int, createdAt: Date?) {
+    public init(name: String, services: Int, createdAt: Date?, owners: Set<String> = []) {
         self.name = name
         self.services = services
         self.createdAt = createdAt
+        self.owners = owners
     }
 }
 

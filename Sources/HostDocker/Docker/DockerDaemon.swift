@@ -1,4 +1,5 @@
 import Foundation
+import HostBase
 
 /// The Docker daemon of this machine, through its Engine API: the `Docker` cchost runs with.
 /// Every call is a few requests on the engine's socket; no process is spawned.
@@ -132,7 +133,8 @@ public struct DockerDaemon: Docker {
         let services = try asking("list the stacks") { () throws(DockerAPIError) in try api.services(labels: [Self.stackLabel: ""]) }
         let byStack = Dictionary(grouping: services) { $0.labels[Self.stackLabel] ?? "" }
         return byStack.map { name, services in
-            SwarmStack(name: name, services: services.count, createdAt: services.compactMap(\.createdAt).min())
+            SwarmStack(name: name, services: services.count, createdAt: services.compactMap(\.createdAt).min(),
+                       owners: Set(services.compactMap { $0.labels[StateIdentity.label] }))
         }.sorted { $0.name < $1.name }
     }
 

@@ -53,7 +53,7 @@ public struct HelperContainer: Sendable {
                                      stdoutFile: stdoutFile, timeout: timeout)
         } catch {
             _ = try? cli.output(["rm", "-f", name], timeout: 30)
-            throw DeployError(operation: operation, stack: stack, reason: error.reason)
+            throw DeployError(operation: operation, stack: stack, reason: error.reason, isHostFault: error.isHostFault)
         }
         // docker run's own failures exit 125 (126, 127: the helper's shell could not be started).
         if [.exited(125), .exited(126), .exited(127)].contains(output.termination) {

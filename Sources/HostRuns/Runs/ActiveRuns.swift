@@ -11,6 +11,9 @@ public struct ActiveRuns: Sendable {
         public var stack: String
         public var pid: Int32
         public var startedAt: Date
+
+        /// Whether the process that registered the run still lives (a process of another user too).
+        public var processIsAlive: Bool { kill(pid, 0) == 0 || errno == EPERM }
     }
 
     public init(directory: URL) { self.directory = directory }

@@ -2,17 +2,24 @@ import Foundation
 import HostBase
 import HostDocker
 
-/// Reaps what killed runs left: stacks of registered runs whose process is gone, and test stacks
-/// (under the test base domain) that no live run owns and that are older than a threshold.
+/// Reaps what killed runs of one state folder left, and only that: stacks of the folder's registered
+/// runs whose process is gone, and test stacks (under the test base domain) labelled with the folder's
+/// identity (`StateIdentity`) that no live run owns and that are older than a threshold. A stack
+/// another state folder deployed, or one cchost never deployed, is never touched, whatever its name.
 public struct Janitor: Sendable {
     public let deployer: SwarmDeployer
     public let registry: ActiveRuns
+    /// The state folder's identity: the `cchost.state` label its runs put on what they create.
+    public let owner: String
     /// Stacks of test apps end with this (the base domain with `.` → `_`).
     public let testStackSuffix: String
+    /// Where a dead run's record is finished as interrupted (the state database).
+    public var recorder: (any RunRecorder)?
 
-    public init(deployer: SwarmDeployer, registry: ActiveRuns, baseDomain: String) {
+    public init(deployer: SwarmDeployer, registry: ActiveRuns, owner: String, baseDomain: String) {
         self.deployer = deployer
         self.registry = registry
+        self.owner = owner
         testStackSuffix = "_" + AppNaming.stackName(forDomain: baseDomain)
     }
 
@@ -20,6 +27,8 @@ public struct Janitor: Sendable {
         public var stack: String
         public var reason: String
         public var leftovers: [String]
+        /// What could not be done for a dead run besides its app: its record finished as interrupted.
+        public var problems: [String] = []
     }
 
     /// What to reap, without touching anything: `(stack, reason)`. Docker not answering is an error,
@@ -27,22 +36,23 @@ public struct Janitor: Sendable {
     public func candidates(olderThan age: TimeInterval) throws(DeployError) -> [(stack: String, reason: String)] {
         var found: [(String, String)] = []
         let entries = try registry.entries()
-        let live = Set(entries.filter { Self.isAlive($0.pid) }.map(\.stack))
-        for entry in entries where !Self.isAlive(entry.pid) {
+        let live = Set(entries.filter(\.processIsAlive).map(\.stack))
+        for entry in entries where !entry.processIsAlive {
             found.append((entry.stack, "run \(entry.runID) (pid \(entry.pid)) is gone"))
         }
         let stacks = try DeployError.wrapping { () throws(DockerError) in try deployer.docker.stacks() }
-        for stack in stacks where stack.name.hasSuffix(testStackSuffix) && !live.contains(stack.name) && !found.contains(where: { $0.0 == stack.name }) {
+        for stack in stacks where stack.owners.contains(owner) && stack.name.hasSuffix(testStackSuffix)
+            && !live.contains(stack.name) && !found.contains(where: { $0.0 == stack.name }) {
             guard let created = stack.createdAt, Date().timeIntervalSince(created) >= age else { continue }
-            found.append((stack.name, "test stack with no live run, created \(Int(Date().timeIntervalSince(created) / 60)) min ago"))
+            found.append((stack.name, "test stack of this state folder with no live run, created \(Int(Date().timeIntervalSince(created) / 60)) min ago"))
         }
-        // Secrets and configs of a test stack whose services are already gone. The age matters here
-        // too: a run of another state folder may be between `docker stack rm` and its teardown
-        // (retaining its data), and its secrets are then as young as the run.
+        // Secrets of this state folder's test stacks whose services are already gone (cchost labels
+        // the secrets it generates). The age matters here too: a run may be between `docker stack rm`
+        // and its teardown (retaining its data), and its secrets are then as young as the run.
         let running = Set(stacks.map(\.name))
         for kind in [SwarmObject.Kind.secret, .config] {
             let objects = try DeployError.wrapping { () throws(DockerError) in try deployer.docker.swarmObjects(kind) }
-            for object in objects {
+            for object in objects where object.labels[StateIdentity.label] == owner {
                 guard let range = object.name.range(of: testStackSuffix + "_") else { continue }
                 let stack = String(object.name[..<range.lowerBound]) + testStackSuffix
                 guard !live.contains(stack) && !running.contains(stack) && !found.contains(where: { $0.0 == stack }),
@@ -53,17 +63,26 @@ public struct Janitor: Sendable {
         return found
     }
 
+    struct NoRecorder: Error, CustomStringConvertible { var description: String { "the state database could not be opened" } }
+
     public func reap(olderThan age: TimeInterval) throws(DeployError) -> [Reaped] {
         var reaped: [Reaped] = []
         for (stack, reason) in try candidates(olderThan: age) {
             let result = deployer.teardown(stack: stack)
-            for entry in try registry.entries() where entry.stack == stack { registry.unregister(runID: entry.runID) }
-            reaped.append(Reaped(stack: stack, reason: reason, leftovers: result.leftovers))
+            var problems: [String] = []
+            for entry in try registry.entries() where entry.stack == stack {
+                // A dead run's checkouts go with its app; its record and artifacts stay, the record finished.
+                RunPlan.removeCheckouts(in: registry.directory.deletingLastPathComponent().appendingPathComponent(entry.runID))
+                do {
+                    guard let recorder else { throw NoRecorder() }
+                    try recorder.interrupted(runID: entry.runID, reason: "interrupted: its process (pid \(entry.pid)) was gone; the janitor tore its app down")
+                    registry.unregister(runID: entry.runID)
+                } catch {
+                    problems.append("run \(entry.runID) was not recorded as interrupted (the janitor tries again): \(error)")
+                }
+            }
+            reaped.append(Reaped(stack: stack, reason: reason, leftovers: result.leftovers, problems: problems))
         }
         return reaped
-    }
-
-    static func isAlive(_ pid: Int32) -> Bool {
-        kill(pid, 0) == 0 || errno == EPERM
     }
 }

@@ -43,7 +43,7 @@ final class RunContext {
     var docker: any Docker { deployer.docker }
 
     init(request: RunRequest, plan: RunPlan, deployer: any Deployer, plugins: [ResolvedPlugin], launcher: WorkerLauncher,
-         retainedData: any RetainedData, installDeploys: Int = 1, emit: @escaping @Sendable (RunEvent) -> Void) {
+         retainedData: any RetainedData, installDeploys: Int = 1, owner: String? = nil, emit: @escaping @Sendable (RunEvent) -> Void) {
         self.request = request
         self.plan = plan
         self.deployer = deployer
@@ -52,7 +52,7 @@ final class RunContext {
         self.emit = emit
         app = AppDeployment(runID: plan.runID, recipe: request.recipe, domain: plan.domain, checkout: plan.base ?? plan.head,
                             overrides: request.environment, workDirectory: plan.work,
-                            serviceCeilings: request.ceilings.services)
+                            serviceCeilings: request.ceilings.services, owner: owner)
         record = plan.record
         policy = ContentPolicy(checkouts: [plan.base, plan.head].compactMap { $0 }, app: app, deployer: deployer,
                                allowance: request.allowance)

@@ -67,8 +67,13 @@ public final class RunEngine {
         do { toolVersion = try deployer.toolVersion() } catch {
             throw PlanError(description: "the \(deployer.name) backend cannot run: \(error)")
         }
+        // What the run creates carries the state folder's identity: only this folder's janitor reaps it.
+        let owner: String
+        do { owner = try StateIdentity.of(stateDirectory: runsDirectory.deletingLastPathComponent()) } catch {
+            throw PlanError(description: "\(error)")
+        }
         let run = RunContext(request: request, plan: plan, deployer: deployer, plugins: plugins + approvedOverlays,
-                             launcher: launcher, retainedData: retainedData, installDeploys: installDeploys, emit: events)
+                             launcher: launcher, retainedData: retainedData, installDeploys: installDeploys, owner: owner, emit: events)
         run.record.backendVersion = toolVersion
         let registry = ActiveRuns(directory: runsDirectory.appendingPathComponent("active"))
         do {
@@ -143,11 +148,18 @@ public final class RunEngine {
         // Whatever the app or its hooks printed may hold a secret: none reaches the record.
         run.record = RunReport.redacted(run.record, secrets: deployer.secrets.all)
         run.record.judge()
+        // A record that cannot be stored is the host's fault: the run is then unverified (no exit 0,
+        // no promotion rests on a run nobody can look up), and says why.
+        func unstored(_ why: String) {
+            run.note("warning: \(why)")
+            run.record.aborted = run.record.aborted ?? why
+            run.record.judge()
+        }
         do { try RunReport.json(run.record).write(to: run.plan.work.appendingPathComponent("run.json")) } catch {
-            run.note("warning: the run record was not written to \(run.plan.work.path)/run.json: \(error)")
+            unstored("the run record was not written to \(run.plan.work.path)/run.json: \(error)")
         }
         do { try recorder?.finished(run.record) } catch {
-            run.note("warning: run \(run.plan.runID) is recorded as unfinished in the state database: \(error)")
+            unstored("run \(run.plan.runID) is recorded as unfinished in the state database: \(error)")
         }
         events(.finished(run.record))
         return run.record

@@ -151,6 +151,9 @@ public protocol RunRecorder: Sendable {
     func started(_ record: RunRecord) throws
     /// The run is over: its whole, judged record replaces the one recorded at the start.
     func finished(_ record: RunRecord) throws
+    /// The run's process died before it finished (the janitor found it gone): its record, if it was
+    /// recorded and never finished, is finished as aborted for `reason` (unverified).
+    func interrupted(runID: String, reason: String) throws
 }
 
 extension RunEngine {

@@ -10,6 +10,6 @@ extension Janitor {
     public static func unusedRetainedVolumes(store: StateStore, volumes: RetainedVolumes, dryRun: Bool) throws -> [String] {
         let lock = try StateLock(StateLock.sweep, store: store)
         defer { withExtendedLifetime(lock) {} }
-        return try volumes.collectGarbage(recipes: nil, keep: Set(try store.canonicals().map(\.runID)), dryRun: dryRun)
+        return try volumes.collectGarbage(recipes: nil, keep: try store.retainedRunsInUse(), dryRun: dryRun)
     }
 }

@@ -119,4 +119,12 @@ enum RunResultRows {
 extension StateStore: RunRecorder {
     public func started(_ record: RunRecord) throws { try self.record(run: try StoredRun(record)) }
     public func finished(_ record: RunRecord) throws { try self.record(run: try StoredRun(record)) }
+
+    public func interrupted(runID: String, reason: String) throws {
+        guard let stored = try run(id: runID), stored.finishedAt == nil else { return }
+        var record = try RunReport.decode(Data(stored.record.utf8))
+        record.aborted = record.aborted ?? reason
+        record.finishedAt = Date()
+        try self.record(run: try StoredRun(record))
+    }
 }

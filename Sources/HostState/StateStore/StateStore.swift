@@ -137,24 +137,42 @@ public final class StateStore: Sendable {
     let pool: DatabasePool
 
     /// Opens (creating it and its folder if needed) and migrates the database in `stateDirectory`.
-    public convenience init(stateDirectory: String) throws(StateStoreError) {
-        try self.init(stateDirectory: stateDirectory, migratingUpTo: nil)
+    /// `readOnly`: opens an existing database only to read it, creating and migrating nothing, so
+    /// that commands that only show state work on a read-only state folder. A database a check found
+    /// corrupt (see `checkIntegrity`) is refused to every writer until it is recovered.
+    public convenience init(stateDirectory: String, readOnly: Bool = false) throws(StateStoreError) {
+        try self.init(stateDirectory: stateDirectory, migratingUpTo: nil, readOnly: readOnly)
+        if readOnly {
+            let current = try Self.attempt(path, "read") { try pool.read { db in try Self.migrator.hasCompletedMigrations(db) } }
+            guard current else {
+                throw StateStoreError(path: path, operation: "read", message: "its schema is older than this cchost's; any command that writes (a run, a sweep) migrates it")
+            }
+        }
     }
 
     /// `migratingUpTo`: stop after that migration (tests build older databases with it).
-    init(stateDirectory: String, migratingUpTo lastMigration: String?) throws(StateStoreError) {
+    init(stateDirectory: String, migratingUpTo lastMigration: String?, readOnly: Bool = false) throws(StateStoreError) {
         let path = URL(fileURLWithPath: stateDirectory).appendingPathComponent("cchost.sqlite").path
         self.path = path
-        do {
-            try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
-        } catch {
-            throw StateStoreError(path: path, operation: "create the state folder", message: "\(error)")
+        if !readOnly, let problems = try? String(contentsOfFile: Self.corruptionMark(path), encoding: .utf8) {
+            throw Self.corrupt(path, problems: problems.trimmingCharacters(in: .whitespacesAndNewlines))
         }
         var configuration = GRDB.Configuration()
         configuration.foreignKeysEnabled = true
         // Other stores (other processes, other hosts' jobs) may hold the write lock: wait for it.
         configuration.busyMode = .timeout(30)
         configuration.label = "cchost.state"
+        // A state folder nothing has run with yet gets its (empty) database as before.
+        if readOnly && FileManager.default.fileExists(atPath: path) {
+            configuration.readonly = true
+            pool = try Self.attempt(path, "open to read") { try DatabasePool(path: path, configuration: configuration) }
+            return
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
+        } catch {
+            throw StateStoreError(path: path, operation: "create the state folder", message: "\(error)")
+        }
         pool = try Self.attempt(path, "open and migrate") {
             let pool = try DatabasePool(path: path, configuration: configuration)
             if let lastMigration { try Self.migrator.migrate(pool, upTo: lastMigration) } else { try Self.migrator.migrate(pool) }
@@ -412,6 +430,8 @@ public final class StateStore: Sendable {
                                    _ body: () throws -> T) throws(StateStoreError) -> T {
         do {
             return try body()
+        } catch let error as StateStoreError {
+            throw error
         } catch let error as DatabaseError {
             throw StateStoreError(path: path, operation: operation,
                                   message: error.message ?? "SQLite error \(error.resultCode.rawValue)")

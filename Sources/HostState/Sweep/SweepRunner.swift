@@ -88,7 +88,7 @@ public final class SweepRunner: Sendable {
     /// the recipe's lock, so no run of these recipes is between retaining and promoting.
     func collectGarbage(recipes: Set<String>) {
         do {
-            let keep = Set(try store.canonicals().map(\.runID))
+            let keep = try store.retainedRunsInUse()
             let removed = try RetainedVolumes(stateDirectory: configuration.stateDirectory).collectGarbage(recipes: recipes, keep: keep)
             if !removed.isEmpty { progress("removed retained volumes no canonical uses: \(removed.joined(separator: ", "))") }
         } catch {

@@ -15,7 +15,7 @@ struct BackupOp: TierOp {
             return OpResult(op: .backup, verdict: .pass,
                             detail: "\(backup.archives.count) archive(s), \(backup.archives.map(\.bytes).reduce(0, +)) bytes\(retried)")
         } catch {
-            return OpResult(op: .backup, verdict: .fail, detail: "\(error)")
+            return OpResult(op: .backup, verdict: error.verdict, detail: "\(error)")
         }
     }
 }

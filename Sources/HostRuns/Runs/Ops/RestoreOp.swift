@@ -27,13 +27,13 @@ struct RestoreOp: TierOp {
                 try run.mutateMarker()
             }
         } catch {
-            return OpResult(op: .restore, verdict: .fail, detail: "\(error)")
+            return OpResult(op: .restore, verdict: (error as? DeployError)?.verdict ?? .fail, detail: "\(error)")
         }
         do {
             run.plugins.runHooks(.restore, in: run)
             try run.deployer.restore(run.app, from: backup)
         } catch {
-            return OpResult(op: .restore, verdict: .fail, detail: "\(error)")
+            return OpResult(op: .restore, verdict: error.verdict, detail: "\(error)")
         }
         let wait = run.waitForConvergence(since: started)
         if let (verdict, reasons) = wait.failure {

@@ -58,7 +58,8 @@ extension RunContext {
                 let created = try retainedData.seed(stack: app.stack, recipe: request.recipe, from: canonical)
                 from = " on a copy of the canonical's data (\(canonical.version), run \(canonical.runID): \(created.count) volume(s))"
             } catch {
-                return failed("\(error)", abort: "the canonical's data could not be copied")
+                // The canonical's data is the host's, never the recipe under test's.
+                return failed("\(error)", abort: "the canonical's data could not be copied", verdict: .unverified)
             }
         }
         let started = Date()
@@ -70,7 +71,7 @@ extension RunContext {
                 record.deployCount += 1
             }
         } catch {
-            return failed(error.description, abort: "install failed")
+            return failed(error.description, abort: "install failed", verdict: error.verdict)
         }
         deployed = true
         note("waiting for \(app.stack) to converge")
@@ -95,4 +96,9 @@ extension RunContext {
         let result = deployBase(hooksFor: nil)
         return result.verdict == .pass ? nil : result
     }
+}
+
+extension DeployError {
+    /// The verdict of what this error stopped: the host's fault is `unverified`, the recipe's `fail`.
+    var verdict: Verdict { isHostFault ? .unverified : .fail }
 }

@@ -44,7 +44,7 @@ struct UpgradeOp: TierOp {
         do {
             try run.deployer.deploy(run.app, as: .chaosUpgrade)
         } catch {
-            return result(.fail, error.description)
+            return result(error.verdict, error.description)
         }
         let wait = run.waitForConvergence(since: started)
         if let (verdict, reasons) = wait.failure {
