@@ -124,11 +124,12 @@ struct EndToEndTests {
         #expect(Self.leftovers(AppNaming.stackName(forDomain: record.domain)).isEmpty)
     }
 
-    /// Starts `cchost run` on a fixture and waits until its stack exists; returns the process and stack.
-    func startRun(state: TemporaryDirectory) throws -> (Process, String) {
+    /// Starts `cchost run` on a fixture (with `arguments` after its own) and waits until its stack
+    /// exists; returns the process and stack.
+    func startRun(state: TemporaryDirectory, arguments: [String] = []) throws -> (Process, String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: TestPaths.cli)
-        process.arguments = ["run", "static-site", "--repo", Self.repository("static-site"), "--stages", "install,upgrade"]
+        process.arguments = ["run", "static-site", "--repo", Self.repository("static-site"), "--stages", "install,upgrade"] + arguments
         process.environment = ["CCHOST_STATE_DIR": state.path, "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
                                "CCHOST_PLUGIN_PATH": state.path]
         process.standardOutput = FileHandle.nullDevice

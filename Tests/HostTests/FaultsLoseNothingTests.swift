@@ -291,26 +291,13 @@ struct FaultsLoseNothingTests {
     func sigtermWritesJSON() throws {
         let state = try TemporaryDirectory("state")
         let json = state.url.appendingPathComponent("report.json")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: TestPaths.cli)
-        process.arguments = ["run", "static-site", "--repo", EndToEndTests.repository("static-site"), "--stages", "install,upgrade", "--json", json.path]
-        process.environment = ["CCHOST_STATE_DIR": state.path, "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
-                               "CCHOST_PLUGIN_PATH": state.path]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(60)
-        var stack: String?
-        while Date() < deadline, stack == nil {
-            stack = try ActiveRuns(directory: state.url.appendingPathComponent("runs/active")).entries().first?.stack
-            if stack == nil { Thread.sleep(forTimeInterval: 0.2) }
-        }
+        let (process, stack) = try EndToEndTests().startRun(state: state, arguments: ["--json", json.path])
         process.terminate()
         process.waitUntilExit()
         #expect(process.terminationStatus == 128 + SIGTERM)
         let record = try RunReport.decode(Data(contentsOf: json))
         #expect(record.aborted?.contains("SIGTERM") == true, "\(String(describing: record.aborted))")
-        #expect(try EndToEndTests.leftovers(#require(stack)).isEmpty)
+        #expect(EndToEndTests.leftovers(stack).isEmpty)
     }
 
     /// A state database that takes the start of a run and then can no longer be written (a full disk).
