@@ -153,7 +153,8 @@ final class GitDaemon {
     }
 
     deinit {
-        process.terminate()
-        process.waitUntilExit()
+        // SIGKILL: the daemon inherits an ignored SIGTERM from the test process. No waiting:
+        // Foundation may never learn of its end when another part of the process reaps children.
+        kill(process.processIdentifier, SIGKILL)
     }
 }
