@@ -79,7 +79,8 @@ public struct Redactor: Sendable {
     /// Redaction of a stream read in chunks (a log, a process's output): what `push` returns is
     /// final; the last `window` bytes, or a secret that reaches into them, wait for the next chunk,
     /// so a value split between two reads is still redacted whole. The output equals `redact` of
-    /// the whole stream, whatever the chunks.
+    /// the whole stream, whatever the chunks (but for a flood of overlapping values, which comes
+    /// out as several `[redacted]` rather than one).
     public struct Stream: Sendable {
         let redactor: Redactor
         var carry: [UInt8] = []
@@ -90,9 +91,9 @@ public struct Redactor: Sendable {
             carry.append(contentsOf: chunk)
             guard !redactor.isEmpty else { defer { carry = [] }; return carry }
             let spans = redactor.spans(in: carry)
-            // Anything before `cut` cannot start a value still unseen; a span that reaches past it
-            // stays whole in the carry (a longer value may still grow it), unless it is already
-            // larger than any window, as a flood of overlapping values would make it.
+            // Anything before `cut` cannot start a value still unseen; a span that reaches `cut`
+            // stays whole in the carry (a value starting there would join it), unless it is already
+            // far larger than the window, as a flood of overlapping values would make it.
             var cut = carry.count - redactor.window
             if let straddling = spans.first(where: { $0.lowerBound < cut && $0.upperBound >= cut }) {
                 cut = straddling.count > 4 * max(redactor.window, 1) + 4096 ? straddling.upperBound : straddling.lowerBound
