@@ -435,20 +435,6 @@ struct RunReportTests {
 
     // MARK: Secrets
 
-    @Test("redact replaces every occurrence of each secret of 4 characters or more", arguments: [
-        ("password=hunter22 and hunter22", ["hunter22"], "password=[redacted] and [redacted]"),
-        ("token abc and abcd", ["abc", "abcd"], "token abc and [redacted]"),
-        ("nothing here", ["", "abcd"], "nothing here"),
-        ("key s3cr3t-long", ["s3cr3t", "s3cr3t-long"], "key [redacted]"),
-        ("overlap abcdefgh", ["abcdef", "defgh"], "overlap [redacted]"),
-        ("adjacent s3cr3ts3cr3t.", ["s3cr3t"], "adjacent [redacted]."),
-        ("unicode 密码密码密码 end", ["密码密码"], "unicode [redacted] end"),
-        ("dact inside", ["dact"], "[redacted] inside"),
-    ])
-    func redaction(text: String, secrets: [String], expected: String) {
-        #expect(RunReport.redact(text, secrets: secrets) == expected)
-    }
-
     @Test("a secret quoted in any free text is redacted in every format")
     func secretsNeverAppear() throws {
         let secret = "Zq9xK2mW7pLr"

@@ -9,7 +9,10 @@ public struct GitError: Error, Sendable, Equatable, CustomStringConvertible {
     /// libgit2's error code (e.g. GIT_ENOTFOUND = -3).
     public let code: Int32
 
-    public var description: String { "git \(operation) in \(repository): \(message)" }
+    /// A URL's credential is never part of it, whatever libgit2's message quotes.
+    public var description: String {
+        Redactor(RepositoryAddress.credentials(repository)).redact("git \(operation) in \(RepositoryAddress.display(repository)): \(message)")
+    }
     public var isNotFound: Bool { code == GIT_ENOTFOUND.rawValue }
 }
 

@@ -116,6 +116,8 @@ public final class HostServices: @unchecked Sendable {
     public var gateway: AppGateway?
     public let limits: Limits
     public let logger: Logger
+    /// The run's secrets: a plugin's logs and artifacts are redacted before they are kept or shown.
+    public let secrets: SecretLedger
     private let lock = NSLock()
     private var calls = 0
     private var refusalsLogged = 0
@@ -123,7 +125,9 @@ public final class HostServices: @unchecked Sendable {
     private var captured: [PluginLogLine] = []
 
     public init(app: AppContext? = nil, configuration: [String: String] = [:], artifactsDirectory: URL? = nil,
-                gateway: AppGateway? = nil, limits: Limits = Limits(), logger: Logger = Logger(label: "cchost.plugin")) {
+                gateway: AppGateway? = nil, limits: Limits = Limits(), logger: Logger = Logger(label: "cchost.plugin"),
+                secrets: SecretLedger = SecretLedger()) {
+        self.secrets = secrets
         self.app = app
         self.configuration = configuration
         self.artifactsDirectory = artifactsDirectory
@@ -141,7 +145,8 @@ public final class HostServices: @unchecked Sendable {
     }
 
     public func log(level: Int32, message: String) {
-        let line = String(message.prefix(4096))
+        // Redacted before it is cut: a secret across the cut would leave its first part.
+        let line = String(secrets.redact(message).prefix(4096))
         lock.withLock {
             if captured.count < limits.maximumLogLines { captured.append(PluginLogLine(level: level, message: line)) }
         }
@@ -229,7 +234,7 @@ public final class HostServices: @unchecked Sendable {
             }
             do {
                 try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-                try data.write(to: directory.appendingPathComponent(safe), options: .atomic)
+                try Data(secrets.redactor.redact([UInt8](data))).write(to: directory.appendingPathComponent(safe), options: .atomic)
                 lock.withLock { artifactBytes = total }
                 return HostReply(status: HostReply.ok)
             } catch {

@@ -39,6 +39,24 @@ public struct Digest: Sendable, Hashable, CustomStringConvertible {
             throw .unreadable(file: path, reason: Self.reason(for: error))
         }
         defer { try? handle.close() }
+        return try sha256(of: handle, path: path)
+    }
+
+    /// The SHA-256 of the regular file at `path` itself, as data from an untrusted volume is read:
+    /// a link is never followed, and a FIFO or device (a link could not lead to one, but the entry
+    /// itself may be one) is an error rather than a read that never ends.
+    public static func sha256(ofRegularFileAt path: String) throws(DigestError) -> Digest {
+        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard descriptor >= 0 else { throw .unreadable(file: path, reason: String(cString: strerror(errno))) }
+        let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            throw .unreadable(file: path, reason: "it is not a regular file")
+        }
+        return try sha256(of: handle, path: path)
+    }
+
+    private static func sha256(of handle: FileHandle, path: String) throws(DigestError) -> Digest {
         var hasher = SHA256()
         do {
             while let chunk = try handle.read(upToCount: chunkSize), !chunk.isEmpty {

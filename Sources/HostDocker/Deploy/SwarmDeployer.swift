@@ -137,6 +137,10 @@ public struct SwarmDeployer: Deployer {
             if spec?.generate == false {
                 logger.notice("secret marked generate=false: inserting a generated test value", metadata: ["secret": "\(name)"])
             }
+            if let length = spec?.length, length < Redactor.minimumLength {
+                logger.notice("secret asks for fewer characters than can be redacted: generating \(Redactor.minimumLength)",
+                              metadata: ["secret": "\(name)", "length": "\(length)"])
+            }
             let value = try Self.randomSecret(length: spec?.length ?? 32, name: name, stack: app.stack)
             secrets.record(value)
             try cli.createSecret(name, value: Data(value.utf8), labels: Dictionary(uniqueKeysWithValues: ownerLabels(app)), stack: app.stack)
@@ -152,7 +156,8 @@ public struct SwarmDeployer: Deployer {
         }
         let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
         var generator = SystemRandomNumberGenerator()
-        return String((0..<length).map { _ in alphabet.randomElement(using: &generator)! })
+        // Never shorter than what redaction catches: a value it would not redact must not exist.
+        return String((0..<max(Redactor.minimumLength, length)).map { _ in alphabet.randomElement(using: &generator)! })
     }
 
     // MARK: Backup and restore (backupbot labels)
@@ -312,7 +317,8 @@ public struct SwarmDeployer: Deployer {
             try docker.exec(["sh", "-c", hook], in: container, deadline: Date().addingTimeInterval(300))
         }
         guard result.exitCode == 0 else {
-            let said = (String(decoding: result.stderr, as: UTF8.self) + String(decoding: result.stdout, as: UTF8.self))
+            // A hook may print a secret (a failing dump echoing its password): redacted where it is read.
+            let said = secrets.redact(String(decoding: result.stderr, as: UTF8.self) + String(decoding: result.stdout, as: UTF8.self))
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             throw DeployError(operation: label, stack: stack, reason: "exit \(result.exitCode)" + (said.isEmpty ? "" : ": \(said)"))
         }
@@ -350,21 +356,14 @@ public struct SwarmDeployer: Deployer {
 }
 
 extension FileManager {
+    /// A run's folder, readable by its owner alone (mode 0700): it holds the app's env and its
+    /// backups, which are kept byte-exact (never redacted), so nobody else may read them.
     func createDirectoryIfMissing(_ url: URL, stack: String) throws(DeployError) {
-        do { try createDirectory(at: url, withIntermediateDirectories: true) } catch {
+        do {
+            try createDirectory(at: url, withIntermediateDirectories: true)
+            try setAttributes([.posixPermissions: 0o700], ofItemAtPath: url.path)
+        } catch {
             throw DeployError(operation: "create \(url.path)", stack: stack, reason: error.localizedDescription, isHostFault: true)
         }
     }
-}
-
-/// Secret values known to this process, kept only in memory, so that reports and logs can redact
-/// them wherever they turn up (a check that prints one, a hook's output).
-public final class SecretLedger: Sendable {
-    private let values = Mutex<[String]>([])
-
-    public init() {}
-
-    public func record(_ value: String) { values.withLock { $0.append(value) } }
-
-    public var all: [String] { values.withLock { $0 } }
 }

@@ -78,7 +78,7 @@ public protocol Helper: Sendable {
     /// inside the volume.
     func write(_ files: [String: String], inVolume volume: String, stack: String) throws(DeployError)
     /// At most `limit` bytes of `path` in the volume; nil when there is no such file. A link that
-    /// leads out of the volume is an error.
+    /// leads out of the volume, or anything but a regular file (a FIFO would never end), is an error.
     func read(_ path: String, inVolume volume: String, limit: Int, stack: String) throws(DeployError) -> String?
 }
 
@@ -137,6 +137,7 @@ extension HelperContainer: Helper {
 
             [ -e "$1" ] || [ -L "$1" ] || exit 10
             inside "$1" || { echo "$1 leads out of the volume" >&2; exit 3; }
+            [ -f "$1" ] || { echo "$1 is not a regular file" >&2; exit 3; }
             head -c "$2" "$1"
             """
         let output = try run(script, [Self.relative(path), String(limit)], volume: volume, stack: stack, timeout: 120, operation: operation)

@@ -1,4 +1,5 @@
 import Foundation
+import HostBase
 import PluginChannel
 
 /// Renders a `RunRecord` for people and for machines: the console summary at the end of
@@ -17,65 +18,37 @@ public enum RunReport {
 
     // MARK: - Redaction
 
-    /// Replaces every occurrence of each secret value in `text` with `[redacted]`. Values shorter
-    /// than 4 characters are ignored (they would blank out ordinary words); overlapping and nested
-    /// values are replaced as one span, so no part of a longer secret survives a shorter one.
-    public static func redact(_ text: String, secrets: [String]) -> String {
-        let needles = Set(secrets.filter { $0.count >= 4 }).map { Array($0.utf8) }
-        guard !needles.isEmpty, !text.isEmpty else { return text }
-        let haystack = Array(text.utf8)
-        // Spans to replace, found on bytes: a valid UTF-8 needle only matches on scalar boundaries.
-        var spans: [Range<Int>] = []
-        for needle in needles where needle.count <= haystack.count {
-            var start = 0
-            while start + needle.count <= haystack.count {
-                if haystack[start] == needle[0], haystack[start..<(start + needle.count)].elementsEqual(needle) {
-                    spans.append(start..<(start + needle.count))
-                }
-                start += 1
-            }
-        }
-        guard !spans.isEmpty else { return text }
-        spans.sort { $0.lowerBound < $1.lowerBound }
-        var output: [UInt8] = []
-        output.reserveCapacity(haystack.count)
-        var cursor = 0
-        var index = 0
-        while index < spans.count {
-            var merged = spans[index]
-            index += 1
-            while index < spans.count, spans[index].lowerBound <= merged.upperBound {
-                merged = merged.lowerBound..<max(merged.upperBound, spans[index].upperBound)
-                index += 1
-            }
-            output.append(contentsOf: haystack[cursor..<merged.lowerBound])
-            output.append(contentsOf: "[redacted]".utf8)
-            cursor = merged.upperBound
-        }
-        output.append(contentsOf: haystack[cursor...])
-        return String(decoding: output, as: UTF8.self)
-    }
+    /// `text` with every secret value of 8 characters or more replaced (see `Redactor`).
+    public static func redact(_ text: String, secrets: [String]) -> String { Redactor(secrets).redact(text) }
 
     /// The record with `redact` applied to all of its free text.
-    static func redacted(_ record: RunRecord, secrets: [String]) -> RunRecord {
-        guard secrets.contains(where: { $0.count >= 4 }) else { return record }
-        func clean(_ text: String) -> String { redact(text, secrets: secrets) }
+    static func redacted(_ record: RunRecord, secrets: [String]) -> RunRecord { redacted(record, by: Redactor(secrets)) }
+
+    public static func redacted(_ record: RunRecord, by redactor: Redactor) -> RunRecord {
+        guard !redactor.isEmpty else { return record }
         var record = record
-        record.generic = clean(record.generic)
-        record.aborted = record.aborted.map(clean)
-        record.retentionProblem = record.retentionProblem.map(clean)
-        record.allowances = record.allowances.map { $0.map(clean) }
-        record.levelReason = record.levelReason.map(clean)
-        for t in record.tiers.indices {
-            record.tiers[t].opDetail = clean(record.tiers[t].opDetail)
-            record.tiers[t].opRef = record.tiers[t].opRef.map(clean)
-            record.tiers[t].notApplicable = record.tiers[t].notApplicable.map(clean)
-            for c in record.tiers[t].checks.indices {
-                record.tiers[t].checks[c].detail = clean(record.tiers[t].checks[c].detail)
-                record.tiers[t].checks[c].cause = record.tiers[t].checks[c].cause.map(clean)
-            }
-        }
+        record.repository = redactor.redact(record.repository)
+        record.generic = redactor.redact(record.generic)
+        record.aborted = record.aborted.map(redactor.redact)
+        record.retentionProblem = record.retentionProblem.map(redactor.redact)
+        record.allowances = record.allowances.map { $0.map(redactor.redact) }
+        record.levelReason = record.levelReason.map(redactor.redact)
+        record.tiers = record.tiers.map { redacted($0, by: redactor) }
         return record
+    }
+
+    /// One tier's record with `redact` applied to all of its free text (what a tier's event shows).
+    public static func redacted(_ tier: RunRecord.TierRecord, by redactor: Redactor) -> RunRecord.TierRecord {
+        guard !redactor.isEmpty else { return tier }
+        var tier = tier
+        tier.opDetail = redactor.redact(tier.opDetail)
+        tier.opRef = tier.opRef.map(redactor.redact)
+        tier.notApplicable = tier.notApplicable.map(redactor.redact)
+        for c in tier.checks.indices {
+            tier.checks[c].detail = redactor.redact(tier.checks[c].detail)
+            tier.checks[c].cause = tier.checks[c].cause.map(redactor.redact)
+        }
+        return tier
     }
 
     // MARK: - What every format states

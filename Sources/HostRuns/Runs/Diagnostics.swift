@@ -1,17 +1,18 @@
 import Foundation
+import HostBase
 import HostDocker
 
 /// Service logs, task states and the engine's events of the app, saved as artifacts before
 /// teardown, with the run's secrets redacted. What could not be read is saved too (`diagnostics-problems.txt`): diagnostics never
 /// change a verdict, and never vanish without a word.
 enum Diagnostics {
-    /// `secrets`: values the app may have printed, replaced before anything is saved.
-    static func capture(stack: String, docker: any Docker, since started: Date, into folder: URL, redacting secrets: [String]) -> [String] {
+    /// `redactor`: the values the app may have printed, replaced before anything is saved.
+    static func capture(stack: String, docker: any Docker, since started: Date, into folder: URL, redacting redactor: Redactor) -> [String] {
         var saved: [String] = [], problems: [String] = []
         func save(_ name: String, _ text: String) {
             let file = folder.appendingPathComponent(name)
             do {
-                try Data(RunReport.redact(text, secrets: secrets).utf8).write(to: file)
+                try redactor.write(text, to: file)
                 saved.append(file.path)
             } catch {
                 problems.append("\(name) could not be written: \(error)")

@@ -103,10 +103,10 @@ final class PluginCalls {
     private func call(_ plugin: ResolvedPlugin, _ kind: EntryKind, _ name: String, tier: Tier, arguments: [String: ArgumentValue] = [:],
                       context look: Result<AppContext, DescribeError>, in run: RunContext, recordedAs recordName: String) -> RunRecord.CheckRecord {
         let started = Date()
-        let secrets = run.deployer.secrets.all
+        let redactor = run.deployer.secrets.redactor
         func unverified(_ cause: String) -> RunRecord.CheckRecord {
             .init(plugin: plugin.info.description.name, name: recordName, verdict: .unverified, detail: "",
-                  cause: RunReport.redact(cause, secrets: secrets), seconds: Date().timeIntervalSince(started))
+                  cause: redactor.redact(cause), seconds: Date().timeIntervalSince(started))
         }
         let context: AppContext
         switch look {
@@ -121,8 +121,8 @@ final class PluginCalls {
         let outcome = CheckOutcome.judging(session.invoke(Invocation(kind: kind, name: name, tier: tier.rawValue, arguments: arguments)))
         let logs = session.services.takeLogs().map(\.message).joined(separator: "; ")
         return RunRecord.CheckRecord(plugin: plugin.info.description.name, name: recordName, verdict: outcome.verdict,
-                                     detail: RunReport.redact(outcome.detail.isEmpty ? logs : outcome.detail, secrets: secrets),
-                                     cause: outcome.cause.map { RunReport.redact($0, secrets: secrets) },
+                                     detail: redactor.redact(outcome.detail.isEmpty ? logs : outcome.detail),
+                                     cause: outcome.cause.map(redactor.redact),
                                      seconds: Date().timeIntervalSince(started))
     }
 
@@ -136,7 +136,7 @@ final class PluginCalls {
         let services = HostServices(app: context, configuration: readinessPath.map { ["readiness_path": $0] } ?? [:],
                                     artifactsDirectory: artifacts.appendingPathComponent(plugin.info.description.name),
                                     gateway: SwarmGateway(deployer: deployer, app: app),
-                                    logger: Logger(label: "cchost.plugin.\(plugin.info.description.name)"))
+                                    logger: Logger(label: "cchost.plugin.\(plugin.info.description.name)"), secrets: deployer.secrets)
         let session = try WorkerSession(plugin: plugin.path, launcher: launcher, services: services, profile: plugin.profile)
         sessions[plugin.path] = session
         return session

@@ -38,15 +38,37 @@ public final class RunEngine {
         self.plugins = plugins
         self.launcher = launcher
         self.runsDirectory = runsDirectory
-        self.events = events
+        self.events = Self.redacting(events, with: deployer.secrets)
         self.retainedData = retainedData
     }
 
+    /// Every event as people see it: whatever the app, its hooks or plugins printed into a note or
+    /// a tier's record is redacted before it is shown.
+    static func redacting(_ events: @escaping @Sendable (RunEvent) -> Void, with secrets: SecretLedger) -> @Sendable (RunEvent) -> Void {
+        { event in
+            let redactor = secrets.redactor
+            switch event {
+            case .note(let tier, let text): events(.note(tier: tier, redactor.redact(text)))
+            case .tierFinished(let record): events(.tierFinished(RunReport.redacted(record, by: redactor)))
+            case .finished(let record): events(.finished(RunReport.redacted(record, by: redactor)))
+            case .started, .tierStarted: events(event)
+            }
+        }
+    }
+
     public func run(_ request: RunRequest) throws(PlanError) -> RunRecord {
+        // The repository's credential is redacted like a generated secret, wherever it turns up.
+        RepositoryAddress.credentials(request.repository).forEach(deployer.secrets.record)
         // The whole run's deadline cancels it the way Ctrl-C does: the tiers stop, teardown and the record still happen.
         var request = request
         request.cancellation = request.cancellation.until(Date().addingTimeInterval(request.ceilings.deadline),
                                                           reason: request.ceilings.deadlineReason)
+        do { return try planAndRun(request) } catch {
+            throw PlanError(description: deployer.secrets.redact(error.description))
+        }
+    }
+
+    private func planAndRun(_ request: RunRequest) throws(PlanError) -> RunRecord {
         // 1. Plan.
         let plan = try RunPlan(request, runsDirectory: runsDirectory, backend: deployer.name)
         defer { plan.removeCheckouts() }
@@ -78,7 +100,7 @@ public final class RunEngine {
         let registry = ActiveRuns(directory: runsDirectory.appendingPathComponent("active"))
         do {
             try registry.register(runID: plan.runID, stack: run.app.stack)
-            try recorder?.started(run.record)
+            try recorder?.started(RunReport.redacted(run.record, by: deployer.secrets.redactor))
         } catch {
             registry.unregister(runID: plan.runID)
             throw PlanError(description: "run \(plan.runID) could not be registered before deploying: \(error)")
@@ -131,7 +153,7 @@ public final class RunEngine {
     func finish(_ run: RunContext) -> RunRecord {
         run.note("capturing diagnostics of \(run.app.stack)")
         run.record.artifacts = Diagnostics.capture(stack: run.app.stack, docker: deployer.docker, since: run.record.startedAt,
-                                                   into: run.plan.artifacts, redacting: deployer.secrets.all)
+                                                   into: run.plan.artifacts, redacting: deployer.secrets.redactor)
         if run.request.retainData && run.request.cancellation.reason == nil && run.record.judgement.isGreenBeforeTeardown {
             run.note("retaining the data of \(run.app.stack)")
             do {
@@ -146,7 +168,7 @@ public final class RunEngine {
         run.record.finishedAt = Date()
         if let cancelled = run.request.cancellation.reason, run.record.aborted == nil { run.record.aborted = "cancelled: \(cancelled)" }
         // Whatever the app or its hooks printed may hold a secret: none reaches the record.
-        run.record = RunReport.redacted(run.record, secrets: deployer.secrets.all)
+        run.record = RunReport.redacted(run.record, by: deployer.secrets.redactor)
         run.record.judge()
         // A record that cannot be stored is the host's fault: the run is then unverified (no exit 0,
         // no promotion rests on a run nobody can look up), and says why.

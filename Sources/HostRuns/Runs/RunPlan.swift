@@ -39,7 +39,7 @@ struct RunPlan {
         let source = try planned { try RecipeSource.open(request.repository, scratch: work.appendingPathComponent("source").path) }
         let releases = try planned { try ReleaseListing(source: request.repository, repository: source) }
         guard let headRef = request.headRef ?? releases.latest else {
-            throw givingUp("\(request.repository) has no release tag; give --ref to test a branch or commit")
+            throw givingUp("\(RepositoryAddress.display(request.repository)) has no release tag; give --ref to test a branch or commit")
         }
         // A warm run's data is the canonical's, so its base is the canonical's version.
         if let canonical = request.warmFrom, let base = request.base, base != canonical.version {
@@ -63,7 +63,7 @@ struct RunPlan {
         }
 
         var record = RunRecord(
-            id: runID, trigger: request.trigger, recipe: request.recipe, repository: request.repository, backend: backend,
+            id: runID, trigger: request.trigger, recipe: request.recipe, repository: RepositoryAddress.display(request.repository), backend: backend,
             domain: domain, base: base.map { RunRecord.Ref(ref: $0.ref, commit: $0.commit, version: baseVersion) },
             head: RunRecord.Ref(ref: headRef, commit: head.commit, version: headVersion), stages: request.stages,
             startedAt: Date(), finishedAt: nil, tiers: [], deployCount: 0, generic: "", teardown: nil, artifacts: [],

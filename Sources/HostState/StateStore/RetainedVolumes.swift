@@ -138,7 +138,8 @@ public struct RetainedVolumes: Sendable {
     }
 
     /// A digest of a volume's whole tree: every entry's path, type, mode, owner and contents (or
-    /// link target). Equal digests mean the data is byte-for-byte the same.
+    /// link target). Equal digests mean the data is byte-for-byte the same. The app wrote this data:
+    /// a link is hashed as its target's text, never followed, and only regular files are read.
     public func checksum(_ volume: String) throws(DeployError) -> String {
         let root = try mountpoint(volume)
         do { return try Self.treeDigest(root) } catch {
@@ -148,20 +149,34 @@ public struct RetainedVolumes: Sendable {
 
     static func treeDigest(_ root: String) throws -> String {
         var hasher = SHA256()
-        let manager = FileManager.default
-        let entries = (try manager.subpathsOfDirectory(atPath: root)).sorted()
-        for relative in [""] + entries {
+        for (relative, info) in try Self.entries(under: root) {
             let path = relative.isEmpty ? root : "\(root)/\(relative)"
-            var info = stat()
-            guard lstat(path, &info) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
             hasher.update(data: Data("\(relative)\0\(info.st_mode)\0\(info.st_uid):\(info.st_gid)\0".utf8))
             switch info.st_mode & S_IFMT {
-            case S_IFREG: hasher.update(data: Data(try Digest.sha256(ofFileAt: path).hex.utf8))
-            case S_IFLNK: hasher.update(data: Data(try manager.destinationOfSymbolicLink(atPath: path).utf8))
+            case S_IFREG: hasher.update(data: Data(try Digest.sha256(ofRegularFileAt: path).hex.utf8))
+            case S_IFLNK: hasher.update(data: Data(try FileManager.default.destinationOfSymbolicLink(atPath: path).utf8))
             default: break
             }
         }
         return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Every entry under `root` ("" for the root itself) with its `lstat`, sorted by path; only real
+    /// folders are entered, so a link to a folder elsewhere on the host is an entry, not a way out.
+    static func entries(under root: String) throws -> [(String, stat)] {
+        var found: [(String, stat)] = []
+        var folders = [""]
+        while let folder = folders.popLast() {
+            let path = folder.isEmpty ? root : "\(root)/\(folder)"
+            var info = stat()
+            guard lstat(path, &info) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+            found.append((folder, info))
+            guard info.st_mode & S_IFMT == S_IFDIR else { continue }
+            for name in try FileManager.default.contentsOfDirectory(atPath: path) {
+                folders.append(folder.isEmpty ? name : "\(folder)/\(name)")
+            }
+        }
+        return found.sorted { $0.0 < $1.0 }
     }
 
     // MARK: Volumes and files

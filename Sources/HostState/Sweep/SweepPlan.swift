@@ -49,7 +49,7 @@ public enum SweepPlan {
             try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             return (path, try GitRepository.clone(recipe.upstream, to: path, bare: true))
         } catch {
-            throw SweepError("recipe \(recipe.name): cannot sync its mirror \(path) from \(recipe.upstream): \(error)")
+            throw SweepError("recipe \(recipe.name): cannot sync its mirror \(path) from \(RepositoryAddress.display(recipe.upstream)): \(error)")
         }
     }
 
