@@ -145,7 +145,7 @@ enum TeardownOnSignal {
                 for entry in entries where entry.pid == getpid() {
                     let result = deployer.teardown(stack: entry.stack)
                     registry.unregister(runID: entry.runID)
-                    printError("cchost: tore down \(entry.stack)" + (result.isClean ? "" : "; left: \(result.leftovers.joined(separator: ", "))"))
+                    printError("cchost: tore down \(entry.stack)" + (result.isClean ? "" : "; left: \((result.leftovers + result.unknown).joined(separator: ", "))"))
                 }
                 exit(128 + signalNumber)
             }

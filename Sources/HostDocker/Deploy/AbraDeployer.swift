@@ -209,12 +209,16 @@ public struct AbraDeployer: Deployer {
         let swarm = SwarmDeployer(docker: docker, cli: cli)
         let sweep = swarm.teardown(stack: app.stack)
         removed += sweep.removed
-        for url in [envFile(app), recipeDirectory(app)] where FileManager.default.fileExists(atPath: url.path) {
-            if (try? FileManager.default.removeItem(at: url)) != nil { removed.append("file \(url.path)") }
-        }
         var leftovers = sweep.leftovers
-        if FileManager.default.fileExists(atPath: envFile(app).path) { leftovers.append("env file \(envFile(app).path)") }
-        return TeardownResult(removed: removed, leftovers: leftovers, seconds: Date().timeIntervalSince(started))
+        for url in [envFile(app), recipeDirectory(app)] where FileManager.default.fileExists(atPath: url.path) {
+            do {
+                try FileManager.default.removeItem(at: url)
+                removed.append("file \(url.path)")
+            } catch {
+                leftovers.append("file \(url.path) (\(error.localizedDescription))")
+            }
+        }
+        return TeardownResult(removed: removed, leftovers: leftovers, unknown: sweep.unknown, seconds: Date().timeIntervalSince(started))
     }
 
     // MARK: Running abra

@@ -78,12 +78,35 @@ public struct BackupRecord: Sendable, Equatable, Codable {
     }
 }
 
-/// What teardown removed, and anything it could not.
+/// What teardown removed, what it could not (leftovers: teardown fails), and what it could not
+/// find out (unknown: teardown is unverified).
 public struct TeardownResult: Sendable, Equatable, Codable {
     public var removed: [String]
+    /// Objects still there afterwards, each with why it was not removed when Docker said.
     public var leftovers: [String]
+    /// What could not be listed or waited for, with Docker's words: whether something is left is
+    /// not known. Never read as "no leftovers".
+    public var unknown: [String]
     public var seconds: Double
-    public var isClean: Bool { leftovers.isEmpty }
+    public var isClean: Bool { leftovers.isEmpty && unknown.isEmpty }
+
+    public init(removed: [String], leftovers: [String], unknown: [String] = [], seconds: Double) {
+        self.removed = removed
+        self.leftovers = leftovers
+        self.unknown = unknown
+        self.seconds = seconds
+    }
+
+    private enum CodingKeys: String, CodingKey { case removed, leftovers, unknown, seconds }
+
+    /// Records from before `unknown` existed read with none.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        removed = try container.decode([String].self, forKey: .removed)
+        leftovers = try container.decode([String].self, forKey: .leftovers)
+        unknown = try container.decodeIfPresent([String].self, forKey: .unknown) ?? []
+        seconds = try container.decode(Double.self, forKey: .seconds)
+    }
 }
 
 public struct DeployError: Error, Sendable, Equatable, CustomStringConvertible {

@@ -331,9 +331,15 @@ public struct SwarmDeployer: Deployer {
     public func teardown(_ app: AppDeployment) -> TeardownResult {
         var result = teardown(stack: app.stack)
         for file in ["cchost-labels.yml", "\(app.domain).env"] {
-            try? FileManager.default.removeItem(at: app.workDirectory.appendingPathComponent(file))
+            let url = app.workDirectory.appendingPathComponent(file)
+            guard FileManager.default.fileExists(atPath: url.path) else { continue }
+            do {
+                try FileManager.default.removeItem(at: url)
+                result.removed.append("file \(url.path)")
+            } catch {
+                result.leftovers.append("file \(url.path) (\(error.localizedDescription))")
+            }
         }
-        result.leftovers = leftovers(stack: app.stack)
         return result
     }
 
@@ -348,11 +354,15 @@ public struct SwarmDeployer: Deployer {
             locks[stack] = NSLock()
             return locks[stack]!  // just stored
         }
-        return lock.withLock { cli.tearDown(stack: stack) }
+        return lock.withLock { StackTeardown(docker: docker).run(stack: stack) }
     }
 
-    /// Anything of the stack still on the engine.
-    public func leftovers(stack: String) -> [String] { cli.leftovers(stack: stack) }
+    /// Anything of the stack still on the engine, and each kind of object that could not be listed
+    /// (then whether something is left is not known: never an empty answer).
+    public func leftovers(stack: String) -> [String] {
+        let left = StackTeardown.leftovers(stack: stack, docker: docker)
+        return left.objects.map(\.description) + left.unlisted
+    }
 }
 
 extension FileManager {

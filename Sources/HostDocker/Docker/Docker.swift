@@ -6,8 +6,9 @@ import Foundation
 /// and the volumes canonicals keep. `DockerDaemon` answers through the Engine API (`DockerAPI`);
 /// tests of the callers use an in-memory fake.
 ///
-/// Deploying and removing stacks, and the secrets, configs and networks a deploy needs, are not
-/// here: the deployers do that with `DockerCLI`.
+/// Deploying stacks, and the secrets, configs and networks a deploy needs, are not here: the
+/// deployers do that with `DockerCLI`. Removing a stack is here (`StackTeardown` drives it), so that
+/// a listing or a removal that fails is an error teardown records, never "nothing left".
 ///
 /// Every call asks Docker anew (nothing is cached), and every failure is a `DockerError` naming the
 /// operation, the stack or container, and Docker's own message. A question Docker cannot answer is
@@ -62,6 +63,25 @@ public protocol Docker: Sendable {
     /// containers is left; `.timedOut` after `timeout` seconds. Networks, secrets, configs and
     /// volumes stay.
     func removeServices(stack: String, timeout: Double) throws(DockerError)
+
+    // MARK: Teardown
+
+    /// The stack's objects of `kind`, sorted by name: those labelled
+    /// `com.docker.stack.namespace=<stack>`, and secrets and configs named `<stack>_…` too (abra
+    /// creates an app's secrets without the label).
+    func stackObjects(_ kind: DeployedObject.Kind, stack: String) throws(DockerError) -> [DeployedObject]
+
+    /// Removes `object`; one already gone counts as removed. A container is killed at once, with
+    /// its anonymous volumes (its data is being discarded: no stop grace period is waited out).
+    func remove(_ object: DeployedObject) throws(DockerError)
+
+    /// The tasks of the services `serviceIDs` (removed ones) for which the agent may still create
+    /// or run a container: swarm is removing them and they have not stopped yet.
+    func unfinishedTasks(ofServices serviceIDs: Set<String>) throws(DockerError) -> [SwarmTask]
+
+    /// Waits until the engine records an event of the stack's containers after `since`, at most
+    /// `timeout` seconds: true when one came.
+    func awaitContainerEvent(stack: String, since: Date, timeout: Double) throws(DockerError) -> Bool
 
     // MARK: What the swarm holds
 

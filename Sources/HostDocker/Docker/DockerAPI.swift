@@ -159,6 +159,39 @@ public final class DockerAPI: Sendable {
         return try decode([Wire.ContainerSummary].self, answer, "GET", path).map(ContainerSummary.init)
     }
 
+    /// Kills and removes a container with its anonymous volumes (404 when there is none).
+    public func removeContainer(_ id: String) throws(DockerAPIError) {
+        _ = try request("DELETE", "/containers/\(Self.escapePathSegment(id))", query: ["force": "true", "v": "true"])
+    }
+
+    // MARK: - Networks, secrets, configs and tasks being removed
+
+    /// Networks carrying every one of `labels` (a value of "" matches any value), sorted by name.
+    public func networks(labels: [String: String]) throws(DockerAPIError) -> [(id: String, name: String)] {
+        let path = "/networks"
+        let selectors = Self.labelSelectors(labels)
+        let answer = try request("GET", path, query: selectors.isEmpty ? [:] : ["filters": Self.filters(["label": selectors])])
+        return try decode([Wire.Network].self, answer, "GET", path).map { ($0.Id, $0.Name) }.sorted { $0.name < $1.name }
+    }
+
+    /// Removes a network (404 when there is none; 403/409 while something is attached to it).
+    public func removeNetwork(_ id: String) throws(DockerAPIError) {
+        _ = try request("DELETE", "/networks/\(Self.escapePathSegment(id))")
+    }
+
+    /// Removes a secret or a config (404 when there is none).
+    public func removeSwarmObject(_ kind: SwarmObject.Kind, id: String) throws(DockerAPIError) {
+        _ = try request("DELETE", "/\(kind.rawValue)s/\(Self.escapePathSegment(id))")
+    }
+
+    /// Every task swarm is removing (its service deleted): desired state `remove`, whatever state
+    /// it is in. The agent may still create and start a container for one that was being prepared.
+    public func tasksBeingRemoved() throws(DockerAPIError) -> [SwarmTask] {
+        let path = "/tasks"
+        let answer = try request("GET", path, query: ["filters": Self.filters(["desired-state": ["remove"]])])
+        return try decode([Wire.Task].self, answer, "GET", path).map(SwarmTask.init)
+    }
+
     // MARK: - Exec
 
     /// Runs `command` in a running container and waits for it: creates the exec, starts it on a
@@ -221,6 +254,17 @@ public final class DockerAPI: Sendable {
             events.append(DockerEvent(try decode(Wire.Event.self, HTTPAnswer(status: answer.status, body: Array(line)), "GET", path)))
         }
         return events
+    }
+
+    /// Waits for the first event matching `filters` that the engine records after `since`, at most
+    /// `timeout` seconds: true when one came. The engine streams events as they happen, so a
+    /// caller waiting for something to change wakes when it does, not at the next poll.
+    public func awaitEvent(since: Date, filters: [String: [String]], timeout: Double) throws(DockerAPIError) -> Bool {
+        let path = "/events"
+        var query = ["since": Self.timestamp(since)]
+        if !filters.isEmpty { query["filters"] = Self.filters(filters) }
+        let version = try apiVersion()
+        return try firstLine("GET", path, versioned: "/v\(version)", query: query, deadline: Deadline(seconds: timeout)) != nil
     }
 
     /// The last `tail` lines each task of a service logged, stdout and stderr interleaved as the

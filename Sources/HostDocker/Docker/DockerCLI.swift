@@ -1,8 +1,8 @@
 import Foundation
 import HostBase
 
-/// The one wrapper around the docker command line, for what the deployers do: stack deploy and
-/// teardown, secrets, configs, networks. Everything else the host asks of Docker goes through the
+/// The one wrapper around the docker command line, for what the deployers do: stack deploy,
+/// secrets, configs, networks. Teardown and everything else the host asks of Docker goes through the
 /// `Docker` seam (`DockerDaemon`, over the Engine API).
 public struct DockerCLI: Sendable {
     public let executable: String
@@ -114,62 +114,5 @@ extension DockerCLI {
         } catch {
             throw DeployError(operation: "fresh volumes", stack: stack, reason: "\(error.operation): \(error.reason)")
         }
-    }
-
-    /// Removes everything of `stack`: the stack, its containers (killed at once: their data is being
-    /// discarded), volumes, networks, secrets and configs; then lists what is left.
-    public func tearDown(stack: String) -> TeardownResult {
-        let started = Date()
-        var removed: [String] = []
-        let stackFilter = "label=com.docker.stack.namespace=\(stack)"
-        func attempt(_ arguments: [String]) { _ = try? output(arguments, timeout: 60) }
-        func list(_ arguments: [String]) -> [String] { (try? lines(arguments)) ?? [] }
-
-        attempt(["stack", "rm", stack])
-        removed.append("stack \(stack)")
-        // Kill instead of waiting out stop grace periods; retry while swarm still schedules tasks away.
-        // A task dispatched just before `stack rm` may still get its container (and volume) a moment
-        // later: done only once nothing of the stack has been seen for a quiet second.
-        let deadline = Date().addingTimeInterval(60)
-        var quietSince: Date?
-        repeat {
-            let containers = list(["ps", "-aq", "--filter", stackFilter])
-            if !containers.isEmpty { attempt(["rm", "-f"] + containers) }
-            let volumes = list(["volume", "ls", "-q", "--filter", stackFilter])
-            if !volumes.isEmpty { attempt(["volume", "rm", "-f"] + volumes) }
-            let networks = list(["network", "ls", "-q", "--filter", stackFilter])
-            if !networks.isEmpty { attempt(["network", "rm"] + networks) }
-            if containers.isEmpty && volumes.isEmpty && networks.isEmpty {
-                quietSince = quietSince ?? Date()
-                if let quietSince, Date().timeIntervalSince(quietSince) >= 1 { break }
-            } else {
-                quietSince = nil
-            }
-            Thread.sleep(forTimeInterval: 0.25)
-        } while Date() < deadline
-        for kind in ["secret", "config"] {
-            let names = list([kind, "ls", "--format", "{{.Name}}", "--filter", "name=\(stack)_"]).filter { $0.hasPrefix(stack + "_") }
-            if !names.isEmpty {
-                attempt([kind, "rm"] + names)
-                removed += names.map { "\(kind) \($0)" }
-            }
-        }
-        return TeardownResult(removed: removed, leftovers: leftovers(stack: stack), seconds: Date().timeIntervalSince(started))
-    }
-
-    /// Anything of the stack still on the engine; a listing docker could not give is a leftover too.
-    public func leftovers(stack: String) -> [String] {
-        let stackFilter = "label=com.docker.stack.namespace=\(stack)"
-        var left: [String] = []
-        func list(_ arguments: [String]) -> [String] { (try? lines(arguments)) ?? ["(docker did not answer)"] }
-        left += list(["service", "ls", "-q", "--filter", stackFilter]).map { "service \($0)" }
-        left += list(["ps", "-aq", "--filter", stackFilter]).map { "container \($0)" }
-        left += list(["volume", "ls", "-q", "--filter", stackFilter]).map { "volume \($0)" }
-        left += list(["network", "ls", "-q", "--filter", stackFilter]).map { "network \($0)" }
-        for kind in ["secret", "config"] {
-            left += list([kind, "ls", "--format", "{{.Name}}", "--filter", "name=\(stack)_"])
-                .filter { $0.hasPrefix(stack + "_") }.map { "\(kind) \($0)" }
-        }
-        return left
     }
 }

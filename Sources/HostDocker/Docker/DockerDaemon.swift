@@ -115,6 +115,7 @@ public struct DockerDaemon: Docker {
             }
         }
         while true {
+            let looked = Date()
             let left = try asking(operation, stack: stack) { () throws(DockerAPIError) in
                 try api.containers(labels: [Self.stackLabel: stack], all: true)
             }
@@ -123,7 +124,64 @@ public struct DockerDaemon: Docker {
                 throw DockerError(.timedOut, operation: operation, stack: stack,
                                   message: "\(left.count) container(s) of the stack did not stop within \(Int(timeout)) s")
             }
-            Thread.sleep(forTimeInterval: pollInterval)
+            // Woken by the next container event (a stop, a removal); the bound only re-checks in case one was missed.
+            _ = try awaitContainerEvent(stack: stack, since: looked, timeout: min(1, max(0.05, deadline.timeIntervalSinceNow)))
+        }
+    }
+
+    // MARK: Teardown
+
+    public func stackObjects(_ kind: DeployedObject.Kind, stack: String) throws(DockerError) -> [DeployedObject] {
+        let labels = [Self.stackLabel: stack]
+        return try asking("list the \(kind.rawValue)s", stack: stack) { () throws(DockerAPIError) -> [DeployedObject] in
+            switch kind {
+            case .service:
+                return try api.services(labels: labels).map { DeployedObject(kind: kind, id: $0.id, name: $0.name) }
+            case .container:
+                return try api.containers(labels: labels, all: true)
+                    .map { DeployedObject(kind: kind, id: $0.id, name: $0.names.first ?? $0.id) }.sorted { $0.name < $1.name }
+            case .volume:
+                return try api.volumes(labels: labels).map { DeployedObject(kind: kind, id: $0.name, name: $0.name) }
+            case .network:
+                return try api.networks(labels: labels).map { DeployedObject(kind: kind, id: $0.id, name: $0.name) }
+            case .secret, .config:
+                let swarmKind: SwarmObject.Kind = kind == .secret ? .secret : .config
+                return try api.swarmObjects(swarmKind)
+                    .filter { $0.labels[Self.stackLabel] == stack || $0.name.hasPrefix(stack + "_") }
+                    .map { DeployedObject(kind: kind, id: $0.id, name: $0.name) }
+            }
+        }
+    }
+
+    public func remove(_ object: DeployedObject) throws(DockerError) {
+        do throws(DockerAPIError) {
+            switch object.kind {
+            case .service: try api.removeService(object.id)
+            case .container: try api.removeContainer(object.id)
+            case .volume: try api.removeVolume(object.id, force: true)
+            case .network: try api.removeNetwork(object.id)
+            case .secret: try api.removeSwarmObject(.secret, id: object.id)
+            case .config: try api.removeSwarmObject(.config, id: object.id)
+            }
+        } catch where error.status == 404 {
+            return
+        } catch {
+            throw DockerError(error, operation: "remove \(object)")
+        }
+    }
+
+    public func unfinishedTasks(ofServices serviceIDs: Set<String>) throws(DockerError) -> [SwarmTask] {
+        guard !serviceIDs.isEmpty else { return [] }
+        let stopped: Set<SwarmTask.TaskState> = [.complete, .shutdown, .failed, .rejected, .remove, .orphaned]
+        return try asking("list the tasks being removed") { () throws(DockerAPIError) in
+            try api.tasksBeingRemoved().filter { serviceIDs.contains($0.serviceID) && !stopped.contains($0.state) }
+        }
+    }
+
+    public func awaitContainerEvent(stack: String, since: Date, timeout: Double) throws(DockerError) -> Bool {
+        try asking("watch the events", stack: stack) { () throws(DockerAPIError) in
+            try api.awaitEvent(since: since, filters: ["type": ["container"], "label": ["\(Self.stackLabel)=\(stack)"]],
+                               timeout: timeout)
         }
     }
 

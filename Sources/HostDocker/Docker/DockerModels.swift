@@ -266,3 +266,25 @@ public struct ExecResult: Sendable, Equatable {
         self.stderr = stderr
     }
 }
+
+/// Something a stack put on the engine, as teardown lists and removes it.
+public struct DeployedObject: Sendable, Equatable, CustomStringConvertible {
+    /// In the order teardown removes them: services first (swarm stops scheduling), then their
+    /// containers, then what containers were using.
+    public enum Kind: String, Sendable, CaseIterable {
+        case service, container, volume, network, secret, config
+    }
+
+    public var kind: Kind
+    public var id: String
+    public var name: String
+
+    public init(kind: Kind, id: String, name: String) {
+        self.kind = kind
+        self.id = id
+        self.name = name
+    }
+
+    /// "volume app_ci_example_content".
+    public var description: String { "\(kind.rawValue) \(name)" }
+}

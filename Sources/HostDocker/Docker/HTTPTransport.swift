@@ -40,6 +40,27 @@ extension DockerAPI {
         return HTTPAnswer(status: status, body: bytes)
     }
 
+    /// Writes one request whose answer is a stream of lines (events) and returns its first line,
+    /// or nil when none came before `deadline`: waiting for something to happen, not a failure.
+    func firstLine(_ method: String, _ path: String, versioned prefix: String, query: [String: String],
+                   deadline: Deadline) throws(DockerAPIError) -> [UInt8]? {
+        let target = prefix + path + "?" + query.sorted { $0.key < $1.key }
+            .map { "\(Self.percentEncode($0.key))=\(Self.percentEncode($0.value))" }.joined(separator: "&")
+        let head = "\(method) \(target) HTTP/1.1\r\nHost: docker\r\nUser-Agent: cchost\r\nConnection: close\r\n\r\n"
+        let connection = try APIConnection(socketPath: socketPath, method: method, path: path, deadline: deadline, limit: responseLimit)
+        do throws(DockerAPIError) {
+            try connection.write(Array(head.utf8))
+            let response = try connection.readHead()
+            guard (200..<300).contains(response.status) else {
+                throw DockerAPIError.rejected(method: method, path: path, status: response.status,
+                                              message: Self.engineMessage(try connection.readBody(response)))
+            }
+            return try connection.readFirstLine(response)
+        } catch .timedOut {
+            return nil
+        }
+    }
+
     /// Everything but unreserved characters escaped: the engine (Go) would read a `+` as a space.
     static func percentEncode(_ text: String) -> String {
         var result = ""
@@ -220,6 +241,24 @@ final class APIConnection {
             guard buffer.count <= limit else { throw tooLarge() }
         }
         return buffer
+    }
+
+    /// The first line of a streamed body, chunked or not; nil when the stream ends before one.
+    /// Throws `.timedOut` at the deadline, like every wait here.
+    func readFirstLine(_ head: Head) throws(DockerAPIError) -> [UInt8]? {
+        var buffer = head.rest
+        let chunked = head.headers["transfer-encoding"]?.lowercased().contains("chunked") == true
+        var decoder = ChunkedDecoder()
+        while true {
+            if chunked {
+                do { try decoder.consume(&buffer) } catch { throw broken(error.reason) }
+            }
+            let body = chunked ? decoder.body : buffer
+            if let end = body.firstIndex(of: UInt8(ascii: "\n")) { return Array(body[..<end]) }
+            guard body.count <= limit else { throw tooLarge() }
+            if decoder.finished { return nil }
+            guard try receive(into: &buffer) else { return nil }
+        }
     }
 
     /// A hijacked connection: writes `input` while reading (so a command echoing its input cannot

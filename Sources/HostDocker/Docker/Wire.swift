@@ -115,6 +115,12 @@ enum Wire {
 
     struct VolumeList: Decodable { var Volumes: [Volume]? }
 
+    struct Network: Decodable {
+        var Id: String
+        var Name: String
+        var Labels: [String: String]?
+    }
+
     struct VolumeCreate: Encodable {
         var Name: String
         var Labels: [String: String]

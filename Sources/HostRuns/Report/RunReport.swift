@@ -269,7 +269,8 @@ public enum RunReport {
     /// - `deploy_count`: fresh deploys of the app in this run; must be exactly 1 when a deploy tier ran.
     /// - `generic`: the generic suite's status (`ran`, or `skipped: <why>`).
     /// - `teardown` (absent when teardown did not run): `removed` (objects removed), `leftovers`
-    ///   (objects teardown could not remove; non-empty makes the run red), `seconds`.
+    ///   (objects teardown could not remove; non-empty makes the run red), `unknown` (what could not
+    ///   be listed or waited for; non-empty with no leftovers makes teardown unverified), `seconds`.
     /// - `artifacts`: paths of files the run kept (logs, diagnostics).
     /// - `verdict`: the run's verdict; green is `pass` or `skip`.
     /// - `level`: 0–5 (L0 install failed, L1 installs healthy, L2 upgrades in place, L3 data

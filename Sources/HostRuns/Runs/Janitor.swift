@@ -69,7 +69,8 @@ public struct Janitor: Sendable {
         var reaped: [Reaped] = []
         for (stack, reason) in try candidates(olderThan: age) {
             let result = deployer.teardown(stack: stack)
-            var problems: [String] = []
+            // What could not be listed: whether the stack is gone is not known (said, never read as gone).
+            var problems = result.unknown
             for entry in try registry.entries() where entry.stack == stack {
                 // A dead run's checkouts go with its app; its record and artifacts stay, the record finished.
                 RunPlan.removeCheckouts(in: registry.directory.deletingLastPathComponent().appendingPathComponent(entry.runID))

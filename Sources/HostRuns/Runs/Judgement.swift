@@ -12,7 +12,8 @@ import PluginChannel
 /// - per planned tier with no record, `not run` (unverified);
 /// - the deploy-count guard: exactly one fresh deploy once a tier that needs the app got its op
 ///   through; more than one, or none, fails;
-/// - teardown: leftovers fail; no teardown after anything was deployed is unverified;
+/// - teardown: leftovers fail; what could not be listed, or no teardown after anything was
+///   deployed, is unverified;
 /// - an abort is unverified, whatever the tiers say;
 /// - a generic suite that was missing (not skipped on purpose) is unverified.
 /// The verdict is the worst outcome (fail > unverified > pass > skip); green is pass or skip.
@@ -188,8 +189,15 @@ public struct Judgement: Sendable, Equatable {
             let reason = "removed \(teardown.removed.count) object(s), no leftovers"
             return outcome(.pass, reason, text: ([reason] + teardown.removed).joined(separator: "\n"), seconds: teardown.seconds)
         }
-        let reason = "left \(teardown.leftovers.count) object(s) behind: \(teardown.leftovers.joined(separator: ", "))"
-        return outcome(.fail, reason, text: ([reason, "removed:"] + teardown.removed).joined(separator: "\n"), seconds: teardown.seconds)
+        if !teardown.leftovers.isEmpty {
+            let reason = "left \(teardown.leftovers.count) object(s) behind: \(teardown.leftovers.joined(separator: ", "))"
+                + (teardown.unknown.isEmpty ? "" : "; and \(teardown.unknown.joined(separator: "; "))")
+            return outcome(.fail, reason, text: ([reason, "removed:"] + teardown.removed).joined(separator: "\n"), seconds: teardown.seconds)
+        }
+        // Nothing was seen left, but not everything could be looked at: not known to be clean.
+        let reason = "removed \(teardown.removed.count) object(s), but whether anything is left is not known: "
+            + teardown.unknown.joined(separator: "; ")
+        return outcome(.unverified, reason, text: ([reason, "removed:"] + teardown.removed).joined(separator: "\n"), seconds: teardown.seconds)
     }
 }
 

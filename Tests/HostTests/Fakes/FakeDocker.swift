@@ -33,6 +33,12 @@ final class FakeDocker: Docker {
         /// The deadline of each wait, in order.
         var deadlines: [Date] = []
         var stacks: [SwarmStack] = []
+        /// Per stack: what teardown finds of it; removals take objects out.
+        var stackObjects: [String: [DeployedObject]] = [:]
+        /// Objects that come back once after their removal (a container a lagging agent starts).
+        var reappearing: [DeployedObject] = []
+        /// Tasks swarm is still removing, per service ID; each `awaitContainerEvent` finishes one round.
+        var unfinishedTasks: [[SwarmTask]] = [[]]
         var swarmObjects: [SwarmObject] = []
         /// By name; created ones get a folder under `root`.
         var volumes: [String: DockerVolume] = [:]
@@ -147,6 +153,38 @@ final class FakeDocker: Docker {
     func removeServices(stack: String, timeout: Double) throws(DockerError) {
         try called("removeServices", stack)
         state.withLock { $0.services[stack] = nil }
+    }
+
+    // MARK: Teardown
+    // Failures per kind: `failures["stackObjects.volume"]`, `failures["remove.secret"]`.
+
+    func stackObjects(_ kind: DeployedObject.Kind, stack: String) throws(DockerError) -> [DeployedObject] {
+        try called("stackObjects.\(kind.rawValue)", stack)
+        return state.withLock { $0.stackObjects[stack, default: []].filter { $0.kind == kind }.sorted { $0.name < $1.name } }
+    }
+
+    func remove(_ object: DeployedObject) throws(DockerError) {
+        try called("remove.\(object.kind.rawValue)", object.name)
+        state.withLock { state in
+            for stack in state.stackObjects.keys where state.stackObjects[stack]?.contains(object) == true {
+                state.stackObjects[stack]?.removeAll { $0 == object }
+                // Started again once, as by an agent that was still preparing its task.
+                if let again = state.reappearing.firstIndex(of: object) {
+                    state.reappearing.remove(at: again)
+                    state.stackObjects[stack]?.append(object)
+                }
+            }
+        }
+    }
+
+    func unfinishedTasks(ofServices serviceIDs: Set<String>) throws(DockerError) -> [SwarmTask] {
+        try called("unfinishedTasks", serviceIDs.sorted().joined(separator: ","))
+        return state.withLock { Self.next(&$0.unfinishedTasks) ?? [] }.filter { serviceIDs.contains($0.serviceID) }
+    }
+
+    func awaitContainerEvent(stack: String, since: Date, timeout: Double) throws(DockerError) -> Bool {
+        try called("awaitContainerEvent", stack)
+        return true
     }
 
     // MARK: What the swarm holds

@@ -1,0 +1,173 @@
+import Foundation
+@testable import HostBase
+@testable import HostDocker
+@testable import HostRuns
+import Testing
+
+/// Teardown through the `Docker` seam: every listing and every removal that fails is recorded, and
+/// a listing that failed is never "no leftovers". On the in-memory fake (milliseconds each), then on
+/// the real swarm.
+@Suite("Teardown")
+struct TeardownTests {
+    static let stack = "td-5b1e77aa_ci_example"
+
+    /// One object of each kind, as a deployed stack has them.
+    static let objects: [DeployedObject] = DeployedObject.Kind.allCases.map { kind in
+        DeployedObject(kind: kind, id: "\(kind.rawValue)-id", name: "\(stack)_\(kind.rawValue)")
+    }
+
+    static func docker(_ folder: TemporaryDirectory, _ configure: (inout FakeDocker.State) -> Void = { _ in }) -> FakeDocker {
+        FakeDocker(root: folder.url) {
+            $0.stackObjects[stack] = objects
+            configure(&$0)
+        }
+    }
+
+    static func judged(_ result: TeardownResult) -> Judgement.Outcome {
+        var record = Facts.green(Facts.Shape(stages: [.install], backupNotApplicable: false, recipeCheck: false))
+        record.teardown = result
+        return Judgement.teardownOutcome(record)
+    }
+
+    @Test("a clean teardown removes every kind of object, services first, and passes")
+    func cleanTeardown() throws {
+        let folder = try TemporaryDirectory()
+        let docker = Self.docker(folder)
+        let result = StackTeardown(docker: docker).run(stack: Self.stack)
+        #expect(result.leftovers == [] && result.unknown == [])
+        #expect(result.removed == Self.objects.map(\.description))
+        let removals = docker.calls.filter { $0.hasPrefix("remove.") }
+        #expect(removals.first == "remove.service \(Self.stack)_service")
+        #expect(Self.judged(result).verdict == .pass)
+    }
+
+    @Test("a listing that fails at the end is unknown, never no leftovers: teardown unverified, naming it",
+          arguments: DeployedObject.Kind.allCases)
+    func failedListing(kind: DeployedObject.Kind) throws {
+        let folder = try TemporaryDirectory()
+        let docker = Self.docker(folder) {
+            $0.failures["stackObjects.\(kind.rawValue)"] = DockerError(.unreachable, operation: "list the \(kind.rawValue)s",
+                                                                       message: "connection refused")
+        }
+        let result = StackTeardown(docker: docker).run(stack: Self.stack)
+        #expect(result.leftovers == [])
+        #expect(result.unknown == ["the \(kind.rawValue)s could not be listed: connection refused"])
+        #expect(!result.isClean)
+        let outcome = Self.judged(result)
+        #expect(outcome.verdict == .unverified)
+        #expect(outcome.reason.contains("the \(kind.rawValue)s could not be listed: connection refused"))
+        // Everything it could list, it removed.
+        #expect(result.removed == Self.objects.filter { $0.kind != kind }.map(\.description))
+    }
+
+    @Test("a removal that fails leaves a leftover with Docker's reason: teardown fails, and only what was removed is said removed",
+          arguments: DeployedObject.Kind.allCases)
+    func failedRemoval(kind: DeployedObject.Kind) throws {
+        let folder = try TemporaryDirectory()
+        let docker = Self.docker(folder) {
+            $0.failures["remove.\(kind.rawValue)"] = DockerError(.conflict, operation: "remove", message: "in use by something")
+        }
+        let result = StackTeardown(docker: docker, timeout: 0.5).run(stack: Self.stack)
+        let object = try #require(Self.objects.first { $0.kind == kind })
+        #expect(result.leftovers == ["\(object) (in use by something)"])
+        #expect(!result.removed.contains(object.description))
+        #expect(result.removed.count == Self.objects.count - 1)
+        let outcome = Self.judged(result)
+        #expect(outcome.verdict == .fail)
+        #expect(outcome.reason.contains("\(object) (in use by something)"))
+    }
+
+    @Test("a container started after the first round (an agent still preparing its task) is removed in the next round")
+    func lateContainer() throws {
+        let folder = try TemporaryDirectory()
+        let container = try #require(Self.objects.first { $0.kind == .container })
+        let service = try #require(Self.objects.first { $0.kind == .service })
+        let preparing = SwarmTask(id: "t1", serviceID: service.id, desiredState: .remove, state: .preparing)
+        let docker = Self.docker(folder) {
+            $0.reappearing = [container]
+            $0.unfinishedTasks = [[preparing], [preparing], []]
+        }
+        let result = StackTeardown(docker: docker).run(stack: Self.stack)
+        #expect(result.isClean)
+        #expect(docker.calls.filter { $0 == "remove.container \(container.name)" }.count == 2)
+        #expect(docker.calls.contains("awaitContainerEvent \(Self.stack)"))
+    }
+
+    @Test("when the tasks being removed cannot be listed, a container may still start: teardown unverified")
+    func unlistedTasks() throws {
+        let folder = try TemporaryDirectory()
+        let docker = Self.docker(folder) {
+            $0.failures["unfinishedTasks"] = DockerError(.failed, operation: "list the tasks being removed", message: "engine busy")
+        }
+        let result = StackTeardown(docker: docker).run(stack: Self.stack)
+        #expect(result.leftovers == [])
+        #expect(result.unknown == ["the tasks being removed could not be listed (a container may still start): engine busy"])
+        #expect(Self.judged(result).verdict == .unverified)
+    }
+
+    @Test("tasks that never stop by the deadline are said, and teardown is unverified")
+    func tasksNeverStop() throws {
+        let folder = try TemporaryDirectory()
+        let service = try #require(Self.objects.first { $0.kind == .service })
+        let docker = Self.docker(folder) {
+            $0.unfinishedTasks = [[SwarmTask(id: "t1", serviceID: service.id, desiredState: .remove, state: .running)]]
+        }
+        let result = StackTeardown(docker: docker, timeout: 0.2).run(stack: Self.stack)
+        #expect(result.unknown.count == 1)
+        #expect(result.unknown.first?.contains("1 task(s) of the removed services had not stopped") == true)
+        #expect(Self.judged(result).verdict == .unverified)
+    }
+
+    @Test("a run record from before `unknown` existed reads with none")
+    func oldRecordDecodes() throws {
+        let json = #"{"removed":["stack x"],"leftovers":[],"seconds":1.5}"#
+        let result = try JSONDecoder().decode(TeardownResult.self, from: Data(json.utf8))
+        #expect(result == TeardownResult(removed: ["stack x"], leftovers: [], unknown: [], seconds: 1.5))
+    }
+
+    // MARK: On the real engine
+
+    @Test("an engine that does not answer: teardown is unverified naming every kind, never clean", .requiresDocker)
+    func unreachableEngine() throws {
+        let docker = DockerDaemon(api: DockerAPI(socketPath: "/nonexistent/docker.sock", requestTimeout: 2))
+        let result = StackTeardown(docker: docker, timeout: 2).run(stack: Self.stack)
+        #expect(!result.isClean)
+        #expect(result.unknown.count >= DeployedObject.Kind.allCases.count)
+        #expect(Self.judged(result).verdict == .unverified)
+        #expect(SwarmDeployer(docker: docker).leftovers(stack: Self.stack).count == DeployedObject.Kind.allCases.count)
+    }
+
+    @Test("torn down while its tasks are still being prepared, a real stack leaves nothing on the swarm", .requiresDocker)
+    func realStackRightAfterDeploy() throws {
+        let folder = try TemporaryDirectory()
+        let stack = "cchost-test-td\(UUID().uuidString.prefix(6).lowercased())"
+        let compose = folder.url.appendingPathComponent("compose.yml")
+        try """
+        version: "3.8"
+        services:
+          app:
+            image: \(try DockerFixture.imageReady.get())
+            command: ["sleep", "600"]
+            volumes: [data:/data]
+            secrets: [token]
+            configs: [{source: conf, target: /conf}]
+            deploy: {replicas: 3}
+        volumes:
+          data:
+        secrets:
+          token: {file: ./token}
+        configs:
+          conf: {file: ./token}
+        """.write(to: compose, atomically: true, encoding: .utf8)
+        try "not-a-secret-value".write(to: folder.url.appendingPathComponent("token"), atomically: true, encoding: .utf8)
+        try DockerCLI().deployStack(stack, composeFiles: [compose.path], environment: [:])
+        let deployer = SwarmDeployer()
+        #expect(!deployer.leftovers(stack: stack).isEmpty, "the deploy left nothing; the teardown below proves nothing")
+        let result = deployer.teardown(stack: stack)
+        #expect(result.isClean, "\(result)")
+        #expect(result.removed.contains { $0.hasPrefix("secret ") } && result.removed.contains { $0.hasPrefix("config ") })
+        // A container a lagging agent might still start would show up as an event of the stack.
+        #expect(try !DockerDaemon().awaitContainerEvent(stack: stack, since: Date(), timeout: 2))
+        #expect(deployer.leftovers(stack: stack).isEmpty, "\(deployer.leftovers(stack: stack))")
+    }
+}
