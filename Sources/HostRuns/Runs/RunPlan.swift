@@ -57,7 +57,7 @@ struct RunPlan {
         self.baseVersion = baseVersion
         let runID = runID
         domain = try planned {
-            let objects = AppNaming.objects(in: try Recipe.load(directory: head.directory).compose)
+            let objects = try AppNaming.objects(in: try Recipe.load(directory: head.directory).compose)
             return try TestDomain.make(recipe: request.recipe, runID: runID, baseDomain: request.baseDomain,
                                        longestObjectName: AppNaming.longestObjectName(in: objects) ?? "x")
         }
