@@ -82,6 +82,8 @@ struct RunPlan {
     static let checkoutFolders: Set<String> = ["base", "head", "source"]
 
     static func removeCheckouts(in work: URL) {
+        // Kept: checkouts are read before the app deploys and never after; one left behind costs
+        // disk (retention removes the folder later), never a verdict.
         for folder in checkoutFolders { try? FileManager.default.removeItem(at: work.appendingPathComponent(folder)) }
     }
 }
