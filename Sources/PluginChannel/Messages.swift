@@ -94,6 +94,7 @@ public enum ArgumentValue: Codable, Sendable, Equatable, CustomStringConvertible
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
+        // Kept: each type is tried in turn, and what is none of them throws below.
         if let b = try? c.decode(Bool.self) { self = .bool(b) }
         else if let i = try? c.decode(Int64.self) { self = .integer(i) }
         else if let d = try? c.decode(Double.self) { self = .double(d) }

@@ -316,8 +316,12 @@ enum Exported {
     }
 
     static func build<P: Plugin>(_ plugin: P.Type) -> UnsafeMutablePointer<cchost_plugin> {
-        // Encoding our own Encodable value cannot fail; fall back to a minimal object if it ever does.
-        metadataJSON = (try? Array(JSONEncoder().encode(plugin.metadata))) ?? Array("{\"recipes\":[]}".utf8)
+        // Metadata that cannot be encoded (a config default of infinity or NaN) is handed to the host
+        // as text that is not JSON, which it rejects naming the cause; never as metadata serving no
+        // recipe, which would make the plugin's checks vanish without a word.
+        do { metadataJSON = Array(try JSONEncoder().encode(plugin.metadata)) } catch {
+            metadataJSON = Array("unencodable metadata: \(error)".utf8)
+        }
         checkBodies = plugin.checks.map(\.body)
         let steps = plugin.installSteps + plugin.hooks
         stepBodies = steps.map(\.body)

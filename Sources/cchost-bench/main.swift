@@ -73,8 +73,13 @@ func measure(_ name: String, divisor: Double = 1, _ body: () throws -> Void) ret
 if mode == "mirrors" {
     guard arguments.count == 3 else { usage() }
     let folder = arguments[1]
-    let mirrors = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
-        .filter { $0.hasSuffix(".git") }.sorted().map { "\(folder)/\($0)" }
+    let entries: [String]
+    do { entries = try FileManager.default.contentsOfDirectory(atPath: folder) } catch {
+        // Never a measurement of no mirrors.
+        FileHandle.standardError.write(Data("cchost-bench: cannot list \(folder): \(error)\n".utf8))
+        exit(2)
+    }
+    let mirrors = entries.filter { $0.hasSuffix(".git") }.sorted().map { "\(folder)/\($0)" }
     let width = ProcessInfo.processInfo.activeProcessorCount * 2
     var found = 0
     do {

@@ -23,7 +23,13 @@ channel = WorkerChannel(input: channelIn, output: channelOut)
 var arguments = Array(CommandLine.arguments.dropFirst())
 if arguments == ["--runtime-libraries"] {
     // The shared libraries this process has loaded: exactly what the sandbox must bind for it.
-    for library in loadedLibraries() { _ = try? writeAll(channelOut, Array((library + "\n").utf8)) }
+    // A list cut short would be cached as the sandbox's binds: a write that fails is a failure.
+    for library in loadedLibraries() {
+        do { try writeAll(channelOut, Array((library + "\n").utf8)) } catch {
+            diagnose("cchost-worker: cannot report its runtime libraries: \(error)")
+            exit(WorkerExit.protocolError)
+        }
+    }
     exit(WorkerExit.ok)
 }
 var confinement: Confinement? = nil
@@ -47,6 +53,8 @@ if let confinement {
 }
 
 func reject(_ rejection: Rejection, status: Int32) -> Never {
+    // Kept: the exit status says "rejected" even when the details cannot be sent; the host then
+    // reports the status and the worker's diagnostics.
     try? channel.send(.rejected(rejection))
     exit(status)
 }

@@ -34,6 +34,9 @@ struct JanitorCommand: ParsableCommand {
         }
         // Opened (and checked, when a run was killed) before the janitor reaps what the killed runs left.
         let store = Result { try StateStore.toWrite(stateDirectory: configuration.stateDirectory) }
+        // Kept: without a recorder, each killed run the janitor cannot record as interrupted is a
+        // problem it prints (exit 1), and the database's own error is printed below, where the
+        // retained volumes need it.
         janitor.recorder = try? store.get()
         var failed = false
         if dryRun {

@@ -22,6 +22,7 @@ struct RecipeCommand: ParsableCommand {
         func run() throws {
             let listing = try failingClearly { () throws -> ReleaseListing in
                 let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("cchost-versions-\(UUID().uuidString)")
+                // Kept: a temporary clone left behind changes nothing listed.
                 defer { try? FileManager.default.removeItem(at: scratch) }
                 let repository = try RecipeSource.open(pathOrURL, scratch: scratch.path)
                 return try ReleaseListing(source: pathOrURL, repository: repository)

@@ -475,7 +475,7 @@ struct AppNamingTests {
             let recipe = try Recipe.load(directory: directory, environmentOverrides: [
                 "COMPOSE_FILE": "compose.yml:compose.smtp.yml", "SECRET_SMTP_PASSWORD_VERSION": "v1",
             ])
-            let objects = AppNaming.objects(in: recipe.compose)
+            let objects = try AppNaming.objects(in: recipe.compose)
             #expect(objects.map(\.kind) == [.secret, .secret, .secret, .config])
             #expect(objects.map { $0.name(inStack: "wp_ci_example_org") } == [
                 "wp_ci_example_org_db_password_v1",
@@ -504,9 +504,49 @@ struct AppNamingTests {
               twice:
                 name: ${STACK_NAME}_for_${STACK_NAME}
             """)], environment: [:])
-        let objects = AppNaming.objects(in: compose)
+        let objects = try AppNaming.objects(in: compose)
         #expect(objects.map { $0.name(inStack: "s") } == ["s_plain", "shared", "global_config_v1", "s_for_s"])
         #expect(objects.map(\.nameAfterStack) == ["plain", nil, nil, nil])
+    }
+
+    /// A project whose `db_password` secret is named `rawName`, as if it had loaded.
+    static func project(namingSecret rawName: String) throws -> ComposeProject {
+        var compose = try ComposeProject(files: [("/r/compose.yml", """
+            services:
+              app: {}
+            secrets:
+              db_password:
+                name: ${STACK_NAME}_db_password_v1
+            """)], environment: [:])
+        compose.secrets["db_password"]?.rawName = rawName
+        return compose
+    }
+
+    @Test("A name that cannot be interpolated is an error naming the object, the variable and why", arguments: [
+        ("${STACK_NAME}_db_password_${SECRET_DB_PASSWORD_VERSION:?set it in .env}", "SECRET_DB_PASSWORD_VERSION must be set: set it in .env"),
+        ("${STACK_NAME}_db_password_$1", "starts no variable reference"),
+    ])
+    func uninterpolatableName(rawName: String, why: String) throws {
+        let compose = try Self.project(namingSecret: rawName)
+        let error = recipeError { _ = try AppNaming.objects(in: compose) }
+        guard case let .uninterpolatableObjectName(file, line, kind, key, name, problem) = error else {
+            Issue.record("expected a name that cannot be computed, got \(String(describing: error))")
+            return
+        }
+        #expect((file, line, kind, key, name) == ("/r/compose.yml", 4, "secret", "db_password", rawName))
+        #expect(problem.contains(why), "\(problem)")
+        #expect("\(error!)".hasPrefix("/r/compose.yml:4: the name of secret db_password, \"\(rawName)\""), "\(error!)")
+    }
+
+    @Test("Lint reports a name that cannot be computed as an R008 error at its line")
+    func lintedUninterpolatableName() throws {
+        let compose = try Self.project(namingSecret: "${STACK_NAME}_db_password_${VERSION:?pick one}")
+        var findings: [(code: String, message: String, file: String?, line: Int?)] = []
+        RecipeLint.lintNames(compose, recipe: "wordpress") { findings.append(($0, $1, $2, $3)) }
+        #expect(findings.count == 1)
+        let finding = try #require(findings.first)
+        #expect((finding.code, finding.file, finding.line) == ("R008", "/r/compose.yml", 4))
+        #expect(finding.message.contains("secret db_password") && finding.message.contains("VERSION must be set: pick one"), "\(finding.message)")
     }
 
     @Test("Docker's 64-character limit applies to the whole object name")
@@ -518,7 +558,7 @@ struct AppNamingTests {
               token:
                 name: ${STACK_NAME}_${NAME}_v1
             """)], environment: ["NAME": String(repeating: "n", count: 40)])
-        let object = try #require(AppNaming.objects(in: compose).first)
+        let object = try #require(try AppNaming.objects(in: compose).first)
         // 20 + 1 + 40 + 3 = 64 fits; one more character does not.
         #expect(object.fitsLimit(inStack: String(repeating: "s", count: 20)))
         #expect(!object.fitsLimit(inStack: String(repeating: "s", count: 21)))
@@ -578,7 +618,7 @@ struct AppNamingTests {
             """)
         try withRecipe(files) { directory in
             let recipe = try Recipe.load(directory: directory)
-            let objects = AppNaming.objects(in: recipe.compose)
+            let objects = try AppNaming.objects(in: recipe.compose)
             let longest = try #require(AppNaming.longestObjectName(in: objects))
             #expect(longest == "oidc_client_secret_for_single_sign_on_v10")
             let domain = try TestDomain.make(recipe: recipe.name, runID: "42", baseDomain: "ci.example.org", longestObjectName: longest)

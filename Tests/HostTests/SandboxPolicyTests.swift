@@ -70,6 +70,16 @@ struct SandboxPolicyTests {
         #expect(try Sandbox(bubblewrap: "/usr/bin/bwrap", worker: TestPaths.worker, cacheDirectory: state.path) == first)
     }
 
+    @Test("a worker whose size and mtime cannot be read is asked, never answered from a cache it has no key for")
+    func runtimeReportWithoutKey() throws {
+        let state = try TemporaryDirectory("state")
+        let worker = state.file("no-such-worker")
+        // What a cache keyed by size 0 and mtime 0 (the old stand-ins for an unreadable worker) says.
+        let report = Sandbox.RuntimeReport(worker: worker, size: 0, modified: 0, libraries: ["/opt/planted/libplanted.so"])
+        try JSONEncoder().encode(report).write(to: URL(fileURLWithPath: state.file("worker-runtime.json")))
+        #expect(throws: SandboxError.self) { _ = try Sandbox(bubblewrap: "/usr/bin/bwrap", worker: worker, cacheDirectory: state.path) }
+    }
+
     @Test("locating the sandbox for the real worker finds bubblewrap and the Swift runtime folder")
     func locateOnThisMachine() throws {
         let sandbox = try Sandbox.locate(worker: TestPaths.worker)

@@ -20,23 +20,31 @@ public enum AppNaming {
     /// Every secret and config an app of the project has, sorted by kind and key, with names
     /// computed for any stack. External ones count: recipes declare their secrets external and
     /// abra (or the swarm backend) creates them under the same `<stack>_<name>_<version>` names.
-    public static func objects(in project: ComposeProject) -> [StackObject] {
+    /// A `name:` that cannot be interpolated is an error naming the object, the variable and why:
+    /// the name as written, or as it came out for one stack, would hide how long it really is.
+    public static func objects(in project: ComposeProject) throws(RecipeError) -> [StackObject] {
         var environment = project.environment
         environment["STACK_NAME"] = StackObject.stackPlaceholder
-        func objects(_ kind: StackObject.Kind, _ definitions: [String: ComposeProject.Definition]) -> [StackObject] {
-            definitions.values.sorted { $0.key < $1.key }.map { definition in
+        func objects(_ kind: StackObject.Kind, _ definitions: [String: ComposeProject.Definition]) throws(RecipeError) -> [StackObject] {
+            var objects: [StackObject] = []
+            for definition in definitions.values.sorted(by: { $0.key < $1.key }) {
                 // Without `name:`, docker names an object `<stack>_<key>`, or `<key>` when external.
                 var template = definition.external ? definition.key : StackObject.stackPlaceholder + "_" + definition.key
                 if let rawName = definition.rawName {
                     var unset: [String] = []
-                    // It interpolated when the project loaded; only STACK_NAME differs now.
-                    template = (try? Interpolation.substitute(rawName, environment: environment, unset: &unset).get())
-                        ?? definition.name ?? rawName
+                    switch Interpolation.substitute(rawName, environment: environment, unset: &unset) {
+                    case let .success(name): template = name
+                    case let .failure(problem):
+                        throw .uninterpolatableObjectName(
+                            file: definition.location.file, line: definition.location.line, kind: kind.rawValue, key: definition.key,
+                            name: rawName, problem: problem.explanation)
+                    }
                 }
-                return StackObject(kind: kind, key: definition.key, template: template, location: definition.location)
+                objects.append(StackObject(kind: kind, key: definition.key, template: template, location: definition.location))
             }
+            return objects
         }
-        return objects(.secret, project.secrets) + objects(.config, project.configs)
+        return try objects(.secret, project.secrets) + objects(.config, project.configs)
     }
 
     /// The longest name that follows `<stack>_` among `objects`: what a test domain must leave room for.

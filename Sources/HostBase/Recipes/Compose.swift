@@ -690,6 +690,16 @@ enum Interpolation {
     enum Problem: Error, Equatable {
         case invalid
         case required(variable: String, message: String)
+
+        /// Why, naming the variable where there is one: `SECRET_VERSION must be set: pick one`.
+        var explanation: String {
+            switch self {
+            case .invalid:
+                "it has a $ that starts no variable reference docker understands"
+            case let .required(variable, message):
+                "\(variable) must be set" + (message.isEmpty ? "" : ": \(message)")
+            }
+        }
     }
 
     /// `text` with its references replaced; each variable used while unset without a default is

@@ -50,6 +50,9 @@ public enum RecipeError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// The base domain for test apps is not a DNS name.
     case invalidBaseDomain(String)
+    /// A secret's or config's `name:` that cannot be interpolated once the stack's name is in it,
+    /// so the object's name on a stack cannot be known.
+    case uninterpolatableObjectName(file: String, line: Int, kind: String, key: String, name: String, problem: String)
     /// Even the shortest test domain under `baseDomain` makes a Docker object name too long.
     case testDomainImpossible(baseDomain: String, longestObjectName: String, longestDomain: Int, shortestDomain: Int)
 
@@ -95,6 +98,8 @@ public enum RecipeError: Error, Sendable, Equatable, CustomStringConvertible {
                 + (message.isEmpty ? "" : ": \(message)")
         case let .invalidBaseDomain(domain):
             "the base domain for test apps \"\(domain)\" is not a DNS name (lowercase letters, digits and '-' in dot-separated labels)"
+        case let .uninterpolatableObjectName(file, line, kind, key, name, problem):
+            "\(file):\(line): the name of \(kind) \(key), \"\(name)\", cannot be computed for a stack: \(problem)"
         case let .testDomainImpossible(baseDomain, longestObjectName, longestDomain, shortestDomain):
             "no test domain under \(baseDomain) fits: the shortest is \(shortestDomain) characters, but the "
                 + "object name '\(longestObjectName)' leaves room for \(longestDomain) (Docker limits "

@@ -265,7 +265,14 @@ public enum RecipeLint {
     }
 
     static func lintNames(_ project: ComposeProject, recipe: String, add: (String, String, String?, Int?) -> Void) {
-        let objects = AppNaming.objects(in: project)
+        let objects: [StackObject]
+        do throws(RecipeError) {
+            objects = try AppNaming.objects(in: project)
+        } catch {
+            // Names that cannot be computed cannot be shown to fit.
+            add("R008", "\(error)", error.place.file, error.place.line)
+            return
+        }
         guard let longest = AppNaming.longestObjectName(in: objects) else { return }
         do {
             let domain = try TestDomain.make(recipe: recipe, runID: "lint", baseDomain: testBaseDomain, longestObjectName: longest)
@@ -309,6 +316,7 @@ extension RecipeError {
              .wrongType(let file, let line, _, _), .duplicateKey(let file, let line, _, _),
              .invalidInterpolation(let file, let line, _), .requiredVariableUnset(let file, let line, _, _):
             return (file, line)
+        case .uninterpolatableObjectName(let file, let line, _, _, _, _): return (file, line)
         case .composeWithoutServices(let file): return (file, nil)
         case .invalidBaseDomain, .testDomainImpossible: return (nil, nil)
         }

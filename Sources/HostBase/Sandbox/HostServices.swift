@@ -177,9 +177,11 @@ public final class HostServices: @unchecked Sendable {
         switch call {
         case .appInfo:
             guard let app else { return .refusing(HostReply.unavailable, "no app is under test in this session") }
-            // Encoding a value of our own type cannot fail.
-            let data = (try? JSONEncoder().encode(app)) ?? Data()
-            return HostReply(status: HostReply.ok, data: data)
+            // Encoding a value of our own type cannot fail; were it to, the plugin is told, never
+            // handed an empty answer as if it were the app.
+            do { return HostReply(status: HostReply.ok, data: try JSONEncoder().encode(app)) } catch {
+                return .refusing(HostReply.failed, "the app's information could not be encoded: \(error)")
+            }
 
         case .config(let key):
             guard let value = configuration[key] else {

@@ -121,6 +121,8 @@ public struct Sandbox: Sendable, Equatable {
             var prefix = ""
             for component in folder.split(separator: "/") {
                 prefix += "/\(component)"
+                // Kept (both): a link that cannot be read is bound at its real path only; a library
+                // the worker then misses stops it loading, a plugin error (unverified), never a pass.
                 if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: prefix) {
                     if !symlinks.contains(where: { $0.link == prefix }) { symlinks.append((prefix, target)) }
                     break
@@ -146,9 +148,13 @@ public struct Sandbox: Sendable, Equatable {
     static func runtimeLibraries(of worker: String, cacheDirectory: String?) throws(SandboxError) -> [String] {
         guard let cacheDirectory else { return try runtimeLibraries(of: worker) }
         let cache = URL(fileURLWithPath: cacheDirectory).appendingPathComponent("worker-runtime.json")
-        let attributes = try? FileManager.default.attributesOfItem(atPath: worker)
-        let size = (attributes?[.size] as? NSNumber)?.uint64Value ?? 0
-        let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+        // A worker whose size and mtime cannot be read has no key: it is asked, and nothing is cached.
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: worker),
+              let size = (attributes[.size] as? NSNumber)?.uint64Value,
+              let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 else {
+            return try runtimeLibraries(of: worker)
+        }
+        // Kept: a cache that is missing or unreadable only means the worker is asked again.
         if let data = try? Data(contentsOf: cache), let report = try? JSONDecoder().decode(RuntimeReport.self, from: data),
            report.worker == worker, report.size == size, report.modified == modified {
             return report.libraries

@@ -140,6 +140,7 @@ public final class WorkerSession {
     /// Asks the worker to end, then makes sure it has.
     public func close() {
         if failure == nil, process.poll() == nil {
+            // Kept: a polite request only; the worker is killed below whether or not it was sent.
             try? writeAll(process.input, (try? HostMessage.shutdown.frameBytes()) ?? [])
             if process.wait(milliseconds: 1000) == nil { process.kill() }
         }

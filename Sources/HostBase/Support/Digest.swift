@@ -38,6 +38,7 @@ public struct Digest: Sendable, Hashable, CustomStringConvertible {
         } catch {
             throw .unreadable(file: path, reason: Self.reason(for: error))
         }
+        // Kept: closing a file that was only read cannot change what was read.
         defer { try? handle.close() }
         return try sha256(of: handle, path: path)
     }

@@ -8,6 +8,7 @@ public enum JSONValue: Sendable, Equatable, Codable, CustomStringConvertible {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
+        // Kept: each type is tried in turn and the last decode throws, so nothing unreadable decodes.
         if c.decodeNil() { self = .null }
         else if let b = try? c.decode(Bool.self) { self = .bool(b) }
         else if let i = try? c.decode(Int64.self) { self = .integer(i) }
@@ -30,6 +31,29 @@ public enum JSONValue: Sendable, Equatable, Codable, CustomStringConvertible {
         }
     }
 
+    /// `text` as a JSON string literal, which is also a YAML double-quoted scalar: `"` and `\` escaped,
+    /// and as `\uXXXX` every character YAML would not keep as it is (controls, line and paragraph
+    /// separators, the byte-order mark). Cannot fail, unlike an encoder, so no caller needs a fallback.
+    public static func quoted(_ text: String) -> String {
+        var quoted = String.UnicodeScalarView()
+        quoted.append("\"")
+        for scalar in text.unicodeScalars {
+            switch scalar.value {
+            case 0x22, 0x5C:
+                quoted.append("\\")
+                quoted.append(scalar)
+            case 0..<0x20, 0x7F...0x9F, 0x2028, 0x2029, 0xFEFF, 0xFFFE, 0xFFFF:
+                let hex = String(scalar.value, radix: 16, uppercase: true)
+                quoted.append(contentsOf: ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).unicodeScalars)
+            default:
+                quoted.append(scalar)
+            }
+        }
+        quoted.append("\"")
+        return String(quoted)
+    }
+
+    /// nil when `text` is not JSON; its one caller rejects the metadata then.
     public static func parse(_ text: String) -> JSONValue? {
         try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
     }

@@ -118,15 +118,22 @@ public struct Redactor: Sendable {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: file.path])
         }
         let handle = try FileHandle(forWritingTo: file)
-        defer { try? handle.close() }
-        var stream = Stream(self)
-        var bytes = text.utf8[...]
-        while !bytes.isEmpty {
-            let chunk = bytes.prefix(chunkSize)
-            bytes = bytes.dropFirst(chunk.count)
-            try handle.write(contentsOf: stream.push(chunk))
+        do {
+            var stream = Stream(self)
+            var bytes = text.utf8[...]
+            while !bytes.isEmpty {
+                let chunk = bytes.prefix(chunkSize)
+                bytes = bytes.dropFirst(chunk.count)
+                try handle.write(contentsOf: stream.push(chunk))
+            }
+            try handle.write(contentsOf: stream.finish())
+        } catch {
+            // Kept: the write already failed, and that error is the one thrown.
+            try? handle.close()
+            throw error
         }
-        try handle.write(contentsOf: stream.finish())
+        // A close that fails may have lost what was written: the file is not written then.
+        try handle.close()
     }
 }
 

@@ -106,6 +106,8 @@ public struct AbraDeployer: Deployer {
         for value in Self.printedSecretValues(generated.stdoutText) { secrets.record(value) }
         var arguments = ["app", "deploy", app.domain]
         switch kind {
+        // Kept: "is it a release version?", not an error; any other ref deploys as the commit checked
+        // out (--chaos), the same code, and the upgrade tier checks the deployed version either way.
         case .install(let ref) where (try? RecipeVersion(parsing: ref)) != nil:
             arguments += [ref, "--offline"]
         case .install, .chaosUpgrade:

@@ -54,6 +54,7 @@ public struct TraefikProxy: AppProxy {
             _ = try request(method: "GET", domain: "cchost-proxy-probe.invalid", path: "/", body: nil, timeout: 5)
             return nil
         } catch {
+            // Kept: the proxy is reported missing either way; the inspection only picks the advice.
             if let inspected = try? cli.output(["service", "inspect", Self.service], timeout: 30), !inspected.succeeded {
                 return "nothing answers on \(address):\(port) and its service \(Self.service) is not there: \(fix)"
             }

@@ -104,10 +104,8 @@ public struct SwarmDeployer: Deployer {
         [("cchost.run", app.runID)] + (app.owner.map { [(StateIdentity.label, $0)] } ?? [])
     }
 
-    /// A YAML double-quoted string (JSON's quoting is YAML's).
-    static func quoted(_ text: String) -> String {
-        String(decoding: (try? JSONEncoder().encode(text)) ?? Data("\"\"".utf8), as: UTF8.self)
-    }
+    /// A YAML double-quoted string (JSON's quoting is YAML's); never a fallback that names another label.
+    static func quoted(_ text: String) -> String { JSONValue.quoted(text) }
 
     /// The app's env file, as abra keeps one per app (kept in the run folder, removed at teardown).
     func writeEnvironment(_ recipe: Recipe, app: AppDeployment) throws(DeployError) {

@@ -37,6 +37,7 @@ public struct TarListing: Sendable {
     /// its text is kept up to `textLimit` bytes.
     public init(file: URL, contents: Bool = false, textLimit: Int = 16 << 20) throws {
         let handle = try FileHandle(forReadingFrom: file)
+        // Kept: closing a file that was only read cannot change what was read.
         defer { try? handle.close() }
         let length = try handle.seekToEnd()
         try handle.seek(toOffset: 0)

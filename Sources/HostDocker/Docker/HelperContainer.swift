@@ -52,6 +52,8 @@ public struct HelperContainer: Sendable {
             output = try Command.run(cli.executable, arguments, environment: cli.baseEnvironment, input: input,
                                      stdoutFile: stdoutFile, timeout: timeout)
         } catch {
+            // Kept: the helper already failed and that is thrown; a container left behind still
+            // mounts the stack's volume, so teardown finds and reports it as a leftover.
             _ = try? cli.output(["rm", "-f", name], timeout: 30)
             throw DeployError(operation: operation, stack: stack, reason: error.reason, isHostFault: error.isHostFault)
         }

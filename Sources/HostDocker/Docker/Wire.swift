@@ -260,10 +260,11 @@ enum DockerTime {
 
 extension DockerAPI {
     static func filters(_ filters: [String: [String]]) -> String {
-        // Keys sorted so the same filter always makes the same request.
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return (try? String(decoding: encoder.encode(filters), as: UTF8.self)) ?? "{}"
+        // Keys sorted so the same filter always makes the same request. Written by hand, as it cannot
+        // fail: an encoder's fallback of "{}" would filter nothing and list every object.
+        "{" + filters.sorted { $0.key < $1.key }.map { key, values in
+            JSONValue.quoted(key) + ":[" + values.map(JSONValue.quoted).joined(separator: ",") + "]"
+        }.joined(separator: ",") + "}"
     }
 
     /// A label filter: `key=value` for each label, just `key` where the value is "" (any value).
@@ -272,7 +273,9 @@ extension DockerAPI {
     }
 
     static func encode<T: Encodable>(_ value: T) -> [UInt8] {
-        // Encoding these flat structs of strings, booleans and string dictionaries cannot fail.
+        // Encoding these flat structs of strings, booleans and string dictionaries cannot fail (only a
+        // non-finite number can, and they hold none). Kept: DockerAPIError has no case for a request
+        // cchost could not write, and adding one is Docker.swift's to map.
         (try? Array(JSONEncoder().encode(value))) ?? Array("{}".utf8)
     }
 
@@ -286,6 +289,7 @@ extension DockerAPI {
     /// The `message` of the engine's JSON error body, else the body itself, shortened.
     static func engineMessage(_ body: [UInt8]) -> String {
         struct ErrorBody: Decodable { var message: String }
+        // Kept: only the wording of an error already raised; a body that is not JSON is shown as it is.
         if let decoded = try? JSONDecoder().decode(ErrorBody.self, from: Data(body)) {
             return decoded.message.trimmingCharacters(in: .whitespacesAndNewlines)
         }

@@ -1,5 +1,6 @@
 import Foundation
 import HostDocker
+import Logging
 
 /// The registry of runs in progress, so that `cchost janitor` can tell a killed run's leftovers
 /// from a live run's stack, and Ctrl-C can tear down this process's apps.
@@ -28,8 +29,15 @@ public struct ActiveRuns: Sendable {
         try encoder.encode(entry).write(to: directory.appendingPathComponent("\(runID).json"), options: .atomic)
     }
 
+    /// Removes the run's entry. One that cannot be removed is logged, not thrown (teardown has run by
+    /// then): while this process lives, the janitor takes that stack for a live run's.
     public func unregister(runID: String) {
-        try? FileManager.default.removeItem(at: directory.appendingPathComponent("\(runID).json"))
+        let file = directory.appendingPathComponent("\(runID).json")
+        do { try FileManager.default.removeItem(at: file) } catch {
+            guard FileManager.default.fileExists(atPath: file.path) else { return }
+            Logger(label: "cchost.run").error("the active run \(runID) could not be unregistered: \(error); the janitor takes its stack for live while this process lives",
+                                              metadata: ["run": "\(runID)"])
+        }
     }
 
     /// The runs registered now. An entry that cannot be read is an error naming it, never a run

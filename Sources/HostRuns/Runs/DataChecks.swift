@@ -50,6 +50,7 @@ extension RunContext {
         do { warm = try deployer.backup(app, into: "backup-warm") } catch {
             return dataCheck("canonical-data", .fail, "the backup of the warm app failed: \(error)", since: started)
         }
+        // Kept: the comparison is made from the archives read here; a copy left behind is only disk.
         defer { try? FileManager.default.removeItem(at: app.workDirectory.appendingPathComponent("backup-warm")) }
         let comparison: DataProof.Comparison, search: DataProof.MarkerSearch
         do {
@@ -114,6 +115,7 @@ extension RunContext {
         do { backup = try deployer.backup(app, into: "backup-upgraded") } catch {
             return dataCheck("data-intact", .fail, "the backup after the upgrade failed: \(error)", since: started)
         }
+        // Kept: the comparison is made from the archives read here; a copy left behind is only disk.
         defer { try? FileManager.default.removeItem(at: app.workDirectory.appendingPathComponent("backup-upgraded")) }
         let search: DataProof.MarkerSearch
         do { search = try DataProof.search(backup.archives) } catch {

@@ -57,7 +57,7 @@ struct RunPlan {
         self.baseVersion = baseVersion
         let runID = runID
         domain = try planned {
-            let objects = AppNaming.objects(in: try Recipe.load(directory: head.directory).compose)
+            let objects = try AppNaming.objects(in: try Recipe.load(directory: head.directory).compose)
             return try TestDomain.make(recipe: request.recipe, runID: runID, baseDomain: request.baseDomain,
                                        longestObjectName: AppNaming.longestObjectName(in: objects) ?? "x")
         }
@@ -82,6 +82,8 @@ struct RunPlan {
     static let checkoutFolders: Set<String> = ["base", "head", "source"]
 
     static func removeCheckouts(in work: URL) {
+        // Kept: checkouts are read before the app deploys and never after; one left behind costs
+        // disk (retention removes the folder later), never a verdict.
         for folder in checkoutFolders { try? FileManager.default.removeItem(at: work.appendingPathComponent(folder)) }
     }
 }

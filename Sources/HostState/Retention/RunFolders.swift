@@ -45,6 +45,9 @@ public struct RunFolders: Sendable {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         decoder.dateDecodingStrategy = .iso8601
+        // Kept: a record that cannot be read leaves the folder one of no known recipe, unfinished, kept
+        // for `unfinishedGrace`. Canonicals' and live runs' folders are protected from the database
+        // and the registry of active runs, read with their errors surfaced; no verdict reads this.
         guard let data = FileManager.default.contents(atPath: folder.appendingPathComponent("run.json").path),
               let head = try? decoder.decode(Head.self, from: data) else { return nil }
         return (head.recipe, head.startedAt)

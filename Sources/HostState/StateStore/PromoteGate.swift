@@ -67,6 +67,7 @@ public enum SweepDecision: Sendable, Equatable, CustomStringConvertible {
         guard let latest else { return .skipNeverReleased }
         guard let canonical else { return .run(version: latest.tag) }
         // A canonical whose version no longer parses (a renamed tag) cannot be compared: test the latest.
+        // Kept: the fallback runs a test rather than skipping one, so it never spares a release a verdict.
         guard let current = try? RecipeVersion(parsing: canonical) else { return .run(version: latest.tag) }
         return current < latest ? .run(version: latest.tag) : .skipNoNewVersion(latest: latest.tag, canonical: canonical)
     }

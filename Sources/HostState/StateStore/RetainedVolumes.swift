@@ -71,6 +71,7 @@ public struct RetainedVolumes: Sendable {
             }
         } catch {
             // Half-retained data is never promoted; the sweep's garbage collection retries a removal that fails here.
+            // Kept: the retention already failed with `error`, which is what is thrown; no verdict reads these volumes.
             try? remove(retained)
             throw error
         }

@@ -6,10 +6,14 @@ import Logging
 /// sweep holds `sweep`, each recipe's run-and-promote holds `recipe:<name>`. A second taker is
 /// refused at once, naming the holder: sweeps never interleave.
 ///
-/// A holder that dies never blocks the next one. On the same machine (same host name and boot), a
-/// holder whose process is gone is taken over at once; its pid counts only with the start time it
-/// had, so a reused pid is not mistaken for it. A holder on another machine renews a lease while it
-/// lives and is taken over once the lease has run out.
+/// A holder that dies never blocks the next one. On the same machine (same host name, boot and
+/// process table), a holder whose process is gone is taken over at once; its pid counts only with
+/// the start time it had, so a reused pid is not mistaken for it. A holder on another machine renews
+/// a lease while it lives and is taken over once the lease has run out.
+///
+/// What cannot be read never frees a lock: a holder whose machine or process cannot be told apart
+/// from this one's keeps the lock until its lease runs out, and a lease whose expiry cannot be read
+/// keeps it for good, the refusal saying why.
 public final class StateLock: @unchecked Sendable {
     public let name: String
     private let store: StateStore
@@ -26,7 +30,13 @@ public final class StateLock: @unchecked Sendable {
         public var name: String
         /// `pid N on HOST since TIME`.
         public var holder: String
-        public var description: String { "another cchost process holds the lock \(name) (\(holder)); try again when it has finished" }
+        /// Why the holder counts as alive when cchost could not tell, e.g. an expiry it cannot read.
+        public var reason: String?
+        public var description: String {
+            "another cchost process holds the lock \(name) (\(holder)); "
+                + (reason.map { "\($0); remove its row from the lock table once that process is known to be gone" }
+                    ?? "try again when it has finished")
+        }
     }
 
     /// Takes the lock or throws `Busy` at once.
@@ -35,10 +45,11 @@ public final class StateLock: @unchecked Sendable {
         self.store = store
         let me = Holder.current
         let now = Date()
-        let row = LockRow(name: name, token: token, host: me.host, bootID: me.bootID, pid: me.pid, processStart: me.processStart,
+        let row = LockRow(name: name, token: token, host: me.host ?? Holder.unknown, bootID: me.bootID ?? Holder.unknown,
+                          pid: me.pid, processStart: me.processStart ?? Holder.unknown,
                           acquiredAt: StoredDate.text(now), expiresAt: StoredDate.text(now.addingTimeInterval(lease)))
-        if let holder = try store.takeLock(row, isStale: Self.isStale) {
-            throw Busy(name: name, holder: "pid \(holder.pid) on \(holder.host) since \(holder.acquiredAt)")
+        if let (holder, standing) = try store.takeLock(row, standing: { Self.standing(of: $0) }) {
+            throw Busy(name: name, holder: "pid \(holder.pid) on \(holder.host) since \(holder.acquiredAt)", reason: standing.reason)
         }
         // Renewed well before it runs out, for holders on other machines to see that it lives.
         renewal = DispatchSource.makeTimerSource(queue: .global())
@@ -64,39 +75,113 @@ public final class StateLock: @unchecked Sendable {
     }
 
     /// Whether the holder recorded in `row` is gone.
-    static func isStale(_ row: LockRow) -> Bool {
-        let me = Holder.current
-        if row.host == me.host && row.bootID == me.bootID {
-            return Holder.processStart(of: row.pid) != row.processStart
-        }
-        guard let expires = try? StoredDate.date(row.expiresAt) else { return true }
-        return expires < Date()
+    static func isStale(_ row: LockRow) -> Bool { standing(of: row) == .gone }
+
+    /// Whether the holder recorded in `row` is gone, or still holds the lock, and why when cchost
+    /// could not tell.
+    enum Standing: Equatable {
+        case gone
+        /// `reason` says why the holder counts as alive without being seen to be, else nil.
+        case held(reason: String?)
+
+        var reason: String? { if case let .held(reason) = self { reason } else { nil } }
     }
 
-    /// Who this process is, as a lock row records it.
+    static func standing(of row: LockRow) -> Standing {
+        standing(of: row, me: .current, now: Date(), process: Holder.process)
+    }
+
+    /// The decision, from the row, this process's own identity, the time and the process table.
+    static func standing(of row: LockRow, me: Holder, now: Date, process: (Int32) -> ProcessState) -> Standing {
+        if let machine = me.machine, machine == Holder.machine(host: row.host, bootID: row.bootID) {
+            switch (process(row.pid), Holder.known(row.processStart)) {
+            case (.gone, _): return .gone
+            case let (.started(start), recorded?): return start == recorded ? .held(reason: nil) : .gone
+            // A process lives under that pid, and which one cannot be told: the lease decides.
+            case (.started, nil), (.unknown, _): break
+            }
+        }
+        guard let expires = try? StoredDate.date(row.expiresAt) else {
+            // Kept because an unreadable expiry holds the lock: it can never free it.
+            return .held(reason: "its lease's expiry \"\(row.expiresAt)\" cannot be read, so it counts as held")
+        }
+        return expires < now ? .gone : .held(reason: nil)
+    }
+
+    /// What the process table says of a pid.
+    enum ProcessState: Equatable {
+        /// Running, started at this many clock ticks after boot.
+        case started(String)
+        /// No process has that pid.
+        case gone
+        /// Whether and which process has it cannot be read.
+        case unknown
+    }
+
+    /// Who this process is, as a lock row records it. Each part that cannot be read is nil, and is
+    /// written to the row as `Holder.unknown`.
     struct Holder {
-        var host: String
-        var bootID: String
+        var host: String?
+        var bootID: String?
         var pid: Int32
-        var processStart: String
+        var processStart: String?
+
+        /// Written for a part of a holder's identity that could not be read; neither a host name,
+        /// a boot id nor a start time can look like it.
+        static let unknown = "(unknown)"
+
+        /// The machine (host, boot and process table) this holder's pid and start time mean
+        /// something on; nil when any part of it is unknown, so no unknown matches another.
+        var machine: String? { Self.machine(host: host, bootID: bootID) }
+
+        static func machine(host: String?, bootID: String?) -> String? {
+            guard let host = known(host), let bootID = known(bootID) else { return nil }
+            return host + "\n" + bootID
+        }
+
+        /// `text` unless it is what a holder writes for a part it could not read (or what earlier
+        /// versions wrote: "unknown-host", "unknown-boot", "unknown").
+        static func known(_ text: String?) -> String? {
+            guard let text, ![unknown, "unknown-host", "unknown-boot", "unknown", ""].contains(text) else { return nil }
+            return text
+        }
 
         static let current: Holder = {
             var name = [CChar](repeating: 0, count: 256)
             let host = gethostname(&name, name.count) == 0
-                ? String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "unknown-host"
-            let boot = (try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8))?
-                .trimmingCharacters(in: .whitespacesAndNewlines) ?? "unknown-boot"
-            return Holder(host: host, bootID: boot, pid: getpid(), processStart: processStart(of: getpid()) ?? "unknown")
+                ? String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : nil
+            let start: String? = if case let .started(start) = process(getpid()) { start } else { nil }
+            return Holder(host: host, bootID: bootAndProcessTable(), pid: getpid(), processStart: start)
         }()
 
-        /// The process's start time in clock ticks since boot (field 22 of /proc/PID/stat); nil when
-        /// there is no such process.
-        static func processStart(of pid: Int32) -> String? {
-            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                  let end = stat.lastIndex(of: ")") else { return nil }
+        /// The boot id and this process's pid namespace: pids and start times compare only within
+        /// one process table, and two containers with one host name on one kernel share a boot id.
+        /// Nil when either cannot be read.
+        static func bootAndProcessTable() -> String? {
+            guard let boot = try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8) else {
+                // Kept because nil makes this machine unknown, so holders' leases decide: never looser.
+                return nil
+            }
+            var link = [CChar](repeating: 0, count: 256)
+            let length = readlink("/proc/self/ns/pid", &link, link.count - 1)
+            guard length > 0 else { return nil }
+            let namespace = String(decoding: link.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            return boot.trimmingCharacters(in: .whitespacesAndNewlines) + " " + namespace
+        }
+
+        /// Field 22 of /proc/PID/stat (the start time in clock ticks since boot) when the process
+        /// runs; `.gone` only when the kernel says no process has that pid.
+        static func process(_ pid: Int32) -> ProcessState {
+            guard pid > 0 else { return .unknown }
+            let stat: String
+            do { stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) } catch {
+                // Unreadable is not gone (a /proc mounted with hidepid hides other users' processes).
+                return kill(pid, 0) == -1 && errno == ESRCH ? .gone : .unknown
+            }
+            guard let end = stat.lastIndex(of: ")") else { return .unknown }
             // After "pid (comm)", fields start at 3 (state); the start time is field 22.
             let fields = stat[stat.index(after: end)...].split(separator: " ")
-            return fields.count > 19 ? String(fields[19]) : nil
+            return fields.count > 19 ? .started(String(fields[19])) : .unknown
         }
     }
 }
@@ -120,16 +205,19 @@ struct LockRow: Codable, FetchableRecord, PersistableRecord {
 }
 
 extension StateStore {
-    /// Writes `row` unless a live holder has the lock; returns that holder then. One IMMEDIATE
-    /// transaction, so two takers never both succeed.
-    func takeLock(_ row: LockRow, isStale: (LockRow) -> Bool) throws(StateStoreError) -> LockRow? {
+    /// Writes `row` unless a live holder has the lock; returns that holder and its standing then.
+    /// One IMMEDIATE transaction, so two takers never both succeed.
+    func takeLock(_ row: LockRow, standing: (LockRow) -> StateLock.Standing) throws(StateStoreError) -> (LockRow, StateLock.Standing)? {
         try Self.attempt(path, "take the lock \(row.name)") {
             try pool.writeWithoutTransaction { db in
-                var holder: LockRow?
+                var holder: (LockRow, StateLock.Standing)?
                 try db.inTransaction(.immediate) {
-                    if let current = try LockRow.fetchOne(db, key: row.name), !isStale(current) {
-                        holder = current
-                        return .rollback
+                    if let current = try LockRow.fetchOne(db, key: row.name) {
+                        let currentStanding = standing(current)
+                        if currentStanding != .gone {
+                            holder = (current, currentStanding)
+                            return .rollback
+                        }
                     }
                     try row.upsert(db)
                     return .commit

@@ -23,7 +23,9 @@ extension StateStore: PluginCache {
                     SELECT path, size, modified_ns, sha256, probed_at, state FROM plugin_cache ORDER BY path
                     """).compactMap { row -> CatalogEntry? in
                     // The one decoding failure tolerated: a state written by an older PluginState
-                    // shape is skipped, which only costs re-probing that library.
+                    // shape is skipped, which only costs re-probing that library. It cannot improve a
+                    // verdict: the re-probe judges the library afresh in the sandbox, and trust (the
+                    // allowlist's digests) is never read from this cache.
                     guard let state = try? JSONDecoder().decode(PluginState.self, from: Data((row["state"] as String).utf8)) else {
                         return nil
                     }

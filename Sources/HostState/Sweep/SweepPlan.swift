@@ -59,7 +59,9 @@ public enum SweepPlan {
         try recipes.map { recipe in
             let (path, mirror) = try syncMirror(recipe, stateDirectory: stateDirectory)
             let listing = try ReleaseListing(source: recipe.upstream, repository: mirror)
-            let latest = listing.latest.flatMap { try? RecipeVersion(parsing: $0) }
+            // The listing's latest parsed as a version already; were it not to now, that is an error,
+            // never "never released".
+            let latest = try listing.latest.map { try RecipeVersion(parsing: $0) }
             let current = try canonical(recipe.name)
             return SweepItem(recipe: recipe, mirror: path, latest: latest?.tag,
                              latestCommit: listing.releases.first { $0.tag == latest?.tag }?.commit, canonical: current,
