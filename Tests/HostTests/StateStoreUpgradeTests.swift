@@ -113,4 +113,60 @@ struct StateStoreUpgradeTests {
         if schema >= 5 { #expect(try StateStoreTests.sqlite(store.path, "SELECT size FROM plugin_cache") == "81920") }
         #expect(try store.integrityCheck() == ["ok"])
     }
+
+    /// The copies aside in a state folder, by name.
+    static func copies(_ folder: String) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasPrefix("cchost.sqlite.before-") }.sorted()
+    }
+
+    @Test("before migrating, the database is copied aside as it was, named after the first pending version",
+          arguments: [(1, "v2"), (2, "v3"), (3, "v4"), (4, "v5"), (5, "v6")])
+    func copiedAsideBeforeMigrating(schema: Int, firstPending: String) throws {
+        let folder = try Self.folder(schema: schema)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        _ = try StateStore(stateDirectory: folder)
+        #expect(try Self.copies(folder) == ["cchost.sqlite.before-\(firstPending)"])
+        let copy = folder + "/cchost.sqlite.before-\(firstPending)"
+        #expect(try StateStoreTests.sqlite(copy, "SELECT count(*) FROM grdb_migrations") == "\(schema)")
+        #expect(try StateStoreTests.sqlite(copy, "SELECT json_extract(record, '$.schema') FROM run WHERE id = 'early-green'") == "cchost.run/1")
+        #expect(try StateStoreTests.sqlite(copy, "SELECT count(*) FROM pragma_table_info('run') WHERE name = 'level'") == "0")
+
+        // Opened again, nothing is pending: no other copy, and this one is not rewritten.
+        let written = try FileManager.default.attributesOfItem(atPath: copy)[.modificationDate] as? Date
+        _ = try StateStore(stateDirectory: folder)
+        #expect(try Self.copies(folder) == ["cchost.sqlite.before-\(firstPending)"])
+        #expect(try FileManager.default.attributesOfItem(atPath: copy)[.modificationDate] as? Date == written)
+    }
+
+    @Test("a new database is not copied aside, nor one a reader opens")
+    func newDatabaseIsNotCopied() throws {
+        let folder = StateStoreTests.stateFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        _ = try StateStore(stateDirectory: folder)
+        _ = try StateStore(stateDirectory: folder)
+        #expect(try Self.copies(folder).isEmpty)
+
+        let older = try Self.folder(schema: 5)
+        defer { try? FileManager.default.removeItem(atPath: older) }
+        #expect(throws: StateStoreError.self) { try StateStore(stateDirectory: older, readOnly: true) }
+        #expect(try Self.copies(older).isEmpty)
+    }
+
+    @Test("a database a newer cchost migrated is refused, naming what it does not know, and left untouched")
+    func newerSchemaIsRefused() throws {
+        let folder = StateStoreTests.stateFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = try StateStore(stateDirectory: folder).path
+        #expect(try run("/usr/bin/sqlite3", [path, "INSERT INTO grdb_migrations VALUES ('v7 future'), ('v8 further')"]).status == 0)
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+
+        for readOnly in [false, true] {
+            let error = #expect(throws: StateStoreError.self) { try StateStore(stateDirectory: folder, readOnly: readOnly) }
+            #expect(error?.description.contains("written by a newer cchost") == true, "\(String(describing: error))")
+            #expect(error?.description.contains("(v7 future, v8 further)") == true, "\(String(describing: error))")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
+        #expect(try StateStoreTests.sqlite(path, "SELECT count(*) FROM grdb_migrations") == "8")
+        #expect(try Self.copies(folder).isEmpty)
+    }
 }

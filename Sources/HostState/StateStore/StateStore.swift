@@ -33,7 +33,9 @@ public final class StateStore: Sendable {
     /// Opens (creating it and its folder if needed) and migrates the database in `stateDirectory`.
     /// `readOnly`: opens an existing database only to read it, creating and migrating nothing, so
     /// that commands that only show state work on a read-only state folder. A database a check found
-    /// corrupt (see `checkIntegrity`) is refused to every writer until it is recovered.
+    /// corrupt (see `checkIntegrity`) is refused to every writer until it is recovered; one a newer
+    /// cchost migrated is refused to everyone, untouched; one with migrations pending is copied
+    /// aside (`cchost.sqlite.before-vN`) before a writer migrates it (see `prepareUpgrade`).
     public convenience init(stateDirectory: String, readOnly: Bool = false) throws(StateStoreError) {
         try self.init(stateDirectory: stateDirectory, migratingUpTo: nil, readOnly: readOnly)
         if readOnly {
@@ -56,6 +58,8 @@ public final class StateStore: Sendable {
         // Other stores (other processes, other hosts' jobs) may hold the write lock: wait for it.
         configuration.busyMode = .timeout(30)
         configuration.label = "cchost.state"
+        // Before anything writes: refuse a newer schema, copy aside before migrating (StateStore+Upgrade).
+        try Self.prepareUpgrade(path, upTo: lastMigration, copy: !readOnly)
         // A state folder nothing has run with yet gets its (empty) database as before.
         if readOnly && FileManager.default.fileExists(atPath: path) {
             configuration.readonly = true
