@@ -50,8 +50,8 @@ public final class StateStore: Sendable {
     init(stateDirectory: String, migratingUpTo lastMigration: String?, readOnly: Bool = false) throws(StateStoreError) {
         let path = URL(fileURLWithPath: stateDirectory).appendingPathComponent("cchost.sqlite").path
         self.path = path
-        if !readOnly, let problems = try? String(contentsOfFile: Self.corruptionMark(path), encoding: .utf8) {
-            throw Self.corrupt(path, problems: problems.trimmingCharacters(in: .whitespacesAndNewlines))
+        if !readOnly, let problems = Self.markedProblems(path) {
+            throw Self.corrupt(path, problems: problems)
         }
         var configuration = GRDB.Configuration()
         configuration.foreignKeysEnabled = true
