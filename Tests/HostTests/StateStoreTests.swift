@@ -358,4 +358,33 @@ struct StateStoreTests {
         #expect(try second.canonicals().count == 2 * perStore)
         #expect(try first.integrityCheck() == ["ok"])
     }
+
+    /// A corruption mark that is there but cannot be read, each as it could happen.
+    enum UnreadableMark: String, CaseIterable, Sendable {
+        case folder, notUTF8 = "not UTF-8"
+
+        func make(at path: String) throws {
+            switch self {
+            case .folder: try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+            case .notUTF8: try Data([0xFF, 0xFE, 0xC0, 0x80, 0x0A]).write(to: URL(fileURLWithPath: path))
+            }
+        }
+    }
+
+    @Test("a corruption mark that exists but cannot be read marks the database corrupt to every writer",
+          arguments: UnreadableMark.allCases)
+    func unreadableMarkMeansCorrupt(_ kind: UnreadableMark) throws {
+        let folder = Self.stateFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = try StateStore(stateDirectory: folder).path
+        try kind.make(at: StateStore.corruptionMark(path))
+
+        let error = #expect(throws: StateStoreError.self) { try StateStore(stateDirectory: folder) }
+        #expect(error?.description.contains("it is corrupt (it is marked so, and the mark \(path).corrupt could not be read") == true,
+                "\(String(describing: error))")
+        #expect(throws: StateStoreError.self) { try StateStore.toWrite(stateDirectory: folder) }
+        // Readers still read it.
+        #expect(try StateStore(stateDirectory: folder, readOnly: true).canonicals().isEmpty)
+    }
 }
+

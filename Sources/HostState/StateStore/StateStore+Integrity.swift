@@ -41,6 +41,24 @@ extension StateStore {
 
     static func corruptionMark(_ path: String) -> String { path + ".corrupt" }
 
+    /// What the corruption mark beside the database says; nil only when there is no mark. Fail
+    /// closed: a mark that exists but cannot be read (a folder, bytes that are not UTF-8, no
+    /// permission), or that cannot even be looked for, still marks the database corrupt.
+    static func markedProblems(_ path: String) -> String? {
+        let mark = corruptionMark(path)
+        var status = stat()
+        guard lstat(mark, &status) == 0 else {
+            // No mark, or no state folder to hold one (then there is no database either).
+            if errno == ENOENT || errno == ENOTDIR { return nil }
+            return "\(mark) could not be looked for: \(String(cString: strerror(errno)))"
+        }
+        do {
+            return try String(contentsOfFile: mark, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        } catch {
+            return "it is marked so, and the mark \(mark) could not be read: \(error)"
+        }
+    }
+
     static func corrupt(_ path: String, problems: String) -> StateStoreError {
         StateStoreError(path: path, operation: "trust what is stored", message: """
             it is corrupt (\(problems)), and cchost writes nothing to it until it is recovered. Stop every \

@@ -83,25 +83,21 @@ extension StateStore {
     }
 }
 
-/// Fills `run_tier` and `run_check` from runs' records (the JSON of RunReport.json): for one run as
-/// it is recorded, or for every run when the migration creates the tables. One statement per table,
-/// so the rows always say what the record says. `opRef`: false for the v3 migration, whose tables
-/// predate the `op_ref` column.
+/// Fills `run_tier` and `run_check` from one run's record (the JSON of RunReport.json) as it is
+/// recorded. One statement per table, so the rows always say what the record says. (The migrations
+/// that filled them for every stored run have their own frozen copies of this SQL.)
 enum RunResultRows {
-    static func fill(_ db: Database, run id: String?, opRef: Bool = true) throws {
-        let only = id == nil ? "" : "WHERE run.id = :run"
-        let arguments: StatementArguments = id.map { ["run": $0] } ?? [:]
-        if id != nil {
-            try db.execute(sql: "DELETE FROM run_check WHERE run_id = :run", arguments: arguments)
-            try db.execute(sql: "DELETE FROM run_tier WHERE run_id = :run", arguments: arguments)
-        }
+    static func fill(_ db: Database, run id: String) throws {
+        let arguments: StatementArguments = ["run": id]
+        try db.execute(sql: "DELETE FROM run_check WHERE run_id = :run", arguments: arguments)
+        try db.execute(sql: "DELETE FROM run_tier WHERE run_id = :run", arguments: arguments)
         try db.execute(sql: """
-            INSERT INTO run_tier (run_id, position, tier, verdict, op, \(opRef ? "op_ref, " : "")op_verdict, op_detail, seconds, not_applicable)
+            INSERT INTO run_tier (run_id, position, tier, verdict, op, op_ref, op_verdict, op_detail, seconds, not_applicable)
             SELECT run.id, t.key, json_extract(t.value, '$.tier'), json_extract(t.value, '$.verdict'),
-                   COALESCE(json_extract(t.value, '$.op'), ''), \(opRef ? "json_extract(t.value, '$.op_ref'), " : "")COALESCE(json_extract(t.value, '$.op_verdict'), ''),
+                   COALESCE(json_extract(t.value, '$.op'), ''), json_extract(t.value, '$.op_ref'), COALESCE(json_extract(t.value, '$.op_verdict'), ''),
                    COALESCE(json_extract(t.value, '$.op_detail'), ''), COALESCE(json_extract(t.value, '$.seconds'), 0),
                    json_extract(t.value, '$.not_applicable')
-            FROM run, json_each(run.record, '$.tiers') AS t \(only)
+            FROM run, json_each(run.record, '$.tiers') AS t WHERE run.id = :run
             """, arguments: arguments)
         try db.execute(sql: """
             INSERT INTO run_check (run_id, tier, position, plugin, name, verdict, detail, cause, seconds)
@@ -109,7 +105,7 @@ enum RunResultRows {
                    json_extract(c.value, '$.name'), json_extract(c.value, '$.verdict'),
                    COALESCE(json_extract(c.value, '$.detail'), ''), json_extract(c.value, '$.cause'),
                    COALESCE(json_extract(c.value, '$.seconds'), 0)
-            FROM run, json_each(run.record, '$.tiers') AS t, json_each(t.value, '$.checks') AS c \(only)
+            FROM run, json_each(run.record, '$.tiers') AS t, json_each(t.value, '$.checks') AS c WHERE run.id = :run
             """, arguments: arguments)
     }
 }
