@@ -49,7 +49,11 @@ let package = Package(
         // The Docker seam and the deployers.
         .target(
             name: "HostDocker",
-            dependencies: ["HostBase", "PluginChannel", .product(name: "Logging", package: "swift-log")]),
+            dependencies: [
+                "HostBase", "PluginChannel",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         // The run engine, its ops, the judgement, reports.
         .target(
             name: "HostRuns",
@@ -65,7 +69,8 @@ let package = Package(
             ]),
         .executableTarget(
             name: "cchost",
-            dependencies: ["HostBase", "HostDocker", "HostRuns", "HostState",
+            dependencies: ["HostBase", "HostDocker", "HostRuns", "HostState", "PluginChannel",
+                           .product(name: "Logging", package: "swift-log"),
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Measurements for scripts/bench that need the library (worker handshakes, host-call round trips).
         .executableTarget(name: "cchost-bench", dependencies: ["HostBase", "HostState", "PluginChannel", .product(name: "Logging", package: "swift-log")]),
@@ -77,6 +82,10 @@ let package = Package(
         .target(name: "ExampleC", dependencies: ["PluginABI"], path: "Plugins/example-c", publicHeadersPath: "."),
         .target(name: "OverlayStaticSite", dependencies: ["PluginKit"], path: "Plugins/overlay-static-site"),
         .target(name: "OverlayNotesDB", dependencies: ["PluginABI"], path: "Plugins/overlay-notes-db", publicHeadersPath: "."),
-        .testTarget(name: "HostTests", dependencies: ["HostBase", "HostDocker", "HostRuns", "HostState"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "HostTests",
+            dependencies: ["HostBase", "HostDocker", "HostRuns", "HostState", "PluginChannel",
+                           .product(name: "Yams", package: "Yams")],
+            exclude: ["Fixtures"]),
     ]
 )

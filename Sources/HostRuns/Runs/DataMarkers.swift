@@ -9,49 +9,52 @@ import PluginChannel
 /// restore happens in place (a restore that does nothing is caught). cchost's helper container
 /// writes and reads them: nothing is asked of the app's image.
 extension RunContext {
-    /// Where `volume` (the recipe's name) is mounted in a running container of `service`.
-    func mountPoint(service: String, volume: String) throws -> String {
+    /// Where `volume` (the recipe's name) is mounted in a running container of `app`'s `service`.
+    func mountPoint(service: String, volume: String, in app: AppDeployment) throws -> String {
         try docker.mountPoint(of: "\(app.stack)_\(volume)", in: try docker.runningContainer(stack: app.stack, service: service))
     }
 
-    /// Writes a fresh marker into every backed-up folder. No folder (only files backed up): no
-    /// marker file, and the data is proven by what the recipe's own hooks dump.
-    func seedMarker() throws -> AppContext.BackupMarker {
+    /// Writes a fresh marker into every backed-up folder of `app`: the marker as plugins see it,
+    /// and where its files are. No folder (only files backed up): no marker file, and the data is
+    /// proven by what the recipe's own hooks dump.
+    func seedMarkers(in app: AppDeployment) throws -> (marker: AppContext.BackupMarker, places: [DataMarkers.Place]) {
         let marker = DataProof.freshMarker(runID: app.runID)
         var files: [AppContext.BackupMarker.MarkerFile] = []
-        markerPlaces = []
-        for service in try backedUpServices() {
+        var places: [DataMarkers.Place] = []
+        for service in try backedUpServices(of: app) {
             for selection in BackupLabels.selections(service) {
                 let volume = "\(app.stack)_\(selection.volume)"
                 let folders = try deployer.helper.mark(marker, as: BackupLabels.markerFile(inFolder: "."),
                                                        inFoldersAmong: selection.paths, inVolume: volume, stack: app.stack)
                 guard !folders.isEmpty else { continue }
                 let markerFiles = folders.map(BackupLabels.markerFile(inFolder:))
-                let mount = try mountPoint(service: service.name, volume: selection.volume)
+                let mount = try mountPoint(service: service.name, volume: selection.volume, in: app)
                 for file in markerFiles {
                     files.append(.init(service: service.name, path: "\(mount)/\(file)"))
-                    markerPlaces.append((service.name, selection.volume, file))
+                    places.append(.init(service: service.name, volume: selection.volume, file: file))
                 }
             }
         }
-        return AppContext.BackupMarker(marker: marker, files: files)
+        return (AppContext.BackupMarker(marker: marker, files: files), places)
     }
 
     /// Changes the data after the backup, so that a restore in place that does nothing is caught.
-    func mutateMarker() throws {
-        for place in markerPlaces {
+    func mutateMarkers(_ markers: DataMarkers, in app: AppDeployment) throws {
+        for place in markers.places {
             try deployer.helper.write([place.file: "mutated"], inVolume: "\(app.stack)_\(place.volume)", stack: app.stack)
         }
     }
+}
 
+extension DataMarkers {
     /// The markers seeded in this run before the upgrade, each with where it was put: the marker
-    /// files, and the value the recipe's `data_seed` sent through the app.
-    func markersSeeded() -> [String: String] {
+    /// files, and the value the recipe's `data_seed` (`seed`) sent through the app.
+    func seededBeforeUpgrade(through seed: DataSeed?) -> [String: String] {
         var seeded: [String: String] = [:]
-        if let marker, !markerPlaces.isEmpty {
-            seeded[marker.marker] = "the marker file in " + markerPlaces.map { "\($0.service):\($0.volume)/\($0.file)" }.joined(separator: ", ")
+        if let marker, !places.isEmpty {
+            seeded[marker.marker] = "the marker file in " + places.map { "\($0.service):\($0.volume)/\($0.file)" }.joined(separator: ", ")
         }
-        if let seededMarker, let seed = request.dataSeed { seeded[seededMarker] = "the data_seed sent with \(seed.method) \(seed.path)" }
+        if let value = self.seed, let seed { seeded[value] = "the data_seed sent with \(seed.method) \(seed.path)" }
         return seeded
     }
 }

@@ -3,10 +3,9 @@ import HostBase
 import HostDocker
 import PluginChannel
 
-/// One run in progress: what its plan fixed, the app, and what the tiers found so far. The engine
-/// and the tier ops share it (a reference, not state threaded `inout`); only the engine writes
-/// `abort`, as `TierPolicy` decides.
-final class RunContext {
+/// One run as its plan fixed it: what never changes once the plan is made. The engine passes it to
+/// every op beside the run's `RunState`, the value the ops hand back with what they found.
+struct RunContext {
     let request: RunRequest
     let plan: RunPlan
     let deployer: any Deployer
@@ -16,70 +15,54 @@ final class RunContext {
     let emit: @Sendable (RunEvent) -> Void
     /// Hooks, install steps and checks of the plugins (operator, builtin, approved overlays).
     let plugins: PluginCalls
-
-    var app: AppDeployment
-    var record: RunRecord
-    /// The app was deployed (once: the deploy-count guard watches).
-    var deployed = false
-    var backup: BackupRecord?
-    /// What a cold run seeded once the app was up (see `DataMarkers`), and the latest data proof.
-    var marker: AppContext.BackupMarker?
-    /// Why no marker was seeded, when writing it failed.
-    var markerProblem: String?
-    /// The marker seeded through the app (the recipe's `data_seed`), once it was.
-    var seededMarker: String?
-    /// Where the run's marker files are: service, volume (the recipe's name) and file inside it.
-    var markerPlaces: [(service: String, volume: String, file: String)] = []
-    /// A warm run's markers found in the canonical's data beyond a fresh install: after the
-    /// upgrade, they must still be there.
-    var canonicalSeeded: Set<String> = []
-    /// The host's latest data proof, as plugins see it in app info.
-    var dataProof: AppContext.BackupMarker.Proof?
-    /// Why the run cannot go on; written by the engine alone.
-    var abort: String?
     /// What the recipe content policy decided of the base and head, before anything is deployed.
     let policy: ContentPolicy
 
     var docker: any Docker { deployer.docker }
 
+    /// `app`: the app the run starts with (`RunState.app(of:plan:owner:)`), which the policy reads.
     init(request: RunRequest, plan: RunPlan, deployer: any Deployer, plugins: [ResolvedPlugin], launcher: WorkerLauncher,
-         retainedData: any RetainedData, installDeploys: Int = 1, owner: String? = nil, emit: @escaping @Sendable (RunEvent) -> Void) {
+         retainedData: any RetainedData, installDeploys: Int = 1, app: AppDeployment, emit: @escaping @Sendable (RunEvent) -> Void) {
         self.request = request
         self.plan = plan
         self.deployer = deployer
         self.retainedData = retainedData
         self.installDeploys = installDeploys
         self.emit = emit
-        app = AppDeployment(runID: plan.runID, recipe: request.recipe, domain: plan.domain, checkout: plan.base ?? plan.head,
-                            overrides: request.environment, workDirectory: plan.work,
-                            serviceCeilings: request.ceilings.services, owner: owner)
-        record = plan.record
         policy = ContentPolicy(checkouts: [plan.base, plan.head].compactMap { $0 }, app: app, deployer: deployer,
                                allowance: request.allowance)
-        record.allowances = policy.allowed.isEmpty ? nil : policy.allowed
         // One readiness path for every plugin: the operator's, else the first recipe plugin's declaration.
         let readiness = request.readinessPath
             ?? plugins.first { $0.origin != .builtin && $0.info.metadata.readiness != nil }?.info.metadata.readiness?.path
         self.plugins = PluginCalls(plugins: plugins, launcher: launcher, checkArguments: request.checkArguments,
                                    readinessPath: readiness, artifacts: plan.artifacts)
-        record.generic = self.plugins.skipsGeneric ? "skipped: a recipe plugin sets skip_generic"
-            : plugins.contains { $0.origin == .builtin } ? "ran"
+    }
+
+    /// The state the run starts from: `app` not deployed yet, the plan's record with what the
+    /// policy allowed, whether the generic suite runs, and the backend's tool version.
+    func start(_ app: AppDeployment, backendVersion: String?) -> RunState {
+        var record = plan.record
+        record.allowances = policy.allowed.isEmpty ? nil : policy.allowed
+        record.generic = plugins.skipsGeneric ? "skipped: a recipe plugin sets skip_generic"
+            : plugins.plugins.contains { $0.origin == .builtin } ? "ran"
             : "\(RunRecord.genericMissing): the builtin generic suite is not among the run's plugins (see `cchost plugins list`)"
+        record.backendVersion = backendVersion
+        return RunState(app: app, record: record)
     }
 
     func note(_ text: String, tier: Tier? = nil) { emit(.note(tier: tier, text)) }
 
-    /// What the engine knows before `tier` starts, for `TierPolicy`.
-    func situation(for tier: Tier) -> TierPolicy.Situation {
+    /// What the engine knows before `tier` starts, for `TierPolicy`: `state` and why an earlier tier stopped the run.
+    func situation(for tier: Tier, in state: RunState, abort: String?) -> TierPolicy.Situation {
         let backedUp: Result<Bool, DeployError>
-        do { backedUp = .success(!(try backedUpServices()).isEmpty) } catch { backedUp = .failure(error) }
+        do { backedUp = .success(!(try backedUpServices(of: state.app)).isEmpty) } catch { backedUp = .failure(error) }
         return TierPolicy.Situation(tier: tier, abort: abort, cancelled: request.cancellation.reason,
                                     hasEarlierRelease: plan.base.map { $0.commit != plan.head.commit } ?? false,
-                                    backedUp: backedUp, hasBackup: backup != nil, backupUnsupported: deployer.backupUnsupported)
+                                    backedUp: backedUp, hasBackup: state.backup != nil, backupUnsupported: deployer.backupUnsupported)
     }
 
-    /// The services whose volumes the recipe (as this app deploys it) backs up.
-    func backedUpServices() throws(DeployError) -> [ComposeProject.Service] {
+    /// The services whose volumes the recipe (as `app` deploys it) backs up.
+    func backedUpServices(of app: AppDeployment) throws(DeployError) -> [ComposeProject.Service] {
         BackupLabels.backedUpServices(try deployer.recipe(of: app).compose)
     }
 
@@ -92,13 +75,13 @@ final class RunContext {
         var restarts: String
     }
 
-    /// Waits for the app deployed at `deploy` to converge, until the recipe's timeout or a
+    /// Waits for `app`, deployed at `deploy`, to converge, until the recipe's timeout or a
     /// cancellation, and counts its services' restarts since the deploy.
-    func waitForConvergence(since deploy: Date) -> ConvergenceWait {
+    func waitForConvergence(of app: AppDeployment, since deploy: Date) -> ConvergenceWait {
         let cancellation = request.cancellation
         let failure: (verdict: Verdict, reasons: [String])?
         do {
-            switch try docker.waitForConvergence(stack: app.stack, deadline: Date().addingTimeInterval(convergenceTimeout()),
+            switch try docker.waitForConvergence(stack: app.stack, deadline: Date().addingTimeInterval(convergenceTimeout(of: app)),
                                                  stop: { cancellation.reason != nil }) {
             case .converged: failure = nil
             case .waiting(let reasons), .failed(let reasons):
@@ -109,7 +92,7 @@ final class RunContext {
         } catch {
             failure = (.unverified, ["the Docker engine did not answer: \(error)"])
         }
-        return ConvergenceWait(failure: failure, restarts: restarts(since: deploy))
+        return ConvergenceWait(failure: failure, restarts: restarts(of: app, since: deploy))
     }
 
     /// What the run's folder holds now (its checkouts, which go with the run, not counted) against
@@ -124,7 +107,7 @@ final class RunContext {
 
     /// Seconds a deploy may take to converge: the recipe's `coop-cloud.<stack>.timeout` deploy
     /// label on the app service, as abra reads it, else the deployer's configured timeout.
-    func convergenceTimeout() -> Double {
+    func convergenceTimeout(of app: AppDeployment) -> Double {
         let configured = Double(deployer.defaultTimeout)
         let key = "coop-cloud.\(app.stack).timeout"
         let label: String?
@@ -140,10 +123,10 @@ final class RunContext {
         return seconds
     }
 
-    /// "; restarts: app 2" for the containers of the app's services that died since `deploy` on
+    /// "; restarts: app 2" for the containers of `app`'s services that died since `deploy` on
     /// their own, "" when none did. Counting them never changes a verdict: when Docker cannot say,
     /// the detail says so.
-    func restarts(since deploy: Date) -> String {
+    func restarts(of app: AppDeployment, since deploy: Date) -> String {
         do {
             let events = try docker.events(stack: app.stack, since: deploy, until: Date())
             guard events.contains(where: { $0.action == "die" }) else { return "" }
@@ -154,22 +137,23 @@ final class RunContext {
         }
     }
 
-    /// What plugins see of the app now: its services, its deploy labels once deployed, the versions.
-    /// An app that cannot be read is an error, never an empty description.
-    func appContext(tier: Tier) throws -> AppContext {
+    /// What plugins see of the app in `state`: its services, its deploy labels once deployed, the
+    /// versions, what cchost seeded and proved. An app that cannot be read is an error, never an empty description.
+    func appContext(tier: Tier, in state: RunState) throws -> AppContext {
+        let app = state.app
         let recipe = try deployer.recipe(of: app)
-        let labels = deployed ? try docker.serviceLabels(stack: app.stack, service: "app") : [:]
-        var context = AppContext(recipe: record.recipe, domain: app.domain, services: recipe.compose.services.keys.sorted(),
+        let labels = state.deployed ? try docker.serviceLabels(stack: app.stack, service: "app") : [:]
+        var context = AppContext(recipe: request.recipe, domain: app.domain, services: recipe.compose.services.keys.sorted(),
                                  labels: labels,
                                  baseVersion: plan.baseVersion, headVersion: plan.headVersion,
                                  headCommit: plan.head.commit, tier: tier.rawValue)
-        if marker != nil || dataProof != nil {
+        if state.markers.marker != nil || state.dataProof != nil {
             // A warm run seeds no marker of its own (its data is the canonical's): `marker` is empty.
-            var backup = marker ?? AppContext.BackupMarker(marker: "", files: [])
-            (backup.seed, backup.proof) = (seededMarker, dataProof)
+            var backup = state.markers.marker ?? AppContext.BackupMarker(marker: "", files: [])
+            (backup.seed, backup.proof) = (state.markers.seed, state.dataProof)
             context.backup = backup
         }
-        if deployed { context.serviceStates = try ServiceStates.read(from: docker, stack: app.stack) }
+        if state.deployed { context.serviceStates = try ServiceStates.read(from: docker, stack: app.stack) }
         return context
     }
 }

@@ -14,6 +14,8 @@ import PluginChannel
 /// 3. **finish**: diagnostics, the data retained (when asked and green so far), teardown, the one
 ///    judgement (`Judgement`), the record written and recorded.
 ///
+/// The plan fixes a `RunContext` that never changes after; what the tiers find is a `RunState`
+/// value the engine passes into each op and takes back from its result (`OpResult.state`).
 /// Progress is a stream of `RunEvent`s; a run can be cancelled from outside (`RunCancellation`)
 /// and still tears down and records itself.
 public final class RunEngine {
@@ -94,96 +96,113 @@ public final class RunEngine {
         do { owner = try StateIdentity.of(stateDirectory: runsDirectory.deletingLastPathComponent()) } catch {
             throw PlanError(description: "\(error)")
         }
+        let app = RunState.app(of: request, plan: plan, owner: owner)
         let run = RunContext(request: request, plan: plan, deployer: deployer, plugins: plugins + approvedOverlays,
-                             launcher: launcher, retainedData: retainedData, installDeploys: installDeploys, owner: owner, emit: events)
-        run.record.backendVersion = toolVersion
+                             launcher: launcher, retainedData: retainedData, installDeploys: installDeploys, app: app, emit: events)
+        var state = run.start(app, backendVersion: toolVersion)
         let registry = ActiveRuns(directory: runsDirectory.appendingPathComponent("active"))
         do {
-            try registry.register(runID: plan.runID, stack: run.app.stack)
-            try recorder?.started(RunReport.redacted(run.record, by: deployer.secrets.redactor))
+            try registry.register(runID: plan.runID, stack: app.stack)
+            try recorder?.started(RunReport.redacted(state.record, by: deployer.secrets.redactor))
         } catch {
             registry.unregister(runID: plan.runID)
             throw PlanError(description: "run \(plan.runID) could not be registered before deploying: \(error)")
         }
         defer { registry.unregister(runID: plan.runID) }
-        events(.started(runID: plan.runID, recipe: request.recipe, stack: run.app.stack, stages: request.stages))
+        events(.started(runID: plan.runID, recipe: request.recipe, stack: app.stack, stages: request.stages))
 
-        // 2. Tiers.
-        for tier in request.stages { run.record.tiers.append(self.tier(tier, of: run)) }
+        // 2. Tiers: each op gets the state the last one left, and hands back its own.
+        var abort: String?
+        for tier in request.stages {
+            let outcome = self.tier(tier, of: run, from: state, abort: abort)
+            (state, abort) = (outcome.state, outcome.abort)
+            state.record.tiers.append(outcome.record)
+        }
 
         // 3. Finish.
-        return finish(run)
+        return finish(run, state)
+    }
+
+    /// A tier done: its record, the run's state after it, and why the run cannot go on, if it cannot.
+    struct TierOutcome {
+        var record: RunRecord.TierRecord
+        var state: RunState
+        var abort: String?
     }
 
     /// One tier: the policy's decision, else the op once, then the checks on the post-op state.
-    func tier(_ tier: Tier, of run: RunContext) -> RunRecord.TierRecord {
+    /// `abort`: why an earlier tier stopped the run; the one place a new reason is written.
+    func tier(_ tier: Tier, of run: RunContext, from start: RunState, abort earlier: String?) -> TierOutcome {
         events(.tierStarted(tier))
         let started = Date()
+        var (state, abort) = (start, earlier)
         var record: RunRecord.TierRecord
-        switch TierPolicy.start(run.situation(for: tier)) {
+        switch TierPolicy.start(run.situation(for: tier, in: state, abort: abort)) {
         case .notApplicable(let reason):
             record = .init(tier: tier, verdict: .skip, op: .none, opVerdict: .skip, opDetail: reason, checks: [], seconds: 0,
                            notApplicable: reason, notApplicableExpected: run.plugins.expectedNotApplicable.contains(tier))
         case .unverified(let op, let reason):
             // A tier skipped because the run was stopped: the run stopped early.
-            if let why = run.request.cancellation.reason.map({ "cancelled: \($0)" }) ?? run.abort {
-                run.record.aborted = run.record.aborted ?? why
+            if let why = run.request.cancellation.reason.map({ "cancelled: \($0)" }) ?? abort {
+                state.record.aborted = state.record.aborted ?? why
             }
             record = .init(tier: tier, verdict: .unverified, op: op, opVerdict: .unverified, opDetail: reason, checks: [], seconds: 0)
         case .run:
-            let result = tier.op.run(run)
-            let steps = run.plugins.takeSteps()
-            let pluginChecks = result.verdict == .pass && tier != .lint ? run.plugins.checks(after: tier, in: run) : []
-            let checks = steps + pluginChecks + result.checks
+            let result = tier.op.run(run, from: state)
+            state = result.state
+            state.prove(by: result.checks)
+            let pluginChecks = result.verdict == .pass && tier != .lint ? run.plugins.checks(after: tier, in: run, at: state) : []
+            let checks = result.steps + pluginChecks + result.checks
             record = .init(tier: tier, verdict: RunRecord.tierVerdict(op: result.verdict, checks: checks.map(\.verdict)),
                            op: result.op, opRef: result.ref, opVerdict: result.verdict, opDetail: result.detail, checks: checks,
                            seconds: 0, lintWarnings: result.lintWarnings)
-            // The one place an abort reason is written.
-            run.abort = TierPolicy.abort(after: tier, opVerdict: result.verdict, opAbort: result.abort,
-                                         deployCount: run.record.deployCount,
-                                         runFolder: run.runFolderUsage()) ?? run.abort
+            abort = TierPolicy.abort(after: tier, opVerdict: result.verdict, opAbort: result.abort,
+                                     deployCount: state.record.deployCount,
+                                     runFolder: run.runFolderUsage()) ?? abort
         }
         record.seconds = Date().timeIntervalSince(started)
         events(.tierFinished(record))
-        return record
+        return TierOutcome(record: record, state: state, abort: abort)
     }
 
     /// Diagnostics before teardown, then the data kept (if asked and every tier passed), then
     /// teardown, whatever happened; then the judgement, and the record written and recorded.
-    func finish(_ run: RunContext) -> RunRecord {
-        run.note("capturing diagnostics of \(run.app.stack)")
-        run.record.artifacts = Diagnostics.capture(stack: run.app.stack, docker: deployer.docker, since: run.record.startedAt,
-                                                   into: run.plan.artifacts, redacting: deployer.secrets.redactor)
-        if run.request.retainData && run.request.cancellation.reason == nil && run.record.judgement.isGreenBeforeTeardown {
-            run.note("retaining the data of \(run.app.stack)")
+    func finish(_ run: RunContext, _ state: RunState) -> RunRecord {
+        let app = state.app
+        var record = state.record
+        run.note("capturing diagnostics of \(app.stack)")
+        record.artifacts = Diagnostics.capture(stack: app.stack, docker: deployer.docker, since: record.startedAt,
+                                               into: run.plan.artifacts, redacting: deployer.secrets.redactor)
+        if run.request.retainData && run.request.cancellation.reason == nil && record.judgement.isGreenBeforeTeardown {
+            run.note("retaining the data of \(app.stack)")
             do {
-                run.record.retainedVolumes = try retainedData.retain(stack: run.app.stack, recipe: run.request.recipe, runID: run.plan.runID)
+                record.retainedVolumes = try retainedData.retain(stack: app.stack, recipe: run.request.recipe, runID: run.plan.runID)
             } catch {
-                run.record.retentionProblem = error.description
+                record.retentionProblem = error.description
             }
         }
         run.plugins.closeSessions()
-        run.note("tearing down \(run.app.stack)")
-        run.record.teardown = deployer.teardown(run.app)
-        run.record.finishedAt = Date()
-        if let cancelled = run.request.cancellation.reason, run.record.aborted == nil { run.record.aborted = "cancelled: \(cancelled)" }
+        run.note("tearing down \(app.stack)")
+        record.teardown = deployer.teardown(app)
+        record.finishedAt = Date()
+        if let cancelled = run.request.cancellation.reason, record.aborted == nil { record.aborted = "cancelled: \(cancelled)" }
         // Whatever the app or its hooks printed may hold a secret: none reaches the record.
-        run.record = RunReport.redacted(run.record, by: deployer.secrets.redactor)
-        run.record.judge()
+        record = RunReport.redacted(record, by: deployer.secrets.redactor)
+        record.judge()
         // A record that cannot be stored is the host's fault: the run is then unverified (no exit 0,
         // no promotion rests on a run nobody can look up), and says why.
         func unstored(_ why: String) {
             run.note("warning: \(why)")
-            run.record.aborted = run.record.aborted ?? why
-            run.record.judge()
+            record.aborted = record.aborted ?? why
+            record.judge()
         }
-        do { try RunReport.json(run.record).write(to: run.plan.work.appendingPathComponent("run.json")) } catch {
+        do { try RunReport.json(record).write(to: run.plan.work.appendingPathComponent("run.json")) } catch {
             unstored("the run record was not written to \(run.plan.work.path)/run.json: \(error)")
         }
-        do { try recorder?.finished(run.record) } catch {
+        do { try recorder?.finished(record) } catch {
             unstored("run \(run.plan.runID) is recorded as unfinished in the state database: \(error)")
         }
-        events(.finished(run.record))
-        return run.record
+        events(.finished(record))
+        return record
     }
 }

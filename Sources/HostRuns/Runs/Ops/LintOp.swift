@@ -4,10 +4,10 @@ import HostBase
 /// Lint: the rules on the head's checkout, each rule a check. Errors fail the tier; warnings pass
 /// it and are counted (they cost the level's top rung).
 struct LintOp: TierOp {
-    func run(_ run: RunContext) -> OpResult {
+    func run(_ run: RunContext, from state: RunState) -> OpResult {
         let tags: [GitTag]
         do { tags = try GitRepository.open(run.plan.head.directory).tags() } catch {
-            return OpResult(op: .lint, verdict: .unverified, detail: "the head's tags could not be read: \(error)")
+            return OpResult(op: .lint, verdict: .unverified, detail: "the head's tags could not be read: \(error)", state: state)
         }
         let report = RecipeLint.lint(directory: run.plan.head.directory, tags: tags, allowance: run.request.allowance)
         let checks = RecipeLint.rules.map { rule -> RunRecord.CheckRecord in
@@ -18,7 +18,7 @@ struct LintOp: TierOp {
                                          detail: detail.isEmpty ? rule.title : "\(findings.first?.severity.rawValue ?? ""): \(detail)",
                                          cause: nil, seconds: 0)
         }
-        var result = OpResult(op: .lint, verdict: .pass, detail: "\(report.errors) error(s), \(report.warnings) warning(s)", checks: checks)
+        var result = OpResult(op: .lint, verdict: .pass, detail: "\(report.errors) error(s), \(report.warnings) warning(s)", checks: checks, state: state)
         result.lintWarnings = report.warnings
         return result
     }

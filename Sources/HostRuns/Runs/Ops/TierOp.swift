@@ -4,12 +4,14 @@ import HostDocker
 import PluginChannel
 
 /// What a tier does to the app, once, owned by the host: one small type per tier. An op never
-/// throws: whatever goes wrong is its verdict and detail.
+/// throws: whatever goes wrong is its verdict and detail. It starts from the run's state as the
+/// engine hands it over and returns what it found (the app it deployed, the markers it seeded, its
+/// backup) in its result's `state`, which the engine passes on to the next tier.
 protocol TierOp {
-    func run(_ run: RunContext) -> OpResult
+    func run(_ run: RunContext, from state: RunState) -> OpResult
 }
 
-/// An op's outcome as the tier records it.
+/// An op's outcome as the tier records it, and the run's state as the op leaves it.
 struct OpResult {
     var op: RunRecord.Op
     /// The ref a deploy put up.
@@ -23,6 +25,10 @@ struct OpResult {
     var checks: [RunRecord.CheckRecord] = []
     /// The lint op's warnings.
     var lintWarnings: Int? = nil
+    /// The plugins' hooks and install steps the op ran: judged with the tier, before its checks.
+    var steps: [RunRecord.CheckRecord] = []
+    /// The run's state as the op leaves it, whatever its verdict.
+    var state: RunState
 }
 
 extension Tier {
@@ -43,19 +49,21 @@ extension RunContext {
     /// Deploys the base, once per run (the deploy-count guard watches), and waits for convergence;
     /// a warm run first copies the canonical's data into the app's volumes, a cold one seeds its
     /// data markers once the app is up. `hooksFor`: the tier whose hooks run before the deploy.
-    func deployBase(hooksFor tier: Tier?) -> OpResult {
-        let ref = app.checkout.ref
+    func deployBase(hooksFor tier: Tier?, from start: RunState) -> OpResult {
+        var state = start
+        var steps: [RunRecord.CheckRecord] = []
+        let ref = state.app.checkout.ref
         func failed(_ detail: String, abort: String, verdict: Verdict = .fail) -> OpResult {
-            OpResult(op: .deploy, ref: ref, verdict: verdict, detail: detail, abort: abort)
+            OpResult(op: .deploy, ref: ref, verdict: verdict, detail: detail, abort: abort, steps: steps, state: state)
         }
         // The recipe is untrusted: what the content policy refuses is never deployed, hooks included.
         if let refusal = policy.refusal { return failed(refusal, abort: "the recipe content policy refused it") }
-        if let tier { plugins.runHooks(tier, in: self) }
+        if let tier { steps = plugins.runHooks(tier, in: self, at: state) }
         var from = ""
         if let canonical = request.warmFrom {
-            note("copying the canonical's data (\(canonical.version), run \(canonical.runID)) into \(app.stack)")
+            note("copying the canonical's data (\(canonical.version), run \(canonical.runID)) into \(state.app.stack)")
             do {
-                let created = try retainedData.seed(stack: app.stack, recipe: request.recipe, from: canonical)
+                let created = try retainedData.seed(stack: state.app.stack, recipe: request.recipe, from: canonical)
                 from = " on a copy of the canonical's data (\(canonical.version), run \(canonical.runID): \(created.count) volume(s))"
             } catch {
                 // The canonical's data is the host's, never the recipe under test's.
@@ -65,36 +73,38 @@ extension RunContext {
         let started = Date()
         do {
             // The app gets the env `abra app new` gives it, from this `.env.sample`: later deploys read it.
-            app.environment = try deployer.recipe(of: app).envSample.values
+            state.app.environment = try deployer.recipe(of: state.app).envSample.values
             for _ in 0..<installDeploys {
-                try deployer.deploy(app, as: .install(ref: ref))
-                record.deployCount += 1
+                try deployer.deploy(state.app, as: .install(ref: ref))
+                state.record.deployCount += 1
             }
         } catch {
             return failed(error.description, abort: "install failed", verdict: error.verdict)
         }
-        deployed = true
-        note("waiting for \(app.stack) to converge")
-        let wait = waitForConvergence(since: started)
+        state.deployed = true
+        note("waiting for \(state.app.stack) to converge")
+        let wait = waitForConvergence(of: state.app, since: started)
         if let (verdict, reasons) = wait.failure {
             return failed("did not converge: \(reasons.joined(separator: "; "))\(wait.restarts)", abort: "install did not converge",
                           verdict: verdict)
         }
         if request.warmFrom == nil {
             // The install itself worked: a marker that cannot be written leaves the data checks unverified.
-            do { marker = try seedMarker() } catch {
-                markerProblem = "the data markers could not be written when the app came up: \(error)"
-                note(markerProblem!)
+            do { (state.markers.marker, state.markers.places) = try seedMarkers(in: state.app) } catch {
+                let problem = "the data markers could not be written when the app came up: \(error)"
+                state.markers.problem = problem
+                note(problem)
             }
         }
-        return OpResult(op: .deploy, ref: ref, verdict: .pass, detail: "\(ref) converged\(from)\(wait.restarts)")
+        return OpResult(op: .deploy, ref: ref, verdict: .pass, detail: "\(ref) converged\(from)\(wait.restarts)", steps: steps, state: state)
     }
 
-    /// For a tier that needs the app: nil when it is up, else the failed deploy to record instead.
-    func deployIfNeeded() -> OpResult? {
-        guard !deployed else { return nil }
-        let result = deployBase(hooksFor: nil)
-        return result.verdict == .pass ? nil : result
+    /// For a tier that needs the app: the state with the app up (deployed now if it was not), or
+    /// the failed deploy to record instead.
+    func deployIfNeeded(from state: RunState) -> (state: RunState, failure: OpResult?) {
+        guard !state.deployed else { return (state, nil) }
+        let result = deployBase(hooksFor: nil, from: state)
+        return (result.state, result.verdict == .pass ? nil : result)
     }
 }
 
