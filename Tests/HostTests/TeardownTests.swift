@@ -90,7 +90,17 @@ struct TeardownTests {
         let result = StackTeardown(docker: docker).run(stack: Self.stack)
         #expect(result.isClean)
         #expect(docker.calls.filter { $0 == "remove.container \(container.name)" }.count == 2)
-        #expect(docker.calls.contains("awaitContainerEvent \(Self.stack)"))
+        #expect(docker.calls.contains("awaitStackEvent \(Self.stack)"))
+    }
+
+    @Test("a network the engine still holds after its removal (endpoints being released) is removed again, and teardown is clean")
+    func networkStillReleasing() throws {
+        let folder = try TemporaryDirectory()
+        let network = try #require(Self.objects.first { $0.kind == .network })
+        let docker = Self.docker(folder) { $0.reappearing = [network] }
+        let result = StackTeardown(docker: docker).run(stack: Self.stack)
+        #expect(result.isClean, "\(result)")
+        #expect(docker.calls.filter { $0 == "remove.network \(network.name)" }.count == 2)
     }
 
     @Test("when the tasks being removed cannot be listed, a container may still start: teardown unverified")
@@ -167,7 +177,7 @@ struct TeardownTests {
         #expect(result.isClean, "\(result)")
         #expect(result.removed.contains { $0.hasPrefix("secret ") } && result.removed.contains { $0.hasPrefix("config ") })
         // A container a lagging agent might still start would show up as an event of the stack.
-        #expect(try !DockerDaemon().awaitContainerEvent(stack: stack, since: Date(), timeout: 2))
+        #expect(try !DockerDaemon().awaitStackEvent(stack: stack, since: Date(), timeout: 2))
         #expect(deployer.leftovers(stack: stack).isEmpty, "\(deployer.leftovers(stack: stack))")
     }
 }

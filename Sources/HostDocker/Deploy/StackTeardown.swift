@@ -52,19 +52,31 @@ public struct StackTeardown: Sendable {
             }
             do {
                 // Bounded: the last task may stop without a container event (it never had one).
-                _ = try docker.awaitContainerEvent(stack: stack, since: looked, timeout: min(0.25, deadline.timeIntervalSinceNow))
+                _ = try docker.awaitStackEvent(stack: stack, since: looked, timeout: min(0.25, deadline.timeIntervalSinceNow))
             } catch {
                 log.doubts.append("the engine's events could not be read (a container may still start): \(error.message)")
                 break
             }
         }
 
-        // What the containers used. A volume's removal waits for nothing: its containers are gone.
-        for kind in [DeployedObject.Kind.volume, .network, .secret, .config] {
-            log.remove(log.list(kind, stack: stack, docker: docker), docker: docker)
-        }
-
-        let left = Self.leftovers(stack: stack, docker: docker)
+        // What the containers used. The engine may still hold one a moment after its containers are
+        // gone (a network whose endpoints are being released): removed again, woken by the stack's
+        // next event, until nothing is left or the deadline passes.
+        var left: (objects: [DeployedObject], unlisted: [String])
+        repeat {
+            let looked = Date()
+            for kind in [DeployedObject.Kind.volume, .network, .secret, .config] {
+                log.remove(log.list(kind, stack: stack, docker: docker), docker: docker)
+            }
+            left = Self.leftovers(stack: stack, docker: docker)
+            guard !left.objects.isEmpty, Date() < deadline else { break }
+            do {
+                _ = try docker.awaitStackEvent(stack: stack, since: looked, timeout: min(0.25, deadline.timeIntervalSinceNow))
+            } catch {
+                // The events only shorten the wait; without them the next look comes after the bound.
+                Thread.sleep(forTimeInterval: 0.25)
+            }
+        } while true
         return TeardownResult(removed: log.removed, leftovers: left.objects.map { object in
             (log.failedRemovals[object.description] ?? log.failedListings[object.kind]).map { "\(object) (\($0))" } ?? object.description
         }, unknown: log.doubts + left.unlisted, seconds: Date().timeIntervalSince(started))

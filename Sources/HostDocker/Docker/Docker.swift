@@ -79,9 +79,9 @@ public protocol Docker: Sendable {
     /// or run a container: swarm is removing them and they have not stopped yet.
     func unfinishedTasks(ofServices serviceIDs: Set<String>) throws(DockerError) -> [SwarmTask]
 
-    /// Waits until the engine records an event of the stack's containers after `since`, at most
-    /// `timeout` seconds: true when one came.
-    func awaitContainerEvent(stack: String, since: Date, timeout: Double) throws(DockerError) -> Bool
+    /// Waits until the engine records an event of the stack's containers, networks or volumes after
+    /// `since`, at most `timeout` seconds: true when one came.
+    func awaitStackEvent(stack: String, since: Date, timeout: Double) throws(DockerError) -> Bool
 
     // MARK: What the swarm holds
 

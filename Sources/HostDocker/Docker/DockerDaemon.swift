@@ -125,7 +125,7 @@ public struct DockerDaemon: Docker {
                                   message: "\(left.count) container(s) of the stack did not stop within \(Int(timeout)) s")
             }
             // Woken by the next container event (a stop, a removal); the bound only re-checks in case one was missed.
-            _ = try awaitContainerEvent(stack: stack, since: looked, timeout: min(1, max(0.05, deadline.timeIntervalSinceNow)))
+            _ = try awaitStackEvent(stack: stack, since: looked, timeout: min(1, max(0.05, deadline.timeIntervalSinceNow)))
         }
     }
 
@@ -178,9 +178,9 @@ public struct DockerDaemon: Docker {
         }
     }
 
-    public func awaitContainerEvent(stack: String, since: Date, timeout: Double) throws(DockerError) -> Bool {
+    public func awaitStackEvent(stack: String, since: Date, timeout: Double) throws(DockerError) -> Bool {
         try asking("watch the events", stack: stack) { () throws(DockerAPIError) in
-            try api.awaitEvent(since: since, filters: ["type": ["container"], "label": ["\(Self.stackLabel)=\(stack)"]],
+            try api.awaitEvent(since: since, filters: ["type": ["container", "network", "volume"], "label": ["\(Self.stackLabel)=\(stack)"]],
                                timeout: timeout)
         }
     }

@@ -37,7 +37,7 @@ final class FakeDocker: Docker {
         var stackObjects: [String: [DeployedObject]] = [:]
         /// Objects that come back once after their removal (a container a lagging agent starts).
         var reappearing: [DeployedObject] = []
-        /// Tasks swarm is still removing, per service ID; each `awaitContainerEvent` finishes one round.
+        /// Tasks swarm is still removing, per service ID; each `awaitStackEvent` finishes one round.
         var unfinishedTasks: [[SwarmTask]] = [[]]
         var swarmObjects: [SwarmObject] = []
         /// By name; created ones get a folder under `root`.
@@ -182,8 +182,8 @@ final class FakeDocker: Docker {
         return state.withLock { Self.next(&$0.unfinishedTasks) ?? [] }.filter { serviceIDs.contains($0.serviceID) }
     }
 
-    func awaitContainerEvent(stack: String, since: Date, timeout: Double) throws(DockerError) -> Bool {
-        try called("awaitContainerEvent", stack)
+    func awaitStackEvent(stack: String, since: Date, timeout: Double) throws(DockerError) -> Bool {
+        try called("awaitStackEvent", stack)
         return true
     }
 
