@@ -102,7 +102,8 @@ struct NotesRecipesTests {
         let record = try run("notes-restarts", stages: [.install]).record
         #expect(record.verdict == .pass, "\(RunReport.console(record))")
         let install = try record.tier(.install)
-        // The db waits 12 s; the app exits at once without it and swarm restarts it every 5 s.
+        // The db waits 20 s; the app exits at once without it and swarm restarts it every 5 s: at least
+        // twice even on a loaded machine, where the app takes longer to start and fail.
         let restarts = try #require(install.opDetail.firstMatch(of: /restarts: app (\d+)/), "\(install.opDetail)")
         #expect(Int(restarts.1) ?? 0 >= 2, "\(install.opDetail)")
         expectNothingLeft(record)
