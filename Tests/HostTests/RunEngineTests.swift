@@ -166,6 +166,29 @@ struct RunEngineTests {
         #expect(try Self.tier(record, .install).opDetail == "1.1.0+1.36.1 converged; restarts: app 2")
     }
 
+    @Test("restarts the engine's events no longer show (a busy engine keeps only its last few hundred) are counted from the tasks that failed since the deploy")
+    func restartsFromTasks() throws {
+        let harness = try Harness()
+        harness.deployer.behaviour.withLock { behaviour in
+            behaviour.afterDeploy = { [docker = harness.docker] app, _ in
+                let deployed = Date()
+                func task(_ id: String, _ state: SwarmTask.TaskState, _ seconds: Double) -> SwarmTask {
+                    SwarmTask(id: id, serviceID: "s-app", desiredState: .shutdown, state: state,
+                              timestamp: deployed.addingTimeInterval(seconds))
+                }
+                docker.update { state in
+                    state.events[app.stack] = []
+                    state.services[app.stack] = [SwarmService(id: "s-app", name: "\(app.stack)_app", labels: [:], containerLabels: [:],
+                                                              image: "a:1", replicas: 1)]
+                    state.tasks[app.stack] = [task("before", .failed, -60), task("t1", .failed, 2), task("t2", .failed, 9),
+                                              task("t3", .complete, 15), task("replaced", .shutdown, 20)]
+                }
+            }
+        }
+        let record = try harness.run(stages: [.install])
+        #expect(try Self.tier(record, .install).opDetail == "1.1.0+1.36.1 converged; restarts: app 3")
+    }
+
     @Test("a deploy without restarts says only that it converged")
     func noRestartsNoNote() throws {
         let record = try Harness().run(stages: [.install])

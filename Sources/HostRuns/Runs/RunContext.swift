@@ -129,8 +129,8 @@ struct RunContext {
     func restarts(of app: AppDeployment, since deploy: Date) -> String {
         do {
             let events = try docker.events(stack: app.stack, since: deploy, until: Date())
-            guard events.contains(where: { $0.action == "die" }) else { return "" }
-            let counts = Restarts.count(events: events, tasks: try docker.tasks(stack: app.stack), stack: app.stack)
+            let counts = Restarts.count(events: events, tasks: try docker.tasks(stack: app.stack),
+                                        services: try docker.services(stack: app.stack), stack: app.stack, since: deploy)
             return Restarts.summary(counts).map { "; restarts: \($0)" } ?? ""
         } catch {
             return "; restarts could not be counted: \(error)"
