@@ -384,6 +384,48 @@ struct DockerAPITests {
         }
     }
 
+    // MARK: Fresh volumes
+
+    @Test("fresh volumes: a stack's service scaled to 0 and back with its spec otherwise untouched, on a new, empty volume")
+    func freshVolumesKeepTheSpec() throws {
+        let folder = try TemporaryDirectory()
+        let stack = "cchost-test-fresh\(UUID().uuidString.prefix(6).lowercased())"
+        let compose = folder.url.appendingPathComponent("compose.yml")
+        try """
+        version: "3.8"
+        services:
+          app:
+            image: \(try DockerFixture.imageReady.get())
+            command: ["sleep", "600"]
+            init: true
+            volumes: [data:/data]
+            labels: [cchost.test.on=container]
+            deploy: {labels: [cchost.test.on=service]}
+        volumes:
+          data:
+        """.write(to: compose, atomically: true, encoding: .utf8)
+        try DockerCLI().deployStack(stack, composeFiles: [compose.path], environment: [:])
+        let docker = DockerDaemon(api: api)
+        defer { #expect(StackTeardown(docker: docker).run(stack: stack).isClean) }
+        #expect(try Convergence.wait(api: api, stack: stack, deadline: Date().addingTimeInterval(60)) == .converged)
+        let before = try api.service("\(stack)_app")
+        try "old".write(toFile: try api.volume("\(stack)_data").mountpoint + "/old", atomically: true, encoding: .utf8)
+
+        try docker.freshVolumes(stack: stack, timeout: 30)
+        let after = try api.service("\(stack)_app")
+        #expect(after.replicas == 1)
+        #expect(after.labels == before.labels && after.containerLabels == before.containerLabels && after.image == before.image)
+        #expect(after.containerSpec == before.containerSpec)
+        #expect(try Convergence.wait(api: api, stack: stack, deadline: Date().addingTimeInterval(60)) == .converged)
+        #expect(!FileManager.default.fileExists(atPath: try api.volume("\(stack)_data").mountpoint + "/old"))
+    }
+
+    @Test("fresh volumes of a stack with no replicated service is an error, never a silent no-op")
+    func freshVolumesWithoutServices() throws {
+        let stack = "cchost-engine-test-none\(UUID().uuidString.prefix(6).lowercased())"
+        #expect(throws: DockerError.self) { try DockerDaemon(api: api).freshVolumes(stack: stack, timeout: 5) }
+    }
+
     // MARK: A service that must not converge
 
     @Test("a service whose healthcheck always fails does not converge")

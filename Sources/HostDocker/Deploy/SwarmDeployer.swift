@@ -299,7 +299,7 @@ public struct SwarmDeployer: Deployer {
     public var givesFreshVolumes: Bool { true }
 
     public func freshVolumes(_ app: AppDeployment) throws(DeployError) {
-        try cli.freshVolumes(stack: app.stack)
+        try DeployError.wrapping { () throws(DockerError) in try docker.freshVolumes(stack: app.stack, timeout: 60) }
     }
 
     /// The hook labelled `key` of `service`, if it has one, in its running container.

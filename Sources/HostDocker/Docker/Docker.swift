@@ -83,6 +83,12 @@ public protocol Docker: Sendable {
     /// `since`, at most `timeout` seconds: true when one came.
     func awaitStackEvent(stack: String, since: Date, timeout: Double) throws(DockerError) -> Bool
 
+    /// Gives the stack's replicated services fresh volumes, as after a disaster: each scaled to 0,
+    /// its containers gone (killed once stopping has had `timeout` seconds), the stack's volumes
+    /// removed, each scaled back to its replicas (the same spec: no redeploy). Does not wait for the
+    /// services to come back. A stack with no replicated service is an error.
+    func freshVolumes(stack: String, timeout: Double) throws(DockerError)
+
     // MARK: What the swarm holds
 
     /// Every stack that has services, sorted by name.

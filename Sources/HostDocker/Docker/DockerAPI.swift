@@ -1,4 +1,5 @@
 import Foundation
+import HostBase
 import Synchronization
 
 /// The host's window on the Docker engine: a small HTTP/1.1 client for the Engine API over its unix
@@ -157,6 +158,27 @@ public final class DockerAPI: Sendable {
         if !selectors.isEmpty { query["filters"] = Self.filters(["label": selectors]) }
         let answer = try request("GET", path, query: query)
         return try decode([Wire.ContainerSummary].self, answer, "GET", path).map(ContainerSummary.init)
+    }
+
+    /// Sets the desired replicas of a replicated service, its spec otherwise sent back exactly as
+    /// the engine gave it (fields this client does not model included), at the version read.
+    public func scaleService(_ idOrName: String, replicas: Int) throws(DockerAPIError) {
+        let path = "/services/\(Self.escapePathSegment(idOrName))"
+        struct Inspected: Decodable {
+            struct Version: Decodable { var Index: Int64 }
+            var Version: Version
+            var Spec: JSONValue
+        }
+        let inspected = try decode(Inspected.self, try request("GET", path), "GET", path)
+        guard case .object(var spec) = inspected.Spec, case .object(var mode)? = spec["Mode"],
+              case .object(var replicated)? = mode["Replicated"] else {
+            throw .malformedResponse(method: "GET", path: path, reason: "the service is not replicated: it has no Spec.Mode.Replicated")
+        }
+        replicated["Replicas"] = .integer(Int64(replicas))
+        mode["Replicated"] = .object(replicated)
+        spec["Mode"] = .object(mode)
+        _ = try request("POST", path + "/update", query: ["version": String(inspected.Version.Index)],
+                        body: Self.encode(JSONValue.object(spec)))
     }
 
     /// Kills and removes a container with its anonymous volumes (404 when there is none).

@@ -88,31 +88,4 @@ extension DockerCLI {
             throw DeployError(operation: "create secret \(name)", stack: stack, reason: Self.message(created))
         }
     }
-
-    /// Scales every service of `stack` to 0 and waits until its tasks are down, removes its
-    /// containers and volumes, then scales each service back to its replicas: the services start
-    /// again on new, empty volumes, with the same spec (no redeploy).
-    public func freshVolumes(stack: String) throws(DeployError) {
-        let stackFilter = "label=com.docker.stack.namespace=\(stack)"
-        var replicas: [(String, String)] = []
-        for line in try lines(["service", "ls", "--filter", stackFilter, "--format", "{{.Name}} {{.Mode}} {{.Replicas}}"]) {
-            let fields = line.split(separator: " ").map(String.init)
-            // "name replicated 1/1": the desired count follows the slash.
-            guard fields.count == 3, fields[1] == "replicated", let wanted = fields[2].split(separator: "/").last else { continue }
-            replicas.append((fields[0], String(wanted)))
-        }
-        guard !replicas.isEmpty else {
-            throw DeployError(operation: "fresh volumes", stack: stack, reason: "the stack has no replicated service")
-        }
-        do {
-            try run(["service", "scale", "--detach=false"] + replicas.map { "\($0.0)=0" }, timeout: 300)
-            let containers = try lines(["ps", "-aq", "--filter", stackFilter])
-            if !containers.isEmpty { try run(["rm", "-f"] + containers, timeout: 120) }
-            let volumes = try lines(["volume", "ls", "-q", "--filter", stackFilter])
-            if !volumes.isEmpty { try run(["volume", "rm"] + volumes, timeout: 120) }
-            try run(["service", "scale", "--detach=true"] + replicas.map { "\($0.0)=\($0.1)" }, timeout: 120)
-        } catch {
-            throw DeployError(operation: "fresh volumes", stack: stack, reason: "\(error.operation): \(error.reason)")
-        }
-    }
 }

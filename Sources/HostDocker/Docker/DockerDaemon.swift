@@ -185,6 +185,40 @@ public struct DockerDaemon: Docker {
         }
     }
 
+    public func freshVolumes(stack: String, timeout: Double) throws(DockerError) {
+        let operation = "give the services fresh volumes"
+        let replicated = try services(stack: stack).compactMap { service in service.replicas.map { (service, $0) } }
+        guard !replicated.isEmpty else {
+            throw DockerError(.failed, operation: operation, stack: stack, message: "the stack has no replicated service")
+        }
+        let deadline = Date().addingTimeInterval(timeout)
+        try asking(operation, stack: stack) { () throws(DockerAPIError) in
+            for (service, _) in replicated { try api.scaleService(service.id, replicas: 0) }
+        }
+        // Stopped on the engine's events; what has not stopped by the deadline is killed (its data
+        // is being thrown away), then the volumes go.
+        while true {
+            let looked = Date()
+            let left = try asking(operation, stack: stack) { () throws(DockerAPIError) in
+                try api.containers(labels: [Self.stackLabel: stack], all: true)
+            }
+            let running = left.filter { $0.state == "running" || $0.state == "restarting" }
+            if running.isEmpty || Date() >= deadline {
+                try asking(operation, stack: stack) { () throws(DockerAPIError) in
+                    for container in left {
+                        do throws(DockerAPIError) { try api.removeContainer(container.id) } catch where error.status == 404 { continue }
+                    }
+                }
+                break
+            }
+            _ = try awaitStackEvent(stack: stack, since: looked, timeout: min(1, max(0.05, deadline.timeIntervalSinceNow)))
+        }
+        try removeVolumes(try volumes(labels: [Self.stackLabel: stack]).map(\.name))
+        try asking(operation, stack: stack) { () throws(DockerAPIError) in
+            for (service, replicas) in replicated { try api.scaleService(service.id, replicas: replicas) }
+        }
+    }
+
     // MARK: What the swarm holds
 
     public func stacks() throws(DockerError) -> [SwarmStack] {

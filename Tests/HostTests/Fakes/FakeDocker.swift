@@ -187,6 +187,10 @@ final class FakeDocker: Docker {
         return true
     }
 
+    func freshVolumes(stack: String, timeout: Double) throws(DockerError) {
+        try called("freshVolumes", stack)
+    }
+
     // MARK: What the swarm holds
 
     func stacks() throws(DockerError) -> [SwarmStack] {
