@@ -111,6 +111,18 @@ enum DockerFixture {
         return try body(service)
     }
 
+    /// `docker stack deploy` of a uniquely named stack (`cchost-test-<prefix>…`) whose one `app`
+    /// service runs the suite's busybox image: `app` is the service's YAML below `image:`, `rest`
+    /// the file's top-level sections after `services:`, both indented as in the file.
+    static func deployStack(_ prefix: String, app: String, rest: String = "", in folder: TemporaryDirectory) throws -> String {
+        let stack = "cchost-test-\(prefix)\(UUID().uuidString.prefix(6).lowercased())"
+        let compose = folder.url.appendingPathComponent("compose.yml")
+        try "version: \"3.8\"\nservices:\n  app:\n    image: \(try imageReady.get())\n\(app)\n\(rest)\n"
+            .write(to: compose, atomically: true, encoding: .utf8)
+        try DockerCLI().deployStack(stack, composeFiles: [compose.path], environment: [:])
+        return stack
+    }
+
     /// Everything this process labelled, as the docker CLI lists it.
     static func leftovers() throws -> [String] {
         let services = try run(docker, ["service", "ls", "-q", "--filter", "label=\(runLabel)=\(runID)"])
@@ -389,22 +401,16 @@ struct DockerAPITests {
     @Test("fresh volumes: a stack's service scaled to 0 and back with its spec otherwise untouched, on a new, empty volume")
     func freshVolumesKeepTheSpec() throws {
         let folder = try TemporaryDirectory()
-        let stack = "cchost-test-fresh\(UUID().uuidString.prefix(6).lowercased())"
-        let compose = folder.url.appendingPathComponent("compose.yml")
-        try """
-        version: "3.8"
-        services:
-          app:
-            image: \(try DockerFixture.imageReady.get())
-            command: ["sleep", "600"]
-            init: true
-            volumes: [data:/data]
-            labels: [cchost.test.on=container]
-            deploy: {labels: [cchost.test.on=service]}
-        volumes:
-          data:
-        """.write(to: compose, atomically: true, encoding: .utf8)
-        try DockerCLI().deployStack(stack, composeFiles: [compose.path], environment: [:])
+        let stack = try DockerFixture.deployStack("fresh", app: """
+                command: ["sleep", "600"]
+                init: true
+                volumes: [data:/data]
+                labels: [cchost.test.on=container]
+                deploy: {labels: [cchost.test.on=service]}
+            """, rest: """
+            volumes:
+              data:
+            """, in: folder)
         let docker = DockerDaemon(api: api)
         defer { #expect(StackTeardown(docker: docker).run(stack: stack).isClean) }
         #expect(try Convergence.wait(api: api, stack: stack, deadline: Date().addingTimeInterval(60)) == .converged)

@@ -150,27 +150,21 @@ struct TeardownTests {
     @Test("torn down while its tasks are still being prepared, a real stack leaves nothing on the swarm", .requiresDocker)
     func realStackRightAfterDeploy() throws {
         let folder = try TemporaryDirectory()
-        let stack = "cchost-test-td\(UUID().uuidString.prefix(6).lowercased())"
-        let compose = folder.url.appendingPathComponent("compose.yml")
-        try """
-        version: "3.8"
-        services:
-          app:
-            image: \(try DockerFixture.imageReady.get())
-            command: ["sleep", "600"]
-            volumes: [data:/data]
-            secrets: [token]
-            configs: [{source: conf, target: /conf}]
-            deploy: {replicas: 3}
-        volumes:
-          data:
-        secrets:
-          token: {file: ./token}
-        configs:
-          conf: {file: ./token}
-        """.write(to: compose, atomically: true, encoding: .utf8)
         try "not-a-secret-value".write(to: folder.url.appendingPathComponent("token"), atomically: true, encoding: .utf8)
-        try DockerCLI().deployStack(stack, composeFiles: [compose.path], environment: [:])
+        let stack = try DockerFixture.deployStack("td", app: """
+                command: ["sleep", "600"]
+                volumes: [data:/data]
+                secrets: [token]
+                configs: [{source: conf, target: /conf}]
+                deploy: {replicas: 3}
+            """, rest: """
+            volumes:
+              data:
+            secrets:
+              token: {file: ./token}
+            configs:
+              conf: {file: ./token}
+            """, in: folder)
         let deployer = SwarmDeployer()
         #expect(!deployer.leftovers(stack: stack).isEmpty, "the deploy left nothing; the teardown below proves nothing")
         let result = deployer.teardown(stack: stack)
