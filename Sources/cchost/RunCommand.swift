@@ -144,7 +144,8 @@ enum TeardownOnSignal {
                 }
                 for entry in entries where entry.pid == getpid() {
                     let result = deployer.teardown(stack: entry.stack)
-                    registry.unregister(runID: entry.runID)
+                    // Left registered when not known clean: the janitor finds and reaps it later.
+                    if result.isClean { registry.unregister(runID: entry.runID) }
                     printError("cchost: tore down \(entry.stack)" + (result.isClean ? "" : "; left: \((result.leftovers + result.unknown).joined(separator: ", "))"))
                 }
                 exit(128 + signalNumber)

@@ -51,7 +51,9 @@ struct TeardownTests {
         }
         let result = StackTeardown(docker: docker).run(stack: Self.stack)
         #expect(result.leftovers == [])
-        #expect(result.unknown == ["the \(kind.rawValue)s could not be listed: connection refused"])
+        #expect(result.unknown.last == "the \(kind.rawValue)s could not be listed: connection refused")
+        // Services that could not be listed were not waited for either, and that is said too.
+        #expect(result.unknown.count == (kind == .service ? 2 : 1), "\(result.unknown)")
         #expect(!result.isClean)
         let outcome = Self.judged(result)
         #expect(outcome.verdict == .unverified)
@@ -103,6 +105,47 @@ struct TeardownTests {
         #expect(docker.calls.filter { $0 == "remove.network \(network.name)" }.count == 2)
     }
 
+    @Test("a volume whose removal failed but which is no longer listed is not known gone: teardown unverified, naming it")
+    func vanishedAfterFailedRemoval() throws {
+        let folder = try TemporaryDirectory()
+        let volume = try #require(Self.objects.first { $0.kind == .volume })
+        let docker = Self.docker(folder) {
+            $0.failures["remove.volume"] = DockerError(.failed, operation: "remove", message: "driver failed to remove the data")
+            $0.vanishingOnFailure = [volume]
+        }
+        let result = StackTeardown(docker: docker).run(stack: Self.stack)
+        #expect(result.leftovers == [])
+        #expect(result.unknown == ["\(volume): its removal failed (driver failed to remove the data) and it is no longer listed"])
+        #expect(!result.removed.contains(volume.description))
+        #expect(Self.judged(result).verdict == .unverified)
+    }
+
+    @Test("events that cannot be read only slow the rounds down: a late container is still killed and teardown is clean")
+    func eventsUnreadable() throws {
+        let folder = try TemporaryDirectory()
+        let container = try #require(Self.objects.first { $0.kind == .container })
+        let service = try #require(Self.objects.first { $0.kind == .service })
+        let preparing = SwarmTask(id: "t1", serviceID: service.id, desiredState: .running, state: .preparing)
+        let docker = Self.docker(folder) {
+            $0.reappearing = [container]
+            $0.unfinishedTasks = [[preparing], []]
+            $0.failures["awaitStackEvent"] = DockerError(.unreachable, operation: "watch the events", message: "connection reset")
+        }
+        let result = StackTeardown(docker: docker).run(stack: Self.stack)
+        #expect(result.isClean, "\(result)")
+        #expect(docker.calls.filter { $0 == "remove.container \(container.name)" }.count == 2)
+    }
+
+    @Test("services that could not be listed were not waited for: teardown unverified even when nothing is seen left")
+    func servicesUnlistedAtTheStart() throws {
+        let folder = try TemporaryDirectory()
+        let docker = Self.docker(folder) { $0.stackObjects[Self.stack] = [] }
+        docker.update { $0.failures["stackObjects.service"] = DockerError(.failed, operation: "list", message: "busy") }
+        let result = StackTeardown(docker: docker, timeout: 0.5).run(stack: Self.stack)
+        #expect(result.unknown.contains { $0.hasPrefix("the services could not be listed, so their tasks were not waited for") })
+        #expect(Self.judged(result).verdict == .unverified)
+    }
+
     @Test("when the tasks being removed cannot be listed, a container may still start: teardown unverified")
     func unlistedTasks() throws {
         let folder = try TemporaryDirectory()
@@ -111,7 +154,7 @@ struct TeardownTests {
         }
         let result = StackTeardown(docker: docker).run(stack: Self.stack)
         #expect(result.leftovers == [])
-        #expect(result.unknown == ["the tasks being removed could not be listed (a container may still start): engine busy"])
+        #expect(result.unknown == ["the tasks of the removed services could not be listed (a container may still start): engine busy"])
         #expect(Self.judged(result).verdict == .unverified)
     }
 

@@ -27,59 +27,66 @@ public struct StackTeardown: Sendable {
         let started = Date()
         let deadline = started.addingTimeInterval(timeout)
         var log = RemovalLog()
-
-        // Services first: swarm stops scheduling their tasks. The agent may still start a container
-        // for a task it was preparing, so containers are killed until no task of these services can
-        // make one any more — each round woken by the stack's next container event, not a sleep.
         let services = log.list(.service, stack: stack, docker: docker)
+        if let why = log.failedListings[.service] {
+            log.doubts.append("the services could not be listed, so their tasks were not waited for (a container may still start): \(why)")
+        }
         log.remove(services, docker: docker)
-        let serviceIDs = Set(services.map(\.id))
+        killContainers(of: Set(services.map(\.id)), stack: stack, until: deadline, log: &log)
+
+        // Then everything else, and again whatever is still there (a network whose endpoints are
+        // being released, a container found late) until nothing is left or the deadline passes.
+        var left: (objects: [DeployedObject], unlisted: [String])
+        repeat {
+            let looked = Date()
+            for kind in DeployedObject.Kind.allCases { log.remove(log.list(kind, stack: stack, docker: docker), docker: docker) }
+            left = Self.leftovers(stack: stack, docker: docker)
+            guard !left.objects.isEmpty, Date() < deadline else { break }
+            awaitChange(of: stack, since: looked, until: deadline)
+        } while true
+
+        let leftNames = Set(left.objects.map(\.description))
+        // A removal that failed of something no longer listed: the engine may have dropped its record
+        // and kept its data. (A container's "removal already in progress" is the agent's own removal.)
+        let vanished = log.failedRemovals.filter { !leftNames.contains($0.key) && !$0.key.hasPrefix("container ") }
+            .sorted { $0.key < $1.key }.map { "\($0.key): its removal failed (\($0.value)) and it is no longer listed" }
+        return TeardownResult(removed: log.removed, leftovers: left.objects.map { object in
+            (log.failedRemovals[object.description] ?? log.failedListings[object.kind]).map { "\(object) (\($0))" } ?? object.description
+        }, unknown: log.doubts + vanished + left.unlisted, seconds: Date().timeIntervalSince(started))
+    }
+
+    /// Kills the stack's containers round after round until no task of the removed services can
+    /// start one: the agent may still start a container for a task it was preparing when its
+    /// service went. Each round is woken by the stack's next container event.
+    private func killContainers(of serviceIDs: Set<String>, stack: String, until deadline: Date, log: inout RemovalLog) {
         while true {
             let looked = Date()
             let containers = log.list(.container, stack: stack, docker: docker)
             log.remove(containers, docker: docker)
             let unfinished: [SwarmTask]
             do { unfinished = try docker.unfinishedTasks(ofServices: serviceIDs) } catch {
-                log.doubts.append("the tasks being removed could not be listed (a container may still start): \(error.message)")
-                break
+                log.doubts.append("the tasks of the removed services could not be listed (a container may still start): \(error.message)")
+                return
             }
-            if containers.isEmpty && unfinished.isEmpty { break }
+            if containers.isEmpty && unfinished.isEmpty { return }
             guard Date() < deadline else {
                 if !unfinished.isEmpty {
                     log.doubts.append("\(unfinished.count) task(s) of the removed services had not stopped after \(Int(timeout)) s (a container may still start)")
                 }
-                break
+                return
             }
-            do {
-                // Bounded: the last task may stop without a container event (it never had one).
-                _ = try docker.awaitStackEvent(stack: stack, since: looked, timeout: min(0.25, deadline.timeIntervalSinceNow))
-            } catch {
-                log.doubts.append("the engine's events could not be read (a container may still start): \(error.message)")
-                break
-            }
+            awaitChange(of: stack, since: looked, until: deadline)
         }
+    }
 
-        // What the containers used. The engine may still hold one a moment after its containers are
-        // gone (a network whose endpoints are being released): removed again, woken by the stack's
-        // next event, until nothing is left or the deadline passes.
-        var left: (objects: [DeployedObject], unlisted: [String])
-        repeat {
-            let looked = Date()
-            for kind in [DeployedObject.Kind.volume, .network, .secret, .config] {
-                log.remove(log.list(kind, stack: stack, docker: docker), docker: docker)
-            }
-            left = Self.leftovers(stack: stack, docker: docker)
-            guard !left.objects.isEmpty, Date() < deadline else { break }
-            do {
-                _ = try docker.awaitStackEvent(stack: stack, since: looked, timeout: min(0.25, deadline.timeIntervalSinceNow))
-            } catch {
-                // The events only shorten the wait; without them the next look comes after the bound.
-                Thread.sleep(forTimeInterval: 0.25)
-            }
-        } while true
-        return TeardownResult(removed: log.removed, leftovers: left.objects.map { object in
-            (log.failedRemovals[object.description] ?? log.failedListings[object.kind]).map { "\(object) (\($0))" } ?? object.description
-        }, unknown: log.doubts + left.unlisted, seconds: Date().timeIntervalSince(started))
+    /// Until the stack's next container event, at most a quarter second: a task may stop, or a
+    /// network be released, with no event that names the stack (network and volume events carry no
+    /// labels), so the bound is the next look. Events that cannot be read only cost that bound.
+    private func awaitChange(of stack: String, since looked: Date, until deadline: Date) {
+        let bound = min(0.25, max(0.01, deadline.timeIntervalSinceNow))
+        do { _ = try docker.awaitStackEvent(stack: stack, since: looked, timeout: bound) } catch {
+            Thread.sleep(forTimeInterval: bound)
+        }
     }
 
     /// Every object of the stack still on the engine, and each kind that could not be listed, with
@@ -97,12 +104,12 @@ public struct StackTeardown: Sendable {
     /// What one teardown did, as it goes.
     private struct RemovalLog {
         var removed: [String] = []
-        /// Per object (`"volume x"`): why Docker would not remove it.
+        /// Per object (`"volume x"`): why Docker would not remove it, at its last attempt.
         var failedRemovals: [String: String] = [:]
         /// Per kind: why Docker would not list it on the way (what is then left says so).
         var failedListings: [DeployedObject.Kind: String] = [:]
-        /// Why a container may still appear after teardown: the wait for the removed services'
-        /// tasks could not finish.
+        /// Why something may still be there that no listing shows (a container that may still
+        /// start): not known clean.
         var doubts: [String] = []
 
         mutating func list(_ kind: DeployedObject.Kind, stack: String, docker: any Docker) -> [DeployedObject] {
@@ -128,8 +135,9 @@ public struct StackTeardown: Sendable {
             for (object, failure) in outcomes.withLock({ $0 }).sorted(by: { $0.0.name < $1.0.name }) {
                 if let failure {
                     failedRemovals[object.description] = failure.message
-                } else if !removed.contains(object.description) {
-                    removed.append(object.description)
+                } else {
+                    failedRemovals[object.description] = nil
+                    if !removed.contains(object.description) { removed.append(object.description) }
                 }
             }
         }

@@ -76,11 +76,12 @@ public protocol Docker: Sendable {
     func remove(_ object: DeployedObject) throws(DockerError)
 
     /// The tasks of the services `serviceIDs` (removed ones) for which the agent may still create
-    /// or run a container: swarm is removing them and they have not stopped yet.
+    /// or run a container: they have not stopped yet, whatever swarm wants of them.
     func unfinishedTasks(ofServices serviceIDs: Set<String>) throws(DockerError) -> [SwarmTask]
 
-    /// Waits until the engine records an event of the stack's containers, networks or volumes after
-    /// `since`, at most `timeout` seconds: true when one came.
+    /// Waits until the engine records an event of the stack's containers after `since`, at most
+    /// `timeout` seconds: true when one came. (Network and volume events carry no labels to tell
+    /// the stack's apart.)
     func awaitStackEvent(stack: String, since: Date, timeout: Double) throws(DockerError) -> Bool
 
     /// Gives the stack's replicated services fresh volumes, as after a disaster: each scaled to 0,

@@ -206,12 +206,11 @@ public final class DockerAPI: Sendable {
         _ = try request("DELETE", "/\(kind.rawValue)s/\(Self.escapePathSegment(id))")
     }
 
-    /// Every task swarm is removing (its service deleted): desired state `remove`, whatever state
-    /// it is in. The agent may still create and start a container for one that was being prepared.
-    public func tasksBeingRemoved() throws(DockerAPIError) -> [SwarmTask] {
+    /// Every task of the swarm, whatever its service and state (a deleted service's tasks too, until
+    /// swarm reaps them: a filter by service would be refused for a service that is gone).
+    public func allTasks() throws(DockerAPIError) -> [SwarmTask] {
         let path = "/tasks"
-        let answer = try request("GET", path, query: ["filters": Self.filters(["desired-state": ["remove"]])])
-        return try decode([Wire.Task].self, answer, "GET", path).map(SwarmTask.init)
+        return try decode([Wire.Task].self, try request("GET", path), "GET", path).map(SwarmTask.init)
     }
 
     // MARK: - Exec

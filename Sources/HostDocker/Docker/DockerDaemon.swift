@@ -5,7 +5,7 @@ import HostBase
 /// Every call is a few requests on the engine's socket; no process is spawned.
 public struct DockerDaemon: Docker {
     public let api: DockerAPI
-    /// Seconds between two looks at a stack while waiting for it (convergence, containers stopping).
+    /// Seconds between two looks at a stack while waiting for it to converge.
     public var pollInterval: Double = 0.25
 
     public init(api: DockerAPI = DockerAPI()) {
@@ -124,8 +124,7 @@ public struct DockerDaemon: Docker {
                 throw DockerError(.timedOut, operation: operation, stack: stack,
                                   message: "\(left.count) container(s) of the stack did not stop within \(Int(timeout)) s")
             }
-            // Woken by the next container event (a stop, a removal); the bound only re-checks in case one was missed.
-            _ = try awaitStackEvent(stack: stack, since: looked, timeout: min(1, max(0.05, deadline.timeIntervalSinceNow)))
+            awaitContainers(of: stack, since: looked, until: deadline)
         }
     }
 
@@ -158,7 +157,9 @@ public struct DockerDaemon: Docker {
             switch object.kind {
             case .service: try api.removeService(object.id)
             case .container: try api.removeContainer(object.id)
-            case .volume: try api.removeVolume(object.id, force: true)
+            // Not forced: a forced removal the driver fails still drops the engine's record of the
+            // volume, and its data would stay with nothing left to say so.
+            case .volume: try api.removeVolume(object.id)
             case .network: try api.removeNetwork(object.id)
             case .secret: try api.removeSwarmObject(.secret, id: object.id)
             case .config: try api.removeSwarmObject(.config, id: object.id)
@@ -172,15 +173,17 @@ public struct DockerDaemon: Docker {
 
     public func unfinishedTasks(ofServices serviceIDs: Set<String>) throws(DockerError) -> [SwarmTask] {
         guard !serviceIDs.isEmpty else { return [] }
+        // Whatever their desired state: swarm marks a deleted service's tasks for removal a moment
+        // after the deletion returns, and an agent preparing one may still start its container.
         let stopped: Set<SwarmTask.TaskState> = [.complete, .shutdown, .failed, .rejected, .remove, .orphaned]
-        return try asking("list the tasks being removed") { () throws(DockerAPIError) in
-            try api.tasksBeingRemoved().filter { serviceIDs.contains($0.serviceID) && !stopped.contains($0.state) }
+        return try asking("list the tasks of the removed services") { () throws(DockerAPIError) in
+            try api.allTasks().filter { serviceIDs.contains($0.serviceID) && !stopped.contains($0.state) }
         }
     }
 
     public func awaitStackEvent(stack: String, since: Date, timeout: Double) throws(DockerError) -> Bool {
         try asking("watch the events", stack: stack) { () throws(DockerAPIError) in
-            try api.awaitEvent(since: since, filters: ["type": ["container", "network", "volume"], "label": ["\(Self.stackLabel)=\(stack)"]],
+            try api.awaitEvent(since: since, filters: ["type": ["container"], "label": ["\(Self.stackLabel)=\(stack)"]],
                                timeout: timeout)
         }
     }
@@ -192,30 +195,62 @@ public struct DockerDaemon: Docker {
             throw DockerError(.failed, operation: operation, stack: stack, message: "the stack has no replicated service")
         }
         let deadline = Date().addingTimeInterval(timeout)
-        try asking(operation, stack: stack) { () throws(DockerAPIError) in
-            for (service, _) in replicated { try api.scaleService(service.id, replicas: 0) }
+        var scaledDown: [(SwarmService, Int)] = []
+        do {
+            try asking(operation, stack: stack) { () throws(DockerAPIError) in
+                for (service, replicas) in replicated {
+                    try api.scaleService(service.id, replicas: 0)
+                    scaledDown.append((service, replicas))
+                }
+            }
+            try removeContainers(of: Set(replicated.map(\.0.name)), stack: stack, until: deadline, operation: operation)
+            try removeVolumes(try volumes(labels: [Self.stackLabel: stack]).map(\.name))
+        } catch {
+            // The app is not left scaled down: what was scaled down comes back (on its old volumes).
+            // Kept: the failure thrown is what the restore records (never a pass); a service this
+            // cannot bring back is seen by teardown, which removes it whatever its scale.
+            for (service, replicas) in scaledDown { try? api.scaleService(service.id, replicas: replicas) }
+            throw error
         }
-        // Stopped on the engine's events; what has not stopped by the deadline is killed (its data
-        // is being thrown away), then the volumes go.
+        try asking(operation, stack: stack) { () throws(DockerAPIError) in
+            for (service, replicas) in replicated { try api.scaleService(service.id, replicas: replicas) }
+        }
+    }
+
+    /// Waits, on the stack's container events, until no container of `services` (full names)
+    /// runs, killing what still runs at the deadline (its data is being thrown away); then removes
+    /// their containers. One swarm is already removing counts as removed.
+    private func removeContainers(of services: Set<String>, stack: String, until deadline: Date, operation: String) throws(DockerError) {
         while true {
             let looked = Date()
             let left = try asking(operation, stack: stack) { () throws(DockerAPIError) in
                 try api.containers(labels: [Self.stackLabel: stack], all: true)
+                    .filter { services.contains($0.labels["com.docker.swarm.service.name"] ?? "") }
             }
-            let running = left.filter { $0.state == "running" || $0.state == "restarting" }
-            if running.isEmpty || Date() >= deadline {
+            if left.isEmpty { return }
+            if left.allSatisfy({ $0.state != "running" && $0.state != "restarting" }) || Date() >= deadline {
                 try asking(operation, stack: stack) { () throws(DockerAPIError) in
                     for container in left {
-                        do throws(DockerAPIError) { try api.removeContainer(container.id) } catch where error.status == 404 { continue }
+                        do throws(DockerAPIError) { try api.removeContainer(container.id) } catch where [404, 409].contains(error.status) {
+                            continue
+                        }
                     }
                 }
-                break
             }
-            _ = try awaitStackEvent(stack: stack, since: looked, timeout: min(1, max(0.05, deadline.timeIntervalSinceNow)))
+            guard Date() < deadline.addingTimeInterval(5) else {
+                throw DockerError(.timedOut, operation: operation, stack: stack,
+                                  message: "\(left.count) container(s) of the stack were still there after they were killed")
+            }
+            awaitContainers(of: stack, since: looked, until: deadline.addingTimeInterval(5))
         }
-        try removeVolumes(try volumes(labels: [Self.stackLabel: stack]).map(\.name))
-        try asking(operation, stack: stack) { () throws(DockerAPIError) in
-            for (service, replicas) in replicated { try api.scaleService(service.id, replicas: replicas) }
+    }
+
+    /// Until the stack's next container event (a stop, a removal), at most a second: the bound only
+    /// looks again in case one was missed, or the events cannot be read.
+    private func awaitContainers(of stack: String, since looked: Date, until deadline: Date) {
+        let bound = min(1, max(0.05, deadline.timeIntervalSinceNow))
+        do { _ = try awaitStackEvent(stack: stack, since: looked, timeout: bound) } catch {
+            Thread.sleep(forTimeInterval: bound)
         }
     }
 

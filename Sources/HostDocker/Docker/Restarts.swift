@@ -24,7 +24,8 @@ public enum Restarts {
         let names = Dictionary(services.map { ($0.id, short($0.name)) }, uniquingKeysWith: { first, _ in first })
         var ended: [String: Int] = [:]
         for task in tasks where task.state == .failed || task.state == .complete {
-            guard let name = names[task.serviceID], (task.timestamp ?? .distantFuture) >= deploy else { continue }
+            // A task with no time is not known to be this deploy's: not counted.
+            guard let name = names[task.serviceID], let time = task.timestamp, time >= deploy else { continue }
             ended[name, default: 0] += 1
         }
         return died.merging(ended) { max($0, $1) }

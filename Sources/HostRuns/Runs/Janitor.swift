@@ -77,7 +77,13 @@ public struct Janitor: Sendable {
                 do {
                     guard let recorder else { throw NoRecorder() }
                     try recorder.interrupted(runID: entry.runID, reason: "interrupted: its process (pid \(entry.pid)) was gone; the janitor tore its app down")
-                    registry.unregister(runID: entry.runID)
+                    // Kept while anything may be left: the entry is how the next janitor finds a stack
+                    // whose services are gone but whose volumes or networks are not.
+                    if result.isClean {
+                        registry.unregister(runID: entry.runID)
+                    } else {
+                        problems.append("run \(entry.runID) stays registered: its teardown is not known clean (the janitor tries again)")
+                    }
                 } catch {
                     problems.append("run \(entry.runID) was not recorded as interrupted (the janitor tries again): \(error)")
                 }

@@ -37,6 +37,9 @@ final class FakeDocker: Docker {
         var stackObjects: [String: [DeployedObject]] = [:]
         /// Objects that come back once after their removal (a container a lagging agent starts).
         var reappearing: [DeployedObject] = []
+        /// Objects whose removal fails (per `failures["remove.<kind>"]`) and still takes them off the
+        /// listing: an engine that dropped its record and kept the data.
+        var vanishingOnFailure: [DeployedObject] = []
         /// Tasks swarm is still removing, per service ID; each `awaitStackEvent` finishes one round.
         var unfinishedTasks: [[SwarmTask]] = [[]]
         var swarmObjects: [SwarmObject] = []
@@ -164,6 +167,9 @@ final class FakeDocker: Docker {
     }
 
     func remove(_ object: DeployedObject) throws(DockerError) {
+        if state.withLock({ $0.vanishingOnFailure.contains(object) }) {
+            state.withLock { state in for stack in state.stackObjects.keys { state.stackObjects[stack]?.removeAll { $0 == object } } }
+        }
         try called("remove.\(object.kind.rawValue)", object.name)
         state.withLock { state in
             for stack in state.stackObjects.keys where state.stackObjects[stack]?.contains(object) == true {
