@@ -134,6 +134,23 @@ struct FaultsLoseNothingTests {
         try Digest.sha256(ofFileAt: state.url.appendingPathComponent("cchost.sqlite").path).hex
     }
 
+    @Test("a corrupt database whose corruption mark cannot be written says so: the next command would not know")
+    func unwritableCorruptionMark() throws {
+        let state = try Self.corruptState()
+        let store = try StateStore(stateDirectory: state.path)
+        // A folder where the mark goes (with a file in it): writing the mark fails.
+        let mark = state.url.appendingPathComponent("cchost.sqlite.corrupt")
+        try FileManager.default.createDirectory(at: mark, withIntermediateDirectories: true)
+        try Data().write(to: mark.appendingPathComponent("x"))
+        do {
+            try store.checkIntegrity()
+            Issue.record("a corrupt database passed the check")
+        } catch {
+            #expect(error.message.contains("is corrupt"), "\(error)")
+            #expect(error.message.contains("could not be written") && error.message.contains("will not know"), "\(error)")
+        }
+    }
+
     @Test("a sweep on a corrupt state database stops before writing, names the database and says how to recover")
     func sweepRefusesCorruptDatabase() throws {
         let state = try Self.corruptState()

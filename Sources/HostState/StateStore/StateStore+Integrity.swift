@@ -34,9 +34,15 @@ extension StateStore {
         guard problems != ["ok"] else { return }
         let summary = problems.prefix(3).joined(separator: "; ").replacingOccurrences(of: "\n", with: " ")
             + (problems.count > 3 ? "; and \(problems.count - 3) more" : "")
-        // Best effort: when the mark cannot be written, this error still stops the caller.
-        try? Data((summary + "\n").utf8).write(to: URL(fileURLWithPath: Self.corruptionMark(path)))
-        throw Self.corrupt(path, problems: summary)
+        var error = Self.corrupt(path, problems: summary)
+        do {
+            try Data((summary + "\n").utf8).write(to: URL(fileURLWithPath: Self.corruptionMark(path)))
+        } catch let markError {
+            // This error still stops the caller; the operator must know the next open will not.
+            error.message += ". The mark \(Self.corruptionMark(path)) could not be written (\(markError.localizedDescription)):"
+                + " the next command will not know the database is damaged until it is checked again"
+        }
+        throw error
     }
 
     static func corruptionMark(_ path: String) -> String { path + ".corrupt" }
