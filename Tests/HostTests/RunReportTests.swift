@@ -109,6 +109,23 @@ enum SampleRuns {
         return judged(record)
     }
 
+    /// Teardown could not list the volumes: nothing seen left, but not known clean: 13 outcomes, 1 unverified.
+    static var teardownUnknown: RunRecord {
+        var record = green
+        record.teardown = TeardownResult(removed: ["service custom-html_ab12_app"], leftovers: [],
+                                         unknown: ["the volumes could not be listed: connection refused"], seconds: 2)
+        return judged(record)
+    }
+
+    /// A warm run: started from a copy of the canonical's volumes (its record says which).
+    static var warm: RunRecord {
+        var record = green
+        record.start = .warm
+        record.startedFrom = RunRecord.CanonicalStart(version: "1.6.0+1.27.2", commit: "1111111aaaaaaabbbbbbbcccccccdddddddeeeee",
+                                                      runID: "20250601-090000-custom-html-cd34", volumes: ["warm-custom-html-content"])
+        return judged(record)
+    }
+
     /// Two deploys in one run, even though every tier passed: 13 outcomes, 1 failure (the guard).
     static var twoDeploys: RunRecord {
         var record = green
@@ -119,7 +136,7 @@ enum SampleRuns {
     static let all: [(name: String, record: RunRecord)] = [
         ("green", green), ("red", red), ("crashed", crashed), ("n/a declared", noBackups(declared: true)),
         ("n/a undeclared", noBackups(declared: false)), ("red with n/a", redWithoutBackups), ("aborted", aborted),
-        ("leftovers", leftovers), ("two deploys", twoDeploys),
+        ("leftovers", leftovers), ("two deploys", twoDeploys), ("teardown unknown", teardownUnknown), ("warm", warm),
     ]
 }
 
@@ -330,6 +347,7 @@ struct RunReportTests {
         // name, tests, failures, errors, skipped
         ("green", 13, 0, 0, 0), ("red", 14, 1, 0, 0), ("crashed", 14, 0, 1, 0), ("n/a declared", 11, 0, 0, 2),
         ("red with n/a", 12, 1, 0, 2), ("aborted", 7, 0, 3, 2), ("leftovers", 13, 1, 0, 0), ("two deploys", 13, 1, 0, 0),
+        ("teardown unknown", 13, 0, 1, 0),
     ])
     func junitCounts(name: String, tests: Int, failures: Int, errors: Int, skipped: Int) throws {
         let record = try #require(SampleRuns.all.first { $0.name == name }?.record)

@@ -183,6 +183,9 @@ public struct RunRecord: Sendable, Codable, Equatable {
         public init(version: String, commit: String, runID: String, volumes: [String]) {
             (self.version, self.commit, self.runID, self.volumes) = (version, commit, runID, volumes)
         }
+
+        // The record's JSON is snake_case: `run_id` reads back as `runId`, never as `runID`.
+        private enum CodingKeys: String, CodingKey { case version, commit, runID = "runId", volumes }
     }
     /// What the judgement decided, stored for readers of the JSON and the database.
     public var verdict: Verdict
