@@ -18,7 +18,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
@@ -32,6 +31,9 @@ let package = Package(
                        providers: [.apt(["libgit2-dev"])]),
         .systemLibrary(name: "CWorkerSystem", path: "Sources/CWorkerSystem", pkgConfig: "libseccomp",
                        providers: [.apt(["libseccomp-dev"])]),
+        // SHA-256 from the system's OpenSSL: a cryptography package would be compiled on every fresh build.
+        .systemLibrary(name: "CLibCrypto", path: "Sources/CLibCrypto", pkgConfig: "libcrypto",
+                       providers: [.apt(["libssl-dev"])]),
         // Frames and messages spoken between the host and cchost-worker.
         .target(name: "PluginChannel"),
         // The engine, in layers along the data flow: each target sees only the ones below it, so the
@@ -41,9 +43,8 @@ let package = Package(
             name: "HostBase",
             dependencies: [
                 "PluginChannel",
-                "CLibGit2",
+                "CLibGit2", "CLibCrypto",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
             ]),
         // The Docker seam and the deployers.
@@ -52,7 +53,6 @@ let package = Package(
             dependencies: [
                 "HostBase", "PluginChannel",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ]),
         // The run engine, its ops, the judgement, reports.
         .target(
@@ -64,7 +64,6 @@ let package = Package(
             dependencies: [
                 "HostBase", "HostDocker", "HostRuns", "PluginChannel",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]),
         .executableTarget(

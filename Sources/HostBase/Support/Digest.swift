@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 
 /// A SHA-256 content digest, written `sha256:<64 lowercase hex digits>`.
@@ -71,7 +70,7 @@ public struct Digest: Sendable, Hashable, CustomStringConvertible {
 
     private static let chunkSize = 1 << 20
 
-    private init(_ digest: SHA256.Digest) {
+    private init(_ digest: [UInt8]) {
         hex = digest.map { byte in
             let digits = String(byte, radix: 16)
             return byte < 0x10 ? "0" + digits : digits
