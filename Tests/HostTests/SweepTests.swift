@@ -93,6 +93,9 @@ struct SweepTests {
         let state = try TemporaryDirectory("janitor-state")
         let store = try StateStore(stateDirectory: state.path)
         let volumes = RetainedVolumes(stateDirectory: state.path)
+        // Retained volumes are named by recipe and run: names of this test's own, as other tests run beside it.
+        let unique = UUID().uuidString.prefix(8).lowercased()
+        let (recipe, gone) = ("r\(unique)", "gone\(unique)")
         defer { try? volumes.remove(((try? volumes.list()) ?? []).map(\.name)) }
         func retain(_ recipe: String, _ runID: String) throws -> String {
             let name = RetainedVolumes.name(recipe: recipe, runID: runID, volume: "data")
@@ -100,10 +103,10 @@ struct SweepTests {
                                               RetainedVolumes.Label.run: runID, RetainedVolumes.Label.volume: "data"])
             return name
         }
-        let kept = try retain("r", "aaaa")
-        let stale = try retain("r", "bbbb") // left by a sweep killed before its garbage collection
-        let orphan = try retain("gone", "cccc") // a recipe no longer enrolled: no sweep collects it
-        try store.promote(Canonical(recipe: "r", version: "1.0.0+1", commit: String(repeating: "a", count: 40), promotedAt: Date(),
+        let kept = try retain(recipe, "aaaa")
+        let stale = try retain(recipe, "bbbb") // left by a sweep killed before its garbage collection
+        let orphan = try retain(gone, "cccc") // a recipe no longer enrolled: no sweep collects it
+        try store.promote(Canonical(recipe: recipe, version: "1.0.0+1", commit: String(repeating: "a", count: 40), promotedAt: Date(),
                                     status: "promoted", runID: "aaaa", volumes: [kept]), previous: nil)
         let environment = ["CCHOST_STATE_DIR": state.path, "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
         func janitor(_ extra: String...) throws -> CommandResult {
@@ -144,13 +147,15 @@ struct SweepTests {
         let state = try TemporaryDirectory("promote-state")
         let store = try StateStore(stateDirectory: state.path)
         let volumes = RetainedVolumes(stateDirectory: state.path)
+        // Retained volumes are named by recipe and run: a name of this test's own, as other tests run beside it.
+        let recipe = "r\(UUID().uuidString.prefix(8).lowercased())"
         defer { try? volumes.remove(((try? volumes.list()) ?? []).map(\.name)) }
         /// A finished run that kept one volume, as a sweep's run does.
         func record(_ id: String, _ version: String) throws -> RunRecord {
-            let name = RetainedVolumes.name(recipe: "r", runID: id, volume: "data")
-            try volumes.create(name, labels: [RetainedVolumes.Label.state: state.path, RetainedVolumes.Label.recipe: "r",
+            let name = RetainedVolumes.name(recipe: recipe, runID: id, volume: "data")
+            try volumes.create(name, labels: [RetainedVolumes.Label.state: state.path, RetainedVolumes.Label.recipe: recipe,
                                               RetainedVolumes.Label.run: id, RetainedVolumes.Label.volume: "data"])
-            var record = RunRecord(id: id, trigger: .sweep, recipe: "r", repository: "/r", backend: "swarm", domain: "d.ci.example",
+            var record = RunRecord(id: id, trigger: .sweep, recipe: recipe, repository: "/r", backend: "swarm", domain: "d.ci.example",
                                    base: nil, head: .init(ref: version, commit: String(repeating: String(id.prefix(1)), count: 40), version: version),
                                    stages: [.install], startedAt: Date(), finishedAt: Date(), tiers: [], deployCount: 1, generic: "ran",
                                    teardown: nil, artifacts: [], verdict: .pass, aborted: nil)
@@ -163,14 +168,14 @@ struct SweepTests {
         crashing.afterStep = { if $0 == step { throw Crash() } }
         #expect(throws: Crash.self) { _ = try crashing.promote(try record("bbbb", "1.1.0+1"), version: "1.1.0+1") }
 
-        let current = try #require(try store.canonical(recipe: "r"))
+        let current = try #require(try store.canonical(recipe: recipe))
         let expectNew = step == .databaseCommitted
         #expect(current.version == (expectNew ? "1.1.0+1" : old.version))
         let present = Set(try volumes.list().map(\.name))
         #expect(current.volumes.allSatisfy(present.contains), "the canonical's data is missing")
-        #expect(try store.history(recipe: "r").count == (expectNew ? 2 : 1))
+        #expect(try store.history(recipe: recipe).count == (expectNew ? 2 : 1))
         // The next sweep or promotion removes whatever the stopped one left.
-        try volumes.collectGarbage(recipes: ["r"], keep: [current.runID])
+        try volumes.collectGarbage(recipes: [recipe], keep: [current.runID])
         #expect(try volumes.list().map(\.name) == current.volumes)
     }
 

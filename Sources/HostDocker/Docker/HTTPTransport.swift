@@ -17,9 +17,7 @@ extension DockerAPI {
     /// Writes one request on a new connection to the socket and reads its answer (see `request`).
     func send(_ method: String, _ path: String, versioned prefix: String, query: [String: String] = [:],
               body: [UInt8]? = nil, deadline: Deadline, hijack: Bool = false, input: [UInt8]? = nil) throws(DockerAPIError) -> HTTPAnswer {
-        let target = prefix + path + (query.isEmpty ? "" : "?" + query.sorted { $0.key < $1.key }
-            .map { "\(Self.percentEncode($0.key))=\(Self.percentEncode($0.value))" }.joined(separator: "&"))
-        var head = "\(method) \(target) HTTP/1.1\r\nHost: docker\r\nUser-Agent: cchost\r\n"
+        var head = "\(method) \(Self.target(prefix + path, query)) HTTP/1.1\r\nHost: docker\r\nUser-Agent: cchost\r\n"
         head += hijack ? "Connection: Upgrade\r\nUpgrade: tcp\r\n" : "Connection: close\r\n"
         if let body { head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n" }
         head += "\r\n"
@@ -44,9 +42,7 @@ extension DockerAPI {
     /// or nil when none came before `deadline`: waiting for something to happen, not a failure.
     func firstLine(_ method: String, _ path: String, versioned prefix: String, query: [String: String],
                    deadline: Deadline) throws(DockerAPIError) -> [UInt8]? {
-        let target = prefix + path + "?" + query.sorted { $0.key < $1.key }
-            .map { "\(Self.percentEncode($0.key))=\(Self.percentEncode($0.value))" }.joined(separator: "&")
-        let head = "\(method) \(target) HTTP/1.1\r\nHost: docker\r\nUser-Agent: cchost\r\nConnection: close\r\n\r\n"
+        let head = "\(method) \(Self.target(prefix + path, query)) HTTP/1.1\r\nHost: docker\r\nUser-Agent: cchost\r\nConnection: close\r\n\r\n"
         let connection = try APIConnection(socketPath: socketPath, method: method, path: path, deadline: deadline, limit: responseLimit)
         do throws(DockerAPIError) {
             try connection.write(Array(head.utf8))
@@ -59,6 +55,12 @@ extension DockerAPI {
         } catch .timedOut {
             return nil
         }
+    }
+
+    /// The request target: the path and its query, keys sorted so one request is always written alike.
+    static func target(_ path: String, _ query: [String: String]) -> String {
+        path + (query.isEmpty ? "" : "?" + query.sorted { $0.key < $1.key }
+            .map { "\(percentEncode($0.key))=\(percentEncode($0.value))" }.joined(separator: "&"))
     }
 
     /// Everything but unreserved characters escaped: the engine (Go) would read a `+` as a space.
