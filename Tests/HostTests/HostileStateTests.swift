@@ -86,6 +86,27 @@ struct HostileStateTests {
         #expect(project.services["db"]?.environment["A"] == "1")
     }
 
+    @Test("a YAML tag in a compose file is refused, naming the file, the line and the tag: docker's reader would read it otherwise",
+          arguments: [
+              ("    ! <<: {volumes: [\"/:/host\"]}\n", 5, "!"),
+              ("    volumes:\n      - !!binary LzovaG9zdA==\n", 6, "!!binary"),
+              ("    cap_add: !custom [SYS_ADMIN]\n", 5, "!custom"),
+              ("    environment: !!map {A: \"1\"}\n", 5, "!!map"),
+              ("    !!str 5: x\n", 5, "!!str"),
+          ])
+    func taggedYAMLRefused(service: String, line: Int, tag: String) throws {
+        let directory = try TemporaryDirectory("tagged")
+        try Data("version: \"3.8\"\nservices:\n  app:\n    image: x:1\n\(service)".utf8)
+            .write(to: directory.url.appendingPathComponent("compose.yml"))
+        let error = try #require(throws: RecipeError.self) { try ComposeProject.load(directory: directory.path, environment: [:]) }
+        guard case .malformedYAML(let file, let at, let problem) = error else {
+            Issue.record("not a YAML refusal: \(error)")
+            return
+        }
+        #expect(file.hasSuffix("compose.yml") && at == line, "\(error)")
+        #expect(problem.contains("the YAML tag `\(tag)`") && problem.contains("refuses tagged YAML"), "\(problem)")
+    }
+
     @Test("nested YAML aliases in a compose file are a lint error in seconds, naming compose.yml and a line")
     func billionLaughsFailsLintQuickly() throws {
         let (output, seconds) = try Self.boundedLint("state-yaml-bomb")
