@@ -409,13 +409,13 @@ struct ComposeTests {
         #expect(compose.networks.keys.sorted() == ["proxy"])
     }
 
-    @Test("A later definition of the same key overrides its name and keeps external")
+    @Test("A later definition of the same key replaces the earlier one whole, as docker's merge does")
     func mergeDefinitions() throws {
         let first = "services:\n  app: {}\nsecrets:\n  token:\n    external: true\n    name: token_v1\n"
         let second = "services:\n  app: {}\nsecrets:\n  token:\n    name: token_v2\n"
         let compose = try ComposeProject(files: [("/r/a.yml", first), ("/r/b.yml", second)], environment: [:])
         #expect(compose.secrets["token"] == .init(
-            key: "token", name: "token_v2", external: true, location: .init(file: "/r/a.yml", line: 4)))
+            key: "token", name: "token_v2", external: false, location: .init(file: "/r/b.yml", line: 4)))
     }
 
     // MARK: Interpolation

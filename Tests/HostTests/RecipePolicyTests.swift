@@ -52,7 +52,7 @@ struct RecipePolicyTests {
         ("volumes:\n  v:\n    external: {name: canonical_data}\n", "R020", .external, 5, "volume canonical_data"),
         ("networks:\n  ops:\n    external: true\n    name: operator\n", "R020", .external, 5, "network operator"),
         ("volumes:\n  v:\n    name: other_ci_example_data\n", "R020", .external, 5, "volume other_ci_example_data is not the app's own"),
-        ("networks:\n  n:\n    name: ingress\n", "R020", .external, 5, "network ingress is not the app's own"),
+        ("networks:\n  net:\n    name: ingress\n", "R020", .external, 5, "network ingress is not the app's own"),
     ])
     func hostReachingOption(snippet: String, code: String, option: RecipePolicy.Option, line: Int, message: String) throws {
         let found = try findings(Self.app + snippet)
