@@ -72,6 +72,50 @@ public struct ServiceCeilings: Sendable, Equatable {
 
     /// "64 MiB memory, 2 CPUs".
     public var text: String { "\(ByteSize.text(memoryBytes)) memory, \(ByteSize.cpusText(cpus)) CPUs" }
+
+    /// The limits to write for one service: each the ceiling's value, or nil where the recipe's own stays.
+    public struct Limits: Sendable, Equatable {
+        public var memoryBytes: UInt64?
+        public var cpus: Double?
+
+        public init(memoryBytes: UInt64? = nil, cpus: Double? = nil) {
+            self.memoryBytes = memoryBytes
+            self.cpus = cpus
+        }
+
+        /// The recipe's own limits stay, both of them.
+        public var isEmpty: Bool { memoryBytes == nil && cpus == nil }
+    }
+
+    /// What `service` runs with under these ceilings. Only a positive limit at or below the ceiling
+    /// stays; none, a higher one, zero (docker's "no limit": `0`, `0b`, `0.0`, `0M`), a negative one
+    /// or one that cannot be read gets the ceiling. Pure.
+    public func limits(for service: ComposeProject.Service) -> Limits {
+        let memory = service.memoryLimit.flatMap(Self.memoryBytes)
+        let cpus = service.cpuLimit.flatMap(Self.cpus)
+        return Limits(memoryBytes: memory.map { $0 > 0 && $0 <= memoryBytes } == true ? nil : memoryBytes,
+                      cpus: cpus.map { $0 > 0 && $0 <= self.cpus } == true ? nil : self.cpus)
+    }
+
+    /// A compose memory size as docker reads it (`512M`, `1.5g`, `2GiB`, `1048576`: binary units), in bytes.
+    static func memoryBytes(_ text: String) -> UInt64? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
+        let number = trimmed.prefix { $0.isNumber || $0 == "." }
+        var unit = trimmed.dropFirst(number.count).trimmingCharacters(in: .whitespaces)
+        if unit.hasSuffix("b") { unit.removeLast() }
+        if unit.hasSuffix("i") { unit.removeLast() }
+        let powers: [String: Double] = ["": 0, "k": 1, "m": 2, "g": 3, "t": 4, "p": 5]
+        guard let value = Double(number), let power = powers[unit] else { return nil }
+        return UInt64(exactly: (value * pow(1024, power)).rounded(.down)) ?? .max
+    }
+
+    /// A compose `cpus` written as a plain decimal (`2`, `0.5`, `.25`); nil for anything else, so
+    /// that a form Swift reads one way and docker another (`0x1p1`, `inf`, `1/2`, `1e3`) never stays.
+    static func cpus(_ text: String) -> Double? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard trimmed.allSatisfy({ ("0"..."9").contains($0) || $0 == "." }) else { return nil }
+        return Double(trimmed)
+    }
 }
 
 /// How much of past runs' folders is kept (`retention:`; `keep_runs` also per recipe in
