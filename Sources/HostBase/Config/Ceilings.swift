@@ -8,24 +8,32 @@ import Yams
 ///       memory: 2GiB         # per service of the app (deploy.resources.limits.memory)
 ///       cpus: 2              # per service (deploy.resources.limits.cpus)
 ///       run_folder: 5GiB     # what the run's folder may hold (backups, artifacts), checked after each tier
+///       tasks: 50            # swarm tasks the app may ask for: every service's replicas, summed
 ///
-/// A recipe's own lower service limits stay; higher ones, and none, get the ceiling.
+/// A recipe's own positive service limits at or below the ceiling stay; higher ones, none, zero
+/// (docker's "no limit") and unreadable ones get the ceiling.
 public struct RunCeilings: Sendable, Equatable {
     /// Seconds from the run's start until it is cancelled.
     public var deadline: TimeInterval
     public var services: ServiceCeilings
     /// Bytes the run's folder may hold (its checkouts, which go with the run, not counted).
     public var runFolderBytes: UInt64
+    /// Tasks the app may ask swarm for, over all its services (`RecipePolicy.tasks(in:)` counts them);
+    /// a recipe asking for more is refused before anything is deployed.
+    public var tasks: Int
 
-    public init(deadline: TimeInterval, services: ServiceCeilings, runFolderBytes: UInt64) {
+    public init(deadline: TimeInterval, services: ServiceCeilings, runFolderBytes: UInt64, tasks: Int = Self.defaultTasks) {
         self.deadline = deadline
         self.services = services
         self.runFolderBytes = runFolderBytes
+        self.tasks = tasks
     }
 
-    /// Fit for the fixture recipes and real ones: an hour, 2 GiB and 2 CPUs per service, 5 GiB of folder.
+    public static let defaultTasks = 50
+    /// Fit for the fixture recipes and real ones: an hour, 2 GiB and 2 CPUs per service, 5 GiB of
+    /// folder, 50 tasks.
     public static let defaults = RunCeilings(deadline: 3600, services: ServiceCeilings(memoryBytes: 2 << 30, cpus: 2),
-                                             runFolderBytes: 5 << 30)
+                                             runFolderBytes: 5 << 30, tasks: defaultTasks)
 
     /// "the run passed its 45 min deadline": the reason a run stopped by its deadline gives.
     public var deadlineReason: String { "the run passed its \(Self.durationText(deadline)) deadline" }
@@ -41,12 +49,15 @@ public struct RunCeilings: Sendable, Equatable {
         public var memoryBytes: UInt64?
         public var cpus: Double?
         public var runFolderBytes: UInt64?
+        public var tasks: Int?
 
-        public init(deadline: TimeInterval? = nil, memoryBytes: UInt64? = nil, cpus: Double? = nil, runFolderBytes: UInt64? = nil) {
+        public init(deadline: TimeInterval? = nil, memoryBytes: UInt64? = nil, cpus: Double? = nil, runFolderBytes: UInt64? = nil,
+                    tasks: Int? = nil) {
             self.deadline = deadline
             self.memoryBytes = memoryBytes
             self.cpus = cpus
             self.runFolderBytes = runFolderBytes
+            self.tasks = tasks
         }
     }
 
@@ -55,7 +66,7 @@ public struct RunCeilings: Sendable, Equatable {
         RunCeilings(deadline: overrides.deadline ?? deadline,
                     services: ServiceCeilings(memoryBytes: overrides.memoryBytes ?? services.memoryBytes,
                                               cpus: overrides.cpus ?? services.cpus),
-                    runFolderBytes: overrides.runFolderBytes ?? runFolderBytes)
+                    runFolderBytes: overrides.runFolderBytes ?? runFolderBytes, tasks: overrides.tasks ?? tasks)
     }
 }
 
@@ -177,7 +188,7 @@ extension RunCeilings.Overrides {
             .wrongType(file: file, line: line, key: key, expected: expected)
         }
         guard let mapping = node.mapping else {
-            throw wrong(field, node.mark?.line, "a mapping of deadline, memory, cpus and run_folder")
+            throw wrong(field, node.mark?.line, "a mapping of deadline, memory, cpus, run_folder and tasks")
         }
         var overrides = Self()
         for (keyNode, value) in mapping {
@@ -198,12 +209,20 @@ extension RunCeilings.Overrides {
             case "run_folder":
                 guard let bytes = ByteSize.parse(text) else { throw wrong(path, line, "a size such as 5GiB, 500MiB or a number of bytes") }
                 overrides.runFolderBytes = bytes
+            case "tasks":
+                guard let count = Int(text), (1...Self.maxTasks).contains(count) else {
+                    throw wrong(path, line, "a whole number of tasks from 1 to \(Self.maxTasks), such as 50")
+                }
+                overrides.tasks = count
             default:
-                throw .unknownKey(file: file, line: line, key: path, known: ["deadline", "memory", "cpus", "run_folder"])
+                throw .unknownKey(file: file, line: line, key: path, known: ["deadline", "memory", "cpus", "run_folder", "tasks"])
             }
         }
         return overrides
     }
+
+    /// The most `tasks` a configuration may allow: far beyond any test app, well within what a count adds up.
+    static let maxTasks = 100_000
 
     /// `90s`, `45m`, `2h` in seconds; nil for anything else (or zero).
     static func duration(_ text: String) -> TimeInterval? {
