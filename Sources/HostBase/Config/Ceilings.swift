@@ -93,9 +93,6 @@ public struct ServiceCeilings: Sendable, Equatable {
             self.memoryBytes = memoryBytes
             self.cpus = cpus
         }
-
-        /// The recipe's own limits stay, both of them.
-        public var isEmpty: Bool { memoryBytes == nil && cpus == nil }
     }
 
     /// What `service` runs with under these ceilings. Only a positive limit at or below the ceiling
