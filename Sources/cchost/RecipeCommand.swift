@@ -52,8 +52,9 @@ struct RecipeCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Lint a recipe checkout (the lint tier): every rule, with its code, severity and location.",
             discussion: """
-                Rules R001-R022 (see the README); R016-R021 are the recipe content policy, which an \
-                operator's allowance (recipes[].allow in the configuration) relaxes in runs only. \
+                Rules R001-R023 (see the README); R016-R021 are the recipe content policy, which an \
+                operator's allowance (recipes[].allow in the configuration) relaxes in runs only; R023, \
+                the app's total tasks, is checked against the default ceilings.tasks (50), a run's against its own. \
                 Lint reports every finding instead of stopping at the \
                 first. Exit status: 0 when no rule of severity error fails (warnings allowed), 1 when one \
                 does, 2 when the path does not exist or is not a git repository.

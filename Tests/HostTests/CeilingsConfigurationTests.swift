@@ -14,7 +14,7 @@ struct CeilingsConfigurationTests {
     func defaults() throws {
         let configuration = try parse("state_dir: /srv/cchost\n")
         #expect(configuration.ceilings == RunCeilings(deadline: 3600, services: ServiceCeilings(memoryBytes: 2 << 30, cpus: 2),
-                                                      runFolderBytes: 5 << 30))
+                                                      runFolderBytes: 5 << 30, tasks: 50))
         #expect(configuration.ceilings(for: "anything") == .defaults)
         #expect(configuration.retention == RetentionPolicy(keepRuns: 10, maxBytes: 20 << 30))
     }
@@ -27,21 +27,22 @@ struct CeilingsConfigurationTests {
               memory: 512MiB
               cpus: 0.5
               run_folder: 1GiB
+              tasks: 20
             retention:
               keep_runs: 4
               max_size: 3GiB
             recipes:
               - name: big
                 upstream: /u/big
-                ceilings: {memory: 4GiB, deadline: 2h}
+                ceilings: {memory: 4GiB, deadline: 2h, tasks: 120}
                 retention: {keep_runs: 2}
               - name: small
                 upstream: /u/small
             """)
         #expect(configuration.ceilings == RunCeilings(deadline: 45 * 60, services: ServiceCeilings(memoryBytes: 512 << 20, cpus: 0.5),
-                                                      runFolderBytes: 1 << 30))
+                                                      runFolderBytes: 1 << 30, tasks: 20))
         #expect(configuration.ceilings(for: "big") == RunCeilings(
-            deadline: 7200, services: ServiceCeilings(memoryBytes: 4 << 30, cpus: 0.5), runFolderBytes: 1 << 30))
+            deadline: 7200, services: ServiceCeilings(memoryBytes: 4 << 30, cpus: 0.5), runFolderBytes: 1 << 30, tasks: 120))
         #expect(configuration.ceilings(for: "small") == configuration.ceilings)
         #expect(configuration.retention == RetentionPolicy(keepRuns: 4, maxBytes: 3 << 30, keepRunsByRecipe: ["big": 2]))
         #expect(configuration.retention.keepRuns(for: "big") == 2)
@@ -58,6 +59,13 @@ struct CeilingsConfigurationTests {
         ("ceilings:\n  cpus: many\n", 2, "ceilings.cpus must be a number of CPUs"),
         ("ceilings:\n  cpus: 0\n", 2, "ceilings.cpus"),
         ("# c\nceilings:\n  run_folder: 0\n", 3, "ceilings.run_folder must be a size"),
+        ("ceilings:\n  tasks: 0\n", 2, "ceilings.tasks must be a whole number of tasks from 1 to 100000, such as 50"),
+        ("ceilings:\n  tasks: -5\n", 2, "ceilings.tasks must be a whole number of tasks"),
+        ("ceilings:\n  tasks: 2.5\n", 2, "ceilings.tasks must be a whole number of tasks"),
+        ("ceilings:\n  tasks: many\n", 2, "ceilings.tasks must be a whole number of tasks"),
+        ("ceilings:\n  tasks: 100001\n", 2, "ceilings.tasks must be a whole number of tasks"),
+        ("ceilings:\n  tasks: [5]\n", 2, "ceilings.tasks must be a whole number of tasks"),
+        ("recipes:\n  - name: x\n    upstream: /u\n    ceilings: {tasks: 0}\n", 4, "recipes[0].ceilings.tasks must be a whole number"),
         ("ceilings:\n  disk: 5GiB\n", 2, "unknown key 'ceilings.disk'"),
         ("ceilings: 5GiB\n", 1, "ceilings must be a mapping"),
         ("retention:\n  keep_runs: 0\n", 2, "retention.keep_runs must be a whole number from 1"),

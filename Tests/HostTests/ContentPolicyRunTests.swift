@@ -11,7 +11,17 @@ import Testing
 struct ContentPolicyRunTests {
     /// static-site with a new release whose compose file mounts the docker socket: the base
     /// (the release before it) is clean, the head is not.
-    static let repository = Result { () throws -> TemporaryDirectory in
+    static let repository = Result {
+        try release(replacing: "      - content:/www\n", with: "      - content:/www\n      - /var/run/docker.sock:/var/run/docker.sock\n",
+                    message: "mount the docker socket")
+    }
+    /// static-site with a new release whose app asks for 3 replicas.
+    static let threeReplicas = Result {
+        try release(replacing: "    deploy:\n", with: "    deploy:\n      replicas: 3\n", message: "three replicas")
+    }
+
+    /// static-site with a release 3.0.0+2.0.0 whose compose.yml has `old` replaced by `new`.
+    static func release(replacing old: String, with new: String, message: String) throws -> TemporaryDirectory {
         let folder = try TemporaryDirectory("policy-head")
         let source = try RunEngineTests.repositories.get().file("static-site")
         let git = { (arguments: [String]) throws in
@@ -21,17 +31,18 @@ struct ContentPolicyRunTests {
         try git(["clone", "-q", source, folder.path])
         let compose = folder.url.appendingPathComponent("compose.yml")
         let text = try String(contentsOf: compose, encoding: .utf8)
-        try Data(text.replacingOccurrences(of: "      - content:/www\n", with: "      - content:/www\n      - /var/run/docker.sock:/var/run/docker.sock\n").utf8)
-            .write(to: compose)
-        try git(["-C", folder.path, "commit", "-qam", "mount the docker socket"])
+        guard text.contains(old) else { throw GitFixtureError(description: "static-site's compose.yml has no \(old)") }
+        try Data(text.replacingOccurrences(of: old, with: new).utf8).write(to: compose)
+        try git(["-C", folder.path, "commit", "-qam", message])
         try git(["-C", folder.path, "tag", "-a", "3.0.0+2.0.0", "-m", "release 3.0.0+2.0.0"])
         return folder
     }
 
-    private func run(allowance: PolicyAllowance) throws -> (RunRecord, RunEngineTests.Harness) {
+    private func run(allowance: PolicyAllowance, repository: TemporaryDirectory? = nil,
+                     ceilings: RunCeilings = .defaults) throws -> (RunRecord, RunEngineTests.Harness) {
         let harness = try RunEngineTests.Harness()
-        let record = try harness.engine.run(RunRequest(recipe: "static-site", repository: try Self.repository.get().path,
-                                                       stages: [.lint, .install, .upgrade], allowance: allowance))
+        let record = try harness.engine.run(RunRequest(recipe: "static-site", repository: try (repository ?? Self.repository.get()).path,
+                                                       stages: [.lint, .install, .upgrade], ceilings: ceilings, allowance: allowance))
         return (record, harness)
     }
 
@@ -62,5 +73,20 @@ struct ContentPolicyRunTests {
         #expect(RunReport.junit(record).contains("<property name=\"allowed\" value=\"docker_socket: service app bind-mounts"))
         #expect(RunReport.markdown(record).contains("**Allowed by the operator:** docker\\_socket: service app bind-mounts"))
         #expect(json.contains("\"allowances\" : [\n    \"docker_socket: service app bind-mounts the docker socket"), "\(json)")
+    }
+
+    @Test("the run's own ceilings.tasks decides: 3 replicas under a ceiling of 2 are refused before any deploy, whatever is allowed; under 3 they run")
+    func taskCeiling() throws {
+        let head = try Self.threeReplicas.get()
+        let everything = PolicyAllowance(options: Set(RecipePolicy.Option.allCases))
+        let (refused, harness) = try run(allowance: everything, repository: head, ceilings: RunCeilings.defaults.applying(.init(tasks: 2)))
+        #expect(refused.verdict == .fail)
+        #expect(refused.deployCount == 0, "\(harness.deployer.calls)")
+        #expect(try RunEngineTests.tier(refused, .install).opDetail == "the recipe content policy refuses to deploy it: the app asks for 3 tasks "
+                + "(1 service × 3 replicas), more than the 2 allowed (ceilings.tasks) (compose.yml:33)")
+        #expect(try RunEngineTests.tier(refused, .lint).checks.first { $0.name == "R023" }?.verdict == .fail)
+
+        let (ran, _) = try run(allowance: .none, repository: head, ceilings: RunCeilings.defaults.applying(.init(tasks: 3)))
+        #expect(ran.verdict == .pass, "\(ran.tiers.map { "\($0.tier): \($0.verdict) \($0.opDetail)" })")
     }
 }

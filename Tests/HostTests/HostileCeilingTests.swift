@@ -13,7 +13,23 @@ import Testing
 /// stops it and the run says which ceiling did.
 @Suite("Hostile recipes: per-run ceilings", .serialized)
 struct HostileCeilingTests {
-    static let repositories = Result { try SwarmRuns.repositories("ceiling-recipes", fixtures: "hostile-recipes") }
+    static let repositories = Result {
+        try SwarmRuns.repositories("ceiling-recipes", fixtures: "hostile-recipes") { source in try zeroLimits(in: source) }
+    }
+
+    /// ceiling-zero-limits: the memory hog writing `limits: {memory: "0", cpus: "0"}`, docker's "no limit".
+    static func zeroLimits(in source: URL) throws {
+        let files = FileManager.default
+        try files.copyItem(at: source.appendingPathComponent("ceiling-memory-hog"), to: source.appendingPathComponent("ceiling-zero-limits"))
+        try files.copyItem(at: source.appendingPathComponent("ceiling-memory-hog.releases"),
+                           to: source.appendingPathComponent("ceiling-zero-limits.releases"))
+        let compose = source.appendingPathComponent("ceiling-zero-limits/compose.yml")
+        let text = try String(contentsOf: compose, encoding: .utf8)
+        let deploy = "    deploy:\n      update_config:\n"
+        guard text.contains(deploy) else { throw GitFixtureError(description: "ceiling-memory-hog's compose.yml has no \(deploy)") }
+        try Data(text.replacingOccurrences(of: deploy, with: "    deploy:\n      resources:\n        limits: {memory: \"0\", cpus: \"0\"}\n"
+                                           + "      update_config:\n").utf8).write(to: compose)
+    }
 
     static func repository(_ name: String) throws -> String {
         try repositories.get().url.appendingPathComponent(name).path
@@ -102,6 +118,16 @@ struct HostileCeilingTests {
         let install = try capped.tier(.install)
         #expect(install.opVerdict == .fail)
         #expect(install.opDetail.contains("64 MiB memory"), "\(install.opDetail)")
+    }
+
+    @Test("a service writing memory \"0\" and cpus \"0\" (no limit to docker) runs under the 64 MiB ceiling all the same: limited and killed",
+          .requiresDocker)
+    func zeroLimitsGetTheCeiling() throws {
+        let (record, inspected, _) = try Self.run("ceiling-zero-limits", ceilings: Self.ceilings(memory: 64 << 20), stages: [.install])
+        #expect(inspected.memoryLimit == "\(64 << 20)", "docker service inspect: \(inspected.memoryLimit)")
+        #expect(inspected.nanoCPUs == "2000000000", "docker service inspect: \(inspected.nanoCPUs)")
+        #expect(!inspected.logs.contains("holding 16777"), "\(inspected.logs)")
+        #expect(try record.tier(.install).opVerdict == .fail)
     }
 
     @Test("a recipe that converges only after 40 s and asks to be waited for 60 s is stopped at the run's 8 s deadline, unverified naming it",

@@ -8,7 +8,15 @@ import Testing
 struct RecipePolicyTests {
     /// A checkout holding `compose.yml` (and `files`), evaluated with `STACK_NAME=app_ci_example`.
     private func findings(_ compose: String, files: [String: String] = [:], links: [String: String] = [:],
-                          environment: [String: String] = [:], maxReplicas: Int = 10) throws -> [RecipePolicy.Finding] {
+                          environment: [String: String] = [:], maxReplicas: Int = 10, maxTasks: Int = 50) throws -> [RecipePolicy.Finding] {
+        try project(compose, files: files, links: links, environment: environment) { project, checkout in
+            RecipePolicy.evaluate(project, checkout: checkout, maxReplicas: maxReplicas, maxTasks: maxTasks)
+        }
+    }
+
+    /// `read` of the project in a checkout holding `compose.yml` (and `files`), with `STACK_NAME=app_ci_example`.
+    private func project<T>(_ compose: String, files: [String: String] = [:], links: [String: String] = [:],
+                            environment: [String: String] = [:], read: (ComposeProject, String) throws -> T) throws -> T {
         let checkout = FileManager.default.temporaryDirectory.appendingPathComponent("policy-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: checkout, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: checkout) }
@@ -20,7 +28,7 @@ struct RecipePolicyTests {
         }
         let project = try ComposeProject.load(directory: checkout.path,
                                               environment: ["STACK_NAME": "app_ci_example"].merging(environment) { $1 })
-        return RecipePolicy.evaluate(project, checkout: checkout.path, maxReplicas: maxReplicas)
+        return try read(project, checkout.path)
     }
 
     private static let app = "services:\n  app:\n    image: a:1\n"
@@ -110,6 +118,65 @@ struct RecipePolicyTests {
         let compose = Self.app + "    deploy:\n      replicas: 12\n"
         #expect(try findings(compose).map(\.code) == ["R021"])
         #expect(try findings(compose, maxReplicas: 12).isEmpty)
+    }
+
+    /// `count` services named s000… each with `deploy.replicas: replicas` (none written when nil).
+    private static func services(_ count: Int, replicas: String?) -> String {
+        "services:\n" + (0..<count).map { index in
+            "  s\(String(format: "%03d", index)):\n    image: a:1\n" + (replicas.map { "    deploy:\n      replicas: \($0)\n" } ?? "")
+        }.joined()
+    }
+
+    @Test("500 services of 10 replicas each are refused as 5000 tasks at the first largest, whatever the operator allows")
+    func taskCeiling() throws {
+        let found = try findings(Self.services(500, replicas: "10"))
+        #expect(found.count == 1, "\(found.map(\.code))")
+        let finding = try #require(found.first)
+        #expect(finding.code == "R023" && finding.option == nil && finding.severity == .error)
+        #expect(finding.message == "the app asks for 5000 tasks (500 services × 10 replicas), more than the 50 allowed (ceilings.tasks)")
+        #expect(finding.location?.line == 5 && finding.location?.file.hasSuffix("/compose.yml") == true, "\(String(describing: finding.location))")
+        let everything = PolicyAllowance(options: Set(RecipePolicy.Option.allCases), maxReplicas: 10_000)
+        #expect(RecipePolicy.decide(found, allowance: everything).refused == found)
+        #expect(try findings(Self.services(500, replicas: "10"), maxTasks: 5000).isEmpty, "a ceiling the operator raises lets it through")
+    }
+
+    @Test("a normal recipe is under the ceiling; replicas written as text count; at the ceiling passes, one over does not")
+    func taskCount() throws {
+        let compose = Self.app + "    deploy:\n      replicas: \"2\"\n  db:\n    image: b:1\n"
+        #expect(try project(compose) { project, _ in RecipePolicy.tasks(in: project).map(\.tasks) } == [2, 1])
+        #expect(try findings(compose).isEmpty)
+        #expect(try findings(compose, maxTasks: 3).isEmpty)
+        #expect(try findings(compose, maxTasks: 2).map(\.message)
+                    == ["the app asks for 3 tasks (2 services, the most 2 replicas for service app), more than the 2 allowed (ceilings.tasks)"])
+        #expect(try findings(Self.services(51, replicas: nil)).map(\.message)
+                    == ["the app asks for 51 tasks (51 services × 1 replica), more than the 50 allowed (ceilings.tasks)"])
+    }
+
+    @Test("each service's tasks: its replicas as written, the later compose file's over the earlier's, 1 when none")
+    func serviceTasks() throws {
+        let overlay = "services:\n  app:\n    deploy:\n      replicas: 7\n"
+        let tasks = try project(Self.app + "    deploy:\n      replicas: 3\n  zero:\n    image: z:1\n    deploy: {replicas: 0}\n",
+                                files: ["compose.big.yml": overlay], environment: ["COMPOSE_FILE": "compose.yml:compose.big.yml"]) { project, _ in
+            RecipePolicy.tasks(in: project)
+        }
+        #expect(tasks.map(\.service) == ["app", "zero"])
+        #expect(tasks.map(\.tasks) == [7, 0])
+        #expect(tasks.first?.location.file.hasSuffix("/compose.big.yml") == true && tasks.first?.location.line == 4)
+    }
+
+    @Test("replicas that cannot be counted are refused against the ceiling (fail closed), beside R021", arguments: ["many", "-1", "2.5", "99999999999999999999"])
+    func uncountableReplicas(replicas: String) throws {
+        let found = try findings(Self.app + "    deploy:\n      replicas: \"\(replicas)\"\n", maxReplicas: 10_000)
+        let finding = try #require(found.first { $0.code == "R023" }, "\(found)")
+        #expect(finding.message == "service app asks for \(replicas) replicas, which cannot be counted against the 50 tasks allowed (ceilings.tasks)")
+        #expect(finding.location?.line == 5)
+    }
+
+    @Test("replicas near the largest integer saturate the sum instead of wrapping below the ceiling")
+    func saturatingCount() throws {
+        let compose = "services:\n  a:\n    image: a:1\n    deploy: {replicas: \(Int.max)}\n  b:\n    image: b:1\n    deploy: {replicas: \(Int.max)}\n"
+        let found = try findings(compose, maxReplicas: Int.max)
+        #expect(found.map(\.message) == ["the app asks for \(Int.max) tasks (2 services × \(Int.max) replicas), more than the 50 allowed (ceilings.tasks)"])
     }
 
     @Test("an allowance lets its option through and refuses the rest; warnings stay warnings")

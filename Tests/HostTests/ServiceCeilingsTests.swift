@@ -32,16 +32,62 @@ struct ServiceCeilingsTests {
         #expect(limits(Self.service("app", memory: "16MiB", cpus: "1")) == "")
     }
 
+    /// (memory written, cpus written, memory to write, cpus to write): nil where the recipe's own stays.
+    @Test("only a positive limit at or below the ceiling stays; none, zero, negative, unreadable or higher gets the ceiling", arguments: [
+        (nil, nil, UInt64(64 << 20) as UInt64?, 2 as Double?),
+        ("0", "0", 64 << 20, 2),
+        ("0b", "0.0", 64 << 20, 2),
+        ("0M", "0.000", 64 << 20, 2),
+        ("0.0", ".0", 64 << 20, 2),
+        ("0.5b", "0", 64 << 20, 2),
+        ("-1", "-1", 64 << 20, 2),
+        ("${MEM}", "lots", 64 << 20, 2),
+        ("1g", "4", 64 << 20, 2),
+        ("64MiB", "2", nil, nil),
+        ("32M", "0.5", nil, nil),
+        ("1", ".25", nil, nil),
+        ("16M", "inf", nil, 2),
+        ("16M", "nan", nil, 2),
+        ("16M", "0x1p0", nil, 2),
+        ("16M", "1/2", nil, 2),
+        ("16M", "1e-1", nil, 2),
+        ("16M", "1.2.3", nil, 2),
+        ("1.2.3M", "1", 64 << 20, nil),
+    ] as [(String?, String?, UInt64?, Double?)])
+    func limitDecision(memory: String?, cpus: String?, writesMemory: UInt64?, writesCPUs: Double?) {
+        let ceilings = ServiceCeilings(memoryBytes: 64 << 20, cpus: 2)
+        let limits = ceilings.limits(for: Self.service("app", memory: memory, cpus: cpus))
+        #expect(limits == ServiceCeilings.Limits(memoryBytes: writesMemory, cpus: writesCPUs))
+    }
+
+    @Test("a service asking for no limit with zero (memory \"0\", cpus \"0\") gets the ceilings in the run's compose file")
+    func zeroLimitsGetTheCeilings() throws {
+        let checkout = try TemporaryDirectory("zero-limits")
+        try Data("""
+            version: "3.8"
+            services:
+              app:
+                image: a:1
+                deploy:
+                  resources:
+                    limits: {memory: "0", cpus: "0"}
+            """.utf8).write(to: checkout.url.appendingPathComponent("compose.yml"))
+        let project = try ComposeProject.load(directory: checkout.path, environment: [:])
+        let service = try #require(project.services["app"])
+        #expect(SwarmDeployer.limits(ServiceCeilings(memoryBytes: 64 << 20, cpus: 0.5), service: service)
+                    == "      resources:\n        limits:\n          memory: \"67108864\"\n          cpus: \"0.5\"\n")
+    }
+
     @Test("compose memory sizes read as docker reads them", arguments: [
         ("512M", UInt64(512) << 20), ("1.5g", 3 << 29), ("2GiB", 2 << 30), ("64mb", 64 << 20), ("1048576", 1 << 20), ("100k", 100 << 10),
     ])
     func memorySizes(text: String, bytes: UInt64) {
-        #expect(SwarmDeployer.memoryBytes(text) == bytes)
+        #expect(ServiceCeilings.memoryBytes(text) == bytes)
     }
 
-    @Test("sizes docker would not read are unreadable", arguments: ["${MEM}", "lots", "12x", ""])
+    @Test("sizes docker would not read are unreadable", arguments: ["${MEM}", "lots", "12x", "", "-1", "1.2.3M"])
     func unreadableSizes(text: String) {
-        #expect(SwarmDeployer.memoryBytes(text) == nil)
+        #expect(ServiceCeilings.memoryBytes(text) == nil)
     }
 
     @Test("a run's cancellation passes its deadline, and is cancelled with the one it was made from")

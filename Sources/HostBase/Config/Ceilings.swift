@@ -8,24 +8,32 @@ import Yams
 ///       memory: 2GiB         # per service of the app (deploy.resources.limits.memory)
 ///       cpus: 2              # per service (deploy.resources.limits.cpus)
 ///       run_folder: 5GiB     # what the run's folder may hold (backups, artifacts), checked after each tier
+///       tasks: 50            # swarm tasks the app may ask for: every service's replicas, summed
 ///
-/// A recipe's own lower service limits stay; higher ones, and none, get the ceiling.
+/// A recipe's own positive service limits at or below the ceiling stay; higher ones, none, zero
+/// (docker's "no limit") and unreadable ones get the ceiling.
 public struct RunCeilings: Sendable, Equatable {
     /// Seconds from the run's start until it is cancelled.
     public var deadline: TimeInterval
     public var services: ServiceCeilings
     /// Bytes the run's folder may hold (its checkouts, which go with the run, not counted).
     public var runFolderBytes: UInt64
+    /// Tasks the app may ask swarm for, over all its services (`RecipePolicy.tasks(in:)` counts them);
+    /// a recipe asking for more is refused before anything is deployed.
+    public var tasks: Int
 
-    public init(deadline: TimeInterval, services: ServiceCeilings, runFolderBytes: UInt64) {
+    public init(deadline: TimeInterval, services: ServiceCeilings, runFolderBytes: UInt64, tasks: Int = Self.defaultTasks) {
         self.deadline = deadline
         self.services = services
         self.runFolderBytes = runFolderBytes
+        self.tasks = tasks
     }
 
-    /// Fit for the fixture recipes and real ones: an hour, 2 GiB and 2 CPUs per service, 5 GiB of folder.
+    public static let defaultTasks = 50
+    /// Fit for the fixture recipes and real ones: an hour, 2 GiB and 2 CPUs per service, 5 GiB of
+    /// folder, 50 tasks.
     public static let defaults = RunCeilings(deadline: 3600, services: ServiceCeilings(memoryBytes: 2 << 30, cpus: 2),
-                                             runFolderBytes: 5 << 30)
+                                             runFolderBytes: 5 << 30, tasks: defaultTasks)
 
     /// "the run passed its 45 min deadline": the reason a run stopped by its deadline gives.
     public var deadlineReason: String { "the run passed its \(Self.durationText(deadline)) deadline" }
@@ -41,12 +49,15 @@ public struct RunCeilings: Sendable, Equatable {
         public var memoryBytes: UInt64?
         public var cpus: Double?
         public var runFolderBytes: UInt64?
+        public var tasks: Int?
 
-        public init(deadline: TimeInterval? = nil, memoryBytes: UInt64? = nil, cpus: Double? = nil, runFolderBytes: UInt64? = nil) {
+        public init(deadline: TimeInterval? = nil, memoryBytes: UInt64? = nil, cpus: Double? = nil, runFolderBytes: UInt64? = nil,
+                    tasks: Int? = nil) {
             self.deadline = deadline
             self.memoryBytes = memoryBytes
             self.cpus = cpus
             self.runFolderBytes = runFolderBytes
+            self.tasks = tasks
         }
     }
 
@@ -55,7 +66,7 @@ public struct RunCeilings: Sendable, Equatable {
         RunCeilings(deadline: overrides.deadline ?? deadline,
                     services: ServiceCeilings(memoryBytes: overrides.memoryBytes ?? services.memoryBytes,
                                               cpus: overrides.cpus ?? services.cpus),
-                    runFolderBytes: overrides.runFolderBytes ?? runFolderBytes)
+                    runFolderBytes: overrides.runFolderBytes ?? runFolderBytes, tasks: overrides.tasks ?? tasks)
     }
 }
 
@@ -72,6 +83,47 @@ public struct ServiceCeilings: Sendable, Equatable {
 
     /// "64 MiB memory, 2 CPUs".
     public var text: String { "\(ByteSize.text(memoryBytes)) memory, \(ByteSize.cpusText(cpus)) CPUs" }
+
+    /// The limits to write for one service: each the ceiling's value, or nil where the recipe's own stays.
+    public struct Limits: Sendable, Equatable {
+        public var memoryBytes: UInt64?
+        public var cpus: Double?
+
+        public init(memoryBytes: UInt64? = nil, cpus: Double? = nil) {
+            self.memoryBytes = memoryBytes
+            self.cpus = cpus
+        }
+    }
+
+    /// What `service` runs with under these ceilings. Only a positive limit at or below the ceiling
+    /// stays; none, a higher one, zero (docker's "no limit": `0`, `0b`, `0.0`, `0M`), a negative one
+    /// or one that cannot be read gets the ceiling. Pure.
+    public func limits(for service: ComposeProject.Service) -> Limits {
+        let memory = service.memoryLimit.flatMap(Self.memoryBytes)
+        let cpus = service.cpuLimit.flatMap(Self.cpus)
+        return Limits(memoryBytes: memory.map { $0 > 0 && $0 <= memoryBytes } == true ? nil : memoryBytes,
+                      cpus: cpus.map { $0 > 0 && $0 <= self.cpus } == true ? nil : self.cpus)
+    }
+
+    /// A compose memory size as docker reads it (`512M`, `1.5g`, `2GiB`, `1048576`: binary units), in bytes.
+    static func memoryBytes(_ text: String) -> UInt64? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
+        let number = trimmed.prefix { $0.isNumber || $0 == "." }
+        var unit = trimmed.dropFirst(number.count).trimmingCharacters(in: .whitespaces)
+        if unit.hasSuffix("b") { unit.removeLast() }
+        if unit.hasSuffix("i") { unit.removeLast() }
+        let powers: [String: Double] = ["": 0, "k": 1, "m": 2, "g": 3, "t": 4, "p": 5]
+        guard let value = Double(number), let power = powers[unit] else { return nil }
+        return UInt64(exactly: (value * pow(1024, power)).rounded(.down)) ?? .max
+    }
+
+    /// A compose `cpus` written as a plain decimal (`2`, `0.5`, `.25`); nil for anything else, so
+    /// that a form Swift reads one way and docker another (`0x1p1`, `inf`, `1/2`, `1e3`) never stays.
+    static func cpus(_ text: String) -> Double? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard trimmed.allSatisfy({ ("0"..."9").contains($0) || $0 == "." }) else { return nil }
+        return Double(trimmed)
+    }
 }
 
 /// How much of past runs' folders is kept (`retention:`; `keep_runs` also per recipe in
@@ -133,7 +185,7 @@ extension RunCeilings.Overrides {
             .wrongType(file: file, line: line, key: key, expected: expected)
         }
         guard let mapping = node.mapping else {
-            throw wrong(field, node.mark?.line, "a mapping of deadline, memory, cpus and run_folder")
+            throw wrong(field, node.mark?.line, "a mapping of deadline, memory, cpus, run_folder and tasks")
         }
         var overrides = Self()
         for (keyNode, value) in mapping {
@@ -154,12 +206,20 @@ extension RunCeilings.Overrides {
             case "run_folder":
                 guard let bytes = ByteSize.parse(text) else { throw wrong(path, line, "a size such as 5GiB, 500MiB or a number of bytes") }
                 overrides.runFolderBytes = bytes
+            case "tasks":
+                guard let count = Int(text), (1...Self.maxTasks).contains(count) else {
+                    throw wrong(path, line, "a whole number of tasks from 1 to \(Self.maxTasks), such as 50")
+                }
+                overrides.tasks = count
             default:
-                throw .unknownKey(file: file, line: line, key: path, known: ["deadline", "memory", "cpus", "run_folder"])
+                throw .unknownKey(file: file, line: line, key: path, known: ["deadline", "memory", "cpus", "run_folder", "tasks"])
             }
         }
         return overrides
     }
+
+    /// The most `tasks` a configuration may allow: far beyond any test app, well within what a count adds up.
+    static let maxTasks = 100_000
 
     /// `90s`, `45m`, `2h` in seconds; nil for anything else (or zero).
     static func duration(_ text: String) -> TimeInterval? {

@@ -45,7 +45,8 @@ public struct LintReport: Sendable, Codable, Equatable {
 /// Lint never stops at the first problem: a recipe whose compose files do not load still gets its
 /// `.env.sample`, README and tags checked.
 public enum RecipeLint {
-    public static let rules: [LintRule] = [
+    /// In code order; the content policy's rules (R016–R021, R023) among them.
+    public static let rules: [LintRule] = ([
         LintRule(code: "R001", severity: .error, title: "the compose files of the COMPOSE_FILE chain exist and parse"),
         LintRule(code: "R002", severity: .error, title: "there is an `app` service"),
         LintRule(code: "R003", severity: .error, title: "every service has an image"),
@@ -63,7 +64,7 @@ public enum RecipeLint {
         LintRule(code: "R015", severity: .warning, title: "a Traefik router on the `web-secure` entrypoint has TLS"),
     ] + RecipePolicy.rules + [
         LintRule(code: "R022", severity: .warning, title: "abra and a shell read every `abra.sh` export alike"),
-    ]
+    ]).sorted { $0.code < $1.code }
 
     /// The domain lint pretends an app has, so that names built from `STACK_NAME` can be checked.
     static let lintDomain = "lint.example"
@@ -72,8 +73,9 @@ public enum RecipeLint {
 
     /// Lints the recipe in `directory`. `tags` are the repository's tags (nil when the directory is
     /// not a git repository: the tag rules are then reported as unverifiable errors). What the
-    /// operator's `allowance` lets the recipe do is no finding.
-    public static func lint(directory: String, tags: [GitTag]?, allowance: PolicyAllowance = .none) -> LintReport {
+    /// operator's `allowance` lets the recipe do is no finding; `maxTasks` is the run's `ceilings.tasks`.
+    public static func lint(directory: String, tags: [GitTag]?, allowance: PolicyAllowance = .none,
+                            maxTasks: Int = RunCeilings.defaultTasks) -> LintReport {
         var findings: [LintFinding] = []
         func add(_ code: String, _ message: String, file: String? = nil, line: Int? = nil) {
             let severity = rules.first { $0.code == code }?.severity ?? .error
@@ -117,7 +119,7 @@ public enum RecipeLint {
             lintNames(project, recipe: URL(fileURLWithPath: directory).lastPathComponent, add: report)
             let composeFile = envSample?.location(of: "COMPOSE_FILE", ifItIs: environment["COMPOSE_FILE"])
             let findings = RecipePolicy.evaluate(project, checkout: directory, maxReplicas: allowance.maxReplicas,
-                                                 composeFileSetting: composeFile)
+                                                 maxTasks: maxTasks, composeFileSetting: composeFile)
             let policy = RecipePolicy.decide(findings, allowance: allowance)
             for finding in policy.refused + policy.warnings {
                 add(finding.code, finding.message, file: finding.location?.file, line: finding.location?.line)

@@ -41,7 +41,8 @@ public enum RecipePolicy {
     }
 
     /// One thing the policy found, where it is written, and which option would allow it (`nil`:
-    /// nothing can, a file outside the checkout).
+    /// nothing can: a file outside the checkout; more tasks than the run's ceiling, which the
+    /// operator raises in `ceilings.tasks` rather than allows past).
     public struct Finding: Sendable, Equatable {
         public var code: String
         public var severity: LintFinding.Severity
@@ -64,6 +65,7 @@ public enum RecipePolicy {
         LintRule(code: "R019", severity: .error, title: "every recipe file (compose, config, secret, env_file) is inside the recipe's checkout"),
         LintRule(code: "R020", severity: .error, title: "secrets, configs, volumes and networks are the app's own, external or named (or the proxy network)"),
         LintRule(code: "R021", severity: .error, title: "no service asks for more replicas than allowed (10 unless configured)"),
+        LintRule(code: "R023", severity: .error, title: "the app asks for no more tasks, all services' replicas summed, than the run's ceiling (50 unless configured)"),
     ]
 
     /// Where docker listens: a mount of it hands the engine, and so the host, to the container.
@@ -72,19 +74,20 @@ public enum RecipePolicy {
     static let sharedNetworks: Set = ["proxy"]
 
     /// Every finding of `project` (loaded from `checkout`), the ones an allowance would let through
-    /// included (`decide` sorts them). `composeFileSetting`: where `COMPOSE_FILE` is set, when the
-    /// recipe's files set it.
+    /// included (`decide` sorts them). `maxTasks`: the run's `ceilings.tasks`. `composeFileSetting`:
+    /// where `COMPOSE_FILE` is set, when the recipe's files set it.
     public static func evaluate(_ project: ComposeProject, checkout: String, maxReplicas: Int = PolicyAllowance.defaultMaxReplicas,
-                                composeFileSetting: ComposeProject.Location? = nil) -> [Finding] {
+                                maxTasks: Int = RunCeilings.defaultTasks, composeFileSetting: ComposeProject.Location? = nil) -> [Finding] {
         let composeFiles = project.refusedFiles.map {
             finding("R019", nil, "COMPOSE_FILE names \($0.name), which \($0.reason); cchost does not read it", composeFileSetting)
         }
         let services = project.services.values.sorted { $0.name < $1.name }
             .flatMap { findings(in: $0, checkout: checkout, maxReplicas: maxReplicas) }
-        return composeFiles + services + fileFindings(project, checkout: checkout) + objectFindings(project)
+        return composeFiles + services + taskFindings(project, maxTasks: maxTasks) + fileFindings(project, checkout: checkout)
+            + objectFindings(project)
     }
 
-    private static func finding(_ code: String, _ option: Option?, _ message: String, _ location: ComposeProject.Location?) -> Finding {
+    static func finding(_ code: String, _ option: Option?, _ message: String, _ location: ComposeProject.Location?) -> Finding {
         Finding(code: code, severity: rules.first { $0.code == code }?.severity ?? .error, option: option, message: message, location: location)
     }
 

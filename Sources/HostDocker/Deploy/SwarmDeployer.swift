@@ -73,30 +73,12 @@ public struct SwarmDeployer: Deployer {
     }
 
     /// `deploy.resources.limits` of `service` under the operator's ceilings, for the run's own compose
-    /// file (merged over the recipe's by `docker stack deploy`): a limit the recipe sets at or below
-    /// the ceiling is left alone; none, a higher one, or one that cannot be read gets the ceiling.
-    /// "" when nothing needs limiting. Pure.
+    /// file (merged over the recipe's by `docker stack deploy`): what `ServiceCeilings.limits(for:)`
+    /// decides, written out; "" when the recipe's own limits stay. Pure.
     static func limits(_ ceilings: ServiceCeilings, service: ComposeProject.Service) -> String {
-        var limits: [String] = []
-        if (service.memoryLimit.flatMap(Self.memoryBytes) ?? .max) > ceilings.memoryBytes {
-            limits.append("          memory: \"\(ceilings.memoryBytes)\"")
-        }
-        if (service.cpuLimit.flatMap { Double($0.trimmingCharacters(in: CharacterSet.whitespaces)) } ?? .infinity) > ceilings.cpus {
-            limits.append("          cpus: \"\(ceilings.cpus)\"")
-        }
-        return limits.isEmpty ? "" : "      resources:\n        limits:\n" + limits.joined(separator: "\n") + "\n"
-    }
-
-    /// A compose memory size as docker reads it (`512M`, `1.5g`, `2GiB`, `1048576`: binary units), in bytes.
-    static func memoryBytes(_ text: String) -> UInt64? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
-        let number = trimmed.prefix { $0.isNumber || $0 == "." }
-        var unit = trimmed.dropFirst(number.count).trimmingCharacters(in: .whitespaces)
-        if unit.hasSuffix("b") { unit.removeLast() }
-        if unit.hasSuffix("i") { unit.removeLast() }
-        let powers: [String: Double] = ["": 0, "k": 1, "m": 2, "g": 3, "t": 4, "p": 5]
-        guard let value = Double(number), let power = powers[unit] else { return nil }
-        return UInt64(exactly: (value * pow(1024, power)).rounded(.down)) ?? .max
+        let limits = ceilings.limits(for: service)
+        let lines = [limits.memoryBytes.map { "          memory: \"\($0)\"" }, limits.cpus.map { "          cpus: \"\($0)\"" }].compactMap { $0 }
+        return lines.isEmpty ? "" : "      resources:\n        limits:\n" + lines.joined(separator: "\n") + "\n"
     }
 
     /// `cchost.run` and, when the run belongs to a state folder, `cchost.state`.

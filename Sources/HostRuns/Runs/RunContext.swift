@@ -30,7 +30,7 @@ struct RunContext {
         self.installDeploys = installDeploys
         self.emit = emit
         policy = ContentPolicy(checkouts: [plan.base, plan.head].compactMap { $0 }, app: app, deployer: deployer,
-                               allowance: request.allowance)
+                               allowance: request.allowance, maxTasks: request.ceilings.tasks)
         // One readiness path for every plugin: the operator's, else the first recipe plugin's declaration.
         let readiness = request.readinessPath
             ?? plugins.first { $0.origin != .builtin && $0.info.metadata.readiness != nil }?.info.metadata.readiness?.path

@@ -9,7 +9,8 @@ struct LintOp: TierOp {
         do { tags = try GitRepository.open(run.plan.head.directory).tags() } catch {
             return OpResult(op: .lint, verdict: .unverified, detail: "the head's tags could not be read: \(error)", state: state)
         }
-        let report = RecipeLint.lint(directory: run.plan.head.directory, tags: tags, allowance: run.request.allowance)
+        let report = RecipeLint.lint(directory: run.plan.head.directory, tags: tags, allowance: run.request.allowance,
+                                     maxTasks: run.request.ceilings.tasks)
         let checks = RecipeLint.rules.map { rule -> RunRecord.CheckRecord in
             let findings = report.findings.filter { $0.code == rule.code }
             let detail = findings.map { ($0.location.map { "\($0): " } ?? "") + $0.message }.joined(separator: "; ")
