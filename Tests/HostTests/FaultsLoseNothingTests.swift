@@ -54,16 +54,17 @@ struct FaultsLoseNothingTests {
         let app = AppDeployment(runID: "3f9a0c1d", recipe: "notes-db", domain: "n-3f9a0c1d.ci.example",
                                 checkout: Checkout(directory: folder.path, ref: "1.0.0+1", commit: String(repeating: "a", count: 40)),
                                 workDirectory: folder.url, owner: "state-a")
-        let file = try SwarmDeployer().writeLabels(recipe, app: app, kind: .install(ref: "1.0.0+1"))
-        let yaml = try #require(try Yams.load(yaml: String(contentsOf: file, encoding: .utf8)) as? [String: Any])
-        let services = try #require(yaml["services"] as? [String: [String: [String: [String: String]]]])
+        let stack = SwarmDeployer().withAdditions(recipe, app: app, kind: .install(ref: "1.0.0+1"))
+        let yaml = try #require(try Yams.load(yaml: stack.json(escaping: true)) as? [String: Any])
+        let services = try #require(yaml["services"] as? [String: [String: Any]])
+        let labels = services.mapValues { (($0["deploy"] as? [String: Any])?["labels"] as? [String: String]) ?? [:] }
         #expect(Set(services.keys) == ["app", "db"])
-        for (name, service) in services {
-            #expect(service["deploy"]?["labels"]?["cchost.state"] == "state-a", "\(name)")
-            #expect(service["deploy"]?["labels"]?["cchost.run"] == "3f9a0c1d", "\(name)")
+        for (name, service) in labels {
+            #expect(service["cchost.state"] == "state-a", "\(name)")
+            #expect(service["cchost.run"] == "3f9a0c1d", "\(name)")
         }
-        #expect(services["app"]?["deploy"]?["labels"]?["coop-cloud.n-3f9a0c1d_ci_example.version"] == "1.0.0+1")
-        #expect(services["db"]?["deploy"]?["labels"]?.keys.contains { $0.hasPrefix("coop-cloud.") } == false)
+        #expect(labels["app"]?["coop-cloud.n-3f9a0c1d_ci_example.version"] == "1.0.0+1")
+        #expect(labels["db"]?.keys.contains { $0.hasPrefix("coop-cloud.") } == false)
     }
 
     @Test("the janitor of one state folder never picks another state's stack, a stack cchost never made, or a secret it did not make", .requiresDocker)

@@ -14,24 +14,6 @@ struct ServiceCeilingsTests {
         return service
     }
 
-    @Test("every service gets the ceilings; a recipe's own lower limits stay, higher or unreadable ones are replaced")
-    func limitsOverlay() {
-        let ceilings = ServiceCeilings(memoryBytes: 64 << 20, cpus: 2)
-        func limits(_ service: ComposeProject.Service) -> String { SwarmDeployer.limits(ceilings, service: service) }
-        let both = """
-                  resources:
-                    limits:
-                      memory: "67108864"
-                      cpus: "2.0"
-
-            """
-        #expect(limits(Self.service("app")) == both)
-        #expect(limits(Self.service("worker", memory: "${MEM}")) == both, "an unreadable limit gets the ceiling")
-        #expect(limits(Self.service("cache", memory: "1g", cpus: "0.5")) == "      resources:\n        limits:\n          memory: \"67108864\"\n")
-        #expect(limits(Self.service("db", memory: "32M", cpus: "4")) == "      resources:\n        limits:\n          cpus: \"2.0\"\n")
-        #expect(limits(Self.service("app", memory: "16MiB", cpus: "1")) == "")
-    }
-
     /// (memory written, cpus written, memory to write, cpus to write): nil where the recipe's own stays.
     @Test("only a positive limit at or below the ceiling stays; none, zero, negative, unreadable or higher gets the ceiling", arguments: [
         (nil, nil, UInt64(64 << 20) as UInt64?, 2 as Double?),
@@ -72,10 +54,14 @@ struct ServiceCeilingsTests {
                   resources:
                     limits: {memory: "0", cpus: "0"}
             """.utf8).write(to: checkout.url.appendingPathComponent("compose.yml"))
-        let project = try ComposeProject.load(directory: checkout.path, environment: [:])
-        let service = try #require(project.services["app"])
-        #expect(SwarmDeployer.limits(ServiceCeilings(memoryBytes: 64 << 20, cpus: 0.5), service: service)
-                    == "      resources:\n        limits:\n          memory: \"67108864\"\n          cpus: \"0.5\"\n")
+        try Data("DOMAIN=z.ci.example\n".utf8).write(to: checkout.url.appendingPathComponent(".env.sample"))
+        let recipe = try Recipe.load(directory: checkout.path)
+        let app = AppDeployment(runID: "r1", recipe: "zero", domain: "z.ci.example",
+                                checkout: Checkout(directory: checkout.path, ref: "1.0.0", commit: String(repeating: "a", count: 40)),
+                                workDirectory: checkout.url, serviceCeilings: ServiceCeilings(memoryBytes: 64 << 20, cpus: 0.5))
+        let limits = SwarmDeployer().withAdditions(recipe, app: app, kind: .install(ref: "1.0.0"))["services"]?["app"]?["deploy"]?["resources"]?["limits"]
+        #expect(limits?["memory"]?.text == "67108864")
+        #expect(limits?["cpus"]?.text == "0.5")
     }
 
     @Test("compose memory sizes read as docker reads them", arguments: [

@@ -77,7 +77,7 @@ public struct Recipe: Sendable, Equatable {
 }
 
 /// Reading a recipe's files: through `TextFile`, with its reasons as `RecipeError`s.
-enum RecipeFile {
+public enum RecipeFile {
     /// The file's text, or `nil` when nothing exists at `path`.
     static func text(at path: String) throws(RecipeError) -> String? {
         do { return try TextFile.read(path) } catch { throw .unreadable(file: path, reason: error.reason) }

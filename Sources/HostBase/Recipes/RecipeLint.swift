@@ -296,7 +296,7 @@ public enum RecipeLint {
         }
     }
 
-    static func relative(_ path: String, to directory: String) -> String {
+    public static func relative(_ path: String, to directory: String) -> String {
         let base = URL(fileURLWithPath: directory).standardizedFileURL.path + "/"
         let full = URL(fileURLWithPath: path).standardizedFileURL.path
         return full.hasPrefix(base) ? String(full.dropFirst(base.count)) : path

@@ -92,9 +92,16 @@ public struct AbraDeployer: Deployer {
 
     // MARK: Deploy
 
-    public func deploy(_ app: AppDeployment, as kind: DeployKind) throws(DeployError) {
+    /// abra reads and deploys the recipe itself: cchost renders the copy abra reads with the env
+    /// abra deploys with, checks the content policy on that, and keeps the rendered stack as the
+    /// deploy's record of what was checked (abra is not handed it).
+    @discardableResult
+    public func deploy(_ app: AppDeployment, as kind: DeployKind) throws(DeployError) -> RenderedDeploy? {
         try prepare(app)
-        for (key, network) in try recipe(of: app).compose.networks where network.external {
+        let recipe = try recipe(of: app, in: recipeDirectory(app).path)
+        try StackPreparation.check(recipe, app: app)
+        let rendered = try StackPreparation.write(recipe.compose.rendered, recipe: recipe, app: app)
+        for (key, network) in recipe.compose.networks where network.external {
             try cli.ensureOverlayNetwork(network.name ?? key, stack: app.stack)
         }
         if !FileManager.default.fileExists(atPath: envFile(app).path) {
@@ -116,6 +123,7 @@ public struct AbraDeployer: Deployer {
         arguments += ["--no-input", "--no-domain-checks", "--no-converge-checks"]
         logger.info("deploying through abra", metadata: ["stack": "\(app.stack)", "ref": "\(app.checkout.ref)"])
         try run(arguments, app: app, timeout: 300)
+        return rendered
     }
 
     /// The values in what `app secret generate` printed: a two-column NAME / VALUE table (plain or

@@ -23,10 +23,18 @@ public struct AppDeployment: Sendable, Equatable {
     /// The identity of the state folder the run belongs to (see `StateIdentity`): labelled on what the
     /// deploy creates, so that only that folder's janitor ever reaps it.
     public var owner: String?
+    /// What the operator lets this recipe do that the content policy refuses; every deploy checks
+    /// its rendered stack under it.
+    public var allowance: PolicyAllowance
+    /// The most swarm tasks the app may ask for (`ceilings.tasks`).
+    public var maxTasks: Int
 
     public init(runID: String, recipe: String, domain: String, checkout: Checkout, overrides: [String: String] = [:],
-                workDirectory: URL, serviceCeilings: ServiceCeilings? = nil, owner: String? = nil) {
+                workDirectory: URL, serviceCeilings: ServiceCeilings? = nil, owner: String? = nil, allowance: PolicyAllowance = .none,
+                maxTasks: Int = RunCeilings.defaultTasks) {
         self.owner = owner
+        self.allowance = allowance
+        self.maxTasks = maxTasks
         self.runID = runID
         self.recipe = recipe
         self.domain = domain
@@ -154,8 +162,11 @@ public protocol Deployer: Sendable {
     var defaultTimeout: Int { get }
     /// Secret values the backend generated or learnt, for redaction.
     var secrets: SecretLedger { get }
-    /// Deploys `app` (creating what it needs first: network, secrets, env).
-    func deploy(_ app: AppDeployment, as kind: DeployKind) throws(DeployError)
+    /// Deploys `app` (creating what it needs first: network, secrets, env): its recipe rendered,
+    /// checked by the content policy and written (`StackPreparation`) before anything reaches the
+    /// engine. Returns the rendered stack the deploy wrote (nil for a backend that writes none).
+    @discardableResult
+    func deploy(_ app: AppDeployment, as kind: DeployKind) throws(DeployError) -> RenderedDeploy?
     /// Runs the recipe's backup (pre-hooks, archives of the labelled volumes, post-hooks) into the
     /// run's folder `folder` (`backup` for the backup tier's; the data proof takes others).
     func backup(_ app: AppDeployment, into folder: String) throws(DeployError) -> BackupRecord
@@ -189,10 +200,11 @@ extension Deployer {
     public func backup(_ app: AppDeployment) throws(DeployError) -> BackupRecord { try backup(app, into: "backup") }
 
     /// The recipe as this app deploys it: with the app's env once it exists, `DOMAIN` and
-    /// `STACK_NAME` always the app's own.
-    public func recipe(of app: AppDeployment) throws(DeployError) -> Recipe {
+    /// `STACK_NAME` always the app's own; read from the app's checkout, or from `directory` (the
+    /// copy a backend deploys from).
+    public func recipe(of app: AppDeployment, in directory: String? = nil) throws(DeployError) -> Recipe {
         do {
-            return try Recipe.load(directory: app.checkout.directory, appEnvironment: app.environment,
+            return try Recipe.load(directory: directory ?? app.checkout.directory, appEnvironment: app.environment,
                                    environmentOverrides: app.overrides.merging(["DOMAIN": app.domain, "STACK_NAME": app.stack]) { $1 })
         } catch {
             throw DeployError(operation: "read recipe", stack: app.stack, reason: error.description)

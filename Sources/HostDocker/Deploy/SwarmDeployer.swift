@@ -29,23 +29,46 @@ public struct SwarmDeployer: Deployer {
         self.defaultTimeout = defaultTimeout
     }
 
-    public func deploy(_ app: AppDeployment, as kind: DeployKind) throws(DeployError) {
-        let recipe = try recipe(of: app)
-        // The content policy refuses such a recipe before any deploy; docker must never read one either.
-        if let refused = recipe.compose.refusedFiles.first {
-            throw DeployError(operation: "deploy", stack: app.stack, reason: "COMPOSE_FILE names \(refused.name), which \(refused.reason)")
-        }
-        try FileManager.default.createDirectoryIfMissing(app.workDirectory, stack: app.stack)
-        try ensureExternalNetworks(recipe.compose, stack: app.stack)
-        try ensureSecrets(recipe, app: app)
-        let labels = try writeLabels(recipe, app: app, kind: kind)
-        try writeEnvironment(recipe, app: app)
-        logger.info("deploying", metadata: ["stack": "\(app.stack)", "ref": "\(app.checkout.ref)"])
-        try cli.deployStack(app.stack, composeFiles: recipe.compose.files + [labels.path], environment: recipe.environment)
+    /// Renders, checks and writes the stack (`prepare`), then deploys what was written.
+    @discardableResult
+    public func deploy(_ app: AppDeployment, as kind: DeployKind) throws(DeployError) -> RenderedDeploy? {
+        let prepared = try prepare(app, as: kind)
+        try deploy(prepared, app: app)
+        return prepared.rendered
     }
 
-    /// The labels abra puts on an app, in an extra compose file of this run (never in the checkout).
-    func writeLabels(_ recipe: Recipe, app: AppDeployment, kind: DeployKind) throws(DeployError) -> URL {
+    /// A deploy's stack, rendered, checked and written; nothing of it has reached docker yet.
+    public struct PreparedDeploy: Sendable {
+        public let recipe: Recipe
+        public let rendered: RenderedDeploy
+    }
+
+    /// The first half of a deploy: the recipe rendered with the env this deploy uses, the content
+    /// policy checked on that rendered stack, cchost's labels and limits added, and the stack and
+    /// copies of the files it references written into the app's folder.
+    public func prepare(_ app: AppDeployment, as kind: DeployKind) throws(DeployError) -> PreparedDeploy {
+        let recipe = try recipe(of: app)
+        try StackPreparation.check(recipe, app: app)
+        try FileManager.default.createDirectoryIfMissing(app.workDirectory, stack: app.stack)
+        let stack = withAdditions(recipe, app: app, kind: kind)
+        return PreparedDeploy(recipe: recipe, rendered: try StackPreparation.write(stack, recipe: recipe, app: app))
+    }
+
+    /// The second half: what the stack needs that docker does not create (external networks,
+    /// generated secrets), then `docker stack deploy` of the written stack alone.
+    public func deploy(_ prepared: PreparedDeploy, app: AppDeployment) throws(DeployError) {
+        let recipe = prepared.recipe
+        try ensureExternalNetworks(recipe.compose, stack: app.stack)
+        try ensureSecrets(recipe, app: app)
+        try writeEnvironment(recipe, app: app)
+        logger.info("deploying", metadata: ["stack": "\(app.stack)", "ref": "\(app.checkout.ref)", "rendered": "\(prepared.rendered.file)"])
+        try cli.deployStack(app.stack, composeFiles: [app.workDirectory.appendingPathComponent(prepared.rendered.file).path], environment: [:])
+    }
+
+    /// The rendered stack with what abra and cchost put on an app: the coop-cloud labels on `app`,
+    /// on every service the run's labels (what the janitor reads to tell its own stacks) and,
+    /// under the operator's ceilings, its resource limits.
+    func withAdditions(_ recipe: Recipe, app: AppDeployment, kind: DeployKind) -> StackNode {
         let prefix = "coop-cloud.\(app.stack)."
         let recipeVersion = recipe.compose.services["app"]?.deployLabels[prefix + "version"]
         let (version, chaos, chaosVersion): (String, String, String)
@@ -56,38 +79,28 @@ public struct SwarmDeployer: Deployer {
         let timeout = recipe.compose.services["app"]?.deployLabels[prefix + "timeout"] ?? String(defaultTimeout)
         let coopCloud = [("version", version), ("chaos", chaos), ("chaos-version", chaosVersion), ("recipe", recipe.name),
                          ("timeout", timeout)].map { (prefix + $0.0, $0.1) }
-        // Every service carries the run and its state folder (what the janitor reads to tell its own
-        // stacks) and, under the operator's ceilings, its resource limits.
-        let services = Set(recipe.compose.services.keys).union(["app"]).sorted().map { service in
-            let labels = (service == "app" ? coopCloud : []) + ownerLabels(app)
-            let limits = app.serviceCeilings.flatMap { ceilings in recipe.compose.services[service].map { Self.limits(ceilings, service: $0) } } ?? ""
-            return "  \(Self.quoted(service)):\n    deploy:\n      labels:\n"
-                + labels.map { "        \(Self.quoted($0.0)): \(Self.quoted($0.1))\n" }.joined() + limits
+        var stack = recipe.compose.rendered
+        for (name, service) in recipe.compose.services {
+            let at = service.location
+            stack.update(["services", name, "deploy", "labels"]) { labels in
+                for (key, value) in (name == "app" ? coopCloud : []) + ownerLabels(app) {
+                    labels.set(key, to: StackNode(.string(value), at: at))
+                }
+            }
+            guard let ceilings = app.serviceCeilings else { continue }
+            let limits = ceilings.limits(for: service)
+            stack.update(["services", name, "deploy", "resources", "limits"]) { node in
+                if let memory = limits.memoryBytes { node.set("memory", to: StackNode(.string(String(memory)), at: at)) }
+                if let cpus = limits.cpus { node.set("cpus", to: StackNode(.string(String(cpus)), at: at)) }
+            }
         }
-        let text = "version: \"3.8\"\nservices:\n" + services.joined()
-        let file = app.workDirectory.appendingPathComponent("cchost-labels.yml")
-        do { try Data(text.utf8).write(to: file) } catch {
-            throw DeployError(operation: "write labels", stack: app.stack, reason: error.localizedDescription, isHostFault: true)
-        }
-        return file
-    }
-
-    /// `deploy.resources.limits` of `service` under the operator's ceilings, for the run's own compose
-    /// file (merged over the recipe's by `docker stack deploy`): what `ServiceCeilings.limits(for:)`
-    /// decides, written out; "" when the recipe's own limits stay. Pure.
-    static func limits(_ ceilings: ServiceCeilings, service: ComposeProject.Service) -> String {
-        let limits = ceilings.limits(for: service)
-        let lines = [limits.memoryBytes.map { "          memory: \"\($0)\"" }, limits.cpus.map { "          cpus: \"\($0)\"" }].compactMap { $0 }
-        return lines.isEmpty ? "" : "      resources:\n        limits:\n" + lines.joined(separator: "\n") + "\n"
+        return stack
     }
 
     /// `cchost.run` and, when the run belongs to a state folder, `cchost.state`.
     func ownerLabels(_ app: AppDeployment) -> [(String, String)] {
         [("cchost.run", app.runID)] + (app.owner.map { [(StateIdentity.label, $0)] } ?? [])
     }
-
-    /// A YAML double-quoted string (JSON's quoting is YAML's); never a fallback that names another label.
-    static func quoted(_ text: String) -> String { JSONValue.quoted(text) }
 
     /// The app's env file, as abra keeps one per app (kept in the run folder, removed at teardown).
     func writeEnvironment(_ recipe: Recipe, app: AppDeployment) throws(DeployError) {

@@ -13,21 +13,33 @@ struct ContentPolicy {
     /// Each allowed finding, `docker_socket: message (compose.yml:12)`.
     var allowed: [String] = []
 
+    /// `app` as each checkout deploys: the base with its own env, the head with its own (a fresh
+    /// install of it) and the head with the base's env, which is how the upgrade deploys it (abra
+    /// keeps the env an app was installed with): a head whose own `.env.sample` names other files
+    /// than the base's `COMPOSE_FILE` is checked as both.
     init(checkouts: [Checkout], app: AppDeployment, deployer: any Deployer, allowance: PolicyAllowance, maxTasks: Int) {
-        for checkout in checkouts {
-            var app = app
-            app.checkout = checkout
-            let recipe: Recipe
-            do { recipe = try deployer.recipe(of: app) } catch {
-                refused.appendNew(["\(checkout.ref) could not be read to check it: \(error.description)"])
-                continue
+        var baseEnvironment: [String: String]?
+        for (index, checkout) in checkouts.enumerated() {
+            var readings: [AppDeployment] = []
+            var fresh = app
+            fresh.checkout = checkout
+            readings.append(fresh)
+            if index > 0, let baseEnvironment {
+                var upgraded = fresh
+                upgraded.environment = baseEnvironment
+                readings.append(upgraded)
             }
-            let composeFile = recipe.envSample.location(of: "COMPOSE_FILE", ifItIs: recipe.environment["COMPOSE_FILE"])
-            let findings = RecipePolicy.evaluate(recipe.compose, checkout: checkout.directory, maxReplicas: allowance.maxReplicas,
-                                                 maxTasks: maxTasks, composeFileSetting: composeFile)
-            let decision = RecipePolicy.decide(findings, allowance: allowance)
-            refused.appendNew(decision.refused.map { $0.line(relativeTo: checkout.directory) })
-            allowed.appendNew(decision.allowed.map { "\($0.option?.rawValue ?? "?"): \($0.line(relativeTo: checkout.directory))" })
+            for reading in readings {
+                let recipe: Recipe
+                do { recipe = try deployer.recipe(of: reading) } catch {
+                    refused.appendNew(["\(checkout.ref) could not be read to check it: \(error.description)"])
+                    continue
+                }
+                if index == 0 { baseEnvironment = recipe.envSample.values }
+                let decision = StackPreparation.decide(recipe, allowance: allowance, maxTasks: maxTasks)
+                refused.appendNew(decision.refused.map { $0.line(relativeTo: checkout.directory) })
+                allowed.appendNew(decision.allowed.map { "\($0.option?.rawValue ?? "?"): \($0.line(relativeTo: checkout.directory))" })
+            }
         }
     }
 

@@ -170,6 +170,9 @@ public struct RunRecord: Sendable, Codable, Equatable {
     /// What the operator's allowance let the recipe do that the content policy refuses, each
     /// `option: finding (file:line)`; nil when it let nothing through. Shown in every report.
     public var allowances: [String]?
+    /// Each deploy's rendered stack: its file in the run's folder (`deploys/1/rendered.yml`), its
+    /// digest and the digests of the recipe files copied beside it. nil before any deploy.
+    public var renderedStacks: [RenderedDeploy]?
 
     public enum Start: String, Sendable, Codable { case cold, warm, quick }
 

@@ -24,7 +24,8 @@ struct RunState {
     static func app(of request: RunRequest, plan: RunPlan, owner: String?) -> AppDeployment {
         AppDeployment(runID: plan.runID, recipe: request.recipe, domain: plan.domain, checkout: plan.base ?? plan.head,
                       overrides: request.environment, workDirectory: plan.work,
-                      serviceCeilings: request.ceilings.services, owner: owner)
+                      serviceCeilings: request.ceilings.services, owner: owner, allowance: request.allowance,
+                      maxTasks: request.ceilings.tasks)
     }
 
     /// The latest of the host's own data checks among `checks` (an op's, never a plugin's, which

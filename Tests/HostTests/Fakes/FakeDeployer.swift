@@ -55,8 +55,9 @@ final class FakeDeployer: Deployer {
         if let failure { throw failure }
     }
 
-    func deploy(_ app: AppDeployment, as kind: DeployKind) throws(DeployError) {
+    func deploy(_ app: AppDeployment, as kind: DeployKind) throws(DeployError) -> RenderedDeploy? {
         let recipe = try recipe(of: app)
+        try StackPreparation.check(recipe, app: app)
         switch kind {
         case .install(let ref):
             try called("install", app)
@@ -84,6 +85,8 @@ final class FakeDeployer: Deployer {
             }
         }
         behaviour.withLock { $0.afterDeploy }?(app, kind)
+        // The fake deploys no file; what it would have handed docker is not written.
+        return nil
     }
 
     let givesFreshVolumes = false

@@ -75,8 +75,9 @@ extension RunContext {
             // The app gets the env `abra app new` gives it, from this `.env.sample`: later deploys read it.
             state.app.environment = try deployer.recipe(of: state.app).envSample.values
             for _ in 0..<installDeploys {
-                try deployer.deploy(state.app, as: .install(ref: ref))
+                let rendered = try deployer.deploy(state.app, as: .install(ref: ref))
                 state.record.deployCount += 1
+                state.record.renderedStacks = (state.record.renderedStacks ?? []) + [rendered].compactMap { $0 }
             }
         } catch {
             return failed(error.description, abort: "install failed", verdict: error.verdict)

@@ -35,7 +35,8 @@ struct UpgradeOp: TierOp {
         guard missing.isEmpty else { return result(.fail, UpgradeDrift.missingDetail(missing, in: headRecipe, version: run.plan.headVersion)) }
         let started = Date()
         do {
-            try run.deployer.deploy(state.app, as: .chaosUpgrade)
+            let rendered = try run.deployer.deploy(state.app, as: .chaosUpgrade)
+            state.record.renderedStacks = (state.record.renderedStacks ?? []) + [rendered].compactMap { $0 }
         } catch {
             return result(error.verdict, error.description)
         }
