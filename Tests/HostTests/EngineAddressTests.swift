@@ -62,6 +62,27 @@ struct EngineAddressTests {
         #expect(error.description == "/etc/cchost/config.yml:\(line): \(message)")
     }
 
+    @Test("cchost with a tcp:// DOCKER_HOST stops at startup, saying so, before asking any engine")
+    func commandRefusesTCP() throws {
+        let state = try TemporaryDirectory("state")
+        let result = try run(TestPaths.cli, ["janitor", "--dry-run"],
+                             environment: ["CCHOST_STATE_DIR": state.path, "DOCKER_HOST": "tcp://10.0.0.2:2375", "PATH": "/usr/bin:/bin"])
+        #expect(result.status == 2, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.isEmpty, "\(result.stdout)")
+        #expect(result.stderr.hasPrefix("cchost: DOCKER_HOST 'tcp://10.0.0.2:2375' is not a unix socket"), "\(result.stderr)")
+    }
+
+    @Test("cchost asks the engine the configuration names, whatever DOCKER_HOST says")
+    func commandUsesConfiguredEngine() throws {
+        let state = try TemporaryDirectory("state")
+        try "state_dir: \(state.path)\ndocker_host: unix://\(state.path)/configured.sock\n"
+            .write(toFile: state.file("config.yml"), atomically: true, encoding: .utf8)
+        let result = try run(TestPaths.cli, ["janitor", "--dry-run"],
+                             environment: ["CCHOST_CONFIG": state.file("config.yml"), "DOCKER_HOST": "tcp://10.0.0.2:2375", "PATH": "/usr/bin:/bin"])
+        #expect(result.status == 2, "\(result.stdout)\(result.stderr)")
+        #expect(result.stderr.contains("\(state.path)/configured.sock") && !result.stderr.contains("10.0.0.2"), "\(result.stderr)")
+    }
+
     @Test("clients built on a refused address run nothing and ask no engine, saying why")
     func refusedClients() throws {
         let refusal = EngineAddressError(value: "tcp://10.0.0.2:2375", reason: .notUnixSocket, source: "DOCKER_HOST")
