@@ -25,12 +25,13 @@ struct JanitorCommand: ParsableCommand {
     @Flag(help: "Only say what would be reaped.") var dryRun = false
 
     func run() throws {
-        var (janitor, configuration) = try failingClearly { () throws -> (Janitor, Configuration) in
+        var (janitor, configuration, docker) = try failingClearly { () throws -> (Janitor, Configuration, DockerEngine) in
             let configuration = try Configuration.load()
+            let docker = try DockerEngine(configuration)
             let state = URL(fileURLWithPath: configuration.stateDirectory)
             let registry = ActiveRuns(directory: state.appendingPathComponent("runs/active"))
-            return (Janitor(deployer: SwarmDeployer(), registry: registry, owner: try StateIdentity.of(stateDirectory: state),
-                            baseDomain: baseDomain), configuration)
+            return (Janitor(deployer: docker.swarm(), registry: registry, owner: try StateIdentity.of(stateDirectory: state),
+                            baseDomain: baseDomain), configuration, docker)
         }
         // Opened (and checked, when a run was killed) before the janitor reaps what the killed runs left.
         let store = Result { try StateStore.toWrite(stateDirectory: configuration.stateDirectory) }
@@ -53,7 +54,7 @@ struct JanitorCommand: ParsableCommand {
             failed = reaped.contains { !$0.leftovers.isEmpty || !$0.problems.isEmpty }
         }
         do {
-            let unused = try Janitor.unusedRetainedVolumes(store: try store.get(), volumes: RetainedVolumes(stateDirectory: configuration.stateDirectory),
+            let unused = try Janitor.unusedRetainedVolumes(store: try store.get(), volumes: RetainedVolumes(docker: docker.daemon, stateDirectory: configuration.stateDirectory),
                                                            dryRun: dryRun)
             for volume in unused { print("\(dryRun ? "would remove" : "removed") retained volume \(volume): no canonical uses it") }
             if unused.isEmpty { print("no unused retained volume") }

@@ -70,6 +70,7 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let record = try failingClearly { () throws -> RunRecord in
             let setup = try sandbox.setup()
+            let docker = try DockerEngine(setup.configuration)
             let settings = setup.configuration.recipes.first { $0.name == self.recipe }
             guard let repository = repo ?? settings?.upstream else {
                 throw Failure(message: "give --repo: \(recipe) is not among the configuration's recipes", status: 2)
@@ -80,11 +81,10 @@ struct RunCommand: ParsableCommand {
             defer { withExtendedLifetime(reader) {} }
             let canonical = try reader.map(\.canonical) ?? store.canonical(recipe: self.recipe)
             let timeout = settings?.timeout ?? 300
-            let deployer: any Deployer = backend == "abra" ? AbraDeployer(abra: try abraExecutable(), defaultTimeout: timeout)
-                : SwarmDeployer(defaultTimeout: timeout)
+            let deployer = try docker.deployer(backend: backend, abra: try abraExecutable(), defaultTimeout: timeout)
             let runs = URL(fileURLWithPath: setup.configuration.stateDirectory).appendingPathComponent("runs")
             let cancellation = RunCancellation()
-            TeardownOnSignal.install(deployer: SwarmDeployer(), registry: ActiveRuns(directory: runs.appendingPathComponent("active")),
+            TeardownOnSignal.install(deployer: docker.swarm(), registry: ActiveRuns(directory: runs.appendingPathComponent("active")),
                                      cancellation: cancellation)
             let engine = try makeRunEngine(setup: setup, recipe: recipe, deployer: deployer, runs: runs, recorder: store,
                                            events: { [started = Date()] event in

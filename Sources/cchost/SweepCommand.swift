@@ -26,6 +26,7 @@ struct SweepCommand: ParsableCommand {
             if let config { setenv("CCHOST_CONFIG", config, 1) }
             let setup = try sandbox.setup()
             let configuration = setup.configuration
+            let docker = try DockerEngine(configuration)
             // Checked before the sweep writes anything, plugin cache included.
             let store = try StateStore.toWrite(stateDirectory: configuration.stateDirectory, check: true)
             let found = try setup.plugins(forRecipe: nil, checkout: nil)
@@ -34,14 +35,14 @@ struct SweepCommand: ParsableCommand {
             let recipes = try SweepPlan.enrolled(configuration, plugins: installed)
             let runs = URL(fileURLWithPath: configuration.stateDirectory).appendingPathComponent("runs")
             let cancellation = RunCancellation()
-            TeardownOnSignal.install(deployer: SwarmDeployer(), registry: ActiveRuns(directory: runs.appendingPathComponent("active")),
+            TeardownOnSignal.install(deployer: docker.swarm(), registry: ActiveRuns(directory: runs.appendingPathComponent("active")),
                                      cancellation: cancellation)
             let runner = SweepRunner(
-                configuration: configuration, store: store,
+                configuration: configuration, store: store, docker: docker.daemon,
                 makeEngine: { recipe in
-                    let deployer: any Deployer = configuration.backend == "abra"
-                        ? AbraDeployer(abra: ProcessInfo.processInfo.environment["CCHOST_ABRA"] ?? "abra", defaultTimeout: recipe.timeout ?? 300)
-                        : SwarmDeployer(defaultTimeout: recipe.timeout ?? 300)
+                    let deployer = docker.deployer(backend: configuration.backend,
+                                                   abra: ProcessInfo.processInfo.environment["CCHOST_ABRA"] ?? "abra",
+                                                   defaultTimeout: recipe.timeout ?? 300)
                     return try makeRunEngine(setup: setup, recipe: recipe.name, deployer: deployer, runs: runs, recorder: store,
                                              events: { printError("cchost: [\(recipe.name)] \($0.line)") })
                 },

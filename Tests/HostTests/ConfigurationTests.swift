@@ -244,7 +244,7 @@ struct ConfigurationTests {
         }
         #expect(error == .unknownKey(file: source, line: 4, key: "plugin_path", known: [
             "state_dir", "plugin_paths", "allowlist", "worker_path", "operator_plugins", "recipes", "concurrency", "backend", "base_domain",
-            "ceilings", "retention",
+            "ceilings", "retention", "docker_host",
         ]))
         #expect(error.description.hasPrefix("\(source):4: unknown key 'plugin_path'"))
     }

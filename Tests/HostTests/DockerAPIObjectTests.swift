@@ -111,24 +111,3 @@ extension DockerAPITests {
         #expect(error?.engineMessage?.contains("in use") == true, "\(String(describing: error))")
     }
 }
-
-/// Where the client finds the engine.
-@Suite("DockerAPI socket")
-struct DockerAPISocketTests {
-    @Test("the socket is DOCKER_HOST's when it names a unix socket, else the default; anything else is kept to fail clearly",
-          arguments: [
-              ([:], "/var/run/docker.sock"), (["DOCKER_HOST": ""], "/var/run/docker.sock"),
-              (["DOCKER_HOST": "unix:///run/user/1000/docker.sock"], "/run/user/1000/docker.sock"),
-              (["DOCKER_HOST": "tcp://10.0.0.2:2375"], "tcp://10.0.0.2:2375"),
-          ])
-    func socketPath(environment: [String: String], expected: String) {
-        #expect(DockerAPI.defaultSocketPath(environment: environment) == expected)
-    }
-
-    @Test("a DOCKER_HOST that is not a unix socket is unreachable, saying so")
-    func tcpHostIsRefused() {
-        let error = #expect(throws: DockerAPIError.self) { try DockerAPI(socketPath: "tcp://10.0.0.2:2375").version() }
-        #expect(error?.description.contains("tcp://10.0.0.2:2375") == true)
-        #expect(error?.description.contains("unix socket") == true)
-    }
-}

@@ -1,4 +1,5 @@
 import Foundation
+import HostBase
 @testable import HostDocker
 import Testing
 
@@ -113,13 +114,15 @@ enum DockerFixture {
 
     /// `docker stack deploy` of a uniquely named stack (`cchost-test-<prefix>…`) whose one `app`
     /// service runs the suite's busybox image: `app` is the service's YAML below `image:`, `rest`
-    /// the file's top-level sections after `services:`, both indented as in the file.
-    static func deployStack(_ prefix: String, app: String, rest: String = "", in folder: TemporaryDirectory) throws -> String {
+    /// the file's top-level sections after `services:`, both indented as in the file; `environment`
+    /// is the deploy's per-call environment (the file's interpolation).
+    static func deployStack(_ prefix: String, app: String, rest: String = "", environment: [String: String] = [:],
+                            in folder: TemporaryDirectory) throws -> String {
         let stack = "cchost-test-\(prefix)\(UUID().uuidString.prefix(6).lowercased())"
         let compose = folder.url.appendingPathComponent("compose.yml")
         try "version: \"3.8\"\nservices:\n  app:\n    image: \(try imageReady.get())\n\(app)\n\(rest)\n"
             .write(to: compose, atomically: true, encoding: .utf8)
-        try DockerCLI().deployStack(stack, composeFiles: [compose.path], environment: [:])
+        try DockerCLI().deployStack(stack, composeFiles: [compose.path], environment: environment)
         return stack
     }
 
@@ -458,7 +461,7 @@ struct DockerAPIWireTests {
     @Test("a socket nobody listens on is unreachable, with what to check")
     func unreachableSocket() throws {
         let folder = try TemporaryDirectory("cchost-engine")
-        let api = DockerAPI(socketPath: folder.file("docker.sock"))
+        let api = DockerAPI(address: try EngineAddress(socketPath: folder.file("docker.sock")))
         do {
             _ = try api.version()
             Issue.record("a missing socket answered")

@@ -124,7 +124,7 @@ struct HostileStateTests {
     @Test("an unknown top-level key lists every key the configuration accepts, and each listed key is accepted", arguments: [
         ("colour: red\n", "colour",
          ["state_dir", "plugin_paths", "allowlist", "worker_path", "operator_plugins", "recipes", "concurrency", "backend", "base_domain",
-          "ceilings", "retention"]),
+          "ceilings", "retention", "docker_host"]),
         ("operator_plugins:\n  disk_mb: 5\n", "operator_plugins.disk_mb", ["memory_mb", "cpu_seconds", "call_timeout"]),
         ("recipes:\n  - name: x\n    upstream: /u\n    colour: red\n", "recipes[0].colour",
          ["name", "upstream", "mirror", "enrolled", "timeout", "stages", "env", "readiness", "checks", "ceilings", "retention", "allow",

@@ -182,7 +182,7 @@ struct TeardownTests {
 
     @Test("an engine that does not answer: teardown is unverified naming every kind, never clean", .requiresDocker)
     func unreachableEngine() throws {
-        let docker = DockerDaemon(api: DockerAPI(socketPath: "/nonexistent/docker.sock", requestTimeout: 2))
+        let docker = DockerDaemon(api: DockerAPI(address: try EngineAddress(socketPath: "/nonexistent/docker.sock"), requestTimeout: 2))
         let result = StackTeardown(docker: docker, timeout: 2).run(stack: Self.stack)
         #expect(!result.isClean)
         #expect(result.unknown.count >= DeployedObject.Kind.allCases.count)

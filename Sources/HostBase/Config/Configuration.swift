@@ -12,6 +12,7 @@ import Yams
 ///     worker_path: /usr/libexec/cchost-worker
 ///     ceilings: {deadline: 60m, memory: 2GiB, cpus: 2, run_folder: 5GiB}   # see Ceilings.swift
 ///     retention: {keep_runs: 10, max_size: 20GiB}
+///     docker_host: unix:///var/run/docker.sock   # the engine; else cchost's DOCKER_HOST (see EngineAddress)
 ///
 /// An environment variable set to the empty string counts as unset.
 public struct Configuration: Sendable, Equatable {
@@ -33,6 +34,9 @@ public struct Configuration: Sendable, Equatable {
     public var backend: String = "swarm"
     /// The base domain of test apps (`base_domain`, default ci.example).
     public var baseDomain: String = "ci.example"
+    /// The Docker engine (`docker_host`, a unix socket); `nil` leaves it to `EngineAddress.resolve`:
+    /// cchost's own `DOCKER_HOST`, else the default socket.
+    public var dockerHost: EngineAddress?
 
     // MARK: Ceilings and retention (`ceilings:`, `retention:`; see Ceilings.swift)
     /// What every run may use, before a recipe's own `ceilings` (see `ceilings(for:)`).
@@ -126,6 +130,7 @@ public struct Configuration: Sendable, Equatable {
         case recipes, concurrency, backend
         case baseDomain = "base_domain"
         case ceilings, retention
+        case dockerHost = "docker_host"
     }
 
     private mutating func apply(yaml: String, from file: String) throws(ConfigurationError) {
@@ -183,6 +188,11 @@ public struct Configuration: Sendable, Equatable {
                 backend = text
             case .baseDomain:
                 baseDomain = try Self.path(value, key: name, keyLine: line, file: file)
+            case .dockerHost:
+                let text = try Self.path(value, key: name, keyLine: line, file: file, expected: EngineAddressError.expected)
+                do { dockerHost = try EngineAddress(parsing: text) } catch {
+                    throw .invalidValue(file: file, line: value.mark?.line ?? line, key: name, problem: error.problem)
+                }
             case .operatorPlugins:
                 try applyOperatorLimits(value, key: name, keyLine: line, file: file)
             // Ceilings and retention.
@@ -229,9 +239,10 @@ public struct Configuration: Sendable, Equatable {
     }
 
     /// A non-empty, non-null scalar.
-    private static func path(_ node: Node, key: String, keyLine: Int?, file: String) throws(ConfigurationError) -> String {
+    private static func path(_ node: Node, key: String, keyLine: Int?, file: String,
+                             expected: String = "a path") throws(ConfigurationError) -> String {
         guard let scalar = node.scalar, node.tag != Tag(.null), !scalar.string.isEmpty else {
-            throw .wrongType(file: file, line: keyLine, key: key, expected: "a path")
+            throw .wrongType(file: file, line: keyLine, key: key, expected: expected)
         }
         return scalar.string
     }
@@ -257,6 +268,8 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
     case duplicateKey(file: String, line: Int?, key: String, firstLine: Int?)
     /// `expected` is a phrase such as "a path" or "a list of paths".
     case wrongType(file: String, line: Int?, key: String, expected: String)
+    /// The right type, but a value that cannot be used; `problem` says why and what would do.
+    case invalidValue(file: String, line: Int?, key: String, problem: String)
 
     public var description: String {
         switch self {
@@ -274,6 +287,8 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
             "\(Self.location(file, line)) \(key) is set twice" + (firstLine.map { " (first on line \($0))" } ?? "")
         case let .wrongType(file, line, key, expected):
             "\(Self.location(file, line)) \(key) must be \(expected)"
+        case let .invalidValue(file, line, key, problem):
+            "\(Self.location(file, line)) \(key): \(problem)"
         }
     }
 

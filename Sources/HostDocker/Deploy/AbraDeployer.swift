@@ -39,8 +39,10 @@ import PluginChannel
 /// (`<workDirectory>/abra-dir`), never the operator's `~/.abra`: `servers/<server>/`,
 /// `recipes/<recipe>/` (a copy of the run's checkout, replaced before every deploy so that an
 /// upgrade deploys the head), and the app's env file `servers/<server>/<domain>.env` (written by
-/// `app new` from `.env.sample` with the test DOMAIN, then the app's overrides). abra runs with only
-/// `ABRA_DIR`, `PATH`, `HOME` (a run folder), the host's `DOCKER_*` settings and `environment`.
+/// `app new` from `.env.sample` with the test DOMAIN, then the app's overrides). abra runs with an
+/// environment built from nothing (`abraEnvironment`): the docker CLI's (`DOCKER_HOST` of cchost's
+/// engine, a fixed `PATH`, an empty `DOCKER_CONFIG`), `ABRA_DIR`, `HOME` (a run folder) and
+/// `environment`; the recipe's variables reach abra only through the app's env file.
 ///
 /// abra sets the `coop-cloud.<stack>.*` labels itself. A failed call is a `DeployError` carrying
 /// what abra wrote on stderr.
@@ -52,13 +54,14 @@ public struct AbraDeployer: Deployer {
     /// told otherwise; abra's DNS check on other servers is skipped).
     public let server: String
     public let docker: any Docker
-    /// For the docker-level cleanup after abra's own teardown, and the DOCKER_* settings abra runs with.
+    /// For the docker-level cleanup after abra's own teardown, and the engine and docker settings abra runs with.
     public let cli: DockerCLI
     public var helper: any Helper { HelperContainer(cli: cli) }
     public var proxy: any AppProxy { TraefikProxy(cli: cli) }
     /// Seconds a deploy may take to converge (the host waits; abra does not).
     public var defaultTimeout: Int
-    /// Extra variables for abra's environment (ABRA_DIR and HOME always stay the run's own).
+    /// Extra variables for abra's environment; ABRA_DIR and HOME always stay the run's own, and the
+    /// docker CLI's reserved ones (`DockerCLI.isReserved`: DOCKER_*, PATH, LD_*) are dropped.
     public let environment: [String: String]
     /// The secret values abra printed when it generated them, for redaction.
     public let secrets = SecretLedger()
@@ -236,9 +239,9 @@ public struct AbraDeployer: Deployer {
     /// `abra --version`: the version, when it is 0.10 or later (the command line this backend speaks).
     public func toolVersion() throws(DeployError) -> String? {
         let output: CommandOutput
+        let variables = try toolEnvironment(home: FileManager.default.temporaryDirectory.path)
         do {
-            output = try Command.run(abra, ["--version"], environment: toolEnvironment(home: FileManager.default.temporaryDirectory.path),
-                                     timeout: 60)
+            output = try Command.run(abra, ["--version"], environment: variables, timeout: 60)
         } catch {
             throw DeployError(operation: "abra --version", stack: "", reason: error.description)
         }
@@ -270,8 +273,9 @@ public struct AbraDeployer: Deployer {
         let operation = "abra " + arguments.prefix(subcommand ? 3 : 2).joined(separator: " ")
         logger.debug("running abra", metadata: ["stack": "\(app.stack)", "arguments": "\(arguments.joined(separator: " "))"])
         let output: CommandOutput
+        let variables = try abraEnvironment(app)
         do {
-            output = try Command.run(abra, arguments, environment: abraEnvironment(app), timeout: timeout)
+            output = try Command.run(abra, arguments, environment: variables, timeout: timeout)
         } catch {
             throw DeployError(operation: operation, stack: app.stack, reason: error.description)
         }
@@ -279,18 +283,21 @@ public struct AbraDeployer: Deployer {
         return output
     }
 
-    /// ABRA_DIR and HOME of the run, PATH, the host's DOCKER_* settings, and `environment`.
-    func abraEnvironment(_ app: AppDeployment) -> [String: String] {
-        var variables = toolEnvironment(home: homeDirectory(app).path)
+    /// The run's ABRA_DIR and HOME over `toolEnvironment`.
+    func abraEnvironment(_ app: AppDeployment) throws(DeployError) -> [String: String] {
+        var variables = try toolEnvironment(home: homeDirectory(app).path)
         variables["ABRA_DIR"] = abraDirectory(app).path
         return variables
     }
 
-    /// PATH, the host's DOCKER_* settings, `environment`, and `home` as HOME.
-    func toolEnvironment(home: String) -> [String: String] {
-        var variables = cli.baseEnvironment.filter { $0.key.hasPrefix("DOCKER_") }
-        variables["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-        variables.merge(environment) { $1 }
+    /// Built from nothing, as docker's: the docker CLI's environment (cchost's engine as
+    /// `DOCKER_HOST`, the fixed PATH, the empty `DOCKER_CONFIG`) with `environment`'s unreserved
+    /// variables, and `home` as HOME. abra needs a HOME (its state is `~/.abra` unless ABRA_DIR says
+    /// otherwise, and it writes there): a folder of cchost's, never the operator's, whose abra
+    /// files could change what abra deploys. A server other than `default` is a docker context,
+    /// read from the empty `DOCKER_CONFIG`: abra deploys to cchost's engine or not at all.
+    func toolEnvironment(home: String) throws(DeployError) -> [String: String] {
+        var variables = try cli.environment(adding: environment)
         variables["HOME"] = home
         return variables
     }

@@ -11,7 +11,9 @@ import Synchronization
 /// engine supports (older engines answer with their own, newer ones may refuse anything below their
 /// minimum).
 public final class DockerAPI: Sendable {
-    public let socketPath: String
+    /// The engine's address; a failure when this client was built without one and the process's
+    /// own `DOCKER_HOST` was refused (every request then fails saying so).
+    public let address: Result<EngineAddress, EngineAddressError>
     /// How long one request may take, in seconds (an `exec` has its own timeout).
     public let requestTimeout: Double
     /// The largest answer read into memory, in bytes; a larger one is an error, not a truncation.
@@ -22,18 +24,21 @@ public final class DockerAPI: Sendable {
     /// The API version the decoding here was written against.
     public static let preferredAPIVersion = "1.41"
 
-    public init(socketPath: String = DockerAPI.defaultSocketPath(), requestTimeout: Double = 30, responseLimit: Int = 256 << 20) {
-        self.socketPath = socketPath
-        self.requestTimeout = requestTimeout
-        self.responseLimit = responseLimit
+    /// A client of the engine at `address`: the one the command worked out when it started.
+    public convenience init(address: EngineAddress, requestTimeout: Double = 30, responseLimit: Int = 256 << 20) {
+        self.init(resolved: .success(address), requestTimeout: requestTimeout, responseLimit: responseLimit)
     }
 
-    /// The engine's socket as the docker CLI finds it: `DOCKER_HOST` when it names a unix socket
-    /// (`unix:///path`), else `/var/run/docker.sock`. Any other `DOCKER_HOST` (`tcp://…`) is kept as
-    /// it is, so that requests fail saying so instead of asking another engine than the CLI does.
-    public static func defaultSocketPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        guard let host = environment["DOCKER_HOST"], !host.isEmpty else { return "/var/run/docker.sock" }
-        return host.hasPrefix("unix://") ? String(host.dropFirst("unix://".count)) : host
+    /// A client of the engine `EngineAddress.processDefault` names (this process's `DOCKER_HOST`,
+    /// else the default socket), for tests and tools.
+    public convenience init(requestTimeout: Double = 30, responseLimit: Int = 256 << 20) {
+        self.init(resolved: EngineAddress.processDefault, requestTimeout: requestTimeout, responseLimit: responseLimit)
+    }
+
+    init(resolved: Result<EngineAddress, EngineAddressError>, requestTimeout: Double = 30, responseLimit: Int = 256 << 20) {
+        address = resolved
+        self.requestTimeout = requestTimeout
+        self.responseLimit = responseLimit
     }
 
     // MARK: - Engine and swarm state

@@ -22,8 +22,7 @@ extension DockerAPI {
         if let body { head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n" }
         head += "\r\n"
 
-        let connection = try APIConnection(socketPath: socketPath, method: method, path: path, deadline: deadline,
-                                              limit: responseLimit)
+        let connection = try connect(method, path, deadline: deadline)
         try connection.write(Array(head.utf8) + (body ?? []))
         let response = try connection.readHead()
         let status = response.status
@@ -43,7 +42,7 @@ extension DockerAPI {
     func firstLine(_ method: String, _ path: String, versioned prefix: String, query: [String: String],
                    deadline: Deadline) throws(DockerAPIError) -> [UInt8]? {
         let head = "\(method) \(Self.target(prefix + path, query)) HTTP/1.1\r\nHost: docker\r\nUser-Agent: cchost\r\nConnection: close\r\n\r\n"
-        let connection = try APIConnection(socketPath: socketPath, method: method, path: path, deadline: deadline, limit: responseLimit)
+        let connection = try connect(method, path, deadline: deadline)
         do throws(DockerAPIError) {
             try connection.write(Array(head.utf8))
             let response = try connection.readHead()
@@ -54,6 +53,16 @@ extension DockerAPI {
             return try connection.readFirstLine(response)
         } catch .timedOut {
             return nil
+        }
+    }
+
+    /// A new connection to the engine's socket; none when this client's address was refused.
+    private func connect(_ method: String, _ path: String, deadline: Deadline) throws(DockerAPIError) -> APIConnection {
+        switch address {
+        case .success(let address):
+            return try APIConnection(socketPath: address.socketPath, method: method, path: path, deadline: deadline, limit: responseLimit)
+        case .failure(let refusal):
+            throw .unreachable(socketPath: refusal.value, method: method, path: path, reason: refusal.description)
         }
     }
 
@@ -154,9 +163,6 @@ final class APIConnection {
         self.limit = limit
         func unreachable(_ reason: String) -> DockerAPIError {
             .unreachable(socketPath: socketPath, method: method, path: path, reason: reason)
-        }
-        guard !socketPath.contains("://") else {
-            throw unreachable("cchost speaks to the engine over a unix socket only (DOCKER_HOST=unix:///path)")
         }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)

@@ -48,8 +48,9 @@ public struct HelperContainer: Sendable {
         }
         let arguments = options + ["--entrypoint", "/bin/sh", Self.image, "-c", script, "sh"] + arguments
         let output: CommandOutput
+        let environment = try cli.environment()
         do {
-            output = try Command.run(cli.executable, arguments, environment: cli.baseEnvironment, input: input,
+            output = try Command.run(cli.executable, arguments, environment: environment, input: input,
                                      stdoutFile: stdoutFile, timeout: timeout)
         } catch {
             // Kept: the helper already failed and that is thrown; a container left behind still

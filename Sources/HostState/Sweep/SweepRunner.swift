@@ -20,16 +20,20 @@ public struct SweepOutcome: Sendable {
 public final class SweepRunner: Sendable {
     public let configuration: Configuration
     public let store: StateStore
+    /// The engine whose retained volumes the sweep collects (each run's deployer speaks to it too).
+    public let docker: any Docker
     /// Builds a run engine for one recipe (each recipe runs on its own engine and thread).
     public let makeEngine: @Sendable (RecipeSettings) throws -> RunEngine
     public let progress: @Sendable (String) -> Void
     /// Stops the sweep from outside: a running run stops and tears down, no new one starts.
     public let cancellation: RunCancellation
 
-    public init(configuration: Configuration, store: StateStore, makeEngine: @escaping @Sendable (RecipeSettings) throws -> RunEngine,
+    public init(configuration: Configuration, store: StateStore, docker: any Docker = DockerDaemon(),
+                makeEngine: @escaping @Sendable (RecipeSettings) throws -> RunEngine,
                 progress: @escaping @Sendable (String) -> Void = { _ in }, cancellation: RunCancellation = RunCancellation()) {
         self.configuration = configuration
         self.store = store
+        self.docker = docker
         self.makeEngine = makeEngine
         self.progress = progress
         self.cancellation = cancellation
@@ -89,7 +93,7 @@ public final class SweepRunner: Sendable {
     func collectGarbage(recipes: Set<String>) {
         do {
             let keep = try store.retainedRunsInUse()
-            let removed = try RetainedVolumes(stateDirectory: configuration.stateDirectory).collectGarbage(recipes: recipes, keep: keep)
+            let removed = try RetainedVolumes(docker: docker, stateDirectory: configuration.stateDirectory).collectGarbage(recipes: recipes, keep: keep)
             if !removed.isEmpty { progress("removed retained volumes no canonical uses: \(removed.joined(separator: ", "))") }
         } catch {
             progress("warning: retained volumes no canonical uses were not removed (the next sweep tries again): \(error)")
