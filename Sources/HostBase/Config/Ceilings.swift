@@ -71,7 +71,7 @@ public struct RunCeilings: Sendable, Equatable {
 }
 
 /// The limits every service of the app under test runs with (the swarm backend writes them into
-/// the run's own compose file, never into the recipe's).
+/// the rendered stack it deploys, never into the recipe's files).
 public struct ServiceCeilings: Sendable, Equatable {
     public var memoryBytes: UInt64
     public var cpus: Double

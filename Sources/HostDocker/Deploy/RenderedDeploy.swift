@@ -89,6 +89,11 @@ public enum StackPreparation {
             }
             stack.update(["services", service.key]) { $0.set("env_file", to: StackNode(.list(copied), at: service.location)) }
         }
+        for service in stack["services"]?.entries ?? [] {
+            guard let items = service.node["volumes"]?.items else { continue }
+            let absolute = items.map { anchoredBind($0, in: recipe.directory) }
+            stack.update(["services", service.key]) { $0.set("volumes", to: StackNode(.list(absolute), at: service.location)) }
+        }
         let sources = recipe.compose.files.map { RecipeLint.relative($0, to: recipe.directory) }.joined(separator: ", ")
         let text = "# \(sources) of \(app.checkout.ref) (\(app.checkout.shortCommit)), rendered and checked by cchost.\n"
             + stack.json(escaping: true) + "\n"
@@ -96,6 +101,38 @@ public enum StackPreparation {
         try write(Data(text.utf8), to: rendered, stack: app.stack)
         return RenderedDeploy(file: "deploys/\(number)/rendered.yml", sha256: Digest.sha256(of: Data(text.utf8)).hex,
                               copies: copies, ref: app.checkout.ref)
+    }
+
+    /// A mount whose host path is relative (`./data:/data`, or `source: ./data` of a bind) with that
+    /// path made absolute in the checkout: docker resolves it against the folder of the file it
+    /// reads, which is now the run's, not the recipe's. (Only an operator's `bind_mount` allowance
+    /// lets such a mount through the policy at all.)
+    static func anchoredBind(_ item: StackNode, in checkout: String) -> StackNode {
+        func anchored(_ path: String) -> String? {
+            path.hasPrefix(".") ? URL(fileURLWithPath: checkout).appendingPathComponent(path).standardizedFileURL.path : nil
+        }
+        var item = item
+        if item.entries != nil {
+            if item["type"]?.text == "bind", let source = item["source"], let path = source.text.flatMap(anchored) {
+                item.set("source", to: StackNode(.string(path), at: source.location))
+            }
+        } else if let text = item.text, let colon = text.firstIndex(of: ":"), let path = anchored(String(text[..<colon])) {
+            item.value = .string(path + text[colon...])
+        }
+        return item
+    }
+
+    /// The copies of secret files in the app's `deploys/*/files`, relative to its work directory:
+    /// teardown removes them with the app's secrets.
+    public static func secretCopies(in workDirectory: URL) -> [String] {
+        let deploys = workDirectory.appendingPathComponent("deploys")
+        // Kept: no deploys folder is no copies.
+        let numbers = (try? FileManager.default.contentsOfDirectory(atPath: deploys.path)) ?? []
+        return numbers.sorted().flatMap { number in
+            let files = deploys.appendingPathComponent(number).appendingPathComponent("files")
+            return ((try? FileManager.default.contentsOfDirectory(atPath: files.path)) ?? []) // Kept: a deploy that wrote no copies.
+                .filter { $0.hasPrefix("secrets-") }.sorted().map { "deploys/\(number)/files/\($0)" }
+        }
     }
 
     private static func write(_ data: Data, to file: URL, stack: String) throws(DeployError) {

@@ -320,10 +320,11 @@ public struct SwarmDeployer: Deployer {
     // MARK: Teardown
 
     /// Removes the stack, its containers (killed at once: their data is being discarded), volumes,
-    /// secrets, configs, networks and the run's env and compose files; then checks what is left.
+    /// secrets, configs, networks, the run's env file and the copies of the recipe's secret files;
+    /// then checks what is left. The rendered stacks and config copies stay: the run's artifacts.
     public func teardown(_ app: AppDeployment) -> TeardownResult {
         var result = teardown(stack: app.stack)
-        for file in ["cchost-labels.yml", "\(app.domain).env"] {
+        for file in ["\(app.domain).env"] + StackPreparation.secretCopies(in: app.workDirectory) {
             let url = app.workDirectory.appendingPathComponent(file)
             guard FileManager.default.fileExists(atPath: url.path) else { continue }
             do {

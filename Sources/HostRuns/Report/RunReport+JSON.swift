@@ -49,6 +49,8 @@ extension RunReport {
     /// - `aborted`: why the run stopped early, when it did.
     /// - `allowances`: what the operator's allowance let the recipe do that the content policy
     ///   refuses, each `option: finding (file:line)`; absent when it let nothing through.
+    /// - `rendered_stacks`: each deploy's rendered stack, `{ref, file, sha256, copies}` (the file
+    ///   docker was handed, relative to the run folder, and the recipe files copied beside it).
     ///
     /// Verdicts are one of `pass`, `fail`, `skip` (intentional: declared or structural) and
     /// `unverified` (should have run and did not). No field ever holds a secret; values passed as
