@@ -223,7 +223,8 @@ public struct AbraDeployer: Deployer {
         let sweep = swarm.teardown(stack: app.stack)
         removed += sweep.removed
         var leftovers = sweep.leftovers
-        for url in [envFile(app), recipeDirectory(app)] where FileManager.default.fileExists(atPath: url.path) {
+        let secretCopies = StackPreparation.secretCopies(in: app.workDirectory).map { app.workDirectory.appendingPathComponent($0) }
+        for url in [envFile(app), recipeDirectory(app)] + secretCopies where FileManager.default.fileExists(atPath: url.path) {
             do {
                 try FileManager.default.removeItem(at: url)
                 removed.append("file \(url.path)")
