@@ -95,7 +95,10 @@ public enum StackPreparation {
             stack.update(["services", service.key]) { $0.set("volumes", to: StackNode(.list(absolute), at: service.location)) }
         }
         let sources = recipe.compose.files.map { RecipeLint.relative($0, to: recipe.directory) }.joined(separator: ", ")
-        let text = "# \(sources) of \(app.checkout.ref) (\(app.checkout.shortCommit)), rendered and checked by cchost.\n"
+        // One comment line: whatever a ref or file name holds, it cannot start a line of YAML.
+        let comment = "\(sources) of \(app.checkout.ref) (\(app.checkout.shortCommit)), rendered and checked by cchost"
+            .unicodeScalars.map { $0.properties.generalCategory == .control || $0 == "\u{2028}" || $0 == "\u{2029}" ? "?" : String($0) }.joined()
+        let text = "# \(comment)\n"
             + stack.json(escaping: true) + "\n"
         let rendered = folder.appendingPathComponent("rendered.yml")
         try write(Data(text.utf8), to: rendered, stack: app.stack)
