@@ -287,6 +287,31 @@ struct ComposeTests {
         #expect(compose.services["db"]?.networks == ["internal", "backup"])
     }
 
+    @Test("A short-syntax mount is split as docker's loader splits it, and what docker refuses is an error with its line", arguments: [
+        ("db:/data:ro", ComposeModelReader.ShortMount.mount(source: "db")),
+        ("/data", .mount(source: nil)),
+        ("ab", .mount(source: nil)),
+        ("c:/x:/h", .mount(source: "c:/x")),
+        ("a:/data", .mount(source: nil)),
+        (":/h", .refused("has an empty section between colons")),
+        ("db::/data", .refused("has an empty section between colons")),
+        ("db:/data:", .refused("has an empty section between colons")),
+        ("db:/data:ro:x", .refused("has too many colons")),
+    ])
+    func shortMounts(spec: String, expected: ComposeModelReader.ShortMount) throws {
+        #expect(ComposeModelReader.shortMount(spec) == expected)
+        let yaml = "services:\n  app:\n    volumes:\n      - content:/www\n      - \"$MOUNT\"\n"
+        let error = recipeError { _ = try project(yaml, environment: ["MOUNT": spec]) }
+        guard case .refused(let problem) = expected else { return #expect(error == nil) }
+        #expect(error?.description == "/r/compose.yml:5: services.app.volumes must be a list of mounts docker can read: "
+                + "\"\(spec)\" (written $MOUNT) \(problem), which docker refuses")
+    }
+
+    @Test("A drive-letter or pipe source is a host path, as docker reads it", arguments: ["c:/x:/h", "c:x:/h", "\\\\.\\pipe\\p:/p", "./a:/a"])
+    func bindSources(spec: String) throws {
+        #expect(try project("services:\n  app:\n    volumes:\n      - '\(spec)'\n").services["app"]?.mounts.map(\.type) == ["bind"])
+    }
+
     @Test("Environment is read in the map and list forms; a bare name comes from the app's environment")
     func environment() throws {
         let compose = try project("""

@@ -170,21 +170,56 @@ enum ComposeModelReader {
                 let type = try item["type"].flatMap { node throws(RecipeError) in try text(node, "\(key).type") }
                 mounts.append(.init(type: type ?? "volume", source: source?.isEmpty == true ? nil : source, location: item.location))
             } else if let mount = try text(item, key) {
-                mounts.append(.init(type: isBindSource(mount) ? "bind" : "volume", source: shortSource(mount), location: item.location))
+                switch shortMount(mount) {
+                case .mount(let source):
+                    mounts.append(.init(type: source.map(isBindSource) == true ? "bind" : "volume", source: source, location: item.location))
+                case .refused(let problem):
+                    // Docker would refuse it at deploy time, after the check: refused here, where the line is known.
+                    let written = item.written.map { " (written \($0))" } ?? ""
+                    throw wrongType(item, key, "a list of mounts docker can read: \"\(mount)\"\(written) \(problem), which docker refuses")
+                }
             }
         }
         return mounts
     }
 
-    /// The source of a short-syntax mount (`db` of `db:/data:ro`); nil for an anonymous volume.
-    static func shortSource(_ mount: String) -> String? {
-        let parts = mount.split(separator: ":", omittingEmptySubsequences: false)
-        return parts.count > 1 && !parts[0].isEmpty ? String(parts[0]) : nil
+    enum ShortMount: Equatable {
+        /// Its source (`db` of `db:/data:ro`); nil for an anonymous volume.
+        case mount(source: String?)
+        /// Why docker's loader refuses it.
+        case refused(String)
     }
 
-    /// Whether a short-syntax mount's source is a host path (docker's test: it has a `/`, or starts with `.` or `~`).
-    static func isBindSource(_ mount: String) -> Bool {
-        shortSource(mount).map { $0.contains("/") || $0.hasPrefix(".") || $0.hasPrefix("~") } ?? false
+    /// A short-syntax mount split as docker's compose loader splits it (`loader.ParseVolume`): at
+    /// each `:`, except one right after a lone drive letter (`c:`), into source, target and mode; a
+    /// spec of one or two characters is a target alone; an empty section or a fourth one is refused.
+    static func shortMount(_ spec: String) -> ShortMount {
+        let characters = Array(spec)
+        guard characters.count > 2 else { return characters.isEmpty ? .refused("is empty") : .mount(source: nil) }
+        var sections: [String] = []
+        var buffer: [Character] = []
+        for character in characters.map(Optional.some) + [nil] {
+            if character == ":" && buffer.count == 1 && buffer[0].isLetter {
+                buffer.append(":")
+                continue
+            }
+            if let character, character != ":" {
+                buffer.append(character)
+                continue
+            }
+            if buffer.isEmpty { return .refused("has an empty section between colons") }
+            if sections.count == 2 && character == ":" { return .refused("has too many colons") }
+            sections.append(String(buffer))
+            buffer = []
+        }
+        return .mount(source: sections.count > 1 ? sections[0] : nil)
+    }
+
+    /// Whether a short-syntax mount's source is a host path: docker's test (it starts with `.`,
+    /// `/`, `~`, a drive letter or `\\`), widened to any source with a `/` (which no volume name has).
+    static func isBindSource(_ source: String) -> Bool {
+        source.contains("/") || source.hasPrefix(".") || source.hasPrefix("~") || source.hasPrefix("\\")
+            || (source.count > 1 && Array(source)[1] == ":" && source.first?.isLetter == true)
     }
 
     /// One setting per item of a list (or the one value): `cap_add`, `devices`, `security_opt`,

@@ -123,6 +123,17 @@ public final class DockerAPI: Sendable {
             .map { SwarmObject($0, kind: kind) }.sorted { $0.name < $1.name }
     }
 
+    /// What the engine inspects in full: the object kinds a deployed stack is made of.
+    enum InspectedKind: String { case services, configs, secrets, networks }
+
+    /// The engine's whole inspect answer for one object, by ID or name, kept as JSON (`Spec`
+    /// included; a config's `Spec.Data` is its content, base64): for comparing field by field what
+    /// a stack deployed with what cchost rendered for it. A secret's answer never holds its value.
+    func inspect(_ kind: InspectedKind, _ idOrName: String) throws(DockerAPIError) -> JSONValue {
+        let path = "/\(kind.rawValue)/\(Self.escapePathSegment(idOrName))"
+        return try decode(JSONValue.self, try request("GET", path), "GET", path)
+    }
+
     // MARK: - Volumes
 
     /// Volumes carrying every one of `labels` (a value of "" matches the label whatever its value),
