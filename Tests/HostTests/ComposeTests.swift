@@ -307,6 +307,13 @@ struct ComposeTests {
                 + "\"\(spec)\" (written $MOUNT) \(problem), which docker refuses")
     }
 
+    @Test("A short-syntax mount's target, which files merge by, is split the same way", arguments: [
+        ("db:/data:ro", "/data"), ("/data", "/data"), ("ab", "ab"), ("c:/x:/h", "/h"), ("a:/data", "a:/data"), ("./d:/d", "/d"),
+    ])
+    func shortTargets(spec: String, target: String) {
+        #expect(ComposeModelReader.shortTarget(spec) == target)
+    }
+
     @Test("A drive-letter or pipe source is a host path, as docker reads it", arguments: ["c:/x:/h", "c:x:/h", "\\\\.\\pipe\\p:/p", "./a:/a"])
     func bindSources(spec: String) throws {
         #expect(try project("services:\n  app:\n    volumes:\n      - '\(spec)'\n").services["app"]?.mounts.map(\.type) == ["bind"])

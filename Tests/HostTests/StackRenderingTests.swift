@@ -49,10 +49,12 @@ struct StackRenderingTests {
 
     @Test("only the app's env interpolates: ${HOME} without HOME in it is empty, whatever cchost's own HOME is")
     func noProcessEnvironment() throws {
-        let project = try ComposeProject(files: [("/r/compose.yml", "services:\n  app:\n    volumes:\n      - ${HOME}:/h\n")], environment: [:])
-        #expect(project.rendered["services"]?["app"]?["volumes"]?.items?.first?.text == ":/h")
+        let project = try ComposeProject(files: [("/r/compose.yml", "services:\n  app:\n    working_dir: \"${HOME}/w\"\n")], environment: [:])
+        #expect(project.rendered["services"]?["app"]?["working_dir"]?.text == "/w")
         #expect(project.unsetVariables.map(\.name) == ["HOME"])
-        #expect(project.services["app"]?.mounts.first?.type == "volume")
+        // As a mount's source it leaves an empty section, which docker refuses: refused here, with the line.
+        #expect { try ComposeProject(files: [("/r/compose.yml", "services:\n  app:\n    volumes:\n      - ${HOME}:/h\n")], environment: [:]) }
+            throws: { "\($0)".contains("/r/compose.yml:4:") && "\($0)".contains("written ${HOME}:/h") }
     }
 
     @Test("files merge by docker's rules: ports by published port, secrets by source, volumes by target, commands replaced, lists appended, maps merged")

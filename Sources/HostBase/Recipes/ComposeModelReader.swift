@@ -215,6 +215,15 @@ enum ComposeModelReader {
         return .mount(source: sections.count > 1 ? sections[0] : nil)
     }
 
+    /// The target of a short-syntax mount as docker splits it (`/data` of `db:/data:ro`, of `/data`
+    /// alone, of `c:/x:/data`); the spec itself when docker would refuse it.
+    static func shortTarget(_ spec: String) -> String {
+        guard case .mount(let source) = shortMount(spec) else { return spec }
+        let rest = source.map { String(spec.dropFirst($0.count + 1)) } ?? spec
+        guard source != nil, let colon = rest.firstIndex(of: ":") else { return rest }
+        return String(rest[..<colon])
+    }
+
     /// Whether a short-syntax mount's source is a host path: docker's test (it starts with `.`,
     /// `/`, `~`, a drive letter or `\\`), widened to any source with a `/` (which no volume name has).
     static func isBindSource(_ source: String) -> Bool {

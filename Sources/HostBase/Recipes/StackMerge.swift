@@ -148,7 +148,6 @@ enum StackMerge {
     /// A mount item's target (`/data` of `db:/data:ro`, of `/data` alone, or of `target: /data`).
     static func mountTarget(_ item: StackNode) -> String {
         if item.entries != nil { return item["target"]?.text ?? "" }
-        let parts = (item.text ?? "").split(separator: ":", omittingEmptySubsequences: false)
-        return parts.count > 1 ? String(parts[1]) : String(parts.first ?? "")
+        return ComposeModelReader.shortTarget(item.text ?? "")
     }
 }
