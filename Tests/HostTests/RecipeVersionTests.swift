@@ -351,17 +351,4 @@ struct RecipeVersionTests {
             "\(scheme) \(major).\(minor).\(patch) pre=\(prerelease) upstream=\(upstream ?? "-") revision=\(revision.map(String.init) ?? "-") v=\(vPrefix)"
         }
     }
-
-    /// A small seeded generator, so random tests are reproducible.
-    struct SplitMix64: RandomNumberGenerator {
-        private var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49EB_133C_E111
-            return z ^ (z >> 31)
-        }
-    }
 }

@@ -28,9 +28,13 @@ enum StackMerge {
                     node.update(["deploy"]) { $0.set("labels", to: mapping(of: labels, bare: { _ in .string("") })) }
                 }
                 if let networks = node["networks"], let items = networks.items {
-                    node.set("networks", to: StackNode(.map(items.compactMap { item in
-                        item.text.map { StackNode.Entry(key: $0, node: StackNode(.null, at: item.location), location: item.location) }
-                    }), at: networks.location))
+                    // A network listed twice is one key: a mapping written with it twice is refused.
+                    var names: [StackNode.Entry] = []
+                    for item in items {
+                        guard let name = item.text, !names.contains(where: { $0.key == name }) else { continue }
+                        names.append(StackNode.Entry(key: name, node: StackNode(.null, at: item.location), location: item.location))
+                    }
+                    node.set("networks", to: StackNode(.map(names), at: networks.location))
                 }
                 if let envFile = node["env_file"], envFile.text != nil {
                     node.set("env_file", to: StackNode(.list([envFile]), at: envFile.location))

@@ -96,24 +96,39 @@ public struct StackNode: Sendable, Equatable {
     // MARK: Writing
 
     /// The node as JSON, which is YAML too: every string quoted, every number and boolean plain, so
-    /// no reader can take a value for another type. Strings get every `$` doubled when `escaping`,
-    /// because docker interpolates the file it is handed again: `$$` is its literal `$`.
+    /// no reader can take a value for another type. When `escaping`, the node is a stack docker reads
+    /// and interpolates again, in the sections it interpolates (ComposeFileReader's): there every
+    /// `$` is doubled, `$$` being its literal `$`; elsewhere (`version`) it stays as it is, as docker
+    /// would leave a doubled one.
     public func json(escaping: Bool, indent: String = "") -> String {
+        guard escaping, case .map(let sections) = value else { return json(doublingDollars: escaping, indent: indent) }
+        let inner = indent + "  "
+        return Self.object(sections.map { section in
+            (section.key, section.node.json(doublingDollars: ComposeFileReader.interpolatedSections.contains(section.key), indent: inner))
+        }, indent: indent)
+    }
+
+    private func json(doublingDollars: Bool, indent: String) -> String {
         let inner = indent + "  "
         switch value {
         case .null: return "null"
         case .bool(let flag): return flag ? "true" : "false"
         case .integer(let number): return String(number)
-        case .double(let number): return Self.numberText(number)
+        // `1.0`, not `1`: a whole double must read back as a double (every double here is finite).
+        case .double(let number): return String(number)
         case .string(let text):
-            return JSONValue.quoted(escaping ? text.replacingOccurrences(of: "$", with: "$$") : text)
+            return JSONValue.quoted(doublingDollars ? text.replacingOccurrences(of: "$", with: "$$") : text)
         case .list(let items):
             if items.isEmpty { return "[]" }
-            return "[\n" + items.map { inner + $0.json(escaping: escaping, indent: inner) }.joined(separator: ",\n") + "\n\(indent)]"
+            return "[\n" + items.map { inner + $0.json(doublingDollars: doublingDollars, indent: inner) }.joined(separator: ",\n") + "\n\(indent)]"
         case .map(let entries):
-            if entries.isEmpty { return "{}" }
-            return "{\n" + entries.map { inner + JSONValue.quoted($0.key) + ": " + $0.node.json(escaping: escaping, indent: inner) }
-                .joined(separator: ",\n") + "\n\(indent)}"
+            return Self.object(entries.map { ($0.key, $0.node.json(doublingDollars: doublingDollars, indent: inner)) }, indent: indent)
         }
+    }
+
+    /// A JSON object of `members` (each value already written, indented one step past `indent`).
+    private static func object(_ members: [(key: String, json: String)], indent: String) -> String {
+        if members.isEmpty { return "{}" }
+        return "{\n" + members.map { indent + "  " + JSONValue.quoted($0.key) + ": " + $0.json }.joined(separator: ",\n") + "\n\(indent)}"
     }
 }

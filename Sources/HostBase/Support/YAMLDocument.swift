@@ -13,6 +13,10 @@ import Yams
 enum YAMLDocument {
     /// Far beyond any real configuration or compose file (a large recipe's has a few thousand).
     static let maximumNodes = 100_000
+    /// Far beyond any real file (a compose file nests about ten deep), and shallow enough that Yams,
+    /// which composes recursively (over 1 KB of stack a level in a debug build), stays far inside
+    /// an 8 MiB thread stack: 20 KB of `[` would otherwise crash the process.
+    static let maximumNesting = 1_000
 
     struct Problem: Error {
         var line: Int?
@@ -21,6 +25,10 @@ enum YAMLDocument {
 
     /// The document's root, `nil` for an empty one (or comments only).
     static func compose(_ text: String) throws(Problem) -> Node? {
+        guard nestingBound(text) <= maximumNesting else {
+            throw Problem(line: nil, problem: "its collections may nest more than \(maximumNesting) deep (counting its `[`, `{`, "
+                + "indentation and `-` conservatively); cchost refuses such YAML")
+        }
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
@@ -35,6 +43,45 @@ enum YAMLDocument {
             try spend(&budget, on: root)
         }
         return root
+    }
+
+    /// An upper bound on how deep the text's collections nest, read from the text alone (it is
+    /// checked before Yams recurses into them). Flow: every `[` or `{` that could start a
+    /// collection, never minus a closing one (a quoted `]` would undercount) — one right after a
+    /// scalar's character (`${`, `a[`) cannot: it is in a scalar, or libyaml stops there with an
+    /// error before composing it. Block: a collection is indented past its parent (a sequence in a
+    /// mapping may share its column), so one that starts at column c is at most 2c + 2 deep, and
+    /// on a line one starts only after the indentation and the `-`, `?`, `:`, `&anchor`, `!tag` before it.
+    static func nestingBound(_ text: String) -> Int {
+        var flow = 0, block = 0
+        var previous: Unicode.Scalar = "\n"
+        var run = 0, inRun = true, inProperty = false
+        for scalar in text.unicodeScalars {
+            if scalar == "\n" || scalar == "\r" {
+                if inRun { block = max(block, 2 * run + 2) }
+                (run, inRun, inProperty, previous) = (0, true, false, scalar)
+                continue
+            }
+            if inRun {
+                if inProperty {
+                    inProperty = scalar != " " && scalar != "\t"
+                    run += 1
+                } else if " \t-?:".unicodeScalars.contains(scalar) {
+                    run += 1
+                } else if scalar == "&" || scalar == "!" {
+                    (inProperty, run) = (true, run + 1)
+                } else {
+                    inRun = false
+                    block = max(block, 2 * run + 2)
+                }
+            }
+            if (scalar == "[" || scalar == "{") && (previous.value > 0x7F || " \t\n\r[{,:?-".unicodeScalars.contains(previous)) {
+                flow += 1
+            }
+            previous = scalar
+        }
+        if inRun { block = max(block, 2 * run + 2) }
+        return flow + block
     }
 
     /// Counts `node`'s expanded size against `budget`, stopping as soon as it is spent: the walk
