@@ -13,8 +13,9 @@ struct ComposeFuzzTests {
     static let seed = settings["CCHOST_FUZZ_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 0...UInt64.max)
     static let seconds = settings["CCHOST_FUZZ_SECONDS"].flatMap { Double($0) } ?? 20
     static let maximumInputs = settings["CCHOST_FUZZ_INPUTS"].flatMap { Int($0) } ?? 1_000_000
-    /// An input that takes longer is a failure (a hang, or work that grows too fast with the input).
-    static let perInputLimit: TimeInterval = 2
+    /// An input still being read after this long is a hang. Far above any input's time on a loaded
+    /// machine: slowness is measured (the slowest input is printed), never asserted.
+    static let hangLimit: TimeInterval = 60
     /// The stack each input is read on: half the 8 MiB of the threads cchost's readers run
     /// on here, so that recursion growing with the input shows up well before it could crash cchost.
     static let stackSize = 4 << 20
@@ -34,6 +35,7 @@ struct ComposeFuzzTests {
         var grammar = ComposeGrammar(random: SplitMix64(seed: Self.seed))
         let started = Date()
         var (inputs, loaded, failures) = (0, 0, 0)
+        var slowest: (took: Duration, input: Int) = (.zero, 0)
         while inputs < Self.maximumInputs && Date().timeIntervalSince(started) < Self.seconds && failures < 5 {
             let files = grammar.files()
             inputs += 1
@@ -41,12 +43,12 @@ struct ComposeFuzzTests {
             try? shown.write(to: inputFile, atomically: false, encoding: .utf8)
             let clock = ContinuousClock.now
             guard let outcome = Self.bounded({ Self.check(files) }) else {
-                Issue.record("compose fuzz seed \(Self.seed), input \(inputs): still reading after \(Self.perInputLimit) s\n\(Self.truncated(shown))")
+                Issue.record("compose fuzz seed \(Self.seed), input \(inputs): still reading after \(Self.hangLimit) s\n\(Self.truncated(shown))")
                 return
             }
             let took = ContinuousClock.now - clock
-            var problems = outcome.problems
-            if took > .seconds(Self.perInputLimit) { problems.append("reading it took \(took)") }
+            let problems = outcome.problems
+            if took > slowest.took { slowest = (took, inputs) }
             if outcome.loaded { loaded += 1 }
             if !problems.isEmpty {
                 failures += 1
@@ -55,7 +57,8 @@ struct ComposeFuzzTests {
         }
         try? FileManager.default.removeItem(at: inputFile)
         let elapsed = Date().timeIntervalSince(started)
-        print("compose fuzz: \(inputs) inputs (\(loaded) loaded, \(inputs - loaded) refused) in \(String(format: "%.1f", elapsed)) s, seed \(Self.seed)")
+        print("compose fuzz: \(inputs) inputs (\(loaded) loaded, \(inputs - loaded) refused) in \(String(format: "%.1f", elapsed)) s, seed \(Self.seed); "
+              + "the slowest, input \(slowest.input), took \(slowest.took)")
         #expect(loaded > 0, "no input loaded: the grammar no longer makes compose files cchost reads")
     }
 
@@ -169,7 +172,7 @@ struct ComposeFuzzTests {
     }
 
     /// `body`'s result, run on a thread of `stackSize`; nil when it is still running after
-    /// `perInputLimit` (the thread is left to finish; the fuzzing stops).
+    /// `hangLimit` (the thread is left to finish; the fuzzing stops).
     static func bounded(_ body: @escaping @Sendable () -> Outcome) -> Outcome? {
         let box = ResultBox<Outcome>()
         let done = DispatchSemaphore(value: 0)
@@ -180,7 +183,7 @@ struct ComposeFuzzTests {
         thread.stackSize = stackSize
         thread.start()
         // Twice the limit before giving up on it: a slow input is reported with its time below.
-        guard done.wait(timeout: .now() + perInputLimit * 2) == .success else { return nil }
+        guard done.wait(timeout: .now() + hangLimit) == .success else { return nil }
         return try? box.result?.get()
     }
 

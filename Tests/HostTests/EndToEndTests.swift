@@ -49,6 +49,14 @@ struct EndToEndTests {
         #expect(try check(record, .install, "readiness").detail == "GET / answered 200")
         #expect(record.teardown?.isClean == true)
         #expect(Self.leftovers(AppNaming.stackName(forDomain: record.domain)).isEmpty)
+        // Each deploy's rendered stack, the install's and the upgrade's, stays in the run's folder as recorded.
+        let rendered = record.renderedStacks ?? []
+        #expect(rendered.map(\.ref) == [record.base?.ref, record.head.ref].compactMap { $0 })
+        let runFolder = state.url.appendingPathComponent("runs/\(record.id)")
+        for stack in rendered {
+            let text = try Data(contentsOf: runFolder.appendingPathComponent(stack.file))
+            #expect(Digest.sha256(of: text).hex == stack.sha256, "\(stack.file)")
+        }
     }
 
     @Test("a two-service app with a real sqlite database keeps its data through backup and restore", .requiresDocker)

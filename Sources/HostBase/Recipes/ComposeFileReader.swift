@@ -90,6 +90,7 @@ struct ComposeFileReader {
     private func entries(of mapping: Node.Mapping, path: [String]) throws(RecipeError) -> [(String, Int?, Node)] {
         var explicit: [(String, Int?, Node)] = []
         var merged: [(String, Int?, Node)] = []
+        var mergedKeys: Set<String> = []
         var firstLines: [String: Int?] = [:]
         let here = path.isEmpty ? "" : Self.dotted(path) + "."
         for (keyNode, value) in mapping {
@@ -109,7 +110,7 @@ struct ComposeFileReader {
                     throw .wrongType(file: file, line: line, key: here + "<<", expected: "a mapping or a list of mappings")
                 }
                 for source in sources {
-                    for entry in try entries(of: source, path: path) where !merged.contains(where: { $0.0 == entry.0 }) {
+                    for entry in try entries(of: source, path: path) where mergedKeys.insert(entry.0).inserted {
                         merged.append(entry)
                     }
                 }

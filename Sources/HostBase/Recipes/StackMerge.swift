@@ -57,6 +57,7 @@ enum StackMerge {
         }
         guard let items = node.items else { return node }
         var entries: [StackNode.Entry] = []
+        var positions: [String: Int] = [:]
         for item in items {
             guard let text = item.text else { return node }
             let (key, value): (String, StackNode.Value)
@@ -68,7 +69,7 @@ enum StackMerge {
                 value = bare(key)
             }
             let entry = StackNode.Entry(key: key, node: StackNode(value, at: item.location, written: item.written), location: item.location)
-            if let index = entries.firstIndex(where: { $0.key == key }) { entries[index] = entry } else { entries.append(entry) }
+            if let index = positions[key] { entries[index] = entry } else { positions[key] = entries.count; entries.append(entry) }
         }
         return StackNode(.map(entries), at: node.location)
     }
@@ -118,13 +119,18 @@ enum StackMerge {
             return keyedUnion(a, b, key: mountTarget)
         case (_, .list(let a), .list(let b)):
             return StackNode(.list(a + b), at: earlier.location)
-        case (_, .map, .map(let laterEntries)):
-            var merged = earlier
+        case (_, .map(var merged), .map(let laterEntries)):
+            var positions = Dictionary(merged.enumerated().map { ($1.key, $0) }, uniquingKeysWith: { first, _ in first })
             for entry in laterEntries {
-                merged.set(entry.key, to: merged[entry.key].map { mergeValue($0, entry.node, path: path + [entry.key]) } ?? entry.node,
-                           keyAt: entry.location)
+                if let index = positions[entry.key] {
+                    merged[index].node = mergeValue(merged[index].node, entry.node, path: path + [entry.key])
+                    merged[index].location = entry.location
+                } else {
+                    positions[entry.key] = merged.count
+                    merged.append(entry)
+                }
             }
-            return merged
+            return StackNode(.map(merged), at: earlier.location)
         default:
             return later
         }
@@ -134,9 +140,10 @@ enum StackMerge {
     /// sorted by key, as docker's merge leaves them.
     private static func keyedUnion(_ earlier: [StackNode], _ later: [StackNode], key: (StackNode) -> String) -> StackNode {
         var items: [(String, StackNode)] = []
+        var positions: [String: Int] = [:]
         for item in earlier + later {
             let itemKey = key(item)
-            if let index = items.firstIndex(where: { $0.0 == itemKey }) { items[index] = (itemKey, item) } else { items.append((itemKey, item)) }
+            if let index = positions[itemKey] { items[index] = (itemKey, item) } else { positions[itemKey] = items.count; items.append((itemKey, item)) }
         }
         let sorted = items.enumerated().sorted { ($0.element.0, $0.offset) < ($1.element.0, $1.offset) }.map(\.element.1)
         return StackNode(.list(sorted), at: earlier.first?.location ?? later.first?.location ?? .init(file: "", line: 1))
