@@ -120,6 +120,20 @@ struct TeardownTests {
         #expect(Self.judged(result).verdict == .unverified)
     }
 
+    @Test("a network whose removal failed but which is no longer listed is gone: it holds no data, teardown stays clean")
+    func networkGoneAfterFailedRemoval() throws {
+        let folder = try TemporaryDirectory()
+        let network = try #require(Self.objects.first { $0.kind == .network })
+        let docker = Self.docker(folder) {
+            // What a swarm network being removed answers a second removal: "not found", with a 500.
+            $0.failures["remove.network"] = DockerError(.failed, operation: "remove", message: "network \(network.id) not found")
+            $0.vanishingOnFailure = [network]
+        }
+        let result = StackTeardown(docker: docker).run(stack: Self.stack)
+        #expect(result.leftovers == [] && result.unknown == [], "\(result)")
+        #expect(Self.judged(result).verdict == .pass)
+    }
+
     @Test("events that cannot be read only slow the rounds down: a late container is still killed and teardown is clean")
     func eventsUnreadable() throws {
         let folder = try TemporaryDirectory()

@@ -46,9 +46,11 @@ public struct StackTeardown: Sendable {
         } while true
 
         let leftNames = Set(left.objects.map(\.description))
-        // A removal that failed of something no longer listed: the engine may have dropped its record
-        // and kept its data. (A container's "removal already in progress" is the agent's own removal.)
-        let vanished = log.failedRemovals.filter { !leftNames.contains($0.key) && !$0.key.hasPrefix("container ") }
+        // A volume whose removal failed and that is no longer listed: the engine may have dropped its
+        // record and kept its data. Nothing else keeps data past its record: a network, secret or
+        // config no longer listed is gone (a swarm network being removed answers a second removal
+        // with "not found" and a 500), and a service's containers are checked on their own.
+        let vanished = log.failedRemovals.filter { !leftNames.contains($0.key) && $0.key.hasPrefix("volume ") }
             .sorted { $0.key < $1.key }.map { "\($0.key): its removal failed (\($0.value)) and it is no longer listed" }
         return TeardownResult(removed: log.removed, leftovers: left.objects.map { object in
             (log.failedRemovals[object.description] ?? log.failedListings[object.kind]).map { "\(object) (\($0))" } ?? object.description
