@@ -117,6 +117,36 @@ struct HostileStateTests {
         #expect((finding?["line"] as? Int).map { $0 > 0 } == true, "\(output.stdoutText)")
     }
 
+    @Test("5000 nested lists in an x- field are a lint error naming compose.yml, not a crash of the process")
+    func deepNestingFailsLint() throws {
+        let (output, seconds) = try Self.boundedLint("state-deep-nesting")
+        #expect(output.termination == .exited(1), "lint did not end with its findings: \(output.termination) \(output.stderrText.suffix(500))")
+        #expect(seconds < 20)
+        let finding = try Self.findings(output).first { ($0["message"] as? String)?.contains("levels deep") == true }
+        #expect(finding?["file"] as? String == "compose.yml", "\(output.stdoutText)")
+    }
+
+    @Test("YAML nested near the bound is read on a stack of its own: a caller on a 256 KiB thread gets a refusal, not a crash",
+          arguments: [5_000, 9_000])
+    func deepNestingOnASmallStack(levels: Int) {
+        let text = "services:\n  app:\n    labels: " + String(repeating: "[", count: levels) + String(repeating: "]", count: levels) + "\n"
+        let refusal = LargeStack.run(stackBytes: 256 << 10) { () -> String? in
+            do throws(YAMLDocument.Problem) { _ = try YAMLDocument.compose(text); return nil } catch { return error.problem }
+        }
+        #expect(refusal?.contains("more than \(YAMLDocument.maximumDepth) levels deep") == true, "\(String(describing: refusal))")
+    }
+
+    @Test("a recipe file over the size cchost reads, or one that is not a regular file, is refused before it is read")
+    func oversizedAndSpecialFiles() throws {
+        let folder = try TemporaryDirectory("big-files")
+        let big = folder.url.appendingPathComponent("compose.yml")
+        try Data(count: TextFile.maximumBytes + 1).write(to: big)
+        #expect { try TextFile.data(at: big.path) } throws: { ($0 as? TextFile.Unreadable)?.reason.contains("over the 4 MiB") == true }
+        let fifo = folder.url.appendingPathComponent("fifo").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        #expect { try TextFile.data(at: fifo) } throws: { ($0 as? TextFile.Unreadable)?.reason == "it is not a regular file" }
+    }
+
     // MARK: The configuration's error names the keys it accepts
 
     static let source = "/etc/cchost/config.yml"

@@ -13,10 +13,16 @@ import Yams
 enum YAMLDocument {
     /// Far beyond any real configuration or compose file (a large recipe's has a few thousand).
     static let maximumNodes = 100_000
-    /// Far beyond any real file (a compose file nests about ten deep), and shallow enough that Yams,
-    /// which composes recursively (over 1 KB of stack a level in a debug build), stays far inside
-    /// an 8 MiB thread stack: 20 KB of `[` would otherwise crash the process.
-    static let maximumNesting = 1_000
+    /// A bound on the text's nesting (`nestingBound`, which can only overestimate) checked before
+    /// Yams sees it: Yams composes recursively (over 1 KB of stack a level in a debug build), and
+    /// 20 KB of `[` crashed the process. Yams runs on a thread of `stackBytes`, which holds this
+    /// many levels whatever thread asked, so the bound can sit far above any real file.
+    static let maximumNesting = 10_000
+    /// How deep a composed document may nest, measured on that thread before the tree is handed
+    /// back: every later walk (and the tree's release) runs on the caller's thread, whose stack may
+    /// be small. Far beyond any real file (a compose file nests about ten deep).
+    static let maximumDepth = 100
+    static let stackBytes = 64 << 20
 
     struct Problem: Error {
         var line: Int?
@@ -29,20 +35,24 @@ enum YAMLDocument {
             throw Problem(line: nil, problem: "its collections may nest more than \(maximumNesting) deep (counting its `[`, `{`, "
                 + "indentation and `-` conservatively); cchost refuses such YAML")
         }
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            let (line, problem) = error.lineAndProblem
-            throw Problem(line: line, problem: problem)
-        } catch {
-            throw Problem(line: nil, problem: "\(error)")
+        // Composed, checked and (when refused) released on a thread of its own large stack.
+        let outcome = LargeStack.run(stackBytes: stackBytes) { () -> Result<Node?, Problem> in
+            let root: Node?
+            do {
+                root = try Yams.compose(yaml: text)
+            } catch let error as YamlError {
+                let (line, problem) = error.lineAndProblem
+                return .failure(Problem(line: line, problem: problem))
+            } catch {
+                return .failure(Problem(line: nil, problem: "\(error)"))
+            }
+            if let root {
+                var budget = maximumNodes
+                do throws(Problem) { try spend(&budget, on: root, depth: 1) } catch { return .failure(error) }
+            }
+            return .success(root)
         }
-        if let root {
-            var budget = maximumNodes
-            try spend(&budget, on: root)
-        }
-        return root
+        return try outcome.get()
     }
 
     /// An upper bound on how deep the text's collections nest, read from the text alone (it is
@@ -86,7 +96,10 @@ enum YAMLDocument {
 
     /// Counts `node`'s expanded size against `budget`, stopping as soon as it is spent: the walk
     /// costs at most `maximumNodes` steps, whatever the aliases stand for.
-    private static func spend(_ budget: inout Int, on node: Node, isKey: Bool = false) throws(Problem) {
+    private static func spend(_ budget: inout Int, on node: Node, isKey: Bool = false, depth: Int) throws(Problem) {
+        guard depth <= maximumDepth else {
+            throw Problem(line: node.mark?.line, problem: "it nests more than \(maximumDepth) levels deep; cchost refuses such YAML")
+        }
         if let tag = writtenTag(node, isKey: isKey) {
             throw Problem(line: node.mark?.line, problem: "it carries the YAML tag `\(tag)`; tags mean different things to "
                 + "different YAML readers (docker's among them), so cchost refuses tagged YAML")
@@ -103,11 +116,11 @@ enum YAMLDocument {
             return
         case .mapping(let mapping):
             for (key, value) in mapping {
-                try spend(&budget, on: key, isKey: true)
-                try spend(&budget, on: value)
+                try spend(&budget, on: key, isKey: true, depth: depth + 1)
+                try spend(&budget, on: value, depth: depth + 1)
             }
         case .sequence(let sequence):
-            for item in sequence { try spend(&budget, on: item) }
+            for item in sequence { try spend(&budget, on: item, depth: depth + 1) }
         }
     }
 

@@ -64,9 +64,12 @@ public enum StackPreparation {
                 throw DeployError(operation: "check", stack: app.stack, reason: "\(location): \(name) \(reason)")
             }
             let source = URL(fileURLWithPath: recipe.directory).appendingPathComponent(name).path
-            let data: Data
-            do { data = try Data(contentsOf: URL(fileURLWithPath: source)) } catch {
-                throw DeployError(operation: "copy recipe file", stack: app.stack, reason: "\(location): \(name) cannot be read: \(error.localizedDescription)")
+            let read: Data?
+            do { read = try TextFile.data(at: source) } catch {
+                throw DeployError(operation: "copy recipe file", stack: app.stack, reason: "\(location): \(name) cannot be read: \(error.reason)")
+            }
+            guard let data = read else {
+                throw DeployError(operation: "copy recipe file", stack: app.stack, reason: "\(location): \(name): no such file")
             }
             let target = files.appendingPathComponent(copyName)
             try write(data, to: target, stack: app.stack)
