@@ -64,6 +64,7 @@ public enum RecipeLint {
         LintRule(code: "R015", severity: .warning, title: "a Traefik router on the `web-secure` entrypoint has TLS"),
     ] + RecipePolicy.rules + [
         LintRule(code: "R022", severity: .warning, title: "abra and a shell read every `abra.sh` export alike"),
+        LintRule(code: "R024", severity: .warning, title: "every tag name fits git's 255 bytes (a longer one is no usable version)"),
     ]).sorted { $0.code < $1.code }
 
     /// The domain lint pretends an app has, so that names built from `STACK_NAME` can be checked.
@@ -150,6 +151,9 @@ public enum RecipeLint {
                 add("R007", "release tag \(release.tag) is a lightweight tag; releases must be annotated (git tag -a)")
             }
             if releases.releases.isEmpty { add("R012", "the recipe has no release tag yet") }
+            for unusable in releases.unparseable where unusable.tag.utf8.count > RecipeVersion.longestTag {
+                add("R024", "\(unusable); the other tags are listed as usual")
+            }
         } else {
             add("R007", "\(directory) is not a git repository: its release tags cannot be checked")
         }
