@@ -143,6 +143,17 @@ public enum RecipeLint {
             findings[findings.count - 1].severity = .error  // an unterminated block is broken, not missing
         }
 
+        // Release notes, read by the function a run reads them with, so lint and a run agree: a
+        // `release` (or a note) that leads out of the checkout is R019, a note that cannot be read R012.
+        do throws(RecipeError) {
+            _ = try Recipe.releaseNotes(in: directory)
+        } catch {
+            if case .outsideCheckout = error { add("R019", error) } else {
+                add("R012", error)
+                findings[findings.count - 1].severity = .error  // a run refuses the recipe for it
+            }
+        }
+
         // Release tags.
         if let tags {
             let releases = ReleaseSet(tags: tags.map(\.name))
