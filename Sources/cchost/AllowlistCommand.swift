@@ -34,9 +34,9 @@ struct AllowlistCommand: ParsableCommand {
             switch decision {
             case .approved(let line, let warning):
                 if let warning { printError("cchost: warning: \(warning)") }
-                print("approved: \(recipe) \(digest) (allowlist line \(line))")
+                printLine("approved: \(recipe) \(digest) (allowlist line \(line))")
             case .denied(let reason):
-                print("denied: \(reason)")
+                printLine("denied: \(reason)")
                 throw ExitCode(1)
             }
         }

@@ -20,7 +20,7 @@ struct CCHost: ParsableCommand {
         // Library logs go to stderr at warning and above unless CCHOST_LOG_LEVEL says otherwise.
         let level = ProcessInfo.processInfo.environment["CCHOST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler = TerminalLogHandler(StreamLogHandler.standardError(label: label))
             handler.logLevel = level
             return handler
         }
@@ -70,7 +70,24 @@ func printJSON<T: Encodable>(_ value: T, snakeCase: Bool = false) throws {
     if snakeCase { encoder.keyEncodingStrategy = .convertToSnakeCase }
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     encoder.dateEncodingStrategy = .iso8601
-    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    print(jsonForTerminal(String(decoding: try encoder.encode(value), as: UTF8.self)))
+}
+
+/// JSON that a terminal shows as text: the encoder escapes C0 controls in strings but writes DEL,
+/// C1 controls and bidi overrides raw; these become `\uXXXX` escapes, the same JSON value. (Outside a
+/// string, JSON holds no such character; the newlines of pretty-printing stay.)
+func jsonForTerminal(_ json: String) -> String {
+    guard json.unicodeScalars.contains(where: { $0 != "\n" && TerminalText.isEscaped($0) }) else { return json }
+    var out = String.UnicodeScalarView()
+    for scalar in json.unicodeScalars {
+        if scalar != "\n", TerminalText.isEscaped(scalar) {
+            let hex = String(scalar.value, radix: 16)
+            out.append(contentsOf: ("\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex).unicodeScalars)
+        } else {
+            out.append(scalar)
+        }
+    }
+    return String(out)
 }
 
 /// `--no-sandbox`, on every command that runs plugin code.
@@ -87,8 +104,66 @@ struct SandboxOptions: ParsableArguments {
     }
 }
 
-/// One line on stderr, after whatever stdout holds so far (so piped output keeps its order).
+/// One line on stdout for a person: recipe text in it (tag names, file names, findings, check
+/// details, plugin metadata) is shown with control characters escaped (`TerminalText`). Every line
+/// the CLI prints goes through here or `printError`, except `printJSON` and the console report
+/// (which escapes each field itself).
+func printLine(_ line: String) {
+    print(TerminalText.escaped(line))
+}
+
+/// One line on stderr, after whatever stdout holds so far (so piped output keeps its order); control
+/// characters shown escaped, as `printLine` does.
 func printError(_ line: String) {
     fflush(nil)
-    FileHandle.standardError.write(Data((line + "\n").utf8))
+    FileHandle.standardError.write(Data((TerminalText.escaped(line) + "\n").utf8))
+}
+
+/// The stderr log handler with every message and metadata value shown as `TerminalText` shows it:
+/// library logs carry recipe text (a ref, a secret's name, a tool's reason).
+struct TerminalLogHandler: LogHandler {
+    var stream: StreamLogHandler
+
+    init(_ stream: StreamLogHandler) { self.stream = stream }
+
+    var logLevel: Logger.Level {
+        get { stream.logLevel }
+        set { stream.logLevel = newValue }
+    }
+    var metadata: Logger.Metadata {
+        get { stream.metadata }
+        set { stream.metadata = newValue }
+    }
+    var metadataProvider: Logger.MetadataProvider? {
+        get { stream.metadataProvider }
+        set { stream.metadataProvider = newValue }
+    }
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { stream[metadataKey: key] }
+        set { stream[metadataKey: key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        var event = event
+        event.message = "\(TerminalText.escaped(event.message.description))"
+        event.metadata = event.metadata.map(Self.escaped)
+        var stream = stream
+        stream.metadata = Self.escaped(stream.metadata)
+        if let provider = stream.metadataProvider {
+            stream.metadataProvider = Logger.MetadataProvider { Self.escaped(provider.get()) }
+        }
+        stream.log(event: event)
+    }
+
+    static func escaped(_ metadata: Logger.Metadata) -> Logger.Metadata {
+        metadata.mapValues(escaped)  // the keys are cchost's own
+    }
+
+    static func escaped(_ value: Logger.MetadataValue) -> Logger.MetadataValue {
+        switch value {
+        case .string, .stringConvertible: .string(TerminalText.escaped(value.description))
+        case .array(let values): .array(values.map(escaped))
+        case .dictionary(let values): .dictionary(escaped(values))
+        }
+    }
 }

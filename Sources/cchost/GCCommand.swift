@@ -25,10 +25,10 @@ struct GCCommand: ParsableCommand {
                                      store: try StateStore(stateDirectory: configuration.stateDirectory))
             return (folders, try folders.removals(policy: configuration.retention))
         }
-        if removals.isEmpty { print("nothing to remove: every run folder is within the retention policy") }
+        if removals.isEmpty { printLine("nothing to remove: every run folder is within the retention policy") }
         let failures = dryRun ? [] : folders.remove(removals)
         for removal in removals where !failures.contains(where: { $0.0 == removal }) {
-            print((dryRun ? "would remove " : "removed ") + RunFolders.line(removal))
+            printLine((dryRun ? "would remove " : "removed ") + RunFolders.line(removal))
         }
         for (removal, why) in failures { printError("cchost: run folder \(removal.folder.runID) was not removed: \(why)") }
         if !failures.isEmpty { throw ExitCode(1) }

@@ -42,24 +42,24 @@ struct JanitorCommand: ParsableCommand {
         var failed = false
         if dryRun {
             let found = try failingClearly { try janitor.candidates(olderThan: olderThan * 60) }
-            for candidate in found { print("would reap \(candidate.stack): \(candidate.reason)") }
-            if found.isEmpty { print("no stack to reap") }
+            for candidate in found { printLine("would reap \(candidate.stack): \(candidate.reason)") }
+            if found.isEmpty { printLine("no stack to reap") }
         } else {
             let reaped = try failingClearly { try janitor.reap(olderThan: olderThan * 60) }
             for item in reaped {
-                print("reaped \(item.stack): \(item.reason)" + (item.leftovers.isEmpty ? "" : "; left: \(item.leftovers.joined(separator: ", "))"))
+                printLine("reaped \(item.stack): \(item.reason)" + (item.leftovers.isEmpty ? "" : "; left: \(item.leftovers.joined(separator: ", "))"))
                 for problem in item.problems { printError("cchost: \(problem)") }
             }
-            if reaped.isEmpty { print("no stack to reap") }
+            if reaped.isEmpty { printLine("no stack to reap") }
             failed = reaped.contains { !$0.leftovers.isEmpty || !$0.problems.isEmpty }
         }
         do {
             let unused = try Janitor.unusedRetainedVolumes(store: try store.get(), volumes: RetainedVolumes(docker: docker.daemon, stateDirectory: configuration.stateDirectory),
                                                            dryRun: dryRun)
-            for volume in unused { print("\(dryRun ? "would remove" : "removed") retained volume \(volume): no canonical uses it") }
-            if unused.isEmpty { print("no unused retained volume") }
+            for volume in unused { printLine("\(dryRun ? "would remove" : "removed") retained volume \(volume): no canonical uses it") }
+            if unused.isEmpty { printLine("no unused retained volume") }
         } catch let busy as StateLock.Busy {
-            print("retained volumes left to the running sweep: \(busy)")
+            printLine("retained volumes left to the running sweep: \(busy)")
         } catch {
             printError("cchost: unused retained volumes were not removed: \(error)")
             failed = true

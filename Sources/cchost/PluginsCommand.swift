@@ -129,21 +129,23 @@ struct Plugins: ParsableCommand {
                     try printJSON(Listing(plugins: rows, workersStarted: setup.launcher.launchCount, cache: catalog.cache.path))
                 } else {
                     printTable(rows)
-                    print("\(rows.count) plugin(s); \(setup.launcher.launchCount) probed now, the rest from the plugin cache in \(catalog.cache.path)")
+                    printLine("\(rows.count) plugin(s); \(setup.launcher.launchCount) probed now, the rest from the plugin cache in \(catalog.cache.path)")
                 }
             }
         }
 
         func printTable(_ rows: [Row]) {
+            // Escaped before the widths are measured, so the columns line up as shown.
             let table = [["NAME", "VERSION", "ORIGIN", "STATE", "RECIPES", "PATH"]] + rows.map {
                 [$0.name ?? "-", $0.version ?? "-", $0.origin, $0.state, $0.recipes?.joined(separator: ",") ?? "-", $0.path]
+                    .map(TerminalText.escaped)
             }
             let widths = (0..<6).map { column in table.map { $0[column].count }.max() ?? 0 }
             for line in table {
-                print(zip(line, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }
+                printLine(zip(line, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }
                     .joined(separator: "  ").trimmingCharacters(in: .whitespaces))
             }
-            for row in rows { if let problem = row.problem { print("  \(row.path): \(problem)") } }
+            for row in rows { if let problem = row.problem { printLine("  \(row.path): \(problem)") } }
         }
     }
 
@@ -179,33 +181,36 @@ struct Plugins: ParsableCommand {
         }
 
         func printText(_ row: Row) {
-            print("path:        \(row.path)")
-            print("sha256:      \(row.sha256 ?? "-")")
-            print("state:       \(row.state)")
+            printLine("path:        \(row.path)")
+            printLine("sha256:      \(row.sha256 ?? "-")")
+            printLine("state:       \(row.state)")
             guard row.state == "loadable", let metadata = row.metadata else {
                 for problem in row.problems ?? [] {
                     let values = [problem.expected.map { "expected \($0)" }, problem.found.map { "found \($0)" }]
                         .compactMap { $0 }.joined(separator: ", ")
-                    print("  \(problem.field): \(problem.message)\(values.isEmpty ? "" : " (\(values))")")
+                    printLine("  \(problem.field): \(problem.message)\(values.isEmpty ? "" : " (\(values))")")
                 }
-                if row.problems == nil, let problem = row.problem { print("  \(problem)") }
-                if let diagnostics = row.diagnostics { print("worker output:\n\(diagnostics)") }
+                if row.problems == nil, let problem = row.problem { printLine("  \(problem)") }
+                if let diagnostics = row.diagnostics {
+                    printLine("worker output:")
+                    for line in diagnostics.split(separator: "\n", omittingEmptySubsequences: false) { printLine(String(line)) }
+                }
                 return
             }
-            print("name:        \(row.name ?? "-")")
-            print("version:     \(row.version ?? "-")")
-            print("abi:         \(row.abi ?? "-") (descriptor \(row.structSize ?? 0) bytes)")
-            print("recipes:     \(metadata.recipes.joined(separator: ", "))")
-            print("sweep:       \(metadata.canonicalSweep ? "enrolled" : "not enrolled")")
-            if let stages = metadata.stages { print("stages:      \(stages.map(\.rawValue).joined(separator: ", "))") }
-            if metadata.skipGeneric { print("generic:     skipped by this plugin") }
-            if let readiness = metadata.readiness { print("readiness:   GET \(readiness.path) -> \(readiness.status)") }
+            printLine("name:        \(row.name ?? "-")")
+            printLine("version:     \(row.version ?? "-")")
+            printLine("abi:         \(row.abi ?? "-") (descriptor \(row.structSize ?? 0) bytes)")
+            printLine("recipes:     \(metadata.recipes.joined(separator: ", "))")
+            printLine("sweep:       \(metadata.canonicalSweep ? "enrolled" : "not enrolled")")
+            if let stages = metadata.stages { printLine("stages:      \(stages.map(\.rawValue).joined(separator: ", "))") }
+            if metadata.skipGeneric { printLine("generic:     skipped by this plugin") }
+            if let readiness = metadata.readiness { printLine("readiness:   GET \(readiness.path) -> \(readiness.status)") }
             for (title, entries) in [("checks", row.checks ?? []), ("install steps", row.installSteps ?? []), ("hooks", row.hooks ?? [])]
             where !entries.isEmpty {
-                print("\(title):")
+                printLine("\(title):")
                 for entry in entries {
                     let kind = entry.signature.map { "typed: \($0)" } ?? "plain"
-                    print("  \(entry.name) [\(entry.tiers.joined(separator: ","))] \(kind)\(entry.description.map { " - \($0)" } ?? "")")
+                    printLine("  \(entry.name) [\(entry.tiers.joined(separator: ","))] \(kind)\(entry.description.map { " - \($0)" } ?? "")")
                 }
             }
         }

@@ -31,20 +31,22 @@ struct RecipeCommand: ParsableCommand {
                 try printJSON(listing)
                 return
             }
+            // Escaped before the widths are measured, so the columns line up as shown.
             let rows = [["RELEASE", "COMMIT", "TAG"]] + listing.releases.map {
-                [$0.tag + ($0.prerelease ? " (pre-release)" : ""), String($0.commit.prefix(12)), $0.annotated ? "annotated" : "lightweight"]
+                [TerminalText.escaped($0.tag) + ($0.prerelease ? " (pre-release)" : ""), String($0.commit.prefix(12)),
+                 $0.annotated ? "annotated" : "lightweight"]
             }
             let widths = (0..<3).map { column in rows.map { $0[column].count }.max() ?? 0 }
             for row in rows {
-                print(zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }
+                printLine(zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }
                     .joined(separator: "  ").trimmingCharacters(in: .whitespaces))
             }
             if let latest = listing.latest, let release = listing.releases.first(where: { $0.tag == latest }) {
-                print("latest: \(latest) (\(release.commit.prefix(12)))")
+                printLine("latest: \(latest) (\(release.commit.prefix(12)))")
             } else {
-                print("latest: none (no release tag)")
+                printLine("latest: none (no release tag)")
             }
-            for tag in listing.unparseable { print("not a release: \(tag.tag): \(tag.reason)") }
+            for tag in listing.unparseable { printLine("not a release: \(VersionParseError.shortened(tag.tag)): \(tag.reason)") }
         }
     }
 
@@ -52,7 +54,7 @@ struct RecipeCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Lint a recipe checkout (the lint tier): every rule, with its code, severity and location.",
             discussion: """
-                Rules R001-R023 (see the README); R016-R021 are the recipe content policy, which an \
+                Rules R001-R024 (see the README); R016-R021 are the recipe content policy, which an \
                 operator's allowance (recipes[].allow in the configuration) relaxes in runs only; R023, \
                 the app's total tasks, is checked against the default ceilings.tasks (50), a run's against its own. \
                 Lint reports every finding instead of stopping at the \
@@ -97,9 +99,9 @@ struct RecipeCommand: ParsableCommand {
                 try printJSON(Output(report: report))
             } else {
                 for finding in report.findings {
-                    print("\(finding.severity.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) \(finding.code)  \(finding.location.map { "\($0): " } ?? "")\(finding.message)")
+                    printLine("\(finding.severity.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) \(finding.code)  \(finding.location.map { "\($0): " } ?? "")\(finding.message)")
                 }
-                print("\(report.recipe): \(report.errors) error(s), \(report.warnings) warning(s); \(report.satisfied.count) of \(report.rules.count) rules satisfied")
+                printLine("\(report.recipe): \(report.errors) error(s), \(report.warnings) warning(s); \(report.satisfied.count) of \(report.rules.count) rules satisfied")
             }
             if report.hasErrors { throw ExitCode(1) }
         }

@@ -26,8 +26,8 @@ struct RunsCommand: ParsableCommand {
         func run() throws {
             let runs = try failingClearly { try RunsCommand.store().latestRuns(recipe: recipe, limit: limit) }
             if json { return try printJSON(runs, snakeCase: true) }
-            for run in runs { print(RunsCommand.line(run)) }
-            if runs.isEmpty { print(recipe.map { "no run of \($0) recorded" } ?? "no run recorded") }
+            for run in runs { printLine(RunsCommand.line(run)) }
+            if runs.isEmpty { printLine(recipe.map { "no run of \($0) recorded" } ?? "no run recorded") }
         }
     }
 
@@ -50,24 +50,24 @@ struct RunsCommand: ParsableCommand {
                 struct Shown: Encodable { var run: StoredRun; var tiers: [StoredTier] }
                 return try printJSON(Shown(run: stored, tiers: tiers), snakeCase: true)
             }
-            print(RunsCommand.line(stored))
-            if let reason = stored.levelReason { print("level  " + (stored.level.map { "L\($0)" } ?? "none") + " — " + reason) }
+            printLine(RunsCommand.line(stored))
+            if let reason = stored.levelReason { printLine("level  " + (stored.level.map { "L\($0)" } ?? "none") + " — " + reason) }
             for tier in tiers {
                 if let reason = tier.notApplicable {
-                    print("\(tier.tier)  n/a: \(reason)")
+                    printLine("\(tier.tier)  n/a: \(reason)")
                     continue
                 }
                 let detail = tier.opDetail.isEmpty ? "" : " (\(tier.opDetail))"
                 let op = tier.op + (tier.opRef.map { " \($0)" } ?? "")
-                print("\(tier.tier)  \(tier.verdict)  \(op.isEmpty ? "" : "\(op): \(tier.opVerdict)\(detail)  ")\(String(format: "%.1f", tier.seconds)) s")
+                printLine("\(tier.tier)  \(tier.verdict)  \(op.isEmpty ? "" : "\(op): \(tier.opVerdict)\(detail)  ")\(String(format: "%.1f", tier.seconds)) s")
                 for check in tier.checks {
                     let detail = check.detail + (check.cause.map { " (\($0))" } ?? "")
-                    print("  \(check.verdict)  \(check.plugin)/\(check.name)" + (detail.isEmpty ? "" : "  \(detail)"))
+                    printLine("  \(check.verdict)  \(check.plugin)/\(check.name)" + (detail.isEmpty ? "" : "  \(detail)"))
                 }
             }
             // The run's folder (backups, logs, artifacts) may have been pruned; its record stays.
             let folder = URL(fileURLWithPath: store.path).deletingLastPathComponent().appendingPathComponent("runs/\(stored.id)")
-            print(FileManager.default.fileExists(atPath: folder.path) ? "folder  \(folder.path)"
+            printLine(FileManager.default.fileExists(atPath: folder.path) ? "folder  \(folder.path)"
                   : "folder  gone: \(folder.path) was pruned by the retention policy (cchost gc) or removed")
         }
     }
@@ -90,9 +90,9 @@ struct RunsCommand: ParsableCommand {
             }
             if json { return try printJSON(results, snakeCase: true) }
             for result in results {
-                print("\(result.runID)  \(ISO8601DateFormatter().string(from: result.startedAt))  \(result.headRef)  \(result.tier)  \(result.verdict)  \(result.detail)")
+                printLine("\(result.runID)  \(ISO8601DateFormatter().string(from: result.startedAt))  \(result.headRef)  \(result.tier)  \(result.verdict)  \(result.detail)")
             }
-            if results.isEmpty { print("no result of \(check) in the runs of \(recipe)") }
+            if results.isEmpty { printLine("no result of \(check) in the runs of \(recipe)") }
         }
     }
 }

@@ -54,7 +54,7 @@ struct SweepCommand: ParsableCommand {
             if let run = outcome.run { line += "; run \(run.id) \(run.isGreen ? "green" : "red")" }
             if let promotion = outcome.promotion { line += "; \(promotion)" }
             if let error = outcome.error { line += "; error: \(error)" }
-            print(line)
+            printLine(line)
         }
         if let signalNumber = TeardownOnSignal.received { throw ExitCode(128 + signalNumber) }
         if outcomes.contains(where: { $0.error != nil || ($0.run.map { !$0.isGreen } ?? false) }) { throw ExitCode(1) }
@@ -97,9 +97,9 @@ struct CanonCommand: ParsableCommand {
                 return
             }
             for canonical in canonicals {
-                print("\(canonical.recipe)  \(canonical.version)  \(canonical.commit.prefix(12))  \(ISO8601DateFormatter().string(from: canonical.promotedAt))  \(canonical.status)  retained: \(canonical.volumes.isEmpty ? "nothing" : canonical.volumes.joined(separator: ", "))")
+                printLine("\(canonical.recipe)  \(canonical.version)  \(canonical.commit.prefix(12))  \(ISO8601DateFormatter().string(from: canonical.promotedAt))  \(canonical.status)  retained: \(canonical.volumes.isEmpty ? "nothing" : canonical.volumes.joined(separator: ", "))")
             }
-            if canonicals.isEmpty { print("no canonical yet") }
+            if canonicals.isEmpty { printLine("no canonical yet") }
         }
     }
 
@@ -127,9 +127,9 @@ struct CanonCommand: ParsableCommand {
                 return
             }
             for promotion in history {
-                print("\(ISO8601DateFormatter().string(from: promotion.promotedAt))  \(promotion.previousVersion ?? "-") → \(promotion.version)  \(promotion.commit.prefix(12))  run \(promotion.runID)")
+                printLine("\(ISO8601DateFormatter().string(from: promotion.promotedAt))  \(promotion.previousVersion ?? "-") → \(promotion.version)  \(promotion.commit.prefix(12))  run \(promotion.runID)")
             }
-            if history.isEmpty { print("\(recipe) has never been promoted") }
+            if history.isEmpty { printLine("\(recipe) has never been promoted") }
         }
     }
 }

@@ -307,7 +307,7 @@ struct RunReportTests {
         let detail = "first line\nsecond\u{1B}[31m line " + String(repeating: "x", count: 5_000)
         let text = RunReport.console(SampleRuns.withInstallCheck(SampleRuns.check("custom-html", "noisy", .fail, detail)))
         let line = try #require(text.split(separator: "\n").first { $0.contains("custom-html/noisy") })
-        #expect(line.contains("first line second[31m line xxx"))
+        #expect(line.contains(#"first line second\u{1B}[31m line xxx"#), "ESC shown escaped: \(line)")
         #expect(line.hasSuffix("…"))
         #expect(line.count <= 160)
         #expect(!text.contains("\u{1B}"))

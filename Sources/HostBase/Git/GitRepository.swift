@@ -142,24 +142,43 @@ public final class GitRepository {
     // MARK: Reading
 
     /// Every tag, peeled to its commit, sorted by name. Tags that do not lead to a commit (a tag of a
-    /// tree or blob) are left out: they cannot be releases.
+    /// tree or blob, a tag whose object is missing) are left out: they cannot be releases.
+    ///
+    /// The references are walked (loose and packed alike) and each is read as found, never looked up
+    /// again by name: a name git cannot look up (one over the file system's 255 bytes, which only
+    /// `packed-refs` can hold) is listed like any other, for the release parser to refuse on its own,
+    /// instead of stopping the listing (`git_tag_list` stopped at it, so every tag after it was missing).
     public func tags() throws(GitError) -> [GitTag] {
-        var names = git_strarray()
-        try Self.check(git_tag_list(&names, handle), "list tags", path)
-        defer { git_strarray_dispose(&names) }
+        var iterator: OpaquePointer?
+        try Self.check(git_reference_iterator_glob_new(&iterator, handle, "refs/tags/*"), "list tags", path)
+        defer { git_reference_iterator_free(iterator) }
         var tags: [GitTag] = []
-        for index in 0..<names.count {
-            let name = String(cString: names.strings[index]!)
-            var object: OpaquePointer?
-            try Self.check(git_revparse_single(&object, handle, "refs/tags/\(name)"), "read tag \(name)", path)
-            defer { git_object_free(object) }
-            let annotated = git_object_type(object) == GIT_OBJECT_TAG
-            var commit: OpaquePointer?
-            guard git_object_peel(&commit, object, GIT_OBJECT_COMMIT) == 0 else { continue }
-            defer { git_object_free(commit) }
-            tags.append(GitTag(name: name, commit: Self.hex(git_object_id(commit)), annotated: annotated))
+        var reference: OpaquePointer?
+        while true {
+            let status = git_reference_next(&reference, iterator)
+            if status == GIT_ITEROVER.rawValue { break }
+            try Self.check(status, "list tags", path)
+            defer { git_reference_free(reference) }
+            let name = String(cString: git_reference_name(reference)).dropFirst("refs/tags/".count)
+            if let tag = Self.tag(String(name), reference: reference!, in: handle) { tags.append(tag) }
         }
         return tags.sorted { $0.name < $1.name }
+    }
+
+    /// The tag `reference` points at, peeled to its commit; nil when it leads to no commit.
+    private static func tag(_ name: String, reference: OpaquePointer, in repository: OpaquePointer) -> GitTag? {
+        // A direct reference is read as it is: resolving it would look its name up again.
+        var symbolic: OpaquePointer?
+        if git_reference_type(reference) != GIT_REFERENCE_DIRECT, git_reference_resolve(&symbolic, reference) != 0 { return nil }
+        defer { git_reference_free(symbolic) }
+        var object: OpaquePointer?
+        guard let target = git_reference_target(symbolic ?? reference),
+              git_object_lookup(&object, repository, target, GIT_OBJECT_ANY) == 0 else { return nil }
+        defer { git_object_free(object) }
+        var commit: OpaquePointer?
+        guard git_object_peel(&commit, object, GIT_OBJECT_COMMIT) == 0 else { return nil }
+        defer { git_object_free(commit) }
+        return GitTag(name: name, commit: hex(git_object_id(commit)), annotated: git_object_type(object) == GIT_OBJECT_TAG)
     }
 
     /// The full commit id of any ref, tag, branch, or (short) sha. Annotated tags peel to their commit.

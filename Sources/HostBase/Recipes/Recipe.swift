@@ -55,9 +55,14 @@ public struct Recipe: Sendable, Equatable {
         return URL(fileURLWithPath: directory).standardizedFileURL.lastPathComponent
     }
 
-    /// Regular files directly in `release/`, hidden ones left out; no folder means no notes.
-    private static func releaseNotes(in directory: String) throws(RecipeError) -> [String: String] {
+    /// The release notes: regular files directly in `release/`, hidden ones left out; no folder means
+    /// no notes. The one reader of `release/`: a run (through `load`) and lint (R019) both call it, so
+    /// they agree on every recipe. A `release` that is a symbolic link is followed when it stays
+    /// inside the checkout (a maintainer's `release -> docs/release` is read) and refused, naming
+    /// `release`, when it leads out of it; so is a note that is a link out of the checkout.
+    public static func releaseNotes(in directory: String) throws(RecipeError) -> [String: String] {
         let folder = RecipeFile.path("release", in: directory)
+        if let reason = RecipeFile.escape("release", from: directory) { throw .outsideCheckout(file: folder, reason: reason) }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else { return [:] }
         let names: [String]

@@ -64,6 +64,7 @@ public enum RecipeLint {
         LintRule(code: "R015", severity: .warning, title: "a Traefik router on the `web-secure` entrypoint has TLS"),
     ] + RecipePolicy.rules + [
         LintRule(code: "R022", severity: .warning, title: "abra and a shell read every `abra.sh` export alike"),
+        LintRule(code: "R024", severity: .warning, title: "every tag name fits git's 255 bytes (a longer one is no usable version)"),
     ]).sorted { $0.code < $1.code }
 
     /// The domain lint pretends an app has, so that names built from `STACK_NAME` can be checked.
@@ -142,6 +143,17 @@ public enum RecipeLint {
             findings[findings.count - 1].severity = .error  // an unterminated block is broken, not missing
         }
 
+        // Release notes, read by the function a run reads them with, so lint and a run agree: a
+        // `release` (or a note) that leads out of the checkout is R019, a note that cannot be read R012.
+        do throws(RecipeError) {
+            _ = try Recipe.releaseNotes(in: directory)
+        } catch {
+            if case .outsideCheckout = error { add("R019", error) } else {
+                add("R012", error)
+                findings[findings.count - 1].severity = .error  // a run refuses the recipe for it
+            }
+        }
+
         // Release tags.
         if let tags {
             let releases = ReleaseSet(tags: tags.map(\.name))
@@ -150,6 +162,9 @@ public enum RecipeLint {
                 add("R007", "release tag \(release.tag) is a lightweight tag; releases must be annotated (git tag -a)")
             }
             if releases.releases.isEmpty { add("R012", "the recipe has no release tag yet") }
+            for unusable in releases.unparseable where unusable.tag.utf8.count > RecipeVersion.longestTag {
+                add("R024", "\(unusable); the other tags are listed as usual")
+            }
         } else {
             add("R007", "\(directory) is not a git repository: its release tags cannot be checked")
         }

@@ -6,8 +6,9 @@
 /// `<upstream>_<revision>` (`1.14.1-rootless_1`, `0.5.0_2`).
 ///
 /// ## What parses
-/// A tag is made of ASCII letters, digits, `.`, `-`, `_` and `+`; a lowercase `v` directly before a
-/// digit at the start is a prefix, recorded in `hasVPrefix` and otherwise ignored.
+/// A tag of at most 255 bytes (`longestTag`: git cannot check out a longer one) is made of ASCII
+/// letters, digits, `.`, `-`, `_` and `+`; a lowercase `v` directly before a digit at the start is a
+/// prefix, recorded in `hasVPrefix` and otherwise ignored.
 /// - With a `+`: `.semver`. Before it, `MAJOR.MINOR.PATCH` with an optional `-PRERELEASE`, by the
 ///   semver 2.0.0 rules (numbers without leading zeros, dot-separated pre-release identifiers of
 ///   letters, digits and `-`, numeric ones without leading zeros). After it, exactly one non-empty
@@ -61,11 +62,19 @@ public struct RecipeVersion: Sendable, Hashable, Comparable, CustomStringConvert
 
     public var description: String { tag }
 
+    /// The longest tag name git can check out, in bytes: a loose ref is a file, whose name has at most
+    /// 255 bytes. A longer one is listed as not a release, on its own; the other tags still list.
+    public static let longestTag = 255
+
     /// Parses a release tag; never traps, whatever the text.
     public init(parsing tag: String) throws(VersionParseError) {
         func failure(_ reason: String) -> VersionParseError { VersionParseError(tag: tag, reason: reason) }
 
         guard !tag.isEmpty else { throw failure("the tag is empty") }
+        guard tag.utf8.count <= Self.longestTag else {
+            throw failure("it is \(tag.utf8.count) bytes long; a release tag has at most \(Self.longestTag) "
+                + "(a longer one cannot be a file name, so git cannot check it out)")
+        }
         if let bad = tag.first(where: { !Self.isTagCharacter($0) }) {
             throw failure("it contains \(String(reflecting: String(bad))), which is not allowed in a release tag "
                 + "(ASCII letters, digits, \".\", \"-\", \"_\" and \"+\" are)")
@@ -288,7 +297,13 @@ public struct VersionParseError: Error, Sendable, Equatable, CustomStringConvert
     }
 
     public var description: String {
-        "tag \(String(reflecting: tag)) is not a release version: \(reason)"
+        "tag \(tag.count > 60 ? Self.shortened(tag) : String(reflecting: tag)) is not a release version: \(reason)"
+    }
+
+    /// A tag over 60 characters as its first 40, `…` and its length, so that a hostile tag does not
+    /// fill the line that names it; a shorter one as it is.
+    public static func shortened(_ tag: String) -> String {
+        tag.count > 60 ? "\(tag.prefix(40))… (\(tag.count) characters)" : tag
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 
-/// The console summary: what a person reads at the end of `cchost run`.
+/// The console summary: what a person reads at the end of `cchost run`. Every text of the record is
+/// shown through `terminalLine`: one line, control characters and bidi overrides escaped.
 extension RunReport {
     /// The summary a person reads at the end of `cchost run`. Plain text unless `color`.
     public static func console(_ record: RunRecord, color: Bool = false, secrets: [String] = []) -> String {
@@ -10,21 +11,21 @@ extension RunReport {
         let detailWidth = 90
         var lines: [String] = []
 
-        lines.append("cchost run \(oneLine(record.id)) (\(record.trigger.rawValue))")
-        lines.append("  recipe     \(oneLine(record.recipe))" + (record.repository.isEmpty ? "" : "  \(oneLine(record.repository))"))
+        lines.append("cchost run \(terminalLine(record.id)) (\(record.trigger.rawValue))")
+        lines.append("  recipe     \(terminalLine(record.recipe))" + (record.repository.isEmpty ? "" : "  \(terminalLine(record.repository))"))
         if let base = record.base {
-            lines.append("  change     \(oneLine(describe(base))) → \(oneLine(describe(record.head)))")
+            lines.append("  change     \(terminalLine(describe(base))) → \(terminalLine(describe(record.head)))")
         } else {
-            lines.append("  head       \(oneLine(describe(record.head))) (no base: nothing to upgrade from)")
+            lines.append("  head       \(terminalLine(describe(record.head))) (no base: nothing to upgrade from)")
         }
         if let canonical = record.startedFrom {
-            lines.append("  start      \(record.start.rawValue): a copy of the canonical's data (\(oneLine(canonical.version)), run \(oneLine(canonical.runID)))")
+            lines.append("  start      \(record.start.rawValue): a copy of the canonical's data (\(terminalLine(canonical.version)), run \(terminalLine(canonical.runID)))")
         }
-        lines.append("  backend    \(oneLine(record.backend))" + (record.backendVersion.map { " \(oneLine($0))" } ?? ""))
+        lines.append("  backend    \(terminalLine(record.backend))" + (record.backendVersion.map { " \(terminalLine($0))" } ?? ""))
         for (index, allowed) in (record.allowances ?? []).enumerated() {
-            lines.append((index == 0 ? "  allowed    " : "             ") + oneLine(allowed))
+            lines.append((index == 0 ? "  allowed    " : "             ") + terminalLine(allowed))
         }
-        lines.append("  domain     \(oneLine(record.domain))")
+        lines.append("  domain     \(terminalLine(record.domain))")
         var started = "  started    \(iso8601(record.startedAt))"
         if let finished = record.finishedAt { started += ", took \(seconds(finished.timeIntervalSince(record.startedAt)))" }
         else { started += ", not finished" }
@@ -37,10 +38,10 @@ extension RunReport {
         // verdict columns line up; the op column widens to fit the longest check name (up to 40).
         let tierWidth = max(8, entries.map { $0.tier.rawValue.count + 2 }.max() ?? 0)
         let longestOp = entries.map { entry -> Int in
-            if case .recorded(let t) = entry { return oneLine(t.opDescription).count + 2 }
+            if case .recorded(let t) = entry { return terminalLine(t.opDescription).count + 2 }
             return 0
         }.max() ?? 0
-        let longestCheck = record.tiers.flatMap(\.checks).map { oneLine("\($0.plugin)/\($0.name)").count + 1 }.max() ?? 0
+        let longestCheck = record.tiers.flatMap(\.checks).map { terminalLine("\($0.plugin)/\($0.name)").count + 1 }.max() ?? 0
         let opWidth = max(min(24, max(4, longestOp)), min(40, longestCheck) + 2 - tierWidth)
         let verdictWidth = 12
         func row(_ tier: String, _ op: String, _ opVerdict: String, _ verdict: String, _ time: String) -> String {
@@ -51,25 +52,25 @@ extension RunReport {
             switch entry {
             case .missing(let tier):
                 lines.append("  " + pad(tier.rawValue, tierWidth)
-                             + paint(.unverified, "not run") + ": " + truncated(oneLine(missingReason(record)), to: detailWidth))
+                             + paint(.unverified, "not run") + ": " + truncated(terminalLine(missingReason(record)), to: detailWidth))
             case .recorded(let tier):
                 if tier.notApplicable != nil {
-                    lines.append("  " + pad(tier.tier.rawValue, tierWidth) + truncated(oneLine(naText(tier)), to: detailWidth + opWidth))
+                    lines.append("  " + pad(tier.tier.rawValue, tierWidth) + truncated(terminalLine(naText(tier)), to: detailWidth + opWidth))
                 } else {
-                    lines.append(row(tier.tier.rawValue, truncated(oneLine(tier.opDescription), to: opWidth - 2),
+                    lines.append(row(tier.tier.rawValue, truncated(terminalLine(tier.opDescription), to: opWidth - 2),
                                      paint(tier.opVerdict, pad(tier.opVerdict.rawValue, verdictWidth)),
                                      paint(tier.verdict, pad(tier.verdict.rawValue, verdictWidth)),
                                      seconds(tier.seconds)))
-                    if tier.opVerdict != .pass, !oneLine(tier.opDetail).isEmpty {
-                        lines.append("    op: " + truncated(oneLine(tier.opDetail), to: detailWidth + opWidth))
+                    if tier.opVerdict != .pass, !terminalLine(tier.opDetail).isEmpty {
+                        lines.append("    op: " + truncated(terminalLine(tier.opDetail), to: detailWidth + opWidth))
                     }
                 }
                 let nameWidth = tierWidth + opWidth - 2
                 for check in tier.checks {
                     let outcome = checkOutcome(check, tier: tier.tier)
-                    let name = oneLine("\(check.plugin)/\(check.name)")
+                    let name = terminalLine("\(check.plugin)/\(check.name)")
                     lines.append("    " + pad(name, nameWidth) + paint(check.verdict, pad(check.verdict.rawValue, verdictWidth))
-                                 + truncated(oneLine(outcome.reason), to: detailWidth))
+                                 + truncated(terminalLine(outcome.reason), to: detailWidth))
                 }
                 if tier.checks.isEmpty, tier.notApplicable == nil {
                     lines.append(tier.opVerdict == .pass
@@ -82,28 +83,28 @@ extension RunReport {
 
         let guardResult = Judgement.deployGuard(record)
         if guardResult.verdict == .fail {
-            lines.append(paint(.fail, "  deploys    \(record.deployCount)  !!! DEPLOY-COUNT GUARD FAILED: \(guardResult.reason) !!!"))
+            lines.append(paint(.fail, "  deploys    \(record.deployCount)  !!! DEPLOY-COUNT GUARD FAILED: \(terminalLine(guardResult.reason)) !!!"))
         } else {
-            lines.append("  deploys    \(record.deployCount)" + (guardResult.verdict == .skip ? " (\(guardResult.reason))" : ""))
+            lines.append("  deploys    \(record.deployCount)" + (guardResult.verdict == .skip ? " (\(terminalLine(guardResult.reason)))" : ""))
         }
-        lines.append("  generic    " + (record.generic.isEmpty ? "(not recorded)" : truncated(oneLine(record.generic), to: detailWidth)))
+        lines.append("  generic    " + (record.generic.isEmpty ? "(not recorded)" : truncated(terminalLine(record.generic), to: detailWidth)))
         let teardown = Judgement.teardownOutcome(record)
-        lines.append("  teardown   " + paint(teardown.verdict, oneLine(teardown.reason)))
-        lines.append("  level      " + oneLine(judgement.levelText))
+        lines.append("  teardown   " + paint(teardown.verdict, terminalLine(teardown.reason)))
+        lines.append("  level      " + terminalLine(judgement.levelText))
         if let retained = record.retainedVolumes {
-            lines.append("  retained   " + (retained.isEmpty ? "nothing (the app has no volume)" : oneLine(retained.joined(separator: ", "))))
+            lines.append("  retained   " + (retained.isEmpty ? "nothing (the app has no volume)" : terminalLine(retained.joined(separator: ", "))))
         } else if let problem = record.retentionProblem {
-            lines.append("  retained   " + paint(.fail, "nothing: " + oneLine(problem)))
+            lines.append("  retained   " + paint(.fail, "nothing: " + terminalLine(problem)))
         }
         if record.artifacts.isEmpty {
             lines.append("  artifacts  none")
         } else {
             for (index, artifact) in record.artifacts.enumerated() {
-                lines.append((index == 0 ? "  artifacts  " : "             ") + oneLine(artifact))
+                lines.append((index == 0 ? "  artifacts  " : "             ") + terminalLine(artifact))
             }
         }
         lines.append("")
-        let final = judgement.line
+        let final = terminalLine(judgement.line)
         lines.append(judgement.isGreen ? paint(.pass, final) : paint(.fail, final))
         return lines.joined(separator: "\n") + "\n"
     }

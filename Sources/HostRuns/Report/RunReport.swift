@@ -81,6 +81,24 @@ public enum RunReport {
         return String(out)
     }
 
+    /// One line for a terminal: runs of spaces, tabs and newlines as one space, every other character a
+    /// terminal acts on (ESC, CR, bidi overrides, …) shown escaped (`TerminalText`), so the console
+    /// shows a hostile recipe's text as the text it is.
+    static func terminalLine(_ text: String) -> String {
+        var out = String.UnicodeScalarView()
+        var pendingSpace = false
+        for scalar in text.unicodeScalars {
+            if scalar == " " || scalar == "\t" || scalar == "\n" {
+                pendingSpace = !out.isEmpty
+            } else {
+                if pendingSpace { out.append(" ") }
+                pendingSpace = false
+                out.append(scalar)
+            }
+        }
+        return TerminalText.escaped(String(out))
+    }
+
     /// At most `limit` characters, the last of them `…` when cut.
     static func truncated(_ text: String, to limit: Int) -> String {
         text.count <= limit ? text : String(text.prefix(max(0, limit - 1))) + "…"

@@ -77,6 +77,9 @@ static const cchost_check checks[] = {
     {.name = "both", .tiers = "install", .run = pass, .typed = (void (*)(void))typed_check, .signature = "int both(int x)"},
 #elif defined(BAD_TIER)
     {.name = "plain", .tiers = "install,deploy", .run = pass},
+#elif defined(HOSTILE_TEXT)
+    /* ESC (clear the screen), CR, BEL and RIGHT-TO-LEFT OVERRIDE in what `plugins inspect` prints. */
+    {.name = "plain", .tiers = "install", .run = pass, .description = "says \x1b[2J\r\a\xe2\x80\xae" "gone"},
 #else
     {.name = "plain", .tiers = "install", .run = pass},
 #endif
