@@ -63,14 +63,15 @@ public enum RunReport {
 
     // MARK: - Text helpers
 
-    /// One line: control characters dropped, runs of whitespace (newlines included) as one space.
+    /// One line: control characters and bidi overrides (what `TerminalText` escapes) dropped, runs
+    /// of whitespace (newlines included) as one space.
     static func oneLine(_ text: String) -> String {
         var out = String.UnicodeScalarView()
         var pendingSpace = false
         for scalar in text.unicodeScalars {
             if scalar.properties.isWhitespace {
                 pendingSpace = !out.isEmpty
-            } else if scalar.properties.generalCategory == .control {
+            } else if TerminalText.isEscaped(scalar) {
                 continue
             } else {
                 if pendingSpace { out.append(" ") }
