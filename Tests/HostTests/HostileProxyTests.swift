@@ -24,7 +24,7 @@ struct HostileProxyTests {
             } else {
                 files.insert("      - proxy\n", after: "      - backend\n")
             }
-            files.insert("  proxy:\n    external: true\n", after: "  backend:\n")
+            files.insert("  proxy:\n    external: true\n", after: "networks:\n  backend:\n")
             files.insert("      labels:\n" + labels.map { "        - \"\($0)\"\n" }.joined(), after: "      replicas: 1\n")
         }
     }
@@ -81,8 +81,8 @@ struct HostileProxyTests {
         try Self.expectAnswered(victim.domain, by: "victim page\n", times: 5)
 
         // The test can fail: the first hijack, allowed by the operator, answers the victim's requests.
-        let hijacker = try Self.proxied("proxy-hijacker", page: "hijacker page\n", labels: Self.hijacks[0].labels(victim))
-            .app(allowance: PolicyAllowance(options: [.proxyRule, .proxyPriority]))
+        let hijackerRecipe = try Self.proxied("proxy-hijacker", page: "hijacker page\n", labels: Self.hijacks[0].labels(victim))
+        let hijacker = hijackerRecipe.app(allowance: PolicyAllowance(options: [.proxyRule, .proxyPriority]))
         do {
             defer { #expect(deployer.teardown(hijacker).isClean) }
             try deployer.deploy(hijacker, as: .install(ref: "1.0.0"))
@@ -91,17 +91,18 @@ struct HostileProxyTests {
         }
 
         // The control: its own names and domain, a priority at the bound, an alias on its own network.
-        let control = try TemplateRecipe("proxy-control") { files in
+        let controlRecipe = try TemplateRecipe("proxy-control") { files in
             files["page.html"] = "control page\n"
             files["compose.yml"] = files["compose.yml"]!
                 .replacingOccurrences(of: "replicas: 2", with: "replicas: 1")
                 .replacingOccurrences(of: "    networks:\n      - backend\n", with: "    networks:\n      backend:\n        aliases: [db]\n      proxy:\n")
-            files.insert("  proxy:\n    external: true\n", after: "  backend:\n")
+            files.insert("  proxy:\n    external: true\n", after: "networks:\n  backend:\n")
             let labels = Self.ownLabels + ["traefik.http.routers.${STACK_NAME}.priority=1000", "traefik.http.routers.${STACK_NAME}-www.rule=Host(`${DOMAIN}`) && Path(`/www`)",
                                            "traefik.http.routers.${STACK_NAME}-www.middlewares=${STACK_NAME}-redirect",
                                            "traefik.http.middlewares.${STACK_NAME}-redirect.redirectscheme.scheme=https", "traefik.swarm.network=proxy"]
             files.insert("      labels:\n" + labels.map { "        - \"\($0)\"\n" }.joined(), after: "      replicas: 1\n")
-        }.app()
+        }
+        let control = controlRecipe.app()
         defer { #expect(deployer.teardown(control).isClean) }
         try deployer.deploy(control, as: .install(ref: "1.0.0"))
         try HostileRenderedTests.expectConverged(control, deployer)
@@ -119,17 +120,24 @@ struct HostileProxyTests {
         // cchost's rendered stack, its cchost.run labels taken out, deployed as anyone could.
         let prepared = try deployer.prepare(app, as: .install(ref: "1.0.0"))
         let file = app.workDirectory.appendingPathComponent(prepared.rendered.file)
-        var stack = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any])
+        // A comment line, then the stack as JSON.
+        let written = try String(contentsOf: file, encoding: .utf8)
+        let comment = try #require(written.split(separator: "\n", maxSplits: 1).first)
+        var stack = try #require(try JSONSerialization.jsonObject(with: Data(written.dropFirst(comment.count).utf8)) as? [String: Any])
         var services = try #require(stack["services"] as? [String: Any])
         var service = try #require(services["app"] as? [String: Any])
         var deploy = try #require(service["deploy"] as? [String: Any])
         var labels = try #require(deploy["labels"] as? [String: Any])
         #expect(labels.removeValue(forKey: "cchost.run") != nil, "the rendered stack carries cchost.run: \(labels)")
-        (deploy["labels"], service["deploy"], services["app"], stack["services"]) = (labels, deploy, service, services)
-        try JSONSerialization.data(withJSONObject: stack).write(to: file)
+        deploy["labels"] = labels
+        service["deploy"] = deploy
+        services["app"] = service
+        stack["services"] = services
+        try Data((comment + "\n" + String(decoding: try JSONSerialization.data(withJSONObject: stack, options: .withoutEscapingSlashes), as: UTF8.self) + "\n").utf8).write(to: file)
         try deployer.deploy(prepared, app: app)
         try HostileRenderedTests.expectConverged(app, deployer)
-        #expect(try DockerAPI().inspect(.services, "\(app.stack)_app")["Spec"]?["Labels"]?["cchost.run"] == nil)
+        let deployedLabels = try DockerAPI().inspect(.services, "\(app.stack)_app")["Spec"]?["Labels"]
+        #expect(deployedLabels?["cchost.run"] == nil, "\(String(describing: deployedLabels))")
         // Traefik reads the engine every second; a routed app answers within a few.
         Thread.sleep(forTimeInterval: 4)
         #expect(try TraefikProxy().request(method: "GET", domain: app.domain, path: "/", body: nil, timeout: 5) == .unrouted,
