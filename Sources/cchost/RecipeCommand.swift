@@ -54,7 +54,7 @@ struct RecipeCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Lint a recipe checkout (the lint tier): every rule, with its code, severity and location.",
             discussion: """
-                Rules R001-R024 (see the README); R016-R021 are the recipe content policy, which an \
+                Rules R001-R025 (see the README); R016-R021 and R025 (the shared proxy) are the recipe content policy, which an \
                 operator's allowance (recipes[].allow in the configuration) relaxes in runs only; R023, \
                 the app's total tasks, is checked against the default ceilings.tasks (50), a run's against its own. \
                 Lint reports every finding instead of stopping at the \

@@ -213,6 +213,14 @@ struct ConfigurationTests {
         ("recipes:\n  - name: x\n    upstream: /u\n    allow: []\n", 4, "recipes[0].allow"),
         ("recipes:\n  - name: x\n    upstream: /u\n    max_replicas: many\n", 4, "recipes[0].max_replicas"),
         ("recipes:\n  - name: x\n    upstream: /u\n    max_replicas: 0\n", 4, "recipes[0].max_replicas"),
+        ("recipes:\n  - name: x\n    upstream: /u\n    allow: [proxy_rules]\n", 4, "recipes[0].allow[0]"),
+        ("recipes:\n  - name: x\n    upstream: /u\n    allow_domains: www.example.org\n", 4, "recipes[0].allow_domains"),
+        ("recipes:\n  - name: x\n    upstream: /u\n    allow_domains: []\n", 4, "recipes[0].allow_domains"),
+        ("recipes:\n  - name: x\n    upstream: /u\n    allow_domains:\n      - www.example.org\n      - \"*.example.org\"\n", 6, "recipes[0].allow_domains[1]"),
+        ("recipes:\n  - name: x\n    upstream: /u\n    allow_domains: [example.org., a]\n", 4, "recipes[0].allow_domains[0]"),
+        ("recipes:\n  - name: x\n    upstream: /u\n    allow_domains: [ok.example, -bad.example]\n", 4, "recipes[0].allow_domains[1]"),
+        ("recipes:\n  - name: x\n    upstream: /u\n    allow_domains: [\"a`b.example\"]\n", 4, "recipes[0].allow_domains[0]"),
+        ("recipes:\n  - name: x\n    upstream: /u\n    allow_domains: [~]\n", 4, "recipes[0].allow_domains[0]"),
         ("concurrency: 0\n", 1, "concurrency"),
         ("backend: docker\n", 1, "backend"),
     ])
@@ -235,6 +243,20 @@ struct ConfigurationTests {
             """)
         #expect(configuration.recipes[0].allowance == PolicyAllowance(options: [.dockerSocket, .ports, .external], maxReplicas: 12))
         #expect(configuration.recipes[1].allowance == .none)
+    }
+
+    @Test("a recipe's allowed domains are literal domain names, kept lowercase, beside the proxy options")
+    func recipeAllowedDomains() throws {
+        let configuration = try parse("""
+            recipes:
+              - name: wordpress
+                upstream: /srv/wordpress
+                allow: [proxy_priority, network_alias, forward_auth, proxy_names, proxy_rule, proxy_network]
+                allow_domains: [www.Example.org, old-name.example.org]
+            """)
+        #expect(configuration.recipes[0].allowance == PolicyAllowance(
+            options: [.proxyPriority, .networkAlias, .forwardAuth, .proxyNames, .proxyRule, .proxyNetwork],
+            domains: ["www.example.org", "old-name.example.org"]))
     }
 
     @Test("An unknown key is an error naming the file, its line and the key")

@@ -158,7 +158,7 @@ struct HostileStateTests {
         ("operator_plugins:\n  disk_mb: 5\n", "operator_plugins.disk_mb", ["memory_mb", "cpu_seconds", "call_timeout"]),
         ("recipes:\n  - name: x\n    upstream: /u\n    colour: red\n", "recipes[0].colour",
          ["name", "upstream", "mirror", "enrolled", "timeout", "stages", "env", "readiness", "checks", "ceilings", "retention", "allow",
-          "data_seed", "max_replicas"]),
+          "data_seed", "max_replicas", "allow_domains"]),
     ])
     func unknownKeyListsTheAcceptedKeys(yaml: String, key: String, accepted: [String]) throws {
         let error = try #require(throws: ConfigurationError.self) {

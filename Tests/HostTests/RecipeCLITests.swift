@@ -64,7 +64,7 @@ struct RecipeCLITests {
         let clean = try LintFixture()
         let passing = try run(TestPaths.cli, ["recipe", "lint", clean.path])
         #expect(passing.status == 0, "\(passing.stdout)\(passing.stderr)")
-        #expect(passing.stdout.contains("0 error(s), 0 warning(s); 24 of 24 rules satisfied"))
+        #expect(passing.stdout.contains("0 error(s), 0 warning(s); 25 of 25 rules satisfied"))
 
         let broken = try LintFixture(edits: ["compose.yml": [("postgres:16.1", "postgres")]])
         let failing = try run(TestPaths.cli, ["recipe", "lint", broken.path])
@@ -88,7 +88,7 @@ struct RecipeCLITests {
         let output = try JSONDecoder().decode(Output.self, from: Data(result.stdout.utf8))
         #expect(output.findings.map(\.code) == ["R011"])
         #expect(output.errors == 0 && output.warnings == 1)
-        #expect(output.rules.count == 24)
+        #expect(output.rules.count == 25)
         #expect(output.rules.filter { !$0.satisfied }.map(\.code) == ["R011"])
     }
 

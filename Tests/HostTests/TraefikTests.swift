@@ -16,7 +16,8 @@ struct TraefikTests {
                 $0.replacingOccurrences(of: "loadbalancer.server.port=80", with: "loadbalancer.server.port=8080")
             }
             try variant(of: "static-site", as: "static-site-wrong-rule", in: source) {
-                $0.replacingOccurrences(of: "rule=Host(`${DOMAIN}`)", with: "rule=Host(`www.${DOMAIN}`)")
+                // Its own domain, as the content policy requires (R025), on a path no request asks.
+                $0.replacingOccurrences(of: "rule=Host(`${DOMAIN}`)", with: "rule=Host(`${DOMAIN}`) && PathPrefix(`/elsewhere`)")
             }
         }
     }()

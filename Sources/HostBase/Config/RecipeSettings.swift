@@ -27,7 +27,7 @@ public struct RecipeSettings: Sendable, Equatable {
     public var ceilings = RunCeilings.Overrides()
     /// How many of the recipe's run folders are kept (`retention: {keep_runs}`), over the global count.
     public var keepRuns: Int?
-    /// What the content policy lets this recipe do (`allow`, `max_replicas`).
+    /// What the content policy lets this recipe do (`allow`, `max_replicas`, `allow_domains`).
     public var allowance: PolicyAllowance = .none
 
     public init(name: String, upstream: String, mirror: String? = nil, enrolled: Bool = true, stages: [Tier]? = nil,
@@ -47,7 +47,7 @@ public struct RecipeSettings: Sendable, Equatable {
     /// The keys of a `recipes:` entry: what `parse` accepts and what an unknown key's error lists.
     private enum Field: String, CaseIterable {
         case name, upstream, mirror, enrolled, timeout, stages, env, readiness, checks, ceilings, retention, allow
-        case dataSeed = "data_seed", maxReplicas = "max_replicas"
+        case dataSeed = "data_seed", maxReplicas = "max_replicas", allowDomains = "allow_domains"
     }
 
     /// Reads one entry of `recipes:`; every problem names its path (`recipes[1].stages[0]`) and line.
@@ -116,6 +116,15 @@ public struct RecipeSettings: Sendable, Equatable {
                     }
                     settings.allowance.options.insert(option)
                 }
+            case .allowDomains:
+                let expected = "a domain name (letters, digits, - and . between labels, such as www.example.org)"
+                guard let list = value.sequence, !list.isEmpty else { throw wrong(field, line, "a non-empty list of domains the app's routers may route") }
+                for (offset, item) in list.enumerated() {
+                    guard let domain = item.scalar?.string, item.tag != Tag(.null), Self.isDomain(domain) else {
+                        throw wrong("\(field)[\(offset)]", item.mark?.line ?? line, expected)
+                    }
+                    settings.allowance.domains.insert(domain.lowercased())
+                }
             case .maxReplicas:
                 guard let count = value.int, (1...1000).contains(count) else { throw wrong(field, line, "a whole number from 1 to 1000") }
                 settings.allowance.maxReplicas = count
@@ -145,6 +154,16 @@ public struct RecipeSettings: Sendable, Equatable {
         settings.name = name
         settings.upstream = upstream
         return settings
+    }
+
+    /// A literal domain name as Traefik's `Host` matches it: dot-separated labels of letters, digits
+    /// and inner hyphens, 253 characters at most; no wildcard, no trailing dot.
+    static func isDomain(_ text: String) -> Bool {
+        let labels = text.split(separator: ".", omittingEmptySubsequences: false)
+        return text.count <= 253 && labels.count >= 2 && labels.allSatisfy { label in
+            (1...63).contains(label.count) && label.first != "-" && label.last != "-"
+                && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+        }
     }
 
     /// A YAML scalar as a typed-check argument: booleans and numbers by their YAML type, else text.

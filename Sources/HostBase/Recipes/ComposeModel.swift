@@ -64,6 +64,21 @@ public struct ComposeProject: Sendable, Equatable {
         }
     }
 
+    /// One alias a service takes on one of its networks (`networks: {proxy: {aliases: [db]}}`):
+    /// another container on that network resolving the alias reaches this service.
+    public struct NetworkAlias: Sendable, Equatable {
+        /// The network's key in the service's `networks`.
+        public let network: String
+        public let alias: String
+        public let location: Location
+
+        public init(network: String, alias: String, location: Location) {
+            self.network = network
+            self.alias = alias
+            self.location = location
+        }
+    }
+
     public struct Service: Sendable, Equatable {
         public let name: String
         public var image: String?
@@ -83,6 +98,8 @@ public struct ComposeProject: Sendable, Equatable {
         public var configs: [String] = []
         public var volumes: [String] = []
         public var networks: [String] = []
+        /// The `aliases` of each network, in file order.
+        public var networkAliases: [NetworkAlias] = []
         /// Every mount, bind mounts and tmpfs included, in file order.
         public var mounts: [Mount] = []
         /// The settings the content policy reads, in file order.

@@ -73,6 +73,7 @@ enum ComposeModelReader {
                 service.volumes.appendNew(mounts.compactMap { $0.type == "volume" ? $0.source : nil })
             case "networks":
                 service.networks.appendNew(try networkNames(node, key))
+                service.networkAliases += try networkAliases(node, key)
             case "privileged", "pid", "ipc", "network_mode":
                 if let value = try text(node, key) {
                     service.settings.append(.init(key: field.key, value: value, location: field.location))
@@ -268,6 +269,23 @@ enum ComposeModelReader {
         if let entries = node.entries { return entries.map(\.key) }
         if node.isNull { return [] }
         throw wrongType(node, key, "a list or a mapping of network names")
+    }
+
+    /// Each `aliases` item of a network in a service's `networks` mapping, at its line.
+    private static func networkAliases(_ node: StackNode, _ key: String) throws(RecipeError) -> [ComposeProject.NetworkAlias] {
+        var aliases: [ComposeProject.NetworkAlias] = []
+        for network in node.entries ?? [] {
+            guard let list = network.node["aliases"] else { continue }
+            let field = "\(key).\(network.key).aliases"
+            guard let items = list.items else {
+                if list.isNull { continue }
+                throw wrongType(list, field, "a list of names")
+            }
+            for item in items {
+                if let alias = try text(item, field) { aliases.append(.init(network: network.key, alias: alias, location: item.location)) }
+            }
+        }
+        return aliases
     }
 
     // MARK: Top-level definitions

@@ -120,7 +120,7 @@ public enum RecipeLint {
             lintNames(project, recipe: URL(fileURLWithPath: directory).lastPathComponent, add: report)
             let composeFile = envSample?.location(of: "COMPOSE_FILE", ifItIs: environment["COMPOSE_FILE"])
             let findings = RecipePolicy.evaluate(project, checkout: directory, maxReplicas: allowance.maxReplicas,
-                                                 maxTasks: maxTasks, composeFileSetting: composeFile)
+                                                 maxTasks: maxTasks, composeFileSetting: composeFile, allowedDomains: allowance.domains)
             let policy = RecipePolicy.decide(findings, allowance: allowance)
             for finding in policy.refused + policy.warnings {
                 add(finding.code, finding.message, file: finding.location?.file, line: finding.location?.line)

@@ -1,20 +1,33 @@
 import Foundation
 
-/// What the operator lets one recipe do that the content policy otherwise refuses (`recipes[].allow`
-/// and `recipes[].max_replicas` in the configuration): a proxy or backup recipe mounts the docker
-/// socket, a monitoring recipe adds a capability.
+/// What the operator lets one recipe do that the content policy otherwise refuses (`recipes[].allow`,
+/// `recipes[].max_replicas` and `recipes[].allow_domains` in the configuration): a proxy or backup
+/// recipe mounts the docker socket, a monitoring recipe adds a capability, an app answers a second domain.
 public struct PolicyAllowance: Sendable, Equatable, Codable {
     public var options: Set<RecipePolicy.Option>
     /// The most replicas a service may ask for.
     public var maxReplicas: Int
+    /// Domains the app's routers may route besides its own `DOMAIN`, lowercased.
+    public var domains: Set<String> = []
 
     public static let defaultMaxReplicas = 10
     /// Nothing allowed: the default for every recipe.
     public static let none = PolicyAllowance()
 
-    public init(options: Set<RecipePolicy.Option> = [], maxReplicas: Int = defaultMaxReplicas) {
+    public init(options: Set<RecipePolicy.Option> = [], maxReplicas: Int = defaultMaxReplicas, domains: Set<String> = []) {
         self.options = options
         self.maxReplicas = maxReplicas
+        self.domains = Set(domains.map { $0.lowercased() })
+    }
+
+    private enum CodingKeys: String, CodingKey { case options, maxReplicas, domains }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        options = try container.decode(Set<RecipePolicy.Option>.self, forKey: .options)
+        maxReplicas = try container.decode(Int.self, forKey: .maxReplicas)
+        // Written before there were allowed domains: none.
+        domains = try container.decodeIfPresent(Set<String>.self, forKey: .domains) ?? []
     }
 }
 
@@ -36,6 +49,16 @@ public enum RecipePolicy {
         /// Ignored by swarm today; allowing them silences the warning.
         case privileged, devices, pid, ipc
         case securityOpt = "security_opt"
+        /// The shared proxy (R025): Traefik routers, services and middlewares not named after the
+        /// app's STACK_NAME (and labels cchost cannot judge); a router rule for other domains, for
+        /// hosts by regexp or for no host at all; a router priority over 1000; a Traefik network
+        /// other than `proxy`; a network alias on a network other apps join; a forward-auth middleware.
+        case proxyNames = "proxy_names"
+        case proxyRule = "proxy_rule"
+        case proxyPriority = "proxy_priority"
+        case proxyNetwork = "proxy_network"
+        case networkAlias = "network_alias"
+        case forwardAuth = "forward_auth"
 
         public static func < (a: Option, b: Option) -> Bool { a.rawValue < b.rawValue }
     }
@@ -66,6 +89,7 @@ public enum RecipePolicy {
         LintRule(code: "R020", severity: .error, title: "secrets, configs, volumes and networks are the app's own, external or named (or the proxy network)"),
         LintRule(code: "R021", severity: .error, title: "no service asks for more replicas than allowed (10 unless configured)"),
         LintRule(code: "R023", severity: .error, title: "the app asks for no more tasks, all services' replicas summed, than the run's ceiling (50 unless configured)"),
+        LintRule(code: "R025", severity: .error, title: "Traefik labels name only the app's own routers, services and middlewares, route only its domains, at priority 1000 at most, on the proxy network, and send no request elsewhere; no alias on a shared network"),
     ]
 
     /// Where docker listens: a mount of it hands the engine, and so the host, to the container.
@@ -75,16 +99,18 @@ public enum RecipePolicy {
 
     /// Every finding of `project` (loaded from `checkout`), the ones an allowance would let through
     /// included (`decide` sorts them). `maxTasks`: the run's `ceilings.tasks`. `composeFileSetting`:
-    /// where `COMPOSE_FILE` is set, when the recipe's files set it.
+    /// where `COMPOSE_FILE` is set, when the recipe's files set it. `allowedDomains`: what the app's
+    /// routers may route besides its `DOMAIN` (`recipes[].allow_domains`).
     public static func evaluate(_ project: ComposeProject, checkout: String, maxReplicas: Int = PolicyAllowance.defaultMaxReplicas,
-                                maxTasks: Int = RunCeilings.defaultTasks, composeFileSetting: ComposeProject.Location? = nil) -> [Finding] {
+                                maxTasks: Int = RunCeilings.defaultTasks, composeFileSetting: ComposeProject.Location? = nil,
+                                allowedDomains: Set<String> = []) -> [Finding] {
         let composeFiles = project.refusedFiles.map {
             finding("R019", nil, "COMPOSE_FILE names \($0.name), which \($0.reason); cchost does not read it", composeFileSetting)
         }
         let services = project.services.values.sorted { $0.name < $1.name }
             .flatMap { findings(in: $0, checkout: checkout, maxReplicas: maxReplicas) }
         return composeFiles + services + taskFindings(project, maxTasks: maxTasks) + fileFindings(project, checkout: checkout)
-            + objectFindings(project)
+            + objectFindings(project) + proxyFindings(project, allowedDomains: allowedDomains)
     }
 
     static func finding(_ code: String, _ option: Option?, _ message: String, _ location: ComposeProject.Location?) -> Finding {

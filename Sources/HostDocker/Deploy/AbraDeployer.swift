@@ -44,7 +44,8 @@ import PluginChannel
 /// engine, a fixed `PATH`, an empty `DOCKER_CONFIG`), `ABRA_DIR`, `HOME` (a run folder) and
 /// `environment`; the recipe's variables reach abra only through the app's env file.
 ///
-/// abra sets the `coop-cloud.<stack>.*` labels itself. A failed call is a `DeployError` carrying
+/// abra sets the `coop-cloud.<stack>.*` labels itself; cchost adds its own (`cchost.run`, `cchost.state`)
+/// to every service after each deploy. A failed call is a `DeployError` carrying
 /// what abra wrote on stderr.
 public struct AbraDeployer: Deployer {
     public let name = "abra"
@@ -126,7 +127,23 @@ public struct AbraDeployer: Deployer {
         arguments += ["--no-input", "--no-domain-checks", "--no-converge-checks"]
         logger.info("deploying through abra", metadata: ["stack": "\(app.stack)", "ref": "\(app.checkout.ref)"])
         try run(arguments, app: app, timeout: 300)
+        try labelServices(app)
         return rendered
+    }
+
+    /// abra deploys the recipe's files without cchost's labels: every service of the stack gets
+    /// them afterwards (a service label changes no task, so nothing restarts), so that the janitor
+    /// knows the stack for cchost's and the engine's proxy, which routes only services labelled
+    /// `cchost.run`, reaches the app. Every deploy replaces the labels, so every deploy adds them.
+    func labelServices(_ app: AppDeployment) throws(DeployError) {
+        let labels = SwarmDeployer.ownerLabels(app).flatMap { ["--label-add", "\($0.0)=\($0.1)"] }
+        do {
+            for service in try cli.lines(["service", "ls", "--quiet", "--filter", "label=com.docker.stack.namespace=\(app.stack)"]) {
+                try cli.run(["service", "update", "--detach", "--no-resolve-image"] + labels + [service])
+            }
+        } catch {
+            throw DeployError(operation: "label services", stack: app.stack, reason: error.reason)
+        }
     }
 
     /// The values in what `app secret generate` printed: a two-column NAME / VALUE table (plain or

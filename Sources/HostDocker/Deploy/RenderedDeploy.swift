@@ -34,7 +34,7 @@ public enum StackPreparation {
     public static func decide(_ recipe: Recipe, allowance: PolicyAllowance, maxTasks: Int) -> RecipePolicy.Decision {
         let composeFile = recipe.envSample.location(of: "COMPOSE_FILE", ifItIs: recipe.environment["COMPOSE_FILE"])
         let findings = RecipePolicy.evaluate(recipe.compose, checkout: recipe.directory, maxReplicas: allowance.maxReplicas,
-                                             maxTasks: maxTasks, composeFileSetting: composeFile)
+                                             maxTasks: maxTasks, composeFileSetting: composeFile, allowedDomains: allowance.domains)
         return RecipePolicy.decide(findings, allowance: allowance)
     }
 

@@ -83,7 +83,7 @@ public struct SwarmDeployer: Deployer {
         for (name, service) in recipe.compose.services {
             let at = service.location
             stack.update(["services", name, "deploy", "labels"]) { labels in
-                for (key, value) in (name == "app" ? coopCloud : []) + ownerLabels(app) {
+                for (key, value) in (name == "app" ? coopCloud : []) + Self.ownerLabels(app) {
                     labels.set(key, to: StackNode(.string(value), at: at))
                 }
             }
@@ -97,8 +97,9 @@ public struct SwarmDeployer: Deployer {
         return stack
     }
 
-    /// `cchost.run` and, when the run belongs to a state folder, `cchost.state`.
-    func ownerLabels(_ app: AppDeployment) -> [(String, String)] {
+    /// `cchost.run` and, when the run belongs to a state folder, `cchost.state`. The engine's proxy
+    /// (scripts/proxy) routes only services labelled `cchost.run`.
+    static func ownerLabels(_ app: AppDeployment) -> [(String, String)] {
         [("cchost.run", app.runID)] + (app.owner.map { [(StateIdentity.label, $0)] } ?? [])
     }
 
@@ -136,7 +137,7 @@ public struct SwarmDeployer: Deployer {
             }
             let value = try Self.randomSecret(length: spec?.length ?? 32, name: name, stack: app.stack)
             secrets.record(value)
-            try cli.createSecret(name, value: Data(value.utf8), labels: Dictionary(uniqueKeysWithValues: ownerLabels(app)), stack: app.stack)
+            try cli.createSecret(name, value: Data(value.utf8), labels: Dictionary(uniqueKeysWithValues: Self.ownerLabels(app)), stack: app.stack)
         }
     }
 
