@@ -162,11 +162,12 @@ struct SweepTests {
             record.retainedVolumes = [name]
             return record
         }
-        let old = try Promoter(store: store, volumes: volumes).promote(try record("aaaa", "1.0.0+1"), version: "1.0.0+1")
+        let lock = try StateLock(StateLock.recipe(recipe), store: store)
+        let old = try Promoter(store: store, volumes: volumes).promote(try record("aaaa", "1.0.0+1"), version: "1.0.0+1", holding: lock)
         struct Crash: Error {}
         var crashing = Promoter(store: store, volumes: volumes)
         crashing.afterStep = { if $0 == step { throw Crash() } }
-        #expect(throws: Crash.self) { _ = try crashing.promote(try record("bbbb", "1.1.0+1"), version: "1.1.0+1") }
+        #expect(throws: Crash.self) { _ = try crashing.promote(try record("bbbb", "1.1.0+1"), version: "1.1.0+1", holding: lock) }
 
         let current = try #require(try store.canonical(recipe: recipe))
         let expectNew = step == .databaseCommitted
@@ -231,11 +232,34 @@ struct SweepTests {
                                teardown: nil, artifacts: [], verdict: .pass, aborted: nil)
         record.retainedVolumes = ["warm-r-cccc_data"]
         let promoter = Promoter(store: store, volumes: RetainedVolumes(stateDirectory: state.path))
-        #expect { try promoter.promote(record, version: "1.0.0+1") } throws: { "\($0)".contains("warm-r-cccc_data") }
+        let lock = try StateLock(StateLock.recipe("r"), store: store)
+        #expect { try promoter.promote(record, version: "1.0.0+1", holding: lock) } throws: { "\($0)".contains("warm-r-cccc_data") }
         record.retainedVolumes = nil
         record.retentionProblem = "its containers did not stop within 120 s"
-        #expect { try promoter.promote(record, version: "1.0.0+1") } throws: { "\($0)".contains("did not stop") }
+        #expect { try promoter.promote(record, version: "1.0.0+1", holding: lock) } throws: { "\($0)".contains("did not stop") }
         #expect(try store.canonical(recipe: "r") == nil)
+    }
+
+    @Test("only the holder of a recipe's lock promotes: a lock of another name, or one another process took over, is refused and the canonical stays")
+    func promotionNeedsTheRecipeLock() throws {
+        let state = try TemporaryDirectory("promote-state")
+        let store = try StateStore(stateDirectory: state.path)
+        var record = RunRecord(id: "dddd", trigger: .sweep, recipe: "r", repository: "/r", backend: "swarm", domain: "d.ci.example",
+                               base: nil, head: .init(ref: "1.0.0+1", commit: String(repeating: "d", count: 40), version: "1.0.0+1"),
+                               stages: [.install], startedAt: Date(), finishedAt: Date(), tiers: [], deployCount: 1, generic: "ran",
+                               teardown: nil, artifacts: [], verdict: .pass, aborted: nil)
+        record.retainedVolumes = ["warm-r-dddd_data"]
+        let promoter = Promoter(store: store, volumes: RetainedVolumes(stateDirectory: state.path))
+        // A sweep's run process holds no recipe lock (the sweep does, so it cannot take one): any other lock is refused.
+        let other = try StateLock(StateLock.sweep, store: store)
+        #expect { try promoter.promote(record, version: "1.0.0+1", holding: other) } throws: { "\($0)".contains("only under the lock recipe:r") }
+        let lock = try StateLock(StateLock.recipe("r"), store: store)
+        #expect(try lock.isHeld())
+        let takeOver = try run("/usr/bin/sqlite3", [store.path, "UPDATE lock SET token = 'another' WHERE name = 'recipe:r'"])
+        #expect(takeOver.status == 0, "\(takeOver.stderr)")
+        #expect { try promoter.promote(record, version: "1.0.0+1", holding: lock) } throws: { "\($0)".contains("no longer this process's") }
+        #expect(try store.canonical(recipe: "r") == nil)
+        withExtendedLifetime(other) {}
     }
 
     @Test("a quick run starts from a copy of the canonical's data, is never promoted, and leaves that data byte-for-byte as it was", .requiresDocker)

@@ -66,6 +66,9 @@ public final class StateLock: @unchecked Sendable {
         renewal.resume()
     }
 
+    /// Whether the lock's row is still this holder's (false once another process took it over).
+    public func isHeld() throws(StateStoreError) -> Bool { try store.holdsLock(name, token: token) }
+
     deinit {
         renewal.cancel()
         do { try store.releaseLock(name, token: token) } catch {
@@ -234,6 +237,14 @@ extension StateStore {
                 try db.execute(sql: "UPDATE lock SET expires_at = ? WHERE name = ? AND token = ?",
                                arguments: [StoredDate.text(until), name, token])
                 return db.changesCount == 1
+            }
+        }
+    }
+
+    func holdsLock(_ name: String, token: String) throws(StateStoreError) -> Bool {
+        try Self.attempt(path, "read the lock \(name)") {
+            try pool.read { db in
+                try String.fetchOne(db, sql: "SELECT token FROM lock WHERE name = ?", arguments: [name]) == token
             }
         }
     }
