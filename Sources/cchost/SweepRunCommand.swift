@@ -15,8 +15,8 @@ import HostState
 /// tears down and records itself as on SIGTERM.
 ///
 /// Test hook: with `CCHOST_TEST_CRASH_RECIPE=<recipe>` in its environment, the run process of that
-/// recipe raises SIGSEGV as its first tier finishes (its run registered and recorded, its app
-/// deployed by install): how the tests crash one run of a sweep for real.
+/// recipe dies of SIGSEGV (its default action, as an uncaught crash) as its first tier finishes (its
+/// run registered and recorded, its app deployed by install): how the tests crash one run of a sweep.
 struct SweepRunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep-run", abstract: "Internal: one recipe's run of a sweep, in its own process.", shouldDisplay: false)
@@ -71,7 +71,11 @@ struct SweepRunCommand: ParsableCommand {
             if case .started(let runID, _, _, _) = event {
                 FileHandle.standardOutput.write(Data("run \(runID)\n".utf8))
             }
-            if crashing, case .tierFinished = event { raise(SIGSEGV) }
+            if crashing, case .tierFinished = event {
+                // The default action: Swift's backtracer would print and return, and a raised signal returns with it.
+                signal(SIGSEGV, SIG_DFL)
+                raise(SIGSEGV)
+            }
         })
         _ = try engine.run(.sweep(settings, mirror: mirror, version: version, canonical: canonical,
                                   configuration: configuration, cancellation: cancellation))

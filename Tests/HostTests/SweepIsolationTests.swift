@@ -96,14 +96,25 @@ final class IsolatedSweep {
     /// (the cheapest run there is; an install-only run is never promoted, so nothing is kept).
     init(recipes: [String]) throws {
         state = try TemporaryDirectory("isolation-state")
-        repositories = try SwarmRuns.repositories("isolation-repos")
+        // The static-site fixture under each recipe's name (its TYPE is the recipe the deploy labels).
+        repositories = try SwarmRuns.repositories("isolation-repos") { source in
+            for recipe in recipes {
+                let copy = source.appendingPathComponent(recipe)
+                try FileManager.default.copyItem(at: source.appendingPathComponent("static-site"), to: copy)
+                try FileManager.default.copyItem(at: source.appendingPathComponent("static-site.releases"),
+                                                 to: source.appendingPathComponent("\(recipe).releases"))
+                let env = copy.appendingPathComponent(".env.sample")
+                try String(contentsOf: env, encoding: .utf8).replacingOccurrences(of: "TYPE=static-site", with: "TYPE=\(recipe)")
+                    .write(to: env, atomically: true, encoding: .utf8)
+            }
+        }
         config = state.file("cchost.yml")
         try """
             state_dir: \(state.path)
             allowlist: \(state.file("allowlist"))
             concurrency: \(recipes.count)
             recipes:
-            \(recipes.map { "  - {name: \($0), upstream: \(repositories.file("static-site")), stages: [install]}" }.joined(separator: "\n"))
+            \(recipes.map { "  - {name: \($0), upstream: \(repositories.file($0)), stages: [install]}" }.joined(separator: "\n"))
             """.write(toFile: config, atomically: true, encoding: .utf8)
     }
 

@@ -98,7 +98,7 @@ public final class ChildSweepRuns: SweepRuns {
         if exited && reaped.isEmpty && record == nil, let refusal {
             return SweepRunResult(record: nil, problem: refusal)
         }
-        let what = record.map { "run \($0.id) is recorded " + ($0.finishedAt == nil ? "unfinished" : "\($0.judgement.verdict.rawValue), aborted: \($0.aborted ?? "-")") }
+        let what = record.map { "run \($0.id) is recorded " + ($0.finishedAt == nil ? "unfinished" : "\($0.judgement.verdict.rawValue)" + ($0.aborted == nil ? "" : ", aborted")) }
             ?? "no run was recorded"
         return SweepRunResult(record: record, problem: (["its run process \(termination) before its run finished; \(what)"] + problems).joined(separator: "; "))
     }
