@@ -12,10 +12,10 @@ import Logging
 /// a lease while it lives and is taken over once the lease has run out.
 ///
 /// Which process holds what (a sweep runs each recipe's run in a process of its own, see
-/// `ChildSweepRuns`): the sweep process holds `sweep`, and `recipe:<name>` of each recipe it runs from before it starts
-/// that recipe's run process until after the promotion; the run process holds none of them and cannot
-/// take one while the sweep lives, so it can never promote (`Promoter.promote` asks for the recipe's
-/// lock, `isHeld`). A warm or quick run's `canonical-read:` lock (`CanonicalReader`) is held by the
+/// `ChildSweepRuns`): the sweep process holds `sweep`, and each recipe's `recipe:<name>` from before
+/// it starts that recipe's run process until after the promotion; the run process holds none of them
+/// and cannot take one while the sweep lives, so it can never promote (`Promoter.promote` asks for
+/// the recipe's lock, `isHeld`). A warm or quick run's `canonical-read:` lock (`CanonicalReader`) is held by the
 /// process that runs it. A lock dies with its process: a dead holder on this machine is stale at once.
 ///
 /// What cannot be read never frees a lock: a holder whose machine or process cannot be told apart
