@@ -44,7 +44,8 @@ struct SweepIsolationTests {
     @Test("SIGTERM to a sweep reaches every run process, which tears down and records itself before the sweep exits 143; only the sweep holds locks",
           .requiresDocker)
     func signalReachesEveryRun() throws {
-        let sweep = try IsolatedSweep(recipes: ["site-d", "site-e"])
+        // Every tier, so that the signal surely comes while the runs have tiers ahead (they stop after install).
+        let sweep = try IsolatedSweep(recipes: ["site-d", "site-e"], stages: "[install, upgrade, backup, restore]")
         let parent = try ChildProcess(executable: TestPaths.cli, arguments: ["sweep", "--config", sweep.config], environment: Self.environment)
         let output = PrintedLines()
         let finished = DispatchSemaphore(value: 0)
@@ -92,9 +93,9 @@ final class IsolatedSweep {
     let repositories: TemporaryDirectory
     let config: String
 
-    /// A sweep of `recipes`, each the static-site fixture under its own name, all at once, install only
-    /// (the cheapest run there is; an install-only run is never promoted, so nothing is kept).
-    init(recipes: [String]) throws {
+    /// A sweep of `recipes`, each the static-site fixture under its own name, all at once, by default
+    /// install only (the cheapest run there is; an install-only run is never promoted, so nothing is kept).
+    init(recipes: [String], stages: String = "[install]") throws {
         state = try TemporaryDirectory("isolation-state")
         // The static-site fixture under each recipe's name (its TYPE is the recipe the deploy labels).
         repositories = try SwarmRuns.repositories("isolation-repos") { source in
@@ -114,7 +115,7 @@ final class IsolatedSweep {
             allowlist: \(state.file("allowlist"))
             concurrency: \(recipes.count)
             recipes:
-            \(recipes.map { "  - {name: \($0), upstream: \(repositories.file($0)), stages: [install]}" }.joined(separator: "\n"))
+            \(recipes.map { "  - {name: \($0), upstream: \(repositories.file($0)), stages: \(stages)}" }.joined(separator: "\n"))
             """.write(toFile: config, atomically: true, encoding: .utf8)
     }
 
