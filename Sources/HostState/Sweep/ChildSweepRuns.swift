@@ -48,6 +48,8 @@ public final class ChildSweepRuns: SweepRuns {
         }
     }
 
+    /// `cancellation` reaches a run process as the signal that set it (`signal(_:)`): the sweep
+    /// checks it before it starts one.
     public func run(_ item: SweepItem, version: String, cancellation: RunCancellation) -> SweepRunResult {
         let recipe = item.recipe.name
         var arguments = Array(command.dropFirst()) + ["--recipe", recipe, "--mirror", item.mirror, "--version", version]
@@ -100,7 +102,9 @@ public final class ChildSweepRuns: SweepRuns {
         }
         let what = record.map { "run \($0.id) is recorded " + ($0.finishedAt == nil ? "unfinished" : "\($0.judgement.verdict.rawValue)" + ($0.aborted == nil ? "" : ", aborted")) }
             ?? "no run was recorded"
-        return SweepRunResult(record: record, problem: (["its run process \(termination) before its run finished; \(what)"] + problems).joined(separator: "; "))
+        // What it left registered says it died mid-run; else it died before its run began, or after it was recorded.
+        let when = reaped.isEmpty ? "" : " before its run finished"
+        return SweepRunResult(record: record, problem: (["its run process \(termination)\(when); \(what)"] + problems).joined(separator: "; "))
     }
 
     /// Reads both pipes to their end, handing each whole line (without its newline) to `body`,
