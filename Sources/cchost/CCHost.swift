@@ -14,7 +14,7 @@ struct CCHost: ParsableCommand {
             Configuration: /etc/cchost/config.yml, or the file named by CCHOST_CONFIG. \
             CCHOST_STATE_DIR, CCHOST_PLUGIN_PATH and CCHOST_ALLOWLIST override it.
             """,
-        subcommands: [Plugins.self, AllowlistCommand.self, RecipeCommand.self, RunCommand.self, SweepCommand.self, CanonCommand.self, RunsCommand.self, JanitorCommand.self, GCCommand.self])
+        subcommands: [Plugins.self, AllowlistCommand.self, RecipeCommand.self, RunCommand.self, SweepCommand.self, SweepRunCommand.self, CanonCommand.self, RunsCommand.self, JanitorCommand.self, GCCommand.self])
 
     static func main() {
         // Library logs go to stderr at warning and above unless CCHOST_LOG_LEVEL says otherwise.

@@ -33,25 +33,26 @@ struct SweepCommand: ParsableCommand {
             for problem in found.problems { printError("cchost: warning: \(problem)") }
             let installed = found.plugins.map(\.info)
             let recipes = try SweepPlan.enrolled(configuration, plugins: installed)
-            let runs = URL(fileURLWithPath: configuration.stateDirectory).appendingPathComponent("runs")
+            let state = URL(fileURLWithPath: configuration.stateDirectory)
+            let registry = ActiveRuns(directory: state.appendingPathComponent("runs/active"))
+            // Each recipe's run in a process of its own: this binary again, `sweep-run`.
+            var janitor = Janitor(deployer: docker.swarm(), registry: registry, owner: try StateIdentity.of(stateDirectory: state),
+                                  baseDomain: configuration.baseDomain)
+            janitor.recorder = store
+            let runs = ChildSweepRuns(
+                command: [URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path, "sweep-run"]
+                    + (config.map { ["--config", $0] } ?? []) + (sandbox.noSandbox ? ["--no-sandbox"] : []),
+                environment: ProcessInfo.processInfo.environment, store: store, janitor: janitor,
+                relay: { recipe, line in printError("cchost: [\(recipe)] \(line)") })
             let cancellation = RunCancellation()
-            TeardownOnSignal.install(deployer: docker.swarm(), registry: ActiveRuns(directory: runs.appendingPathComponent("active")),
-                                     cancellation: cancellation)
-            let runner = SweepRunner(
-                configuration: configuration, store: store, docker: docker.daemon,
-                makeEngine: { recipe in
-                    let deployer = docker.deployer(backend: configuration.backend,
-                                                   abra: ProcessInfo.processInfo.environment["CCHOST_ABRA"] ?? "abra",
-                                                   defaultTimeout: recipe.timeout ?? 300)
-                    return try makeRunEngine(setup: setup, recipe: recipe.name, deployer: deployer, runs: runs, recorder: store,
-                                             events: { printError("cchost: [\(recipe.name)] \($0.line)") })
-                },
-                progress: { printError("cchost: \($0)") }, cancellation: cancellation)
+            TeardownOnSignal.forward(to: runs.signal, cancellation: cancellation)
+            let runner = SweepRunner(configuration: configuration, store: store, docker: docker.daemon, runs: runs,
+                                     progress: { printError("cchost: \($0)") }, cancellation: cancellation)
             return try runner.sweep(recipes: recipes, dryRun: dryRun)
         }
         for outcome in outcomes {
             var line = "\(outcome.item.recipe.name): \(outcome.item.decision)"
-            if let run = outcome.run { line += "; run \(run.id) \(run.isGreen ? "green" : "red")" }
+            if let run = outcome.run { line += "; run \(run.id) \(run.isGreen ? "green" : run.judgement.verdict == .fail ? "red" : "unverified")" }
             if let promotion = outcome.promotion { line += "; \(promotion)" }
             if let error = outcome.error { line += "; error: \(error)" }
             printLine(line)

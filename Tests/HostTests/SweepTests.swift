@@ -142,6 +142,16 @@ struct SweepTests {
         withExtendedLifetime(held) {}
     }
 
+    /// A finished green sweep run of `version` that kept `volume` (its commit: the id's first letter, repeated).
+    static func retainedRun(_ id: String, of recipe: String, version: String, volume: String) -> RunRecord {
+        var record = RunRecord(id: id, trigger: .sweep, recipe: recipe, repository: "/r", backend: "swarm", domain: "d.ci.example",
+                               base: nil, head: .init(ref: version, commit: String(repeating: String(id.prefix(1)), count: 40), version: version),
+                               stages: [.install], startedAt: Date(), finishedAt: Date(), tiers: [], deployCount: 1, generic: "ran",
+                               teardown: nil, artifacts: [], verdict: .pass, aborted: nil)
+        record.retainedVolumes = [volume]
+        return record
+    }
+
     @Test("a promotion stopped after any step leaves the old canonical or the new one, whole", .requiresDocker, arguments: Promoter.Step.allCases)
     func promotionCrashSafety(step: Promoter.Step) throws {
         let state = try TemporaryDirectory("promote-state")
@@ -155,18 +165,14 @@ struct SweepTests {
             let name = RetainedVolumes.name(recipe: recipe, runID: id, volume: "data")
             try volumes.create(name, labels: [RetainedVolumes.Label.state: state.path, RetainedVolumes.Label.recipe: recipe,
                                               RetainedVolumes.Label.run: id, RetainedVolumes.Label.volume: "data"])
-            var record = RunRecord(id: id, trigger: .sweep, recipe: recipe, repository: "/r", backend: "swarm", domain: "d.ci.example",
-                                   base: nil, head: .init(ref: version, commit: String(repeating: String(id.prefix(1)), count: 40), version: version),
-                                   stages: [.install], startedAt: Date(), finishedAt: Date(), tiers: [], deployCount: 1, generic: "ran",
-                                   teardown: nil, artifacts: [], verdict: .pass, aborted: nil)
-            record.retainedVolumes = [name]
-            return record
+            return Self.retainedRun(id, of: recipe, version: version, volume: name)
         }
-        let old = try Promoter(store: store, volumes: volumes).promote(try record("aaaa", "1.0.0+1"), version: "1.0.0+1")
+        let lock = try StateLock(StateLock.recipe(recipe), store: store)
+        let old = try Promoter(store: store, volumes: volumes).promote(try record("aaaa", "1.0.0+1"), version: "1.0.0+1", holding: lock)
         struct Crash: Error {}
         var crashing = Promoter(store: store, volumes: volumes)
         crashing.afterStep = { if $0 == step { throw Crash() } }
-        #expect(throws: Crash.self) { _ = try crashing.promote(try record("bbbb", "1.1.0+1"), version: "1.1.0+1") }
+        #expect(throws: Crash.self) { _ = try crashing.promote(try record("bbbb", "1.1.0+1"), version: "1.1.0+1", holding: lock) }
 
         let current = try #require(try store.canonical(recipe: recipe))
         let expectNew = step == .databaseCommitted
@@ -225,17 +231,32 @@ struct SweepTests {
     func promotionNeedsTheRetainedData() throws {
         let state = try TemporaryDirectory("promote-state")
         let store = try StateStore(stateDirectory: state.path)
-        var record = RunRecord(id: "cccc", trigger: .sweep, recipe: "r", repository: "/r", backend: "swarm", domain: "d.ci.example",
-                               base: nil, head: .init(ref: "1.0.0+1", commit: String(repeating: "c", count: 40), version: "1.0.0+1"),
-                               stages: [.install], startedAt: Date(), finishedAt: Date(), tiers: [], deployCount: 1, generic: "ran",
-                               teardown: nil, artifacts: [], verdict: .pass, aborted: nil)
-        record.retainedVolumes = ["warm-r-cccc_data"]
+        var record = Self.retainedRun("cccc", of: "r", version: "1.0.0+1", volume: "warm-r-cccc_data")
         let promoter = Promoter(store: store, volumes: RetainedVolumes(stateDirectory: state.path))
-        #expect { try promoter.promote(record, version: "1.0.0+1") } throws: { "\($0)".contains("warm-r-cccc_data") }
+        let lock = try StateLock(StateLock.recipe("r"), store: store)
+        #expect { try promoter.promote(record, version: "1.0.0+1", holding: lock) } throws: { "\($0)".contains("warm-r-cccc_data") }
         record.retainedVolumes = nil
         record.retentionProblem = "its containers did not stop within 120 s"
-        #expect { try promoter.promote(record, version: "1.0.0+1") } throws: { "\($0)".contains("did not stop") }
+        #expect { try promoter.promote(record, version: "1.0.0+1", holding: lock) } throws: { "\($0)".contains("did not stop") }
         #expect(try store.canonical(recipe: "r") == nil)
+    }
+
+    @Test("only the holder of a recipe's lock promotes: a lock of another name, or one another process took over, is refused and the canonical stays")
+    func promotionNeedsTheRecipeLock() throws {
+        let state = try TemporaryDirectory("promote-state")
+        let store = try StateStore(stateDirectory: state.path)
+        let record = Self.retainedRun("dddd", of: "r", version: "1.0.0+1", volume: "warm-r-dddd_data")
+        let promoter = Promoter(store: store, volumes: RetainedVolumes(stateDirectory: state.path))
+        // A sweep's run process holds no recipe lock (the sweep does, so it cannot take one): any other lock is refused.
+        let other = try StateLock(StateLock.sweep, store: store)
+        #expect { try promoter.promote(record, version: "1.0.0+1", holding: other) } throws: { "\($0)".contains("only under the lock recipe:r") }
+        let lock = try StateLock(StateLock.recipe("r"), store: store)
+        #expect(try lock.isHeld())
+        let takeOver = try run("/usr/bin/sqlite3", [store.path, "UPDATE lock SET token = 'another' WHERE name = 'recipe:r'"])
+        #expect(takeOver.status == 0, "\(takeOver.stderr)")
+        #expect { try promoter.promote(record, version: "1.0.0+1", holding: lock) } throws: { "\($0)".contains("no longer this process's") }
+        #expect(try store.canonical(recipe: "r") == nil)
+        withExtendedLifetime(other) {}
     }
 
     @Test("a quick run starts from a copy of the canonical's data, is never promoted, and leaves that data byte-for-byte as it was", .requiresDocker)

@@ -29,6 +29,8 @@ public struct Janitor: Sendable {
         public var leftovers: [String]
         /// What could not be done for a dead run besides its app: its record finished as interrupted.
         public var problems: [String] = []
+        /// The dead runs that had registered the stack (none for a stack no run registered).
+        public var runIDs: [String] = []
     }
 
     /// What to reap, without touching anything: `(stack, reason)`. Docker not answering is an error,
@@ -68,28 +70,47 @@ public struct Janitor: Sendable {
     public func reap(olderThan age: TimeInterval) throws(DeployError) -> [Reaped] {
         var reaped: [Reaped] = []
         for (stack, reason) in try candidates(olderThan: age) {
-            let result = deployer.teardown(stack: stack)
-            // What could not be listed: whether the stack is gone is not known (said, never read as gone).
-            var problems = result.unknown
-            for entry in try registry.entries() where entry.stack == stack {
-                // A dead run's checkouts go with its app; its record and artifacts stay, the record finished.
-                RunPlan.removeCheckouts(in: registry.directory.deletingLastPathComponent().appendingPathComponent(entry.runID))
-                do {
-                    guard let recorder else { throw NoRecorder() }
-                    try recorder.interrupted(runID: entry.runID, reason: "interrupted: its process (pid \(entry.pid)) was gone; the janitor tore its app down")
-                    // Kept while anything may be left: the entry is how the next janitor finds a stack
-                    // whose services are gone but whose volumes or networks are not.
-                    if result.isClean {
-                        registry.unregister(runID: entry.runID)
-                    } else {
-                        problems.append("run \(entry.runID) stays registered: its teardown is not known clean (the janitor tries again)")
-                    }
-                } catch {
-                    problems.append("run \(entry.runID) was not recorded as interrupted (the janitor tries again): \(error)")
-                }
-            }
-            reaped.append(Reaped(stack: stack, reason: reason, leftovers: result.leftovers, problems: problems))
+            reaped.append(try reap(stack: stack, reason: reason) { "interrupted: its process (pid \($0.pid)) was gone; the janitor tore its app down" })
         }
         return reaped
+    }
+
+    /// The runs process `pid` registered, once it is gone (a sweep's run process that died): each
+    /// one's app torn down, its checkouts removed and its record finished as aborted for
+    /// `interruption`, as `reap(olderThan:)` does for any dead run. Only runs of that process are touched.
+    public func reapRuns(ofProcess pid: Int32, interruption: String) throws(DeployError) -> [Reaped] {
+        var reaped: [Reaped] = []
+        for entry in try registry.entries() where entry.pid == pid && !entry.processIsAlive {
+            reaped.append(try reap(stack: entry.stack, reason: "run \(entry.runID) (pid \(entry.pid)) is gone") { _ in interruption })
+        }
+        return reaped
+    }
+
+    /// Tears `stack` down, then finishes the record of each dead run that registered it (with the
+    /// reason `interruption` gives for its entry), unregistering it once its teardown is known clean.
+    func reap(stack: String, reason: String, interruption: (ActiveRuns.Entry) -> String) throws(DeployError) -> Reaped {
+        let result = deployer.teardown(stack: stack)
+        // What could not be listed: whether the stack is gone is not known (said, never read as gone).
+        var problems = result.unknown
+        var runIDs: [String] = []
+        for entry in try registry.entries() where entry.stack == stack {
+            runIDs.append(entry.runID)
+            // A dead run's checkouts go with its app; its record and artifacts stay, the record finished.
+            RunPlan.removeCheckouts(in: registry.directory.deletingLastPathComponent().appendingPathComponent(entry.runID))
+            do {
+                guard let recorder else { throw NoRecorder() }
+                try recorder.interrupted(runID: entry.runID, reason: interruption(entry))
+                // Kept while anything may be left: the entry is how the next janitor finds a stack
+                // whose services are gone but whose volumes or networks are not.
+                if result.isClean {
+                    registry.unregister(runID: entry.runID)
+                } else {
+                    problems.append("run \(entry.runID) stays registered: its teardown is not known clean (the janitor tries again)")
+                }
+            } catch {
+                problems.append("run \(entry.runID) was not recorded as interrupted (the janitor tries again): \(error)")
+            }
+        }
+        return Reaped(stack: stack, reason: reason, leftovers: result.leftovers, problems: problems, runIDs: runIDs)
     }
 }

@@ -5,7 +5,9 @@ internal import GRDB
 /// the canonical until its run ends: the retained volumes it copies stay while it lives, even if a
 /// sweep promotes a newer canonical meanwhile. Readers never wait for one another; garbage
 /// collection (`StateStore.retainedRunsInUse`) keeps whatever a live reader holds. A reader that
-/// dies is stale at once on this machine (see `StateLock`), so it never pins data for good.
+/// dies is stale at once on this machine (see `StateLock`), so it never pins data for good. The
+/// lock belongs to the process that runs the warm or quick run (`cchost run`), never to a sweep that
+/// started it: it goes with that process, whichever way it ends.
 public final class CanonicalReader: Sendable {
     public let canonical: Canonical
     private let lock: StateLock

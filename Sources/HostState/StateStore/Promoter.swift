@@ -34,7 +34,16 @@ public struct Promoter: Sendable {
         public var description: String
     }
 
-    public func promote(_ record: RunRecord, version: String) throws -> Canonical {
+    /// Promotes `record` to its recipe's canonical. `lock` is the recipe's lock, held by this
+    /// process: only the sweep that holds it promotes, never a run's own process (which cannot
+    /// take it while the sweep holds it) nor anyone whose lock was taken over.
+    public func promote(_ record: RunRecord, version: String, holding lock: StateLock) throws -> Canonical {
+        guard lock.name == StateLock.recipe(record.recipe) else {
+            throw PromotionError(description: "run \(record.id) of \(record.recipe) is promoted only under the lock \(StateLock.recipe(record.recipe)), not \(lock.name); the canonical stays")
+        }
+        guard try lock.isHeld() else {
+            throw PromotionError(description: "the lock \(lock.name) is no longer this process's; run \(record.id) is not promoted and the canonical stays")
+        }
         if let problem = record.retentionProblem {
             throw PromotionError(description: "run \(record.id)'s data was not retained (\(problem)); the canonical stays")
         }

@@ -11,6 +11,13 @@ import Logging
 /// the start time it had, so a reused pid is not mistaken for it. A holder on another machine renews
 /// a lease while it lives and is taken over once the lease has run out.
 ///
+/// Which process holds what (a sweep runs each recipe's run in a process of its own, see
+/// `ChildSweepRuns`): the sweep process holds `sweep`, and each recipe's `recipe:<name>` from before
+/// it starts that recipe's run process until after the promotion; the run process holds none of them
+/// and cannot take one while the sweep lives, so it can never promote (`Promoter.promote` asks for
+/// the recipe's lock, `isHeld`). A warm or quick run's `canonical-read:` lock (`CanonicalReader`) is held by the
+/// process that runs it. A lock dies with its process: a dead holder on this machine is stale at once.
+///
 /// What cannot be read never frees a lock: a holder whose machine or process cannot be told apart
 /// from this one's keeps the lock until its lease runs out, and a lease whose expiry cannot be read
 /// keeps it for good, the refusal saying why.
@@ -65,6 +72,9 @@ public final class StateLock: @unchecked Sendable {
         }
         renewal.resume()
     }
+
+    /// Whether the lock's row is still this holder's (false once another process took it over).
+    public func isHeld() throws(StateStoreError) -> Bool { try store.holdsLock(name, token: token) }
 
     deinit {
         renewal.cancel()
@@ -234,6 +244,14 @@ extension StateStore {
                 try db.execute(sql: "UPDATE lock SET expires_at = ? WHERE name = ? AND token = ?",
                                arguments: [StoredDate.text(until), name, token])
                 return db.changesCount == 1
+            }
+        }
+    }
+
+    func holdsLock(_ name: String, token: String) throws(StateStoreError) -> Bool {
+        try Self.attempt(path, "read the lock \(name)") {
+            try pool.read { db in
+                try String.fetchOne(db, sql: "SELECT token FROM lock WHERE name = ?", arguments: [name]) == token
             }
         }
     }

@@ -17,26 +17,39 @@ public struct SweepOutcome: Sendable {
 /// The scheduled job: for each enrolled recipe, sync the mirror, decide on versions, run the new
 /// release cold, gate, promote. Recipes run in parallel up to the configured bound, each under its
 /// own lock; the whole sweep holds a lock too, so a second sweep is refused, never interleaved.
+///
+/// Who does what: this process schedules, holds the locks (`sweep`, and `recipe:<name>` from
+/// before a recipe's run until after its promotion), reads each run's record, gates, promotes and
+/// collects garbage; the run itself (deploy, tiers, teardown, its row in the state database) is
+/// `runs`' — in `cchost sweep`, a process of its own per run (`ChildSweepRuns`).
 public final class SweepRunner: Sendable {
     public let configuration: Configuration
     public let store: StateStore
-    /// The engine whose retained volumes the sweep collects (each run's deployer speaks to it too).
+    /// The engine whose retained volumes the sweep collects and promotes (each run's deployer speaks to it too).
     public let docker: any Docker
-    /// Builds a run engine for one recipe (each recipe runs on its own engine and thread).
-    public let makeEngine: @Sendable (RecipeSettings) throws -> RunEngine
+    /// Runs one recipe's release (each recipe on its own thread here).
+    public let runs: any SweepRuns
     public let progress: @Sendable (String) -> Void
     /// Stops the sweep from outside: a running run stops and tears down, no new one starts.
     public let cancellation: RunCancellation
 
-    public init(configuration: Configuration, store: StateStore, docker: any Docker = DockerDaemon(),
-                makeEngine: @escaping @Sendable (RecipeSettings) throws -> RunEngine,
+    public init(configuration: Configuration, store: StateStore, docker: any Docker = DockerDaemon(), runs: any SweepRuns,
                 progress: @escaping @Sendable (String) -> Void = { _ in }, cancellation: RunCancellation = RunCancellation()) {
         self.configuration = configuration
         self.store = store
         self.docker = docker
-        self.makeEngine = makeEngine
+        self.runs = runs
         self.progress = progress
         self.cancellation = cancellation
+    }
+
+    /// A sweep whose runs run in this process, on engines `makeEngine` builds.
+    public convenience init(configuration: Configuration, store: StateStore, docker: any Docker = DockerDaemon(),
+                            makeEngine: @escaping @Sendable (RecipeSettings) throws -> RunEngine,
+                            progress: @escaping @Sendable (String) -> Void = { _ in }, cancellation: RunCancellation = RunCancellation()) {
+        self.init(configuration: configuration, store: store, docker: docker,
+                  runs: InProcessSweepRuns(configuration: configuration, store: store, makeEngine: makeEngine),
+                  progress: progress, cancellation: cancellation)
     }
 
     /// Decides for every recipe; with `dryRun`, stops there.
@@ -100,31 +113,28 @@ public final class SweepRunner: Sendable {
         }
     }
 
-    /// A cold run of `version` that keeps its data, then the gate, then (maybe) the promotion.
+    /// A cold run of `version` that keeps its data, then the gate, then (maybe) the promotion: all
+    /// under the recipe's lock, which this process holds and the run's own process never does.
     func runAndPromote(_ item: SweepItem, version: String) -> SweepOutcome {
         var outcome = SweepOutcome(item: item)
         do {
             if let reason = cancellation.reason { throw PlanError(description: "not run: the sweep was cancelled (\(reason))") }
             let lock = try StateLock(StateLock.recipe(item.recipe.name), store: store)
             defer { withExtendedLifetime(lock) {} }
-            let engine = try makeEngine(item.recipe)
-            // Every sweep run is in the state database from its start.
-            engine.recorder = store
             progress("\(item.recipe.name): running \(version) cold (base: \(item.canonical ?? "the previous release"))")
-            let record = try engine.run(RunRequest(
-                recipe: item.recipe.name, repository: item.mirror, headRef: version, base: item.canonical,
-                stages: item.recipe.stages ?? Tier.allCases, trigger: .sweep, baseDomain: configuration.baseDomain,
-                environment: item.recipe.env, checkArguments: item.recipe.checks, readinessPath: item.recipe.readinessPath, dataSeed: item.recipe.dataSeed,
-                retainData: true, cancellation: cancellation, ceilings: configuration.ceilings(for: item.recipe.name),
-                                allowance: item.recipe.allowance))
-            outcome.run = record
+            let result = runs.run(item, version: version, cancellation: cancellation)
+            outcome.run = result.record
             // Promoted, refused or failed, the volumes no canonical references are garbage afterwards:
             // the previous canonical's, or this run's. A promotion's own error is what the sweep reports.
             defer { collectGarbage(recipes: [item.recipe.name]) }
-            let promoter = Promoter(store: store, volumes: RetainedVolumes(docker: engine.deployer.docker, stateDirectory: configuration.stateDirectory))
+            // A run that did not start, or whose process died, is never gated.
+            guard let record = result.record, result.problem == nil else {
+                throw PlanError(description: result.problem ?? "no run was recorded")
+            }
+            let promoter = Promoter(store: store, volumes: RetainedVolumes(docker: docker, stateDirectory: configuration.stateDirectory))
             switch PromoteGate.decide(PromotionCandidate(record, fromPullRequest: false)) {
             case .promote(let version):
-                let canonical = try promoter.promote(record, version: version)
+                let canonical = try promoter.promote(record, version: version, holding: lock)
                 outcome.promotion = "promoted \(canonical.version) (\(canonical.commit.prefix(12)))"
             case .refuse(let reasons):
                 outcome.promotion = "not promoted: " + reasons.joined(separator: "; ")
