@@ -57,6 +57,41 @@ struct RecipeReleasesTests {
         #expect(!lint.stdout.contains("R012"), "the releases are still seen: \(lint.stdout)")
     }
 
+    @Test("an upstream with a tag over git's limits, served by git daemon on loopback, is mirrored and fetched with every other tag")
+    func longTagUpstream() throws {
+        let fixture = try LintFixture()
+        try fixture.git.annotatedTag("1.0.1+1.25.3")
+        try Self.packTag(Self.longTag, in: fixture.git)
+        // git's own server reads packed-refs and advertises the long tag, as a forge would.
+        let served = URL(fileURLWithPath: fixture.path)
+        let port = 20_000 + Int.random(in: 0..<20_000)
+        let daemon = Process()
+        daemon.executableURL = URL(fileURLWithPath: "/usr/lib/git-core/git-daemon")
+        daemon.arguments = ["--reuseaddr", "--export-all", "--listen=127.0.0.1", "--port=\(port)",
+                            "--base-path=\(served.deletingLastPathComponent().path)", served.path]
+        daemon.standardOutput = FileHandle.nullDevice
+        daemon.standardError = FileHandle.nullDevice
+        try daemon.run()
+        defer { kill(daemon.processIdentifier, SIGKILL); daemon.waitUntilExit() }
+        let url = "git://127.0.0.1:\(port)/\(served.lastPathComponent)"
+        let scratch = try TemporaryDirectory("mirror")
+        var mirror: GitRepository?
+        for attempt in 0..<50 where mirror == nil {
+            // The daemon listens a moment after it starts.
+            mirror = try? GitRepository.clone(url, to: scratch.url.appendingPathComponent("m\(attempt).git").path, bare: true)
+            if mirror == nil { Thread.sleep(forTimeInterval: 0.1) }
+        }
+        let repository = try #require(mirror, "the mirror of \(url) could not be cloned")
+        #expect(try repository.tags().map(\.name) == ["1.0.0+1.25.3", "1.0.1+1.25.3"])
+        #expect(try repository.resolve("HEAD") == (try fixture.git.git("rev-parse", "HEAD")))
+        // A later fetch brings a new tag and prunes one the upstream deleted; the long tag is still left out.
+        try fixture.git.annotatedTag("1.0.2+1.25.3")
+        _ = try fixture.git.git("tag", "-d", "1.0.0+1.25.3")
+        try repository.fetch(from: url)
+        #expect(try repository.tags().map(\.name) == ["1.0.1+1.25.3", "1.0.2+1.25.3"])
+        #expect(try ReleaseListing(source: url, repository: repository).latest == "1.0.2+1.25.3")
+    }
+
     // MARK: release/ as a link: lint and a run read it with one function
 
     /// What a run makes of the recipe (`Recipe.load`, as its plan and deploys read it) beside what lint

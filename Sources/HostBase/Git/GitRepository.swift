@@ -69,42 +69,107 @@ public final class GitRepository {
     }
 
     /// Clones `url` (a local path, `file://`, https, or ssh through the agent) into `path`.
-    /// A bare clone is a mirror: every branch and tag, no working tree.
+    /// A bare clone is a mirror: every branch and every tag git can hold, no working tree.
     public static func clone(_ url: String, to path: String, bare: Bool) throws(GitError) -> GitRepository {
         _ = initialised
+        if bare { return try mirror(url, to: path) }
         var options = git_clone_options()
         cchost_git_clone_options(&options)
-        options.bare = bare ? 1 : 0
+        options.bare = 0
         options.fetch_opts.callbacks.credentials = cchost_git_credentials
         options.fetch_opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_ALL
-        if bare {
-            // A mirror keeps upstream branches as its own: refs/heads/* <- refs/heads/*.
-            options.remote_cb = { remote, repository, name, url, _ in
-                git_remote_create_with_fetchspec(remote, repository, name, url, "+refs/heads/*:refs/heads/*")
-            }
-        }
         var handle: OpaquePointer?
         try check(git_clone(&handle, url, path, &options), "clone \(url)", path)
         return GitRepository(path: path, handle: handle!)
     }
 
+    /// A mirror of `url` built by hand rather than by `git_clone`, which fetches every tag the
+    /// remote has whatever it is asked (a tag name over 255 bytes is no file name, and stopped the
+    /// whole clone): upstream branches as its own, tags as `fetch` takes them, HEAD the upstream's.
+    private static func mirror(_ url: String, to path: String) throws(GitError) -> GitRepository {
+        let repository = try create(at: path, bare: true)
+        var remote: OpaquePointer?
+        try check(git_remote_create_with_fetchspec(&remote, repository.handle, "origin", url, "+refs/heads/*:refs/heads/*"),
+                  "clone \(url)", path)
+        git_remote_free(remote)
+        if let head = try repository.fetchReportingHead(from: "origin", refspecs: ["+refs/heads/*:refs/heads/*", tagsRefspec], prune: false) {
+            try check(git_repository_set_head(repository.handle, head), "clone \(url): set HEAD to \(head)", path)
+        }
+        return repository
+    }
+
+    /// Every tag, as a refspec; `fetch` turns it into one refspec per tag git can hold.
+    public static let tagsRefspec = "+refs/tags/*:refs/tags/*"
+
     // MARK: Fetch and push
 
     /// Fetches `refspecs` from `remote` (a configured remote name, or a URL or path). The default
     /// refreshes every branch and tag, pruning what the remote deleted.
+    ///
+    /// Tags (`tagsRefspec`) are fetched one refspec each, for the tags the remote advertises whose
+    /// names git can hold as refs (`RecipeVersion.longestTag` bytes at most, a valid ref name): a
+    /// wildcard would stop the whole fetch at a longer one, and every other tag would be missing.
+    /// Tags the remote no longer has are pruned by hand, since no wildcard covers them.
     public func fetch(from remote: String = "origin",
-                      refspecs: [String] = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"],
+                      refspecs: [String] = ["+refs/heads/*:refs/heads/*", tagsRefspec],
                       prune: Bool = true) throws(GitError) {
+        _ = try fetchReportingHead(from: remote, refspecs: refspecs, prune: prune)
+    }
+
+    /// `fetch`, returning the remote's default branch (`refs/heads/main`) when it listed the
+    /// remote's refs (to fetch its tags) and the remote has one.
+    private func fetchReportingHead(from remote: String, refspecs: [String], prune: Bool) throws(GitError) -> String? {
         let handle = try remoteHandle(remote)
         defer { git_remote_free(handle) }
         var options = git_fetch_options()
         cchost_git_fetch_options(&options)
         options.callbacks.credentials = cchost_git_credentials
         options.prune = prune ? GIT_FETCH_PRUNE : GIT_FETCH_NO_PRUNE
-        options.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_ALL
-        try withStrArray(refspecs) { array throws(GitError) in
-            try Self.check(git_remote_fetch(handle, &array, &options, nil), "fetch from \(remote)", path)
+        options.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE
+        var wanted = refspecs.filter { $0 != Self.tagsRefspec }
+        var advertisedTags: Set<String>?
+        var head: String?
+        if refspecs.contains(Self.tagsRefspec) {
+            let listing = try advertised(handle, remote: remote, options: &options)
+            head = listing.head
+            let tags = listing.refs.filter { $0.hasPrefix("refs/tags/") && !$0.hasSuffix("^{}") }.map { String($0.dropFirst("refs/tags/".count)) }
+            advertisedTags = Set(tags)
+            wanted += tags.filter { $0.utf8.count <= RecipeVersion.longestTag && Self.isValidReference("refs/tags/" + $0) }
+                .map { "+refs/tags/\($0):refs/tags/\($0)" }
         }
+        if !wanted.isEmpty {
+            try withStrArray(wanted) { array throws(GitError) in
+                try Self.check(git_remote_fetch(handle, &array, &options, nil), "fetch from \(remote)", path)
+            }
+        }
+        if prune, let advertisedTags {
+            for tag in try tags() where !advertisedTags.contains(tag.name) {
+                try Self.check(git_reference_remove(self.handle, "refs/tags/\(tag.name)"), "prune tag \(tag.name)", path)
+            }
+        }
+        return head
+    }
+
+    /// Whether git would hold `name` as a ref (a remote may advertise anything).
+    static func isValidReference(_ name: String) -> Bool {
+        var valid: Int32 = 0
+        return git_reference_name_is_valid(&valid, name) == 0 && valid == 1
+    }
+
+    /// The refs `remote` advertises, by name, and its default branch (a connection of its own).
+    private func advertised(_ remote: OpaquePointer, remote name: String,
+                            options: inout git_fetch_options) throws(GitError) -> (refs: [String], head: String?) {
+        try Self.check(git_remote_connect(remote, GIT_DIRECTION_FETCH, &options.callbacks, &options.proxy_opts, nil),
+                       "connect to \(name)", path)
+        defer { git_remote_disconnect(remote) }
+        var branch = git_buf()
+        // Kept: an empty remote, or one that names no HEAD, has no default branch; that is all it means.
+        let head: String? = git_remote_default_branch(&branch, remote) == 0 ? branch.ptr.map { String(cString: $0) } : nil
+        git_buf_dispose(&branch)
+        var heads: UnsafeMutablePointer<UnsafePointer<git_remote_head>?>?
+        var count = 0
+        try Self.check(git_remote_ls(&heads, &count, remote), "list the refs of \(name)", path)
+        return ((0..<count).compactMap { heads?[$0].map { String(cString: $0.pointee.name) } }, head)
     }
 
     /// Pushes `refspecs` (e.g. `+refs/heads/main:refs/heads/main`, `refs/tags/1.0.0+1.2:refs/tags/1.0.0+1.2`)
