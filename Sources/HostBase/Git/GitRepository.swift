@@ -92,7 +92,8 @@ public final class GitRepository {
         try check(git_remote_create_with_fetchspec(&remote, repository.handle, "origin", url, "+refs/heads/*:refs/heads/*"),
                   "clone \(url)", path)
         git_remote_free(remote)
-        if let head = try repository.fetchReportingHead(from: "origin", refspecs: ["+refs/heads/*:refs/heads/*", tagsRefspec], prune: false) {
+        // From the URL itself, so that a failure names it (as a failed clone did).
+        if let head = try repository.fetchReportingHead(from: url, refspecs: ["+refs/heads/*:refs/heads/*", tagsRefspec], prune: false) {
             try check(git_repository_set_head(repository.handle, head), "clone \(url): set HEAD to \(head)", path)
         }
         return repository
